@@ -1,0 +1,37 @@
+"""Global switches: whether operations record a graph."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+
+class _Config(threading.local):
+    """Settings read by every operation; each thread sees its own values.
+
+    Class attributes are the defaults a new thread starts with.
+    """
+
+    enable_backprop: bool = True
+
+
+Config = _Config()
+
+
+@contextlib.contextmanager
+def using_config(name: str, value: bool) -> Iterator[None]:
+    """Set ``Config.<name>`` to ``value`` in this thread for the body of a ``with`` block."""
+    if not hasattr(_Config, name):
+        raise ValueError(f"unknown config option {name!r}; known: enable_backprop")
+    old_value = getattr(Config, name)
+    setattr(Config, name, value)
+    try:
+        yield
+    finally:
+        setattr(Config, name, old_value)
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Record no graph in the body of a ``with`` block (inference, parameter updates)."""
+    return using_config("enable_backprop", False)
