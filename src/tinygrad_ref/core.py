@@ -1,0 +1,385 @@
+"""The graph: Variable, Function and the reverse pass."""
+
+from __future__ import annotations
+
+import heapq
+import weakref
+from typing import Any, TypeAlias, TypeGuard, TypeVar, cast, overload
+
+import numpy as np
+import numpy.typing as npt
+
+# NOTE: Variable's operator methods look the ops up on the package at call time, as DeZero's
+# core does: the ops import this module, so this module cannot import them when it loads.
+import tinygrad_ref
+from tinygrad_ref.config import Config, using_config
+
+Array: TypeAlias = npt.NDArray[np.floating[Any]]
+"""The data of a Variable: a floating-point ndarray (0-d for scalars)."""
+
+
+def as_array(x: npt.ArrayLike) -> npt.NDArray[Any]:
+    """``x`` as an ndarray; NumPy and Python scalars become 0-d arrays."""
+    return np.asarray(x)
+
+
+def _as_data(x: object) -> Array:
+    """``x`` as the data of a Variable: integers and bools become float64, floats keep their
+    dtype, anything else is refused."""
+    if isinstance(x, Variable):
+        raise TypeError("expected array data, got a Variable; use as_variable() or its .data")
+    array = np.asarray(x)
+    kind = array.dtype.kind
+    if kind == "f":
+        return array
+    if kind in "biu":
+        return array.astype(np.float64)
+    raise TypeError(
+        f"Variable data must be real numbers; got {type(x).__name__} of dtype {array.dtype}"
+    )
+
+
+def _new_variable(data: Array) -> Variable:
+    """A Variable around ``data``, which is already a floating ndarray (skips validation)."""
+    v = object.__new__(Variable)
+    v.data = data
+    v.name = None
+    v.grad = None
+    v.creator = None
+    v.generation = 0
+    return v
+
+
+class Variable:
+    """A node of the graph: an ndarray ``data``, its gradient ``grad`` and the ``creator``
+    Function that produced it (``None`` for a leaf)."""
+
+    __slots__ = ("__weakref__", "creator", "data", "generation", "grad", "name")
+
+    # NOTE: both make NumPy defer to Variable: `ndarray + v` and `np.float64(2) * v` call our
+    # reflected methods, and `np.exp(v)` or `ndarray += v` raise TypeError.
+    __array_priority__ = 200
+    __array_ufunc__ = None
+
+    data: Array
+    """The value. ``None`` only in an empty ``Variable(None)`` (DeZero's placeholder)."""
+    name: str | None
+    grad: Variable | None
+    creator: Function | None
+    generation: int
+
+    def __init__(self, data: npt.ArrayLike | None, name: str | None = None) -> None:
+        # NOTE: typed as Array so that ordinary code needs no narrowing; the empty
+        # placeholder is refused by every operation with a clear error.
+        self.data = None if data is None else _as_data(data)  # type: ignore[assignment]
+        self.name = name
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+
+    def set_creator(self, func: Function) -> None:
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self) -> None:
+        self.grad = None
+
+    def _array(self) -> Array:
+        """``data``, or a clear error for an empty Variable."""
+        data = cast("Array | None", self.data)
+        if data is None:
+            raise ValueError(f"{self!r} is empty; give it data before using it")
+        return data
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._array().shape
+
+    @property
+    def ndim(self) -> int:
+        return self._array().ndim
+
+    @property
+    def size(self) -> int:
+        return self._array().size
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._array().dtype
+
+    def __len__(self) -> int:
+        return len(self._array())
+
+    def __repr__(self) -> str:
+        return "variable(" + str(self.data).replace("\n", "\n" + " " * 9) + ")"
+
+    def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(x) into ``x.grad`` for every variable ``x`` self depends on.
+
+        The reverse pass starts from ``self.grad`` if it is set, else from ones.
+        ``retain_grad`` keeps the gradients of intermediate variables too;
+        ``create_graph`` records the pass so that the gradients can be differentiated again.
+        """
+        seed = self.grad
+        if seed is None:
+            seed = _new_variable(np.ones_like(self._array()))
+            if retain_grad or self.creator is None:
+                self.grad = seed
+        if self.creator is None:
+            return
+        with using_config("enable_backprop", create_graph):
+            _backpropagate(self, seed if create_graph else seed.data, retain_grad, create_graph)
+
+    def __neg__(self) -> Variable:
+        return tinygrad_ref.ops.neg(self)
+
+    def __add__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.add(self, other)
+
+    def __radd__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.add(other, self)
+
+    def __sub__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.sub(self, other)
+
+    def __rsub__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.sub(other, self)
+
+    def __mul__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.mul(self, other)
+
+    def __rmul__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.mul(other, self)
+
+    def __truediv__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.div(self, other)
+
+    def __rtruediv__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.div(other, self)
+
+    def __pow__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.pow(self, other)
+
+    def __rpow__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.pow(other, self)
+
+
+Operand: TypeAlias = Variable | npt.NDArray[Any] | np.number[Any] | np.bool_ | float | int
+"""What an operation accepts: a Variable, an ndarray, a NumPy scalar or a Python number."""
+
+Tensor = TypeVar("Tensor", Array, Variable)
+"""What a ``vjp`` computes on: plain arrays when no graph is recorded (``create_graph=False``),
+Variables when the reverse pass itself is recorded (``create_graph=True``)."""
+
+
+def as_variable(x: Operand) -> Variable:
+    """``x`` itself if it is a Variable, else a new leaf Variable holding it."""
+    return x if isinstance(x, Variable) else Variable(x)
+
+
+def _is_python_number(x: object) -> TypeGuard[int | float]:
+    # NOTE: np.float64 subclasses float, but NumPy scalars are not weak.
+    return isinstance(x, (int, float)) and not isinstance(x, np.generic)
+
+
+def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
+    """The dtype a Python number among ``inputs`` takes: as in NumPy 2 (NEP 50) it is "weak"
+    and adopts that of the other operands, so that a float32 Variable times 2.0 stays float32."""
+    dtypes = [
+        np.asarray(x.data if isinstance(x, Variable) else x).dtype
+        for x in inputs
+        if not _is_python_number(x)
+    ]
+    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
+    """One operand of a call as a Variable."""
+    if isinstance(x, Variable):
+        return x
+    if _is_python_number(x):
+        return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)))
+    if isinstance(x, (np.ndarray, np.generic)):
+        return _new_variable(_as_data(x))
+    raise TypeError(
+        f"unsupported operand type {type(x).__name__!r}: expected a Variable, "
+        "an ndarray, a NumPy scalar or a Python int or float"
+    )
+
+
+class Function:
+    """A differentiable operation, written DeZero's way: subclass it and define
+
+    * ``forward(self, *xs)``: compute the output from the inputs' ndarrays;
+    * ``backward(self, gy)``: return one gradient (a Variable, or ``None``) per input,
+      reading the inputs from ``self.inputs`` and the output from ``self.outputs[0]()``;
+
+    or, instead of ``backward``, ``vjp(self, gy, *xs, y)``: the same rule written once for
+    plain arrays and for Variables (see :data:`Tensor`). The built-in ops use ``vjp`` so that a
+    reverse pass with ``create_graph=False`` runs on arrays and builds nothing.
+
+    Calling an instance records the graph: ``inputs`` (the input Variables), ``outputs`` (a
+    ``weakref`` to the output, so that a graph has no reference cycle) and ``generation``.
+    An instance is one node of the graph and can be called only once while recording.
+    """
+
+    __slots__ = ("__weakref__", "generation", "inputs", "outputs")
+
+    inputs: list[Variable]
+    outputs: list[weakref.ref[Variable]]
+    generation: int
+
+    def forward(self, *xs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def backward(self, *gys: Any) -> Any:
+        if not _has_vjp(self):
+            raise NotImplementedError(f"{type(self).__name__} defines neither backward() nor vjp()")
+        return self.vjp(*gys, *self.inputs, self.outputs[0]())
+
+    def vjp(self, *args: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define vjp()")
+
+    def __call__(self, *inputs: Operand) -> Variable:
+        xs = [x if type(x) is Variable else _as_input(x, inputs) for x in inputs]
+        arrays = []
+        for x in xs:
+            if x.data is None:
+                raise ValueError(f"{x!r} is empty; give it data before using it")
+            arrays.append(x.data)
+        y = self.forward(*arrays)
+        if type(y) is not np.ndarray or y.dtype.kind != "f":
+            if isinstance(y, tuple):
+                raise TypeError(f"{type(self).__name__}.forward must return one array, not a tuple")
+            y = _as_data(y)
+        output = _new_variable(y)
+        if Config.enable_backprop:
+            if getattr(self, "outputs", None) is not None:
+                raise RuntimeError(
+                    f"this {type(self).__name__} instance is already a node of a graph; "
+                    "create a new instance for each call"
+                )
+            self.generation = max([x.generation for x in xs])
+            output.creator = self
+            output.generation = self.generation + 1
+            self.inputs = xs
+            self.outputs = [weakref.ref(output)]
+        return output
+
+    @overload
+    def apply(self, x: Array) -> Array: ...
+    @overload
+    def apply(self, x: Variable) -> Variable: ...
+    def apply(self, x: Array | Variable) -> Array | Variable:
+        """Run this one-input op on ``x``: on an array just its forward, on a Variable as a
+        recorded node. A ``vjp`` uses it to call other ops whatever it computes on."""
+        if isinstance(x, Variable):
+            return self(x)
+        y: Array = self.forward(x)
+        return y
+
+
+def _has_vjp(f: Function) -> bool:
+    return type(f).vjp is not Function.vjp
+
+
+def _input_grads_from_arrays(f: Function, gy: Any, y: Variable) -> tuple[Any, ...]:
+    """Gradients (arrays or None) of ``f``'s inputs given the array gradient of its output."""
+    if _has_vjp(f):
+        gxs = f.vjp(gy, *[x.data for x in f.inputs], y.data)
+        return gxs if isinstance(gxs, tuple) else (gxs,)
+    gxs = _checked_grads(f, f.backward(_new_variable(np.asarray(gy))))
+    return tuple(None if gx is None else gx.data for gx in gxs)
+
+
+def _checked_grads(f: Function, gxs: object) -> tuple[Variable | None, ...]:
+    """What a user-written ``backward`` returned, checked to hold one gradient of the right
+    shape per input; gradients of another dtype are cast to their input's."""
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    name = type(f).__name__
+    if len(gxs) != len(f.inputs):
+        raise ValueError(
+            f"{name}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs"
+        )
+    checked: list[Variable | None] = []
+    for i, (x, gx) in enumerate(zip(f.inputs, gxs, strict=True)):
+        if gx is None:
+            checked.append(None)
+            continue
+        if isinstance(gx, np.ndarray):
+            gx = Variable(gx)
+        if not isinstance(gx, Variable):
+            raise TypeError(
+                f"{name}.backward must return Variables or None; "
+                f"gradient {i} is a {type(gx).__name__}"
+            )
+        if gx.shape != x.shape:
+            raise ValueError(
+                f"{name}.backward returned a gradient of shape {gx.shape} "
+                f"for input {i} of shape {x.shape}"
+            )
+        if gx.dtype != x.dtype:
+            gx = tinygrad_ref.ops.cast(gx, x.dtype)
+        checked.append(gx)
+    return tuple(checked)
+
+
+def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: bool) -> None:
+    """The reverse pass from ``start``, whose gradient is ``seed`` (an array, or a Variable when
+    ``create_graph``). Functions run in decreasing generation, each once, after every function
+    that uses its output."""
+    assert start.creator is not None
+    grads: dict[Variable, Any] = {start: seed}
+    held = {_memory_id(seed.data if create_graph else seed)}
+    heap = [(-start.creator.generation, 0, start.creator)]
+    seen = {start.creator}
+    while heap:
+        f = heapq.heappop(heap)[2]
+        y = f.outputs[0]()
+        assert y is not None  # NOTE: alive: it is a key of `grads`.
+        gy = grads.pop(y)
+        if retain_grad and y is not start:
+            _store(y, gy, held, create_graph)
+        if create_graph:
+            gxs = f.backward(gy)
+            gxs = gxs if _has_vjp(f) else _checked_grads(f, gxs)
+            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+        else:
+            gxs = _input_grads_from_arrays(f, gy, y)
+        for x, gx in zip(f.inputs, gxs, strict=True):
+            if gx is None:
+                continue
+            if x in grads:
+                grads[x] = grads[x] + gx
+                continue
+            grads[x] = gx
+            creator = x.creator
+            if creator is not None and creator not in seen:
+                seen.add(creator)
+                heapq.heappush(heap, (-creator.generation, len(seen), creator))
+    for x, gx in grads.items():
+        _store(x, gx, held, create_graph)
+
+
+def _memory_id(data: Array) -> int:
+    """Identifies the memory ``data`` lives in: views of one array share it."""
+    return id(data if data.base is None else data.base)
+
+
+def _store(x: Variable, gx: Any, held: set[int], create_graph: bool) -> None:
+    """Accumulate ``gx`` into ``x.grad``; a gradient never shares memory with another's."""
+    if x.grad is not None:
+        x.grad = x.grad + gx if create_graph else _new_variable(np.asarray(x.grad.data + gx))
+        return
+    grad = gx if create_graph else _new_variable(np.asarray(gx))
+    if _memory_id(grad.data) in held:
+        # NOTE: a cast to the same dtype is an identity op that copies, also in a graph.
+        grad = (
+            tinygrad_ref.ops.cast(grad, grad.dtype)
+            if create_graph
+            else _new_variable(grad.data.copy())
+        )
+    held.add(_memory_id(grad.data))
+    x.grad = grad

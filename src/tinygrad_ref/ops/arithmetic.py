@@ -1,0 +1,185 @@
+"""The arithmetic behind Variable's operators: + - * / ** and unary minus."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_ref.core import (
+    Array,
+    Function,
+    Operand,
+    Tensor,
+    Variable,
+    _as_data,
+    _is_python_number,
+)
+from tinygrad_ref.ops.elementwise import Log
+from tinygrad_ref.ops.shape import unbroadcast
+
+
+class Add(Function):
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return x0 + x1
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return unbroadcast(gy, x0), unbroadcast(gy, x1)
+
+
+class Mul(Function):
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return x0 * x1
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return unbroadcast(gy * x1, x0), unbroadcast(gy * x0, x1)
+
+
+class Neg(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return -x
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return -gy
+
+
+class Sub(Function):
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return x0 - x1
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return unbroadcast(gy, x0), unbroadcast(-gy, x1)
+
+
+class Div(Function):
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return x0 / x1
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        gx0 = gy / x1
+        return unbroadcast(gx0, x0), unbroadcast(-gx0 * y, x1)
+
+
+class Square(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return x * x
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * (2 * x)
+
+
+Exponent = Array | float
+"""A constant exponent or base: Python numbers stay Python numbers, so that they stay weak."""
+
+
+def _constant(c: Operand) -> Exponent:
+    if isinstance(c, Variable):
+        raise TypeError("expected a constant, got a Variable")
+    if _is_python_number(c):
+        return c
+    return _as_data(c)
+
+
+class Pow(Function):
+    """``x ** c`` for a constant exponent ``c``; only ``x`` is differentiated, so a negative
+    base with an integer exponent needs no logarithm."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return x**self.c
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        c = self.c
+        return unbroadcast(gy * c * x ** (c - 1), x)
+
+
+class Rpow(Function):
+    """``c ** x`` for a constant base ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return self.c**x
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        log_c: Array = np.log(np.asarray(self.c, dtype=y.dtype))
+        return unbroadcast(gy * y * log_c, x)
+
+
+class Power(Function):
+    """``x0 ** x1`` with both operands differentiated."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return x0**x1
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        gx0 = gy * x1 * x0 ** (x1 - 1)
+        gx1 = gy * y * Log().apply(x0)
+        return unbroadcast(gx0, x0), unbroadcast(gx1, x1)
+
+
+def add(x0: Operand, x1: Operand) -> Variable:
+    return Add()(x0, x1)
+
+
+def mul(x0: Operand, x1: Operand) -> Variable:
+    return Mul()(x0, x1)
+
+
+def neg(x: Operand) -> Variable:
+    return Neg()(x)
+
+
+def sub(x0: Operand, x1: Operand) -> Variable:
+    return Sub()(x0, x1)
+
+
+def rsub(x0: Operand, x1: Operand) -> Variable:
+    """``x1 - x0``: ``x0.__rsub__(x1)``."""
+    return Sub()(x1, x0)
+
+
+def div(x0: Operand, x1: Operand) -> Variable:
+    return Div()(x0, x1)
+
+
+def rdiv(x0: Operand, x1: Operand) -> Variable:
+    """``x1 / x0``: ``x0.__rtruediv__(x1)``."""
+    return Div()(x1, x0)
+
+
+def square(x: Operand) -> Variable:
+    return Square()(x)
+
+
+def pow(x: Operand, c: Operand) -> Variable:
+    """``x ** c``. An operand that is not a Variable is a constant and is not differentiated."""
+    if not isinstance(c, Variable):
+        return Pow(c)(x)
+    if not isinstance(x, Variable):
+        return Rpow(x)(c)
+    return Power()(x, c)
+
+
+def rpow(x: Operand, c: Operand) -> Variable:
+    """``c ** x``: ``x.__rpow__(c)``."""
+    return pow(c, x)
