@@ -1,0 +1,80 @@
+"""Code as a user writes it: mypy --strict checks this file, pytest runs it.
+
+Each ``assert_type`` fails the type check if the library's annotations change what a user's
+own strict code sees.
+"""
+
+import numpy as np
+from typing_extensions import assert_type
+
+import tinygrad_ref as tg
+from tinygrad_ref import Array, Function, Tensor, Variable
+
+
+class Cube(Function):
+    """DeZero's style: forward on arrays, backward on Variables."""
+
+    def forward(self, x: Array) -> Array:
+        return x**3
+
+    def backward(self, gy: Variable) -> Variable:
+        (x,) = self.inputs
+        return gy * 3 * x**2
+
+
+class Affine(Function):
+    """The vjp style: one rule for arrays and for Variables."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def forward(self, x: Array, b: Array) -> Array:
+        return self.scale * x + b
+
+    def vjp(self, gy: Tensor, x: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return gy * self.scale, gy
+
+
+def test_operators_and_functions_are_typed_as_variables() -> None:
+    x = Variable(np.array([1.0, 2.0]), name="x")
+    a = np.ones(2)
+    assert_type(x + 1.0, Variable)
+    assert_type(1.0 + x, Variable)
+    assert_type(2 * x, Variable)
+    assert_type(a - x, Variable)
+    assert_type(np.float64(2.0) * x, Variable)
+    assert_type(x / a, Variable)
+    assert_type(x**2, Variable)
+    assert_type(2.0**x, Variable)
+    assert_type(x**x, Variable)
+    assert_type(-x, Variable)
+    assert_type(tg.exp(x), Variable)
+    assert_type(tg.sum_to(x, (1,)), Variable)
+    assert_type(x.data, Array)
+    assert_type(x.grad, Variable | None)
+    assert_type(x.shape, tuple[int, ...])
+    assert_type(x.name, str | None)
+
+
+def test_user_functions_and_higher_order_gradients() -> None:
+    x = Variable(np.array(2.0))
+    y = Cube()(Affine(2.0)(x, 1.0))  # (2x + 1)^3
+    assert_type(y, Variable)
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx is not None
+    assert float(gx.data) == 6 * 5.0**2
+    x.cleargrad()
+    gx.backward()
+    assert x.grad is not None
+    assert float(x.grad.data) == 24 * 5.0
+
+
+def test_parameter_update_under_no_grad() -> None:
+    w = Variable(np.array([1.0, -1.0]))
+    loss = tg.square(w) * 0.5
+    loss.backward()
+    assert w.grad is not None
+    with tg.no_grad():
+        w.data -= 0.5 * w.grad.data
+    np.testing.assert_array_equal(w.data, [0.5, -0.5])

@@ -1,0 +1,80 @@
+import threading
+
+import numpy as np
+import pytest
+
+from tinygrad_ref import Config, Variable, no_grad, using_config
+
+
+def backprop_enabled() -> bool:
+    return Config.enable_backprop
+
+
+def test_enable_backprop_is_on_by_default() -> None:
+    assert backprop_enabled()
+
+
+def test_no_grad_records_no_graph() -> None:
+    x = Variable(np.array(2.0))
+    with no_grad():
+        y = x * x
+    assert y.creator is None
+    assert Config.enable_backprop is True
+
+
+def test_using_config_restores_the_old_value_when_the_body_raises() -> None:
+    def fail_without_backprop() -> None:
+        with using_config("enable_backprop", False):
+            assert not backprop_enabled()
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_without_backprop()
+    assert backprop_enabled()
+
+
+def test_nested_configs_restore_in_order() -> None:
+    with no_grad():
+        with using_config("enable_backprop", True):
+            assert backprop_enabled()
+        assert not backprop_enabled()
+    assert backprop_enabled()
+
+
+def test_using_config_refuses_an_unknown_option() -> None:
+    with pytest.raises(ValueError, match="unknown config option 'enable_backdrop'"):
+        using_config("enable_backdrop", False).__enter__()
+
+
+def test_no_grad_in_one_thread_does_not_disable_recording_in_another() -> None:
+    inside_no_grad = threading.Event()
+    recorded = threading.Event()
+    seen_in_thread: list[bool] = []
+
+    def infer() -> None:
+        with no_grad():
+            inside_no_grad.set()
+            recorded.wait(timeout=10)
+            seen_in_thread.append(Config.enable_backprop)
+
+    thread = threading.Thread(target=infer)
+    thread.start()
+    assert inside_no_grad.wait(timeout=10)
+    x = Variable(np.array(3.0))
+    y = x * x
+    recorded.set()
+    thread.join()
+    assert y.creator is not None
+    y.backward()
+    assert x.grad is not None
+    assert x.grad.data == 6.0
+    assert seen_in_thread == [False]
+
+
+def test_a_new_thread_starts_with_the_defaults() -> None:
+    seen: list[bool] = []
+    with no_grad():
+        thread = threading.Thread(target=lambda: seen.append(Config.enable_backprop))
+        thread.start()
+        thread.join()
+    assert seen == [True]

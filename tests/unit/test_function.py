@@ -1,0 +1,208 @@
+"""User-defined Functions, written the way DeZero's book writes them."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+from tinygrad_ref import Array, Function, Variable
+
+
+class Square(Function):
+    def forward(self, x: Array) -> Array:
+        return x**2
+
+    def backward(self, gy: Variable) -> Variable:
+        x = self.inputs[0]
+        return 2 * x * gy
+
+
+class Scale(Function):
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def forward(self, x: Array) -> Array:
+        return x * self.factor
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy * self.factor
+
+
+class Linear(Function):
+    def forward(self, x: Array, w: Array) -> Array:
+        return x * w
+
+    def backward(self, gy: Variable) -> tuple[Variable, Variable]:
+        x, w = self.inputs
+        return gy * w, gy * x
+
+
+def test_a_dezero_style_function_records_its_node() -> None:
+    x = Variable(np.array(3.0))
+    f = Square()
+    y = f(x)
+    assert y.creator is f
+    assert f.inputs == [x]
+    assert f.outputs[0]() is y
+    assert f.generation == 0
+    assert y.generation == 1
+    y.backward()
+    assert x.grad is not None
+    assert x.grad.data == 6.0
+
+
+def test_outputs_are_weak_references() -> None:
+    gc.disable()
+    try:
+        x = Variable(np.array(3.0))
+        f = Square()
+        y = f(x)
+        output = weakref.ref(y)
+        del y
+        assert output() is None
+        assert f.outputs[0]() is None
+    finally:
+        gc.enable()
+
+
+def test_parameters_set_in_init_and_two_inputs() -> None:
+    x = Variable(np.array([1.0, 2.0]))
+    w = Variable(np.array([3.0, 4.0]))
+    y = Linear()(Scale(2.0)(x), w)
+    y.backward()
+    assert x.grad is not None
+    assert w.grad is not None
+    np.testing.assert_array_equal(x.grad.data, [6.0, 8.0])
+    np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])
+
+
+def test_second_derivative_through_a_user_function() -> None:
+    x = Variable(np.array(3.0))
+    y = Square()(Square()(x))  # x^4
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx is not None
+    assert gx.data == 108.0
+    x.cleargrad()
+    gx.backward()
+    assert x.grad is not None
+    assert x.grad.data == 108.0  # 12 x^2
+
+
+def test_an_instance_called_twice_raises_instead_of_corrupting_its_graph() -> None:
+    f = Square()
+    y = f(Variable(2.0))
+    with pytest.raises(RuntimeError, match="this Square instance is already a node of a graph"):
+        f(Variable(3.0))
+    assert y.creator is f
+    assert f.inputs[0].data == 2.0
+
+
+def test_operands_are_converted_like_operators_do() -> None:
+    y = Linear()(np.array([1.0, 2.0], dtype=np.float32), 3)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [3.0, 6.0])
+
+
+def test_integer_output_becomes_float64_and_0d_results_stay_arrays() -> None:
+    class Count(Function):
+        def forward(self, x: Array) -> object:
+            return np.int64(x.size)
+
+    y = Count()(np.ones(3))
+    assert type(y.data) is np.ndarray
+    assert y.dtype == np.float64
+    assert y.data == 3.0
+
+
+def test_forward_returning_a_tuple_is_refused() -> None:
+    class Split(Function):
+        def forward(self, x: Array) -> tuple[Array, Array]:
+            return x, x
+
+    with pytest.raises(TypeError, match=r"Split.forward must return one array"):
+        Split()(Variable(1.0))
+
+
+def test_missing_forward_and_backward_are_named() -> None:
+    class Nothing(Function):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Nothing does not define forward"):
+        Nothing()(Variable(1.0))
+
+    class NoBackward(Function):
+        def forward(self, x: Array) -> Array:
+            return x
+
+    y = NoBackward()(Variable(1.0))
+    with pytest.raises(NotImplementedError, match="NoBackward defines neither backward"):
+        y.backward()
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused() -> None:
+    class Bad(Function):
+        def forward(self, x: Array) -> Array:
+            return x[:1]
+
+        def backward(self, gy: Variable) -> Variable:
+            return gy
+
+    y = Bad()(Variable(np.ones(3)))
+    with pytest.raises(ValueError, match=r"gradient of shape \(1,\) for input 0 of shape \(3,\)"):
+        y.backward()
+
+
+def test_the_wrong_number_of_gradients_is_refused() -> None:
+    class Bad(Function):
+        def forward(self, x0: Array, x1: Array) -> Array:
+            return x0 + x1
+
+        def backward(self, gy: Variable) -> Variable:
+            return gy
+
+    y = Bad()(Variable(1.0), Variable(2.0))
+    with pytest.raises(ValueError, match="returned 1 gradients for 2 inputs"):
+        y.backward()
+
+
+def test_a_gradient_that_is_not_a_variable_is_refused() -> None:
+    class Bad(Function):
+        def forward(self, x: Array) -> Array:
+            return x
+
+        def backward(self, gy: Variable) -> object:
+            return [gy]
+
+    y = Bad()(Variable(1.0))
+    with pytest.raises(TypeError, match="gradient 0 is a list"):
+        y.backward()
+
+
+def test_none_gradient_means_no_contribution() -> None:
+    class FirstOnly(Function):
+        def forward(self, x0: Array, x1: Array) -> Array:
+            return x0 * 1.0
+
+        def backward(self, gy: Variable) -> tuple[Variable, None]:
+            return gy, None
+
+    a, b = Variable(1.0), Variable(2.0)
+    FirstOnly()(a, b).backward()
+    assert a.grad is not None
+    assert b.grad is None
+
+
+def test_gradients_of_another_dtype_are_cast_to_the_inputs() -> None:
+    class Widen(Function):
+        def forward(self, x: Array) -> Array:
+            return x.astype(np.float64)
+
+        def backward(self, gy: Variable) -> Variable:
+            return gy
+
+    x = Variable(np.ones(2, dtype=np.float32))
+    Widen()(x).backward()
+    assert x.grad is not None
+    assert x.grad.dtype == np.float32

@@ -1,0 +1,185 @@
+"""Variable's operators with every kind of operand, on either side."""
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinygrad_ref import Variable, div, pow, rdiv, rpow, rsub, square, sub
+
+BinaryOp = Callable[[Any, Any], Any]
+OPERATORS: dict[str, BinaryOp] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
+OPERANDS: dict[str, object] = {
+    "ndarray": np.array([1.5, 2.0, 2.5]),
+    "0-d array": np.array(1.25),
+    "np.float64": np.float64(1.5),
+    "np.float32": np.float32(0.75),
+    "float": 1.75,
+    "int": 2,
+}
+
+
+def grad_of(x: Variable) -> np.ndarray:
+    assert x.grad is not None
+    return x.grad.data
+
+
+@pytest.mark.parametrize("symbol", OPERATORS)
+@pytest.mark.parametrize("kind", OPERANDS)
+@pytest.mark.parametrize("variable_on_left", [True, False])
+def test_operand_kinds_on_either_side_give_a_variable_with_numpys_value(
+    symbol: str, kind: str, variable_on_left: bool
+) -> None:
+    op = OPERATORS[symbol]
+    data = np.array([[0.5, 1.0, 1.5], [2.0, 2.5, 3.0]])
+    other = OPERANDS[kind]
+    x = Variable(data)
+    y = op(x, other) if variable_on_left else op(other, x)
+    expected = op(data, other) if variable_on_left else op(other, data)
+    assert isinstance(y, Variable)
+    assert type(y.data) is np.ndarray
+    assert y.dtype == expected.dtype
+    np.testing.assert_array_equal(y.data, expected)
+    y.backward()
+    assert grad_of(x).shape == x.shape
+    assert grad_of(x).dtype == x.dtype
+
+
+def test_two_variables() -> None:
+    a = Variable(np.array([1.0, 2.0]))
+    b = Variable(np.array([3.0, 4.0]))
+    for op in OPERATORS.values():
+        y = op(a, b)
+        np.testing.assert_array_equal(y.data, op(a.data, b.data))
+
+
+@pytest.mark.parametrize("symbol", OPERATORS)
+@pytest.mark.parametrize("scalar", [2.0, 3])
+def test_float32_stays_float32_with_python_scalars_on_either_side(
+    symbol: str, scalar: float
+) -> None:
+    op = OPERATORS[symbol]
+    x = Variable(np.array([1.0, 2.0], dtype=np.float32))
+    for y in (op(x, scalar), op(scalar, x)):
+        assert y.dtype == np.float32
+        y.backward()
+        assert grad_of(x).dtype == np.float32
+        x.cleargrad()
+
+
+def test_a_numpy_float64_scalar_promotes_as_in_numpy_but_the_grad_keeps_the_input_dtype() -> None:
+    x = Variable(np.array([1.0, 2.0], dtype=np.float32))
+    y = np.float64(2.0) * x
+    assert y.dtype == np.float64
+    y.backward()
+    assert grad_of(x).dtype == np.float32
+    np.testing.assert_array_equal(grad_of(x), [2.0, 2.0])
+
+
+def test_unary_minus() -> None:
+    x = Variable(np.array([1.0, -2.0]))
+    y = -x
+    np.testing.assert_array_equal(y.data, [-1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(grad_of(x), [-1.0, -1.0])
+
+
+def test_0d_results_are_0d_arrays() -> None:
+    x = Variable(2.0)
+    for y in (x + 1, x * x, -x, x**2, 2.0**x, x / 3, np.float64(1) - x):
+        assert type(y.data) is np.ndarray
+        assert y.shape == ()
+
+
+def test_hand_computed_gradients() -> None:
+    x0, x1 = Variable(3.0), Variable(2.0)
+    cases: list[tuple[Variable, float, float]] = [
+        (x0 + x1, 1.0, 1.0),
+        (x0 - x1, 1.0, -1.0),
+        (x0 * x1, 2.0, 3.0),
+        (x0 / x1, 0.5, -0.75),
+        (x0**x1, 6.0, 9.0 * math.log(3.0)),
+    ]
+    for y, g0, g1 in cases:
+        x0.cleargrad()
+        x1.cleargrad()
+        y.backward()
+        assert grad_of(x0) == pytest.approx(g0)
+        assert grad_of(x1) == pytest.approx(g1)
+
+
+def test_reflected_functions_swap_their_operands() -> None:
+    x = Variable(4.0)
+    assert rsub(x, 10.0).data == 6.0
+    assert sub(x, 10.0).data == -6.0
+    assert rdiv(x, 2.0).data == 0.5
+    assert div(x, 2.0).data == 2.0
+    assert rpow(x, 2.0).data == 16.0
+    assert pow(x, 0.5).data == 2.0
+    assert square(x).data == 16.0
+
+
+def test_broadcast_gradients_are_summed_back_to_each_input_shape() -> None:
+    a = Variable(np.ones((2, 3)))
+    b = Variable(np.array([1.0, 2.0, 3.0]))
+    c = Variable(np.array([[1.0], [2.0]]))
+    y = a * b + c
+    y.backward()
+    np.testing.assert_array_equal(grad_of(a), np.broadcast_to(b.data, (2, 3)))
+    np.testing.assert_array_equal(grad_of(b), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(grad_of(c), [[3.0], [3.0]])
+
+
+def test_pow_with_a_constant_exponent_takes_no_log_of_a_negative_base() -> None:
+    x = Variable(np.array([-2.0, 3.0]))
+    y = x**3
+    y.backward()  # NOTE: any RuntimeWarning fails the test (filterwarnings = error)
+    np.testing.assert_array_equal(grad_of(x), [12.0, 27.0])
+
+
+def test_pow_with_a_constant_base() -> None:
+    x = Variable(np.array([0.5, 2.0]))
+    y = 3.0**x
+    y.backward()
+    np.testing.assert_allclose(grad_of(x), 3.0**x.data * math.log(3.0))
+
+
+def test_pow_with_an_array_exponent_broadcasts() -> None:
+    x = Variable(np.array([2.0, 3.0]))
+    c = np.array([[1.0, 2.0], [2.0, 3.0]])
+    y = x**c
+    y.backward()
+    np.testing.assert_array_equal(grad_of(x), [1.0 + 4.0, 6.0 + 27.0])
+
+
+def test_unsupported_operand_types_are_named() -> None:
+    x = Variable(1.0)
+    with pytest.raises(TypeError, match="unsupported operand type 'str'"):
+        _ = x + "x"  # type: ignore[operator]  # NOTE: the point is the runtime check
+    with pytest.raises(TypeError, match="unsupported operand type 'list'"):
+        _ = [1.0] * x  # type: ignore[operator]  # NOTE: the point is the runtime check
+    with pytest.raises(TypeError, match="dtype complex128"):
+        _ = x * np.complex128(1j)
+
+
+def test_numpy_ufuncs_and_in_place_ndarray_operators_refuse_variables() -> None:
+    x = Variable(np.ones(2))
+    with pytest.raises(TypeError, match="does not support ufuncs"):
+        np.exp(x)  # type: ignore[call-overload]  # NOTE: the point is the runtime check
+    a = np.ones(2)
+    with pytest.raises(TypeError, match="does not support ufuncs"):
+        a += x  # type: ignore[call-overload]  # NOTE: the point is the runtime check
+
+
+def test_shapes_that_do_not_broadcast_are_named() -> None:
+    with pytest.raises(ValueError, match=r"could not be broadcast .* shapes \(2,\) \(3,\)"):
+        _ = Variable(np.ones(2)) + np.ones(3)
