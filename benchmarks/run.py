@@ -1,0 +1,596 @@
+"""Speed and memory of tinygrad_ref against DeZero, micrograd, PyTorch and hand-written NumPy.
+
+    python benchmarks/run.py            # the full run (a minute or two)
+    python benchmarks/run.py --quick    # small sizes, a few seconds: checks that it all runs
+
+Every workload runs in this one process, repeats at least 5 times and reports medians; ratios
+are taken between medians measured in the same run. The peers come from the optional extra
+``bench`` (``pip install -e ".[bench]"``); a peer that is not installed is reported as skipped.
+Timing is plain ``time.perf_counter``, memory is ``tracemalloc`` (which sees Python objects and
+NumPy buffers, not PyTorch's C++ allocations).
+
+NOTE: once every library is imported, ``gc.freeze()`` moves the objects created by the imports
+out of the cycle collector's reach: PyTorch alone creates ~150,000 of them, and rescanning them
+on every full collection would charge each pure-Python library for the size of the others.
+The collector stays enabled while timing, as in a real program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+
+import tinygrad_ref as tg
+
+GIB = 2**30
+MIB = 2**20
+
+
+@dataclass
+class Peer:
+    """How to run the workloads with one library: a leaf from a float or an array, the reverse
+    pass, the gradient of a leaf as a NumPy value, and a no-graph context (if it has one)."""
+
+    name: str
+    leaf: Callable[[Any], Any]
+    backward: Callable[[Any, bool], None]
+    grad: Callable[[Any], Any]
+    no_grad: Callable[[], contextlib.AbstractContextManager[Any]] | None = None
+    scalars_only: bool = False
+
+
+def _tinygrad_ref() -> Peer:
+    def backward(y: Any, create_graph: bool) -> None:
+        y.backward(create_graph=create_graph)
+
+    return Peer(
+        "tinygrad_ref",
+        leaf=lambda a: tg.Variable(np.asarray(a, dtype=np.float64)),
+        backward=backward,
+        grad=lambda x: x.grad.data,
+        no_grad=tg.no_grad,
+    )
+
+
+def _dezero() -> Peer:
+    # NOTE: dezero 0.0.13 still uses np.int, which NumPy 1.24 removed.
+    if not hasattr(np, "int"):
+        setattr(np, "int", int)  # noqa: B010  # NOTE: np.int is gone from NumPy, on purpose
+    import dezero
+
+    def backward(y: Any, create_graph: bool) -> None:
+        y.backward(create_graph=create_graph)
+
+    return Peer(
+        "dezero",
+        leaf=lambda a: dezero.Variable(np.asarray(a, dtype=np.float64)),
+        backward=backward,
+        grad=lambda x: x.grad.data,
+        no_grad=dezero.no_grad,
+    )
+
+
+def _micrograd() -> Peer:
+    from micrograd.engine import Value
+
+    def backward(y: Any, create_graph: bool) -> None:
+        if create_graph:
+            raise NotImplementedError
+        # NOTE: micrograd sorts the graph recursively, one Python frame per node.
+        with _recursion_limit(10 * 1_000_000):
+            y.backward()
+
+    return Peer(
+        "micrograd",
+        leaf=lambda a: Value(float(a)),
+        backward=backward,
+        grad=lambda x: x.grad,
+        scalars_only=True,
+    )
+
+
+def _torch() -> Peer:
+    import torch
+
+    def backward(y: Any, create_graph: bool) -> None:
+        y.backward(torch.ones_like(y), create_graph=create_graph)
+
+    # NOTE: the cycle it warns about is what the higher-order workload measures, on purpose.
+    warnings.filterwarnings("ignore", message="Using backward.. with create_graph=True")
+
+    return Peer(
+        "torch",
+        leaf=lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True),
+        backward=backward,
+        grad=lambda x: x.grad.detach().numpy(),
+        no_grad=torch.no_grad,
+    )
+
+
+@contextlib.contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def load_peers() -> tuple[list[Peer], dict[str, str]]:
+    """tinygrad_ref and every installed peer; the others with the reason they are skipped."""
+    peers = [_tinygrad_ref()]
+    skipped = {}
+    for name, load in [("dezero", _dezero), ("micrograd", _micrograd), ("torch", _torch)]:
+        peer = _try_loading(load)
+        if isinstance(peer, Peer):
+            peers.append(peer)
+        else:
+            skipped[name] = f"skipped: not installed ({peer})"
+    return peers, skipped
+
+
+def _try_loading(load: Callable[[], Peer]) -> Peer | str | None:
+    """The peer, or the name of the module that could not be imported."""
+    try:
+        return load()
+    except ImportError as error:
+        return error.name
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    """Seconds ``fn()`` takes; garbage from earlier runs is collected first, outside the timing."""
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def medians(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median seconds of each run, interleaved so that a noisy moment hits them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            times[name].append(timed(fn))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def backward_time(peer: Peer, build: Callable[[], Any], create_graph: bool = False) -> float:
+    """Seconds of the reverse pass alone over the graph ``build()`` returns."""
+    y = build()
+    gc.collect()
+    start = time.perf_counter()
+    peer.backward(y, create_graph)
+    return time.perf_counter() - start
+
+
+def traced_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """``fn()`` and the peak memory it allocated (bytes above what was allocated before)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+class Table:
+    """A plain text table, printed as it is filled."""
+
+    def __init__(self, title: str, note: str, columns: list[str], widths: list[int]) -> None:
+        self.widths = widths
+        print(f"\n## {title}\n{note}")
+        self.row(*columns)
+        self.row(*["-" * (w - 1) for w in widths])
+
+    def row(self, *cells: object) -> None:
+        print("".join(str(c).ljust(w) for c, w in zip(cells, self.widths, strict=False)).rstrip())
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}x"
+
+
+# -- workloads ------------------------------------------------------------------------------
+
+
+def scalar_chain(
+    peers: list[Peer], skipped: dict[str, str], size: int, repeat: int
+) -> dict[str, float]:
+    """A 0-d float64 graph of 4 * size ops, forward + backward: microseconds per op."""
+
+    def chain(peer: Peer) -> Callable[[], Any]:
+        def run() -> Any:
+            x = peer.leaf(1.0)
+            y = x
+            for _ in range(size):
+                y = y * 1.0001
+                y = y + 0.1
+                y = y / 1.01
+                y = y - 0.01
+            peer.backward(y, False)
+            return peer.grad(x)
+
+        return run
+
+    results = medians({p.name: chain(p) for p in peers}, repeat)
+    per_op = {name: t / (4 * size) * 1e6 for name, t in results.items()}
+    table = Table(
+        f"scalar chain: {4 * size:,} ops on 0-d float64, forward + backward",
+        "y = y*1.0001; y = y+0.1; y = y/1.01; y = y-0.01, repeated; median time per op",
+        ["library", "us/op", "tinygrad_ref / library"],
+        [14, 10, 24],
+    )
+    for name, us in per_op.items():
+        table.row(name, f"{us:.2f}", _ratio(per_op["tinygrad_ref"], us))
+    for name, reason in skipped.items():
+        table.row(name, reason)
+    return per_op
+
+
+def wide_fan_in(
+    peers: list[Peer], skipped: dict[str, str], sizes: list[int], dezero_max: int, repeat: int
+) -> dict[str, dict[int, float]]:
+    """``y = y + x*i`` for i < n: the reverse pass alone, in milliseconds, and its growth."""
+
+    def build(peer: Peer, n: int) -> Callable[[], Any]:
+        def graph() -> Any:
+            x = peer.leaf(1.0)
+            y = peer.leaf(0.0)
+            for i in range(n):
+                y = y + x * i
+            return y
+
+        return graph
+
+    results: dict[str, dict[int, float]] = {p.name: {} for p in peers}
+    for n in sizes:
+        runs = {
+            p.name: (lambda p=p, n=n: backward_time(p, build(p, n)))
+            for p in peers
+            if p.name != "dezero" or n <= dezero_max
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(repeat):
+            for name, fn in runs.items():
+                times[name].append(fn())
+        for name, ts in times.items():
+            results[name][n] = statistics.median(ts)
+    table = Table(
+        "wide fan-in: y = y + x*i for i < n, backward only",
+        f"median ms per backward; DeZero re-sorts its queue on every insertion (quadratic), so it "
+        f"runs up to n = {dezero_max:,} only",
+        ["n", *[p.name for p in peers], "tinygrad_ref / dezero"],
+        [20, *[14] * len(peers), 22],
+    )
+    for n in sizes:
+        cells = [f"{results[p.name][n] * 1e3:.2f}" if n in results[p.name] else "-" for p in peers]
+        dz = results.get("dezero", {}).get(n)
+        table.row(f"{n:,}", *cells, _ratio(results["tinygrad_ref"][n], dz) if dz else "-")
+    for a, b in sorted({(sizes[0], sizes[0] * 8), (sizes[-1] // 8, sizes[-1])}):
+        if a in results["tinygrad_ref"] and b in results["tinygrad_ref"]:
+            growth = [
+                f"{results[p.name][b] / results[p.name][a]:.1f}x"
+                if a in results[p.name] and b in results[p.name]
+                else "-"
+                for p in peers
+            ]
+            table.row(f"growth {a:,}->{b:,}", *growth)
+    for name, reason in skipped.items():
+        table.row(name, reason)
+    return results
+
+
+def deep_chain(size: int, repeat: int) -> dict[str, float]:
+    """``y = -y``, ``size`` times, then backward: time, and peak memory under tracemalloc."""
+
+    def run() -> tuple[float, float]:
+        x = tg.Variable(1.5)
+        y = x
+        start = time.perf_counter()
+        for _ in range(size):
+            y = -y
+        middle = time.perf_counter()
+        y.backward()
+        end = time.perf_counter()
+        assert x.grad is not None
+        assert x.grad.data == 1.0
+        return middle - start, end - middle
+
+    forward, backward = [], []
+    for _ in range(repeat):
+        gc.collect()
+        f, b = run()
+        forward.append(f)
+        backward.append(b)
+    _, peak = traced_peak(run)
+    result = {
+        "forward": statistics.median(forward),
+        "backward": statistics.median(backward),
+        "peak": peak,
+    }
+    table = Table(
+        f"deep chain: y = -y, {size:,} times, tinygrad_ref",
+        "median seconds; peak memory of one forward + backward under tracemalloc",
+        ["forward s", "backward s", "us/op", "peak MiB"],
+        [12, 12, 10, 10],
+    )
+    table.row(
+        f"{result['forward']:.2f}",
+        f"{result['backward']:.2f}",
+        f"{(result['forward'] + result['backward']) / size * 1e6:.2f}",
+        f"{peak / MIB:.0f}",
+    )
+    return result
+
+
+def large_arrays(peers: list[Peer], size: int, repeat: int) -> dict[str, float]:
+    """``(a*b + c)/(a + 1) - c**2`` on float64 arrays, forward + backward, against NumPy."""
+    rng = np.random.default_rng(0)
+    a0, b0, c0 = (rng.random(size) for _ in range(3))
+
+    def by_hand() -> Any:
+        # NOTE: the same primitives, and the chain rule through each of them written out,
+        # seeded with ones: what a reverse pass computes, with no bookkeeping at all.
+        a, b, c = a0, b0, c0
+        t1 = a * b
+        t2 = t1 + c
+        t3 = a + 1
+        t4 = t2 / t3
+        t5 = c**2
+        y = t4 - t5
+        gy = np.ones_like(y)
+        g4, g5 = gy, -gy
+        g2 = g4 / t3
+        g3 = -g2 * t4
+        gc_ = g2 + g5 * 2 * c
+        ga = g2 * b + g3
+        gb = g2 * a
+        return y, ga, gb, gc_
+
+    def simplified() -> Any:
+        # NOTE: the gradient of sum(y) simplified by hand, as one would write it without
+        # autodiff: fewer passes over memory than any operation-by-operation reverse pass.
+        a, b, c = a0, b0, c0
+        d = a + 1
+        q = (a * b + c) / d
+        y = q - c**2
+        g = 1 / d
+        return y, g * (b - q), g * a, g - 2 * c
+
+    def with_peer(peer: Peer) -> Callable[[], Any]:
+        def run() -> Any:
+            a, b, c = peer.leaf(a0), peer.leaf(b0), peer.leaf(c0)
+            y = (a * b + c) / (a + 1) - c**2
+            peer.backward(y, False)
+            return peer.grad(a), peer.grad(b), peer.grad(c)
+
+        return run
+
+    array_peers = [p for p in peers if not p.scalars_only]
+    expected = by_hand()
+    for peer in array_peers:
+        for got, want in zip(with_peer(peer)(), expected[1:], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    runs = {"numpy by hand": by_hand, "numpy simplified": simplified}
+    runs |= {p.name: with_peer(p) for p in array_peers}
+    results = medians(runs, repeat)
+    table = Table(
+        f"large arrays: (a*b + c)/(a + 1) - c**2 on {size:,} float64 elements, forward + backward",
+        '"numpy by hand": the same ops and their chain rule written in NumPy (the practical '
+        'limit); "numpy simplified": the gradient simplified by hand',
+        ["library", "ms", "/ numpy by hand"],
+        [18, 10, 16],
+    )
+    for name, t in results.items():
+        table.row(name, f"{t * 1e3:.2f}", _ratio(t, results["numpy by hand"]))
+    return results
+
+
+def memory(peers: list[Peer], skipped: dict[str, str], iterations: int) -> None:
+    """Peak memory of a ``no_grad`` loop, and what a dropped graph leaves behind with the
+    cycle collector disabled."""
+    table = Table(
+        "memory",
+        f"no_grad: peak KiB over the first {iterations // 10:,} and over all {iterations:,} "
+        "iterations of y = x*2.0 + 1.0 on 1,000 elements; dropped graph: traced KiB of a "
+        "1,000-op graph after backward, and what is left once it is dropped with gc disabled "
+        "(the leaf and its gradient, 16 KiB, stay)",
+        ["library", "no_grad peak", "all", "graph KiB", "left after del"],
+        [14, 14, 10, 12, 16],
+    )
+    for peer in peers:
+        no_grad_cells = ["not traced", "-"] if peer.name == "torch" else ["-", "-"]
+        if peer.name != "torch" and peer.no_grad is not None and not peer.scalars_only:
+            x = peer.leaf(np.ones(1000))
+            for n in (iterations // 10, iterations):
+
+                def loop(n: int = n, x: Any = x, peer: Peer = peer) -> None:
+                    with peer.no_grad():  # type: ignore[misc]  # NOTE: checked above
+                        for _ in range(n):
+                            _ = x * 2.0 + 1.0
+
+                no_grad_cells[n == iterations] = f"{traced_peak(loop)[1] / 1024:.1f}"
+        left_cells = ["-", "-"]
+        if peer.name != "torch":
+            left_cells = [f"{v / 1024:.0f}" for v in _dropped_graph(peer)]
+        table.row(peer.name, *no_grad_cells, *left_cells)
+    for name, reason in skipped.items():
+        table.row(name, reason)
+
+
+def _dropped_graph(peer: Peer) -> tuple[int, int]:
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        x = peer.leaf(1.0 if peer.scalars_only else np.ones(1000))
+        y = x
+        for _ in range(1000):
+            y = y * 1.0001
+        peer.backward(y, False)
+        graph = tracemalloc.get_traced_memory()[0] - base
+        del y
+        left = tracemalloc.get_traced_memory()[0] - base
+        return graph, left
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+
+
+def higher_order(
+    peers: list[Peer], skipped: dict[str, str], size: int, repeat: int
+) -> dict[str, float]:
+    """The reverse pass with ``create_graph=True`` against ``create_graph=False``."""
+    table = Table(
+        "higher order: backward with create_graph=True / create_graph=False",
+        f"median ms of the backward of the scalar chain ({4 * size:,} ops, 0-d) and of "
+        f"{size // 10:,} ops on 10,000 elements",
+        ["library", "0-d False", "0-d True", "ratio", "array False", "array True", "ratio"],
+        [14, 11, 11, 9, 13, 12, 9],
+    )
+
+    def build(peer: Peer, data: Any, n: int) -> Callable[[], Any]:
+        def graph() -> Any:
+            y = peer.leaf(data)
+            for _ in range(n):
+                y = y * 1.0001
+                y = y + 0.1
+                y = y / 1.01
+                y = y - 0.01
+            return y
+
+        return graph
+
+    ratios = {}
+    for peer in peers:
+        if peer.scalars_only:
+            continue
+        cells = []
+        for data, n in [(1.0, size), (np.ones(10_000), size // 10)]:
+            times = {}
+            for create_graph in (False, True):
+                times[create_graph] = statistics.median(
+                    backward_time(peer, build(peer, data, n), create_graph) for _ in range(repeat)
+                )
+            cells += [
+                f"{times[False] * 1e3:.2f}",
+                f"{times[True] * 1e3:.2f}",
+                _ratio(times[True], times[False]),
+            ]
+            ratios[peer.name] = times[True] / times[False]
+        table.row(peer.name, *cells)
+    for name, reason in skipped.items():
+        if name != "micrograd":
+            table.row(name, reason)
+    table.row("micrograd", "skipped: no create_graph")
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (>= 5)")
+    parser.add_argument(
+        "--peers", default="all", help="'all' (every installed peer) or 'none' (tinygrad_ref only)"
+    )
+    args = parser.parse_args(argv)
+    repeat = max(args.repeat, 5)
+
+    peers, skipped = load_peers() if args.peers == "all" else ([_tinygrad_ref()], {})
+    if args.peers == "none":
+        skipped = {name: "skipped: --peers none" for name in ("dezero", "micrograd", "torch")}
+    gc.collect()
+    gc.freeze()
+
+    print(f"# tinygrad_ref benchmarks{' (--quick)' if args.quick else ''}")
+    print(
+        f"{platform.processor() or platform.machine()}, {_cpus()} CPUs, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}; "
+        + ", ".join(f"{p.name} {_version(p.name)}" for p in peers)
+    )
+    quick = args.quick
+    scalar = scalar_chain(peers, skipped, 200 if quick else 2000, repeat)
+    fan = wide_fan_in(
+        peers,
+        skipped,
+        [250, 500, 1000, 2000] if quick else [1000, 2000, 4000, 8000, 16000, 32000],
+        dezero_max=1000 if quick else 8000,
+        repeat=repeat,
+    )
+    deep = deep_chain(10_000 if quick else 1_000_000, repeat)
+    large = large_arrays(peers, 10_000 if quick else 1_000_000, 3 * repeat)
+    memory(peers, skipped, 1000 if quick else 10_000)
+    higher_order(peers, skipped, 200 if quick else 2000, repeat)
+    if not quick:
+        _targets(scalar, fan, deep, large)
+
+
+def _targets(
+    scalar: dict[str, float],
+    fan: dict[str, dict[int, float]],
+    deep: dict[str, float],
+    large: dict[str, float],
+) -> None:
+    table = Table("targets (issue #4)", "", ["target", "measured", "met"], [52, 12, 6])
+
+    def check(what: str, value: float | None, limit: float, unit: str = "x") -> None:
+        if value is None:
+            table.row(what, "peer skipped")
+        else:
+            table.row(what, f"{value:.3f}{unit}", "yes" if value <= limit else "NO")
+
+    ours = fan["tinygrad_ref"]
+    dezero_fan = fan.get("dezero", {}).get(8000)
+    check(
+        "scalar chain / DeZero <= 0.35",
+        scalar["tinygrad_ref"] / scalar["dezero"] if "dezero" in scalar else None,
+        0.35,
+    )
+    check(
+        "scalar chain / PyTorch eager <= 0.9",
+        scalar["tinygrad_ref"] / scalar["torch"] if "torch" in scalar else None,
+        0.9,
+    )
+    check("fan-in n=8,000 / DeZero <= 0.05", ours[8000] / dezero_fan if dezero_fan else None, 0.05)
+    check("fan-in growth 1,000 -> 8,000 < 12", ours[8000] / ours[1000], 12)
+    check("fan-in growth 4,000 -> 32,000 < 12", ours[32000] / ours[4000], 12)
+    check(
+        "large arrays / NumPy by hand <= 1.15", large["tinygrad_ref"] / large["numpy by hand"], 1.15
+    )
+    check("deep chain 1e6 ops peak < 1.5 GiB", deep["peak"] / GIB, 1.5, " GiB")
+
+
+def _cpus() -> int | str:
+    return os.cpu_count() or "?"
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""benchmarks/run.py keeps working: its quick mode runs every workload. No timing is checked."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).parents[2] / "benchmarks" / "run.py"
+WORKLOADS = [
+    "## scalar chain",
+    "## wide fan-in",
+    "## deep chain",
+    "## large arrays",
+    "## memory",
+    "## higher order",
+]
+PEERS = ["dezero", "micrograd", "torch"]
+
+
+def run_quick(env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for workload in WORKLOADS:
+        assert workload in done.stdout
+    assert "tinygrad_ref" in done.stdout
+    assert "numpy by hand" in done.stdout
+    return done.stdout
+
+
+def test_quick_run_reports_every_workload_with_the_installed_peers() -> None:
+    out = run_quick()
+    for peer in PEERS:
+        assert peer in out
+
+
+def test_a_missing_peer_is_reported_as_skipped(tmp_path: Path) -> None:
+    for peer in PEERS:  # NOTE: packages earlier on the path that fail to import, as if absent
+        (tmp_path / peer).mkdir()
+        (tmp_path / peer / "__init__.py").write_text(f"raise ImportError(name={peer!r})\n")
+    out = run_quick({**os.environ, "PYTHONPATH": str(tmp_path)})
+    for peer in PEERS:
+        assert f"skipped: not installed ({peer})" in out
