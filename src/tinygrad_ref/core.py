@@ -39,17 +39,6 @@ def _as_data(x: object) -> Array:
     )
 
 
-def _new_variable(data: Array) -> Variable:
-    """A Variable around ``data``, which is already a floating ndarray (skips validation)."""
-    v = object.__new__(Variable)
-    v.data = data
-    v.name = None
-    v.grad = None
-    v.creator = None
-    v.generation = 0
-    return v
-
-
 class Variable:
     """A node of the graph: an ndarray ``data``, its gradient ``grad`` and the ``creator``
     Function that produced it (``None`` for a leaf)."""
@@ -164,6 +153,24 @@ class Variable:
         return tinygrad_ref.ops.pow(other, self)
 
 
+class _Constant(Variable):
+    """An operand given as a number or an array rather than a Variable: an input of the
+    Function that used it, which the reverse pass does not differentiate."""
+
+    __slots__ = ()
+
+
+def _new_variable(data: Array, cls: type[Variable] = Variable) -> Variable:
+    """A Variable (or ``cls``) around ``data``, already a floating ndarray (skips validation)."""
+    v = object.__new__(cls)
+    v.data = data
+    v.name = None
+    v.grad = None
+    v.creator = None
+    v.generation = 0
+    return v
+
+
 Operand: TypeAlias = Variable | npt.NDArray[Any] | np.number[Any] | np.bool_ | float | int
 """What an operation accepts: a Variable, an ndarray, a NumPy scalar or a Python number."""
 
@@ -195,13 +202,13 @@ def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
 
 
 def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
-    """One operand of a call as a Variable."""
+    """One operand of a call as a Variable: a constant unless it is one already."""
     if isinstance(x, Variable):
         return x
     if _is_python_number(x):
-        return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)))
+        return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)), _Constant)
     if isinstance(x, (np.ndarray, np.generic)):
-        return _new_variable(_as_data(x))
+        return _new_variable(_as_data(x), _Constant)
     raise TypeError(
         f"unsupported operand type {type(x).__name__!r}: expected a Variable, "
         "an ndarray, a NumPy scalar or a Python int or float"
@@ -349,7 +356,7 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
         else:
             gxs = _input_grads_from_arrays(f, gy, y)
         for x, gx in zip(f.inputs, gxs, strict=True):
-            if gx is None:
+            if gx is None or type(x) is _Constant:
                 continue
             if x in grads:
                 grads[x] = grads[x] + gx
