@@ -291,11 +291,9 @@ def _has_vjp(f: Function) -> bool:
     return type(f).vjp is not Function.vjp
 
 
-def _input_grads_from_arrays(f: Function, gy: Any, y: Variable) -> tuple[Any, ...]:
-    """Gradients (arrays or None) of ``f``'s inputs given the array gradient of its output."""
-    if _has_vjp(f):
-        gxs = f.vjp(gy, *[x.data for x in f.inputs], y.data)
-        return gxs if isinstance(gxs, tuple) else (gxs,)
+def _input_grads_from_backward(f: Function, gy: Any) -> tuple[Any, ...]:
+    """Gradients (arrays or None) of the inputs of ``f``, which has no ``vjp``, given the array
+    gradient of its output: its ``backward`` runs on Variables, and records nothing."""
     gxs = _checked_grads(f, f.backward(_new_variable(np.asarray(gy))))
     return tuple(None if gx is None else gx.data for gx in gxs)
 
@@ -340,32 +338,42 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
     assert start.creator is not None
     grads: dict[Variable, Any] = {start: seed}
     held = {_memory_id(seed.data if create_graph else seed)}
-    heap = [(-start.creator.generation, 0, start.creator)]
-    seen = {start.creator}
+    # NOTE: a heap of generations, each with the functions waiting in it: functions of one
+    # generation never use each other's outputs, so a whole bucket runs at once, and a wide
+    # graph costs a heap operation per generation rather than per function.
+    waiting = {start.creator.generation: [start.creator]}
+    heap = [-start.creator.generation]
     while heap:
-        f = heapq.heappop(heap)[2]
-        y = f.outputs[0]()
-        assert y is not None  # NOTE: alive: it is a key of `grads`.
-        gy = grads.pop(y)
-        if retain_grad and y is not start:
-            _store(y, gy, held, create_graph)
-        if create_graph:
-            gxs = f.backward(gy)
-            gxs = gxs if _has_vjp(f) else _checked_grads(f, gxs)
-            gxs = gxs if isinstance(gxs, tuple) else (gxs,)
-        else:
-            gxs = _input_grads_from_arrays(f, gy, y)
-        for x, gx in zip(f.inputs, gxs, strict=True):
-            if gx is None or type(x) is _Constant:
-                continue
-            if x in grads:
-                grads[x] = grads[x] + gx
-                continue
-            grads[x] = gx
-            creator = x.creator
-            if creator is not None and creator not in seen:
-                seen.add(creator)
-                heapq.heappush(heap, (-creator.generation, len(seen), creator))
+        for f in waiting.pop(-heapq.heappop(heap)):
+            y = f.outputs[0]()
+            assert y is not None  # NOTE: alive: it is a key of `grads`.
+            gy = grads.pop(y)
+            if retain_grad and y is not start:
+                _store(y, gy, held, create_graph)
+            if create_graph:
+                gxs = f.backward(gy)
+                if not _has_vjp(f):
+                    gxs = _checked_grads(f, gxs)
+            elif _has_vjp(f):
+                gxs = f.vjp(gy, *[x.data for x in f.inputs], y.data)
+            else:
+                gxs = _input_grads_from_backward(f, gy)
+            for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=True):
+                if gx is None or type(x) is _Constant:
+                    continue
+                if x in grads:
+                    grads[x] = grads[x] + gx
+                    continue
+                grads[x] = gx
+                creator = x.creator
+                if creator is None:
+                    continue
+                bucket = waiting.get(creator.generation)
+                if bucket is None:
+                    waiting[creator.generation] = [creator]
+                    heapq.heappush(heap, -creator.generation)
+                else:
+                    bucket.append(creator)
     for x, gx in grads.items():
         _store(x, gx, held, create_graph)
 
