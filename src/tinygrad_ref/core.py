@@ -186,18 +186,24 @@ def as_variable(x: Operand) -> Variable:
 
 def _is_python_number(x: object) -> TypeGuard[int | float]:
     # NOTE: np.float64 subclasses float, but NumPy scalars are not weak.
-    return isinstance(x, (int, float)) and not isinstance(x, np.generic)
+    return type(x) in (float, int) or (
+        isinstance(x, (int, float)) and not isinstance(x, np.generic)
+    )
 
 
 def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
     """The dtype a Python number among ``inputs`` takes: as in NumPy 2 (NEP 50) it is "weak"
     and adopts that of the other operands, so that a float32 Variable times 2.0 stays float32."""
-    dtypes = [
-        np.asarray(x.data if isinstance(x, Variable) else x).dtype
-        for x in inputs
-        if not _is_python_number(x)
-    ]
-    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+    dtypes = []
+    for x in inputs:
+        if isinstance(x, Variable):
+            if x.data is not None:
+                dtypes.append(x.data.dtype)
+        elif not _is_python_number(x):
+            dtypes.append(np.asarray(x).dtype)
+    if not dtypes:
+        return np.dtype(np.float64)
+    dtype = dtypes[0] if len(dtypes) == 1 else np.result_type(*dtypes)
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
@@ -249,29 +255,30 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} does not define vjp()")
 
     def __call__(self, *inputs: Operand) -> Variable:
-        xs = [x if type(x) is Variable else _as_input(x, inputs) for x in inputs]
-        arrays = []
-        for x in xs:
+        xs, arrays, generation = [], [], 0
+        for operand in inputs:
+            x = operand if type(operand) is Variable else _as_input(operand, inputs)
             if x.data is None:
                 raise ValueError(f"{x!r} is empty; give it data before using it")
+            xs.append(x)
             arrays.append(x.data)
+            if x.generation > generation:
+                generation = x.generation
         y = self.forward(*arrays)
-        if type(y) is not np.ndarray or y.dtype.kind != "f":
-            if isinstance(y, tuple):
-                raise TypeError(f"{type(self).__name__}.forward must return one array, not a tuple")
-            y = _as_data(y)
-        output = _new_variable(y)
+        output = _new_variable(
+            y if type(y) is np.ndarray and y.dtype.kind == "f" else _as_output(y, self)
+        )
         if Config.enable_backprop:
             if getattr(self, "outputs", None) is not None:
                 raise RuntimeError(
                     f"this {type(self).__name__} instance is already a node of a graph; "
                     "create a new instance for each call"
                 )
-            self.generation = max([x.generation for x in xs])
-            output.creator = self
-            output.generation = self.generation + 1
+            self.generation = generation
             self.inputs = xs
             self.outputs = [weakref.ref(output)]
+            output.creator = self
+            output.generation = generation + 1
         return output
 
     @overload
@@ -285,6 +292,15 @@ class Function:
             return self(x)
         y: Array = self.forward(x)
         return y
+
+
+def _as_output(y: object, f: Function) -> Array:
+    """What ``f.forward`` returned, when it is not a floating ndarray, as the output's data."""
+    if isinstance(y, np.floating):
+        return np.asarray(y)  # NOTE: NumPy computes on 0-d arrays and returns scalars
+    if isinstance(y, tuple):
+        raise TypeError(f"{type(f).__name__}.forward must return one array, not a tuple")
+    return _as_data(y)
 
 
 def _has_vjp(f: Function) -> bool:
