@@ -209,10 +209,10 @@ def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
 
 def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     """One operand of a call as a Variable: a constant unless it is one already."""
-    if isinstance(x, Variable):
-        return x
     if _is_python_number(x):
         return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)), _Constant)
+    if isinstance(x, Variable):
+        return x
     if isinstance(x, (np.ndarray, np.generic)):
         return _new_variable(_as_data(x), _Constant)
     raise TypeError(
@@ -374,7 +374,14 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
                 gxs = f.vjp(gy, *[x.data for x in f.inputs], y.data)
             else:
                 gxs = _input_grads_from_backward(f, gy)
-            for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=True):
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            if len(gxs) != len(f.inputs):
+                raise ValueError(
+                    f"{type(f).__name__}.vjp returned {len(gxs)} gradients "
+                    f"for {len(f.inputs)} inputs"
+                )
+            for x, gx in zip(f.inputs, gxs):  # noqa: B905  # NOTE: checked, strict is slower
                 if gx is None or type(x) is _Constant:
                     continue
                 if x in grads:

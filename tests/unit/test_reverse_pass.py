@@ -1,0 +1,60 @@
+"""The reverse pass: order by generation, wide and uneven graphs, checks on what a vjp returns."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_ref as tg
+from tinygrad_ref import Array, Function, Tensor, Variable
+
+
+def grad_of(x: Variable) -> np.ndarray:
+    assert x.grad is not None
+    return x.grad.data
+
+
+def test_wide_fan_in() -> None:
+    x = Variable(1.5)
+    y = Variable(0.0)
+    for i in range(1000):
+        y = y + x * i
+    y.backward()
+    assert grad_of(x) == sum(range(1000))
+
+
+def test_branches_of_uneven_depth_meet_in_the_right_order() -> None:
+    x = Variable(0.5)
+    deep = x
+    for _ in range(7):
+        deep = tg.exp(deep) * 0.5  # NOTE: many generations on one side...
+    y = deep * x + tg.log(x) * x  # ...one on the other; x is used by three functions
+    y.backward()
+    value, slope = 0.5, 1.0
+    for _ in range(7):
+        value, slope = math.exp(value) * 0.5, math.exp(value) * 0.5 * slope
+    expected = slope * 0.5 + value + (1 / 0.5) * 0.5 + math.log(0.5)
+    assert grad_of(x) == pytest.approx(expected)
+
+
+def test_several_outputs_of_one_generation_accumulate_into_a_shared_input() -> None:
+    x = Variable(np.array([1.0, 2.0]))
+    a, b, c = x * 2.0, x * 3.0, x * x
+    y = a * b + c  # a, b and c are all of generation 1
+    y.backward()
+    np.testing.assert_array_equal(grad_of(x), 12 * x.data + 2 * x.data)
+
+
+class TwoInputs(Function):
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return x0 * x1
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        return gy * x1  # NOTE: wrong on purpose: one gradient for two inputs
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_vjp_returning_the_wrong_number_of_gradients_is_refused(create_graph: bool) -> None:
+    y = TwoInputs()(Variable(2.0), Variable(3.0))
+    with pytest.raises(ValueError, match=r"TwoInputs.vjp returned 1 gradients for 2 inputs"):
+        y.backward(create_graph=create_graph)
