@@ -90,6 +90,105 @@ def _constant(c: Operand) -> Exponent:
     return _as_data(c)
 
 
+def _is_constant(x: Operand) -> bool:
+    """Whether ``x`` is an operand that is not a Variable: a number or an array."""
+    return _is_python_number(x) or isinstance(x, (np.ndarray, np.generic))
+
+
+# NOTE: with one constant operand, + - * / are ops of one input holding the constant, as `x ** c`
+# is: no Variable is made for the constant, and the reverse pass computes no gradient for it.
+
+
+class AddConstant(Function):
+    """``x + c`` (or ``c + x``) for a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return x + self.c
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy, x)
+
+
+class SubConstant(Function):
+    """``x - c`` for a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return x - self.c
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy, x)
+
+
+class RsubConstant(Function):
+    """``c - x`` for a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return self.c - x
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(-gy, x)
+
+
+class MulConstant(Function):
+    """``x * c`` (or ``c * x``) for a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return x * self.c
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy * self.c, x)
+
+
+class DivConstant(Function):
+    """``x / c`` for a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return x / self.c
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy / self.c, x)
+
+
+class RdivConstant(Function):
+    """``c / x`` for a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Operand) -> None:
+        self.c = _constant(c)
+
+    def forward(self, x: Array) -> Array:
+        return self.c / x
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(-gy * y / x, x)
+
+
 class Pow(Function):
     """``x ** c`` for a constant exponent ``c``; only ``x`` is differentiated, so a negative
     base with an integer exponent needs no logarithm."""
@@ -138,10 +237,18 @@ class Power(Function):
 
 
 def add(x0: Operand, x1: Operand) -> Variable:
+    if isinstance(x0, Variable) and _is_constant(x1):
+        return AddConstant(x1)(x0)
+    if isinstance(x1, Variable) and _is_constant(x0):
+        return AddConstant(x0)(x1)
     return Add()(x0, x1)
 
 
 def mul(x0: Operand, x1: Operand) -> Variable:
+    if isinstance(x0, Variable) and _is_constant(x1):
+        return MulConstant(x1)(x0)
+    if isinstance(x1, Variable) and _is_constant(x0):
+        return MulConstant(x0)(x1)
     return Mul()(x0, x1)
 
 
@@ -150,21 +257,29 @@ def neg(x: Operand) -> Variable:
 
 
 def sub(x0: Operand, x1: Operand) -> Variable:
+    if isinstance(x0, Variable) and _is_constant(x1):
+        return SubConstant(x1)(x0)
+    if isinstance(x1, Variable) and _is_constant(x0):
+        return RsubConstant(x0)(x1)
     return Sub()(x0, x1)
 
 
 def rsub(x0: Operand, x1: Operand) -> Variable:
     """``x1 - x0``: ``x0.__rsub__(x1)``."""
-    return Sub()(x1, x0)
+    return sub(x1, x0)
 
 
 def div(x0: Operand, x1: Operand) -> Variable:
+    if isinstance(x0, Variable) and _is_constant(x1):
+        return DivConstant(x1)(x0)
+    if isinstance(x1, Variable) and _is_constant(x0):
+        return RdivConstant(x0)(x1)
     return Div()(x0, x1)
 
 
 def rdiv(x0: Operand, x1: Operand) -> Variable:
     """``x1 / x0``: ``x0.__rtruediv__(x1)``."""
-    return Div()(x1, x0)
+    return div(x1, x0)
 
 
 def square(x: Operand) -> Variable:
