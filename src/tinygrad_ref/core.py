@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import heapq
 import weakref
+from heapq import heappop, heappush
 from typing import Any, TypeAlias, TypeGuard, TypeVar, cast, overload
 
 import numpy as np
@@ -360,43 +360,39 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
     waiting = {start.creator.generation: [start.creator]}
     heap = [-start.creator.generation]
     while heap:
-        for f in waiting.pop(-heapq.heappop(heap)):
+        for f in waiting.pop(-heappop(heap)):
             y = f.outputs[0]()
             assert y is not None  # NOTE: alive: it is a key of `grads`.
             gy = grads.pop(y)
             if retain_grad and y is not start:
                 _store(y, gy, held, create_graph)
+            inputs = f.inputs
             if create_graph:
                 gxs = f.backward(gy)
                 if not _has_vjp(f):
                     gxs = _checked_grads(f, gxs)
             elif _has_vjp(f):
-                gxs = f.vjp(gy, *[x.data for x in f.inputs], y.data)
+                gxs = f.vjp(gy, *[x.data for x in inputs], y.data)
             else:
                 gxs = _input_grads_from_backward(f, gy)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
+            if len(gxs) != len(inputs):
                 raise ValueError(
-                    f"{type(f).__name__}.vjp returned {len(gxs)} gradients "
-                    f"for {len(f.inputs)} inputs"
+                    f"{type(f).__name__}.vjp returned {len(gxs)} gradients for {len(inputs)} inputs"
                 )
-            for x, gx in zip(f.inputs, gxs):  # noqa: B905  # NOTE: checked, strict is slower
+            for x, gx in zip(inputs, gxs):  # noqa: B905  # NOTE: checked, strict is slower
                 if gx is None or type(x) is _Constant:
                     continue
                 if x in grads:
                     grads[x] = grads[x] + gx
                     continue
                 grads[x] = gx
-                creator = x.creator
-                if creator is None:
-                    continue
-                bucket = waiting.get(creator.generation)
-                if bucket is None:
-                    waiting[creator.generation] = [creator]
-                    heapq.heappush(heap, -creator.generation)
-                else:
-                    bucket.append(creator)
+                if x.creator is not None:
+                    bucket = waiting.setdefault(x.creator.generation, [])
+                    if not bucket:
+                        heappush(heap, -x.creator.generation)
+                    bucket.append(x.creator)
     for x, gx in grads.items():
         _store(x, gx, held, create_graph)
 
