@@ -265,9 +265,10 @@ class Function:
             if x.generation > generation:
                 generation = x.generation
         y = self.forward(*arrays)
-        output = _new_variable(
-            y if type(y) is np.ndarray and y.dtype.kind == "f" else _as_output(y, self)
-        )
+        if type(y) is not np.ndarray or y.dtype.kind != "f":
+            # NOTE: on 0-d arrays NumPy returns NumPy scalars, the common case here
+            y = np.asarray(y) if isinstance(y, np.floating) else _as_output(y, self)
+        output = _new_variable(y)
         if Config.enable_backprop:
             if getattr(self, "outputs", None) is not None:
                 raise RuntimeError(
@@ -296,8 +297,6 @@ class Function:
 
 def _as_output(y: object, f: Function) -> Array:
     """What ``f.forward`` returned, when it is not a floating ndarray, as the output's data."""
-    if isinstance(y, np.floating):
-        return np.asarray(y)  # NOTE: NumPy computes on 0-d arrays and returns scalars
     if isinstance(y, tuple):
         raise TypeError(f"{type(f).__name__}.forward must return one array, not a tuple")
     return _as_data(y)
@@ -371,10 +370,15 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
                 gxs = f.backward(gy)
                 if not _has_vjp(f):
                     gxs = _checked_grads(f, gxs)
-            elif _has_vjp(f):
-                gxs = f.vjp(gy, *[x.data for x in inputs], y.data)
-            else:
+            elif not _has_vjp(f):
                 gxs = _input_grads_from_backward(f, gy)
+            # NOTE: one and two inputs spelled out: in Python 3.11 a comprehension is a call
+            elif len(inputs) == 1:
+                gxs = f.vjp(gy, inputs[0].data, y.data)
+            elif len(inputs) == 2:
+                gxs = f.vjp(gy, inputs[0].data, inputs[1].data, y.data)
+            else:
+                gxs = f.vjp(gy, *[x.data for x in inputs], y.data)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
