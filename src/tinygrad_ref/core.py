@@ -366,11 +366,10 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
             if retain_grad and y is not start:
                 _store(y, gy, held, create_graph)
             inputs = f.inputs
+            has_vjp = type(f).vjp is not Function.vjp
             if create_graph:
-                gxs = f.backward(gy)
-                if not _has_vjp(f):
-                    gxs = _checked_grads(f, gxs)
-            elif not _has_vjp(f):
+                gxs = f.backward(gy) if has_vjp else _checked_grads(f, f.backward(gy))
+            elif not has_vjp:
                 gxs = _input_grads_from_backward(f, gy)
             # NOTE: one and two inputs spelled out: in Python 3.11 a comprehension is a call
             elif len(inputs) == 1:

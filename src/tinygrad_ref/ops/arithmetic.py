@@ -83,16 +83,15 @@ Exponent = Array | float
 
 
 def _constant(c: Operand) -> Exponent:
-    if isinstance(c, Variable):
-        raise TypeError("expected a constant, got a Variable")
     if _is_python_number(c):
         return c
+    if isinstance(c, Variable):
+        raise TypeError("expected a constant, got a Variable")
     return _as_data(c)
 
 
-def _is_constant(x: Operand) -> bool:
-    """Whether ``x`` is an operand that is not a Variable: a number or an array."""
-    return _is_python_number(x) or isinstance(x, (np.ndarray, np.generic))
+CONSTANT = (int, float, np.ndarray, np.generic)
+"""The types of an operand that is not a Variable: a Python or NumPy number, or an array."""
 
 
 # NOTE: with one constant operand, + - * / are ops of one input holding the constant, as `x ** c`
@@ -237,17 +236,17 @@ class Power(Function):
 
 
 def add(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and _is_constant(x1):
+    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
         return AddConstant(x1)(x0)
-    if isinstance(x1, Variable) and _is_constant(x0):
+    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
         return AddConstant(x0)(x1)
     return Add()(x0, x1)
 
 
 def mul(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and _is_constant(x1):
+    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
         return MulConstant(x1)(x0)
-    if isinstance(x1, Variable) and _is_constant(x0):
+    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
         return MulConstant(x0)(x1)
     return Mul()(x0, x1)
 
@@ -257,9 +256,9 @@ def neg(x: Operand) -> Variable:
 
 
 def sub(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and _is_constant(x1):
+    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
         return SubConstant(x1)(x0)
-    if isinstance(x1, Variable) and _is_constant(x0):
+    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
         return RsubConstant(x0)(x1)
     return Sub()(x0, x1)
 
@@ -270,9 +269,9 @@ def rsub(x0: Operand, x1: Operand) -> Variable:
 
 
 def div(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and _is_constant(x1):
+    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
         return DivConstant(x1)(x0)
-    if isinstance(x1, Variable) and _is_constant(x0):
+    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
         return RdivConstant(x0)(x1)
     return Div()(x0, x1)
 
