@@ -1,5 +1,6 @@
-"""Operands that are not Variables are constants: never differentiated, and with + - * / they
-are held by a one-input op (as `x ** c` is) rather than made into Variables."""
+"""Operands that are not Variables are constants: never differentiated. In x + c, x - c, x * c,
+x / c, c + x and c * x they are held by a one-input op (as in x ** c) rather than made into
+Variables; in c - x and c / x they are inputs of Sub and Div that get no gradient."""
 
 import operator
 from collections.abc import Callable
@@ -13,10 +14,10 @@ import tinygrad_ref as tg
 from tinygrad_ref import Array, Function, Variable
 from tinygrad_ref.ops import (
     AddConstant,
+    Div,
     DivConstant,
     MulConstant,
-    RdivConstant,
-    RsubConstant,
+    Sub,
     SubConstant,
 )
 
@@ -36,11 +37,11 @@ CONSTANT_OPS: dict[tuple[str, bool], type[Function]] = {
     ("+", True): AddConstant,
     ("+", False): AddConstant,
     ("-", True): SubConstant,
-    ("-", False): RsubConstant,
+    ("-", False): Sub,
     ("*", True): MulConstant,
     ("*", False): MulConstant,
     ("/", True): DivConstant,
-    ("/", False): RdivConstant,
+    ("/", False): Div,
 }
 CONSTANTS: dict[str, float | np.generic | npt.NDArray[Any]] = {
     "float": 0.75,
@@ -76,12 +77,13 @@ def test_a_constant_operand_gives_what_the_same_operand_as_a_variable_gives(
     reference = apply(reference_x, as_variable)
     assert type(y.creator) is CONSTANT_OPS[symbol, variable_on_left]
     assert y.creator is not None
-    assert y.creator.inputs == [x]
+    assert y.creator.inputs[-1] is x if type(y.creator) in (Sub, Div) else y.creator.inputs == [x]
     assert y.dtype == reference.dtype
     np.testing.assert_array_equal(y.data, reference.data)
 
     y.backward(create_graph=True)
     reference.backward(create_graph=True)
+    assert all(c.grad is None for c in y.creator.inputs if c is not x)
     assert x.grad is not None
     assert reference_x.grad is not None
     assert x.grad.dtype == x.dtype

@@ -94,8 +94,8 @@ CONSTANT = (int, float, np.ndarray, np.generic)
 """The types of an operand that is not a Variable: a Python or NumPy number, or an array."""
 
 
-# NOTE: with one constant operand, + - * / are ops of one input holding the constant, as `x ** c`
-# is: no Variable is made for the constant, and the reverse pass computes no gradient for it.
+# NOTE: x + c, x - c, x * c and x / c (and c + x, c * x) are ops of one input holding the
+# constant, as x ** c is: no Variable is made for the constant, and no gradient is computed for it.
 
 
 class AddConstant(Function):
@@ -128,21 +128,6 @@ class SubConstant(Function):
         return unbroadcast(gy, x)
 
 
-class RsubConstant(Function):
-    """``c - x`` for a constant ``c``."""
-
-    __slots__ = ("c",)
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
-
-    def forward(self, x: Array) -> Array:
-        return self.c - x
-
-    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(-gy, x)
-
-
 class MulConstant(Function):
     """``x * c`` (or ``c * x``) for a constant ``c``."""
 
@@ -171,21 +156,6 @@ class DivConstant(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy / self.c, x)
-
-
-class RdivConstant(Function):
-    """``c / x`` for a constant ``c``."""
-
-    __slots__ = ("c",)
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
-
-    def forward(self, x: Array) -> Array:
-        return self.c / x
-
-    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(-gy * y / x, x)
 
 
 class Pow(Function):
@@ -258,27 +228,23 @@ def neg(x: Operand) -> Variable:
 def sub(x0: Operand, x1: Operand) -> Variable:
     if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
         return SubConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
-        return RsubConstant(x0)(x1)
     return Sub()(x0, x1)
 
 
 def rsub(x0: Operand, x1: Operand) -> Variable:
     """``x1 - x0``: ``x0.__rsub__(x1)``."""
-    return sub(x1, x0)
+    return Sub()(x1, x0)
 
 
 def div(x0: Operand, x1: Operand) -> Variable:
     if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
         return DivConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
-        return RdivConstant(x0)(x1)
     return Div()(x0, x1)
 
 
 def rdiv(x0: Operand, x1: Operand) -> Variable:
     """``x1 / x0``: ``x0.__rtruediv__(x1)``."""
-    return div(x1, x0)
+    return Div()(x1, x0)
 
 
 def square(x: Operand) -> Variable:
