@@ -1,0 +1,257 @@
+"""The operator registry: every differentiable primitive, declared once with its domain.
+
+A spec says how to call an op (its public function, its operands, its non-array parameters),
+which values its derivative is checked on, and what NumPy computes for it. The property suite and
+``python -m tinygrad_ref verify`` fuzz every spec here: adding an op and its spec is all it takes
+for the op to be verified.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, TypeVar
+
+import numpy as np
+
+from tinygrad_ref import ops
+from tinygrad_ref.core import Function, Variable
+
+Shape = tuple[int, ...]
+Role = Literal["any", "constant", "variable"]
+"""What an operand may be: anything, only a constant (not a Variable), or only a Variable."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values of one operand on which an op's derivative exists and central differences
+    are well conditioned: ``low <= x <= high`` and ``|x| >= min_abs`` (away from a pole at 0),
+    integers only if ``integer``."""
+
+    low: float = -10.0
+    high: float = 10.0
+    min_abs: float = 0.0
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high or self.min_abs > max(abs(self.low), abs(self.high)):
+            raise ValueError(f"empty domain {self}")
+
+    def contains(self, x: Any) -> bool:
+        """Whether every value of the array or scalar ``x`` lies in this domain."""
+        values = np.asarray(x, dtype=np.float64)
+        inside = (self.low <= values) & (values <= self.high) & (np.abs(values) >= self.min_abs)
+        if self.integer:
+            inside &= values == np.round(values)
+        return bool(np.all(inside))
+
+
+class Sampler(Protocol):
+    """The random choices a spec's ``case`` may make; :mod:`tinygrad_ref.testing` implements
+    it with Hypothesis, so that failing cases shrink."""
+
+    def shape(self, min_dims: int = 0, max_dims: int = 3) -> Shape: ...
+
+    def broadcastable_shapes(self, count: int) -> tuple[Shape, ...]: ...
+
+    def integer(self, low: int, high: int) -> int: ...
+
+    def boolean(self) -> bool: ...
+
+    def choice(self, options: Sequence[_T]) -> _T: ...
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way to call an op: the shape of each operand, the keyword parameters, and the
+    domains of the operands when they differ from the spec's."""
+
+    shapes: tuple[Shape, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    domains: tuple[Domain, ...] | None = None
+
+
+def _elementwise(arity: int) -> Callable[[Sampler], Case]:
+    def case(sampler: Sampler) -> Case:
+        return Case(sampler.broadcastable_shapes(arity))
+
+    return case
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything the verification needs to know about one differentiable primitive."""
+
+    name: str
+    primitive: type[Function]
+    """The Function subclass this spec verifies."""
+    function: Callable[..., Variable]
+    """The public function: ``function(*operands, **case.params)``."""
+    reference: Callable[..., Any]
+    """The same computation in NumPy, on the raw operands and the same parameters."""
+    domains: tuple[Domain, ...]
+    """One per operand of ``function``; their number is the op's arity."""
+    roles: tuple[Role, ...] | None = None
+    """One per operand; ``None`` means any operand may be a Variable or a constant."""
+    operators: tuple[str, ...] = ()
+    """The Variable methods this op backs, such as ``("__sub__", "__rsub__")``."""
+    infix: Callable[..., Any] | None = None
+    """The operator form, called like ``function``: ``operator.sub`` for ``sub``."""
+    case: Callable[[Sampler], Case] | None = None
+    """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
+    second_order: bool = True
+    """Whether second derivatives are checked too."""
+
+    @property
+    def arity(self) -> int:
+        return len(self.domains)
+
+    @property
+    def operand_roles(self) -> tuple[Role, ...]:
+        anything: Role = "any"
+        return self.roles if self.roles is not None else (anything,) * self.arity
+
+    def draw_case(self, sampler: Sampler) -> Case:
+        return (self.case or _elementwise(self.arity))(sampler)
+
+
+ANY = Domain()
+NONZERO = Domain(min_abs=0.5)
+POSITIVE = Domain(0.5, 10.0)
+EXPONENT = Domain(-3.0, 3.0)
+
+
+def _pow_case(sampler: Sampler) -> Case:
+    # NOTE: a negative base has a real power only for an integer exponent.
+    shapes = sampler.broadcastable_shapes(2)
+    if sampler.boolean():
+        return Case(shapes)
+    return Case(shapes, domains=(NONZERO, Domain(-3.0, 3.0, integer=True)))
+
+
+def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
+    """A shape that broadcasts to ``shape``: leading axes dropped, some axes set to 1."""
+    lead = sampler.integer(0, len(shape))
+    return tuple(1 if sampler.boolean() else n for n in shape[lead:])
+
+
+def _sum_to_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((shape,), {"shape": _reduced_shape(sampler, shape)})
+
+
+def _broadcast_to_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((_reduced_shape(sampler, shape),), {"shape": shape})
+
+
+def _cast_case(sampler: Sampler) -> Case:
+    return Case((sampler.shape(),), {"dtype": sampler.choice([np.float32, np.float64])})
+
+
+def _sum_to_reference(x: Any, shape: Shape) -> Any:
+    x = np.asarray(x)
+    lead = x.ndim - len(shape)
+    axes = tuple(axis for axis in range(x.ndim) if axis < lead or shape[axis - lead] == 1)
+    return np.sum(x, axis=axes).reshape(shape)
+
+
+_SPECS = [
+    OpSpec(
+        "add",
+        ops.Add,
+        ops.add,
+        operator.add,
+        (ANY, ANY),
+        operators=("__add__", "__radd__"),
+        infix=operator.add,
+    ),
+    OpSpec(
+        "sub",
+        ops.Sub,
+        ops.sub,
+        operator.sub,
+        (ANY, ANY),
+        operators=("__sub__", "__rsub__"),
+        infix=operator.sub,
+    ),
+    OpSpec(
+        "mul",
+        ops.Mul,
+        ops.mul,
+        operator.mul,
+        (ANY, ANY),
+        operators=("__mul__", "__rmul__"),
+        infix=operator.mul,
+    ),
+    OpSpec(
+        "div",
+        ops.Div,
+        ops.div,
+        operator.truediv,
+        (ANY, NONZERO),
+        operators=("__truediv__", "__rtruediv__"),
+        infix=operator.truediv,
+    ),
+    OpSpec(
+        "neg", ops.Neg, ops.neg, operator.neg, (ANY,), operators=("__neg__",), infix=operator.neg
+    ),
+    OpSpec("square", ops.Square, ops.square, np.square, (ANY,)),
+    OpSpec(
+        "pow",
+        ops.Pow,
+        ops.pow,
+        operator.pow,
+        (POSITIVE, EXPONENT),
+        roles=("any", "constant"),
+        operators=("__pow__",),
+        infix=operator.pow,
+        case=_pow_case,
+    ),
+    OpSpec(
+        "rpow",
+        ops.Rpow,
+        ops.rpow,
+        lambda x, c: c**x,
+        (EXPONENT, POSITIVE),
+        roles=("any", "constant"),
+        operators=("__rpow__",),
+        infix=lambda x, c: c**x,
+    ),
+    OpSpec(
+        "power",
+        ops.Power,
+        ops.pow,
+        operator.pow,
+        (POSITIVE, EXPONENT),
+        roles=("variable", "variable"),
+        operators=("__pow__",),
+        infix=operator.pow,
+    ),
+    OpSpec("exp", ops.Exp, ops.exp, np.exp, (Domain(-5.0, 5.0),)),
+    OpSpec("log", ops.Log, ops.log, np.log, (POSITIVE,)),
+    OpSpec("sum_to", ops.SumTo, ops.sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
+    OpSpec(
+        "broadcast_to",
+        ops.BroadcastTo,
+        ops.broadcast_to,
+        np.broadcast_to,
+        (ANY,),
+        case=_broadcast_to_case,
+    ),
+    OpSpec(
+        "cast",
+        ops.Cast,
+        ops.cast,
+        lambda x, dtype: np.asarray(x).astype(dtype),
+        (ANY,),
+        case=_cast_case,
+    ),
+]
+
+REGISTRY: Mapping[str, OpSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
+"""Every differentiable primitive of the library, by name."""
