@@ -16,6 +16,7 @@ from tinygrad_ref.ops import (
     add,
     broadcast_to,
     cast,
+    cos,
     div,
     exp,
     log,
@@ -25,9 +26,13 @@ from tinygrad_ref.ops import (
     rdiv,
     rpow,
     rsub,
+    sigmoid,
+    sin,
+    sqrt,
     square,
     sub,
     sum_to,
+    tanh,
 )
 from tinygrad_ref.registry import REGISTRY, OpSpec
 
@@ -49,6 +54,7 @@ __all__ = [
     "cast",
     "check_gradients",
     "check_second_gradients",
+    "cos",
     "div",
     "exp",
     "gradcheck",
@@ -62,8 +68,12 @@ __all__ = [
     "rdiv",
     "rpow",
     "rsub",
+    "sigmoid",
+    "sin",
+    "sqrt",
     "square",
     "sub",
     "sum_to",
+    "tanh",
     "using_config",
 ]

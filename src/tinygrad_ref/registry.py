@@ -123,6 +123,7 @@ ANY = Domain()
 NONZERO = Domain(min_abs=0.5)
 POSITIVE = Domain(0.5, 10.0)
 EXPONENT = Domain(-3.0, 3.0)
+BOUNDED = Domain(-5.0, 5.0)
 
 
 def _pow_case(sampler: Sampler) -> Case:
@@ -232,8 +233,13 @@ _SPECS = [
         operators=("__pow__",),
         infix=operator.pow,
     ),
-    OpSpec("exp", ops.Exp, ops.exp, np.exp, (Domain(-5.0, 5.0),)),
+    OpSpec("exp", ops.Exp, ops.exp, np.exp, (BOUNDED,)),
     OpSpec("log", ops.Log, ops.log, np.log, (POSITIVE,)),
+    OpSpec("sin", ops.Sin, ops.sin, np.sin, (ANY,)),
+    OpSpec("cos", ops.Cos, ops.cos, np.cos, (ANY,)),
+    OpSpec("tanh", ops.Tanh, ops.tanh, np.tanh, (BOUNDED,)),
+    OpSpec("sqrt", ops.Sqrt, ops.sqrt, np.sqrt, (POSITIVE,)),
+    OpSpec("sigmoid", ops.Sigmoid, ops.sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
     OpSpec("sum_to", ops.SumTo, ops.sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
     OpSpec(
         "broadcast_to",
