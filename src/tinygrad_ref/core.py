@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import weakref
+from collections.abc import Sequence
 from typing import Any, TypeAlias, TypeGuard, TypeVar, cast, overload
 
 import numpy as np
@@ -162,6 +163,40 @@ class Variable:
 
     def __rpow__(self, other: Operand) -> Variable:
         return tinygrad_ref.ops.pow(other, self)
+
+    @overload
+    def reshape(self, shape: Sequence[int], /) -> Variable: ...
+    @overload
+    def reshape(self, *shape: int) -> Variable: ...
+    def reshape(self, *shape: int | Sequence[int]) -> Variable:
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy's."""
+        if len(shape) == 1 and isinstance(shape[0], Sequence):
+            return tinygrad_ref.ops.reshape(self, tuple(shape[0]))
+        return tinygrad_ref.ops.reshape(self, cast("tuple[int, ...]", shape))
+
+    @overload
+    def transpose(self, axes: Sequence[int] | None, /) -> Variable: ...
+    @overload
+    def transpose(self, *axes: int) -> Variable: ...
+    def transpose(self, *axes: int | Sequence[int] | None) -> Variable:
+        """``x.transpose()`` (axes reversed), ``x.transpose(1, 0, 2)`` or
+        ``x.transpose((1, 0, 2))``, as NumPy's."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence)):
+            return tinygrad_ref.ops.transpose(self, None if axes[0] is None else tuple(axes[0]))
+        return tinygrad_ref.ops.transpose(self, cast("tuple[int, ...]", axes) if axes else None)
+
+    @property
+    def T(self) -> Variable:
+        """The axes reversed: the transpose of a matrix."""
+        return tinygrad_ref.ops.transpose(self)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
+        return tinygrad_ref.ops.sum(self, axis, keepdims=keepdims)
+
+    def mean(
+        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+    ) -> Variable:
+        return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
 
 
 Operand: TypeAlias = Variable | npt.NDArray[Any] | np.number[Any] | np.bool_ | float | int

@@ -8,6 +8,7 @@ for the op to be verified.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,7 +101,8 @@ class OpSpec:
     operators: tuple[str, ...] = ()
     """The Variable methods this op backs, such as ``("__sub__", "__rsub__")``."""
     infix: Callable[..., Any] | None = None
-    """The operator form, called like ``function``: ``operator.sub`` for ``sub``."""
+    """The operator or method form, called like ``function``: ``operator.sub`` for ``sub``,
+    ``lambda x, shape: x.reshape(shape)`` for ``reshape``."""
     case: Callable[[Sampler], Case] | None = None
     """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
     second_order: bool = True
@@ -152,6 +154,54 @@ def _broadcast_to_case(sampler: Sampler) -> Case:
 
 def _cast_case(sampler: Sampler) -> Case:
     return Case((sampler.shape(),), {"dtype": sampler.choice([np.float32, np.float64])})
+
+
+def _axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:
+    """``None``, one axis or a tuple of distinct axes, each possibly negative."""
+    kind = sampler.choice(["none", "int", "tuple"] if ndim else ["none", "tuple"])
+    if kind == "none":
+        return None
+    if kind == "int":
+        return sampler.integer(-ndim, ndim - 1)
+    axes = tuple(a - ndim if sampler.boolean() else a for a in range(ndim) if sampler.boolean())
+    return axes[::-1] if sampler.boolean() else axes
+
+
+def _reduction_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((shape,), {"axis": _axis(sampler, len(shape)), "keepdims": sampler.boolean()})
+
+
+def _prime_factors(n: int) -> list[int]:
+    factors, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    return factors
+
+
+def _reshape_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    size = math.prod(shape)
+    target = [1] * sampler.integer(1 if size > 1 else 0, 4)
+    for p in _prime_factors(size):
+        target[sampler.integer(0, len(target) - 1)] *= p
+    if target and sampler.boolean():
+        target[sampler.integer(0, len(target) - 1)] = -1
+    return Case((shape,), {"shape": tuple(target)})
+
+
+def _transpose_case(sampler: Sampler) -> Case:
+    shape = sampler.shape(min_dims=1)
+    if sampler.boolean():
+        return Case((shape,), {"axes": None})
+    axes = list(range(len(shape)))
+    for i in reversed(range(1, len(axes))):
+        j = sampler.integer(0, i)
+        axes[i], axes[j] = axes[j], axes[i]
+    return Case((shape,), {"axes": tuple(a - len(axes) if sampler.boolean() else a for a in axes)})
 
 
 def _sum_to_reference(x: Any, shape: Shape) -> Any:
@@ -240,6 +290,42 @@ _SPECS = [
     OpSpec("tanh", ops.Tanh, ops.tanh, np.tanh, (BOUNDED,)),
     OpSpec("sqrt", ops.Sqrt, ops.sqrt, np.sqrt, (POSITIVE,)),
     OpSpec("sigmoid", ops.Sigmoid, ops.sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
+    OpSpec(
+        "sum",
+        ops.Sum,
+        ops.sum,
+        lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+        (ANY,),
+        infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
+        case=_reduction_case,
+    ),
+    OpSpec(
+        "mean",
+        ops.Mean,
+        ops.mean,
+        lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
+        (ANY,),
+        infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
+        case=_reduction_case,
+    ),
+    OpSpec(
+        "reshape",
+        ops.Reshape,
+        ops.reshape,
+        np.reshape,
+        (ANY,),
+        infix=lambda x, shape: x.reshape(*shape),
+        case=_reshape_case,
+    ),
+    OpSpec(
+        "transpose",
+        ops.Transpose,
+        ops.transpose,
+        np.transpose,
+        (ANY,),
+        infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
+        case=_transpose_case,
+    ),
     OpSpec("sum_to", ops.SumTo, ops.sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
     OpSpec(
         "broadcast_to",
