@@ -164,6 +164,12 @@ class Variable:
     def __rpow__(self, other: Operand) -> Variable:
         return tinygrad_ref.ops.pow(other, self)
 
+    def __matmul__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.matmul(other, self)
+
     @overload
     def reshape(self, shape: Sequence[int], /) -> Variable: ...
     @overload

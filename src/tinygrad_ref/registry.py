@@ -204,6 +204,15 @@ def _transpose_case(sampler: Sampler) -> Case:
     return Case((shape,), {"axes": tuple(a - len(axes) if sampler.boolean() else a for a in axes)})
 
 
+def _matmul_case(sampler: Sampler) -> Case:
+    """Vectors, matrices, and stacks of matrices with one batch axis, which broadcasts."""
+    n, k, m = sampler.integer(1, 4), sampler.integer(1, 4), sampler.integer(1, 4)
+    batch_a, batch_b = (shape[-1:] for shape in sampler.broadcastable_shapes(2))
+    a = (k,) if sampler.boolean() else (*batch_a, n, k)
+    b = (k,) if sampler.boolean() else (*batch_b, k, m)
+    return Case((a, b))
+
+
 def _sum_to_reference(x: Any, shape: Shape) -> Any:
     x = np.asarray(x)
     lead = x.ndim - len(shape)
@@ -325,6 +334,16 @@ _SPECS = [
         (ANY,),
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
+    ),
+    OpSpec(
+        "matmul",
+        ops.MatMul,
+        ops.matmul,
+        np.matmul,
+        (ANY, ANY),
+        operators=("__matmul__", "__rmatmul__"),
+        infix=operator.matmul,
+        case=_matmul_case,
     ),
     OpSpec("sum_to", ops.SumTo, ops.sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
     OpSpec(

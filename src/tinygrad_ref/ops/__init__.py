@@ -37,6 +37,7 @@ from tinygrad_ref.ops.elementwise import (
     sqrt,
     tanh,
 )
+from tinygrad_ref.ops.linalg import MatMul, matmul
 from tinygrad_ref.ops.reduction import Mean, Sum, mean, sum
 from tinygrad_ref.ops.shape import (
     Axis,
@@ -63,6 +64,7 @@ __all__ = [
     "Div",
     "Exp",
     "Log",
+    "MatMul",
     "Mean",
     "Mul",
     "Neg",
@@ -86,6 +88,7 @@ __all__ = [
     "div",
     "exp",
     "log",
+    "matmul",
     "mean",
     "mul",
     "neg",
