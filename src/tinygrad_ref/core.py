@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeAlias, TypeGuard, TypeVar, cast, overload
 
 import numpy as np
@@ -169,6 +169,16 @@ class Variable:
 
     def __rmatmul__(self, other: Operand) -> Variable:
         return tinygrad_ref.ops.matmul(other, self)
+
+    def __getitem__(self, idx: tinygrad_ref.ops.Index) -> Variable:
+        return tinygrad_ref.ops.get_item(self, idx)
+
+    def __iter__(self) -> Iterator[Variable]:
+        """``x[0]``, ``x[1]``, ... as NumPy iterates; without it Python would iterate through
+        ``__getitem__`` and a 0-d Variable would silently look empty."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d Variable")
+        return (self[i] for i in range(len(self)))
 
     @overload
     def reshape(self, shape: Sequence[int], /) -> Variable: ...

@@ -37,6 +37,13 @@ from tinygrad_ref.ops.elementwise import (
     sqrt,
     tanh,
 )
+from tinygrad_ref.ops.indexing import (
+    GetItem,
+    GetItemGrad,
+    Index,
+    get_item,
+    get_item_grad,
+)
 from tinygrad_ref.ops.linalg import MatMul, matmul
 from tinygrad_ref.ops.reduction import Mean, Sum, mean, sum
 from tinygrad_ref.ops.shape import (
@@ -63,6 +70,9 @@ __all__ = [
     "Cos",
     "Div",
     "Exp",
+    "GetItem",
+    "GetItemGrad",
+    "Index",
     "Log",
     "MatMul",
     "Mean",
@@ -87,6 +97,8 @@ __all__ = [
     "cos",
     "div",
     "exp",
+    "get_item",
+    "get_item_grad",
     "log",
     "matmul",
     "mean",
