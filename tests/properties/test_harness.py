@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_ref import Variable, ops, sub
+from tinygrad_ref import Array, Variable, ops, sub
 from tinygrad_ref.core import Tensor
-from tinygrad_ref.ops.shape import unbroadcast
-from tinygrad_ref.registry import REGISTRY, OpSpec
+from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
+from tinygrad_ref.registry import REGISTRY, Case, OpSpec, Sampler
 from tinygrad_ref.testing import verify_op
 
 pytestmark = pytest.mark.properties
@@ -56,9 +56,67 @@ class DetachedSquare(ops.Square):
         return gy * Variable(2 * x.data)
 
 
-def planted(name: str, function: Callable[..., Any]) -> OpSpec:
-    """The registered spec of ``name`` with a broken primitive behind its function."""
-    return dataclasses.replace(REGISTRY[name], function=function, infix=None)
+class UnreshapedSum(ops.Sum):
+    """The keepdims reshape missing: ``gy`` is broadcast as it is, so its axes line up with the
+    trailing axes of ``x`` instead of the ones that were kept."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return BroadcastTo(x.shape).apply(gy)
+
+
+def silently_misaligned_sum_case(sampler: Sampler) -> Case:
+    """Where the missing reshape does not fail on shapes but gives wrong numbers: a reduction
+    over a non-leading axis of an array whose axes all have one size, without keepdims."""
+    ndim = sampler.integer(2, 3)
+    axis = sampler.integer(1, ndim - 1) - (ndim if sampler.boolean() else 0)
+    return Case(((sampler.integer(2, 4),) * ndim,), {"axis": axis, "keepdims": False})
+
+
+class WholeSizeMean(ops.Mean):
+    """Divides by the size of ``x`` instead of the number of elements each mean is over."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return ops.Sum(self.axis, self.keepdims).vjp(gy, x, y) / x.size
+
+
+class TransposedOperandMatMul(ops.MatMul):
+    """``gy @ b`` instead of ``gy @ b.T`` for the gradient of ``a``."""
+
+    def vjp(self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return unbroadcast(gy @ b, a), unbroadcast(a.T @ gy, b)
+
+
+def square_matmul_case(sampler: Sampler) -> Case:
+    """Where the transposed operand does not fail on shapes but gives wrong numbers: a square
+    right operand."""
+    n, k = sampler.integer(1, 4), sampler.integer(2, 4)
+    return Case(((n, k), (k, k)))
+
+
+class OverwritingGetItemGrad(ops.GetItemGrad):
+    """``gx[idx] = gy`` instead of ``np.add.at``: a repeated index keeps one of its gradients."""
+
+    def forward(self, gy: Array) -> Array:
+        gx = np.zeros(self.shape, dtype=gy.dtype)
+        gx[self.idx] = gy
+        return gx
+
+
+class OverwritingGetItem(ops.GetItem):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
+
+
+def planted(
+    name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
+) -> OpSpec:
+    """The registered spec of ``name`` with a broken primitive behind its function.
+
+    A shape bug fails loudly (NumPy refuses the shapes) on most shapes, which any test catches;
+    ``case`` then draws only the shapes on which it silently computes wrong numbers instead,
+    which is what the harness must catch."""
+    spec = REGISTRY[name]
+    return dataclasses.replace(spec, function=function, infix=None, case=case or spec.case)
 
 
 PLANTED = {
@@ -71,6 +129,20 @@ PLANTED = {
         "div", lambda x0, x1: WrongOnTheRightDiv()(x0, x1)
     ),
     "wrong second derivative": planted("square", lambda x: DetachedSquare()(x)),
+    "sum without the keepdims reshape": planted(
+        "sum",
+        lambda x, axis, keepdims: UnreshapedSum(axis, keepdims)(x),
+        silently_misaligned_sum_case,
+    ),
+    "mean divided by the whole size": planted(
+        "mean", lambda x, axis, keepdims: WholeSizeMean(axis, keepdims)(x)
+    ),
+    "matmul with a transposed operand": planted(
+        "matmul", lambda a, b: TransposedOperandMatMul()(a, b), square_matmul_case
+    ),
+    "repeated indices overwriting instead of accumulating": planted(
+        "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+    ),
 }
 
 
