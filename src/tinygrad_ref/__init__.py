@@ -1,6 +1,7 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
+from tinygrad_ref import viz
 from tinygrad_ref.config import Config, no_grad, using_config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, as_array, as_variable
 from tinygrad_ref.gradcheck import (
@@ -88,4 +89,5 @@ __all__ = [
     "tanh",
     "transpose",
     "using_config",
+    "viz",
 ]
