@@ -39,7 +39,7 @@ def fit(
 
 
 def main(argv: Sequence[str] | None = None) -> tuple[float, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Fit y = 2x + 5 + noise by gradient descent.")
     parser.add_argument("--graph", help="draw the loss's graph to this .png or .svg file")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)

@@ -40,7 +40,20 @@ ELEMENTWISE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "dtype", "kinds"), ELEMENTWISE_CASES)
+ARRAY_KINDS = (Kind.VARIABLE, Kind.NDARRAY)
+
+SHAPED_CASES = [
+    pytest.param(name, dtype, kinds, id=f"{name}-{dtype}-{'-'.join(k.value for k in kinds)}")
+    for name, spec in REGISTRY.items()
+    if spec.case is not None and spec.arity > 1 and spec.roles is None
+    for dtype in DTYPES
+    for kinds in itertools.product(ARRAY_KINDS, repeat=spec.arity)
+    if Kind.VARIABLE in kinds
+]
+"""Ops whose case draws shapes of any rank (matmul): every mix of Variables and ndarrays."""
+
+
+@pytest.mark.parametrize(("name", "dtype", "kinds"), ELEMENTWISE_CASES + SHAPED_CASES)
 def test_every_operand_kind_on_either_side(
     name: str, dtype: np.dtype[np.floating], kinds: tuple[Kind, ...]
 ) -> None:
