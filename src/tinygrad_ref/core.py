@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 from typing import Any, TypeAlias, TypeGuard, TypeVar, cast, overload
 
@@ -151,6 +152,56 @@ class Variable:
 
     def __rpow__(self, other: Operand) -> Variable:
         return tinygrad_ref.ops.pow(other, self)
+
+    def __matmul__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.matmul(other, self)
+
+    def __getitem__(self, idx: tinygrad_ref.ops.Index) -> Variable:
+        return tinygrad_ref.ops.get_item(self, idx)
+
+    def __iter__(self) -> Iterator[Variable]:
+        """``x[0]``, ``x[1]``, ... as NumPy iterates; without it Python would iterate through
+        ``__getitem__`` and a 0-d Variable would silently look empty."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d Variable")
+        return (self[i] for i in range(len(self)))
+
+    @overload
+    def reshape(self, shape: Sequence[int], /) -> Variable: ...
+    @overload
+    def reshape(self, *shape: int) -> Variable: ...
+    def reshape(self, *shape: int | Sequence[int]) -> Variable:
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as NumPy's."""
+        if len(shape) == 1 and isinstance(shape[0], Sequence):
+            return tinygrad_ref.ops.reshape(self, tuple(shape[0]))
+        return tinygrad_ref.ops.reshape(self, cast("tuple[int, ...]", shape))
+
+    @overload
+    def transpose(self, axes: Sequence[int] | None, /) -> Variable: ...
+    @overload
+    def transpose(self, *axes: int) -> Variable: ...
+    def transpose(self, *axes: int | Sequence[int] | None) -> Variable:
+        """``x.transpose()`` (axes reversed), ``x.transpose(1, 0, 2)`` or
+        ``x.transpose((1, 0, 2))``, as NumPy's."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence)):
+            return tinygrad_ref.ops.transpose(self, None if axes[0] is None else tuple(axes[0]))
+        return tinygrad_ref.ops.transpose(self, cast("tuple[int, ...]", axes) if axes else None)
+
+    @property
+    def T(self) -> Variable:
+        """The axes reversed: the transpose of a matrix."""
+        return tinygrad_ref.ops.transpose(self)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
+        return tinygrad_ref.ops.sum(self, axis, keepdims=keepdims)
+
+    def mean(
+        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+    ) -> Variable:
+        return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
 
 
 class _Constant(Variable):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_ref import Variable, broadcast_to, cast, sum_to
+from tinygrad_ref import Variable, broadcast_to, cast, reshape, sum_to, transpose
 
 
 def grad_of(x: Variable) -> np.ndarray:
@@ -51,3 +51,57 @@ def test_cast_converts_and_its_gradient_converts_back() -> None:
 def test_cast_refuses_a_non_floating_dtype() -> None:
     with pytest.raises(TypeError, match="floating dtype, not int64"):
         cast(Variable(1.0), np.int64)
+
+
+def test_reshape_in_every_form_numpy_takes() -> None:
+    data = np.arange(6.0)
+    x = Variable(data)
+    for y in (reshape(x, (2, 3)), x.reshape(2, 3), x.reshape((2, 3)), x.reshape(-1, 3)):
+        np.testing.assert_array_equal(y.data, data.reshape(2, 3))
+    assert x.reshape([3, 2]).shape == (3, 2)
+    assert Variable(np.ones((1, 1))).reshape(()).shape == ()
+    assert Variable(5.0).reshape(1, 1).shape == (1, 1)
+
+
+def test_reshape_gradient_has_the_input_shape() -> None:
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    y = x.reshape(3, 2) * np.array([[1.0, 2.0]])
+    y.backward()
+    np.testing.assert_array_equal(grad_of(x), [[1.0, 2.0, 1.0], [2.0, 1.0, 2.0]])
+
+
+def test_reshape_to_the_wrong_size_names_both_shapes() -> None:
+    with pytest.raises(
+        ValueError, match=r"cannot reshape an array of shape \(2, 3\) into shape \(4,\)"
+    ):
+        Variable(np.ones((2, 3))).reshape(4)
+
+
+def test_transpose_in_every_form_numpy_takes() -> None:
+    data = np.arange(24.0).reshape(2, 3, 4)
+    x = Variable(data)
+    np.testing.assert_array_equal(x.T.data, data.T)
+    np.testing.assert_array_equal(x.transpose().data, data.transpose())
+    np.testing.assert_array_equal(x.transpose(None).data, data.transpose())
+    np.testing.assert_array_equal(x.transpose(1, 0, 2).data, data.transpose(1, 0, 2))
+    np.testing.assert_array_equal(x.transpose((2, 0, 1)).data, data.transpose(2, 0, 1))
+    np.testing.assert_array_equal(transpose(x, (-1, 0, 1)).data, data.transpose(2, 0, 1))
+    assert Variable(1.0).T.shape == ()
+    assert Variable(np.ones(3)).T.shape == (3,)
+
+
+def test_transpose_gradient_is_transposed_back() -> None:
+    x = Variable(np.zeros((2, 3, 4)))
+    weights = np.arange(24.0).reshape(3, 4, 2)
+    (x.transpose(1, 2, 0) * weights).backward()
+    np.testing.assert_array_equal(grad_of(x), weights.transpose(2, 0, 1))
+
+
+def test_transpose_with_axes_that_are_not_a_permutation_is_refused() -> None:
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"axes \(0,\) are not a permutation .* \(2, 3\)"):
+        x.transpose(0)
+    with pytest.raises(ValueError, match=r"repeated axis in \(0, -2\)"):
+        x.transpose(0, -2)
+    with pytest.raises(np.exceptions.AxisError, match=r"axis 2 is out of bounds .* \(2, 3\)"):
+        x.transpose(2, 0)

@@ -27,6 +27,58 @@ class Log(Function):
         return gy / x
 
 
+class Sin(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.sin(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Cos().apply(x)
+
+
+class Cos(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.cos(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * -Sin().apply(x)
+
+
+class Tanh(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.tanh(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * (1 - y * y)
+
+
+class Sqrt(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.sqrt(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / (2 * y)
+
+
+class Sigmoid(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        # NOTE: through tanh, 1 / (1 + exp(-x)) would overflow (and warn) for large -x.
+        y: Array = np.tanh(x * 0.5) * 0.5 + 0.5
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * y * (1 - y)
+
+
 def exp(x: Operand) -> Variable:
     return Exp()(x)
 
@@ -34,3 +86,24 @@ def exp(x: Operand) -> Variable:
 def log(x: Operand) -> Variable:
     """The natural logarithm."""
     return Log()(x)
+
+
+def sin(x: Operand) -> Variable:
+    return Sin()(x)
+
+
+def cos(x: Operand) -> Variable:
+    return Cos()(x)
+
+
+def tanh(x: Operand) -> Variable:
+    return Tanh()(x)
+
+
+def sqrt(x: Operand) -> Variable:
+    return Sqrt()(x)
+
+
+def sigmoid(x: Operand) -> Variable:
+    """The logistic function ``1 / (1 + exp(-x))``."""
+    return Sigmoid()(x)

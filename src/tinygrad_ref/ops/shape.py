@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import operator
+from typing import TypeAlias
+
 import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+
+Axis: TypeAlias = int | tuple[int, ...] | None
+"""Axes of an array, as NumPy takes them: one, several, negative ones counting from the end, or
+``None`` for all of them."""
+
+
+def normalize_axes(axis: Axis, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes ``axis`` names in an array of ``shape``, each in ``range(len(shape))``; raises
+    NumPy's ``AxisError`` (a ValueError and an IndexError) naming the axis and the shape."""
+    ndim = len(shape)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = []
+    for a in axis if isinstance(axis, tuple) else (axis,):
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(
+                f"an axis must be an int, a tuple of ints or None, not {type(a).__name__}"
+            ) from None
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(
+                f"axis {a} is out of bounds for an array of shape {shape}"
+            )
+        axes.append(a % ndim)
+    if len(set(axes)) < len(axes):
+        raise ValueError(f"repeated axis in {axis} for an array of shape {shape}")
+    return tuple(axes)
 
 
 def _sum_to(x: Array, shape: tuple[int, ...]) -> Array:
@@ -47,6 +78,49 @@ class BroadcastTo(Function):
         return SumTo(x.shape).apply(gy)
 
 
+class Reshape(Function):
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: Array) -> Array:
+        try:
+            return np.reshape(x, self.shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape an array of shape {np.shape(x)} into shape {self.shape}"
+            ) from None
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Reshape(x.shape).apply(gy)
+
+
+class Transpose(Function):
+    __slots__ = ("axes",)
+
+    def __init__(self, axes: tuple[int, ...] | None = None) -> None:
+        self.axes = None if axes is None else tuple(axes)
+
+    def permutation(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Where each axis of the result comes from, for an input of ``shape``."""
+        if self.axes is None:
+            return tuple(reversed(range(len(shape))))
+        axes = normalize_axes(self.axes, shape)
+        if len(axes) != len(shape):
+            raise ValueError(
+                f"axes {self.axes} are not a permutation of the axes of an array of shape {shape}"
+            )
+        return axes
+
+    def forward(self, x: Array) -> Array:
+        return np.transpose(x, self.permutation(np.shape(x)))
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        permutation = self.permutation(x.shape)
+        return Transpose(tuple(permutation.index(i) for i in range(x.ndim))).apply(gy)
+
+
 class Cast(Function):
     __slots__ = ("dtype",)
 
@@ -70,6 +144,18 @@ def sum_to(x: Operand, shape: tuple[int, ...]) -> Variable:
 def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Variable:
     """``x`` repeated to ``shape`` by NumPy's broadcasting rules."""
     return BroadcastTo(shape)(x)
+
+
+def reshape(x: Operand, shape: tuple[int, ...]) -> Variable:
+    """``x`` with its values in ``shape`` (one entry may be -1), as NumPy's; the result may be
+    a view of ``x``'s data."""
+    return Reshape(shape)(x)
+
+
+def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Variable:
+    """``x`` with its axes permuted: axis ``i`` of the result is axis ``axes[i]`` of ``x``
+    (negative ones count from the end); ``None`` reverses them, as NumPy's."""
+    return Transpose(axes)(x)
 
 
 def cast(x: Operand, dtype: npt.DTypeLike) -> Variable:

@@ -56,6 +56,34 @@ def test_operators_and_functions_are_typed_as_variables() -> None:
     assert_type(x.name, str | None)
 
 
+def test_new_ops_methods_and_operators_are_typed_as_variables() -> None:
+    m = Variable(np.ones((2, 3)))
+    a = np.ones((3, 2))
+    assert_type(tg.sin(m), Variable)
+    assert_type(tg.sigmoid(m), Variable)
+    assert_type(tg.sum(m, axis=(0, -1), keepdims=True), Variable)
+    assert_type(tg.mean(m), Variable)
+    assert_type(tg.reshape(m, (3, 2)), Variable)
+    assert_type(tg.transpose(m), Variable)
+    assert_type(tg.matmul(m, a), Variable)
+    assert_type(m.reshape(3, 2), Variable)
+    assert_type(m.reshape((6,)), Variable)
+    assert_type(m.transpose(1, 0), Variable)
+    assert_type(m.transpose((1, 0)), Variable)
+    assert_type(m.T, Variable)
+    assert_type(m.sum(), Variable)
+    assert_type(m.sum(1, keepdims=True), Variable)
+    assert_type(m.mean(axis=0), Variable)
+    assert_type(m @ a, Variable)
+    assert_type(a @ m, Variable)
+    assert_type(m @ m.T, Variable)
+    assert_type(m[0], Variable)
+    assert_type(m[:, np.array([0, 0])], Variable)
+    assert_type(m[..., 1:], Variable)
+    assert_type([row for row in m], list[Variable])
+    assert (a @ m).shape == (3, 3)
+
+
 def test_user_functions_and_higher_order_gradients() -> None:
     x = Variable(np.array(2.0))
     y = Cube()(Affine(2.0)(x, 1.0))  # (2x + 1)^3

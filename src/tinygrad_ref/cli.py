@@ -1,0 +1,143 @@
+"""``python -m tinygrad_ref verify``: the library checks every derivative it defines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+import numpy as np
+
+from tinygrad_ref.gradcheck import GradcheckReport
+from tinygrad_ref.registry import REGISTRY
+
+_missing: ImportError | None = None
+try:
+    import hypothesis
+
+    from tinygrad_ref.testing import OpStats, verify_op
+except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
+    _missing = error
+
+DEFAULT_EXAMPLES = 100
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tinygrad_ref",
+        description="Self-verification of tinygrad_ref's derivatives.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="fuzz every registered op against NumPy and central differences",
+        description=(
+            "Fuzz every registered op: forward values against NumPy, first and second "
+            "derivatives against central differences, over random shapes, broadcasting, "
+            "dtypes and operand kinds. Exits 1 if any op fails."
+        ),
+    )
+    verify.add_argument(
+        "--examples",
+        type=_positive,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"examples per op (default {DEFAULT_EXAMPLES})",
+    )
+    verify.add_argument(
+        "--op",
+        action="extend",
+        nargs="+",
+        choices=sorted(REGISTRY),
+        metavar="NAME",
+        help="only these ops (default: all); one of " + ", ".join(sorted(REGISTRY)),
+    )
+    verify.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    verify.add_argument(
+        "--dtype", choices=["float32", "float64"], help="only this dtype (default: both)"
+    )
+    return parser
+
+
+def _errors(report: GradcheckReport | None) -> str:
+    if report is None:
+        return f"{'-':>10} {'-':>10}"
+    return f"{report.max_abs_error:10.2e} {report.max_rel_error:10.2e}"
+
+
+def verify(
+    names: Sequence[str],
+    examples: int,
+    seed: int,
+    dtype: str | None,
+    out: TextIO,
+    progress: TextIO,
+) -> int:
+    """Fuzz the ops ``names``, print one row per op to ``out``; 1 if any failed, else 0."""
+    settings = hypothesis.settings(
+        max_examples=examples, deadline=None, database=None, print_blob=False
+    )
+    header = (
+        f"{'op':<14} {'examples':>8} {'1st abs':>10} {'1st rel':>10} "
+        f"{'2nd abs':>10} {'2nd rel':>10}  result"
+    )
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    failures: dict[str, str] = {}
+    start = time.perf_counter()
+    for number, name in enumerate(names, 1):
+        label = f"[{number}/{len(names)}] {name}"
+
+        def report_progress(stats: OpStats, label: str = label) -> None:
+            print(f"\r{label}: {stats.examples}/{examples} examples", end="", file=progress)
+            progress.flush()
+
+        stats = OpStats()
+        print(f"{label}...", end="", file=progress)
+        progress.flush()
+        try:
+            verify_op(
+                REGISTRY[name],
+                dtype=None if dtype is None else np.dtype(dtype),
+                settings=settings,
+                seed=seed,
+                stats=stats,
+                on_example=report_progress if progress.isatty() else None,
+            )
+        except AssertionError as error:
+            failures[name] = str(error)
+        print(file=progress)
+        result = "FAIL" if name in failures else "pass"
+        errors = f"{_errors(stats.first)} {_errors(stats.second)}"
+        print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
+        out.flush()
+    elapsed = time.perf_counter() - start
+    for name, message in failures.items():
+        print(f"\n{name} FAILED:\n{message}", file=out)
+    verdict = (
+        f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
+    )
+    print(f"\n{verdict} ({elapsed:.1f} s, seed {seed})", file=out)
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if _missing is not None:
+        print(
+            f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
+            "pip install 'tinygrad_ref[testing]'",
+            file=sys.stderr,
+        )
+        return 2
+    names = args.op or list(REGISTRY)
+    return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)

@@ -1,0 +1,68 @@
+"""The matrix product."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.shape import Reshape, Transpose, unbroadcast
+
+
+def _check_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    """Refuse, naming both shapes, the operands NumPy's matmul refuses."""
+    if not a or not b:
+        raise ValueError(
+            f"matmul needs operands of at least 1 dimension, got shapes {a} and {b} "
+            "(multiply by a scalar with *)"
+        )
+    inner = b[-2] if len(b) > 1 else b[0]
+    if a[-1] != inner:
+        raise ValueError(
+            f"matmul of shapes {a} and {b}: the inner dimensions {a[-1]} and {inner} differ"
+        )
+    try:
+        np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        raise ValueError(
+            f"matmul of shapes {a} and {b}: the batch dimensions {a[:-2]} and {b[:-2]} "
+            "do not broadcast"
+        ) from None
+
+
+def _swap_last(t: Tensor) -> Tensor:
+    """``t`` with its last two axes swapped: each matrix of a stack transposed."""
+    return Transpose((*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)).apply(t)
+
+
+def _reshaped(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    return t if t.shape == shape else Reshape(shape).apply(t)
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy's rules: matrices, stacks of matrices whose batch axes broadcast,
+    and vectors (1-D operands)."""
+
+    __slots__ = ()
+
+    def forward(self, a: Array, b: Array) -> Array:
+        _check_shapes(np.shape(a), np.shape(b))
+        y: Array = np.matmul(a, b)
+        return y
+
+    def vjp(self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        # NOTE: a vector is a one-row matrix on the left and a one-column matrix on the right,
+        # as in NumPy; gy gets back the axis the product dropped.
+        a2 = _reshaped(a, (1, *a.shape) if a.ndim == 1 else a.shape)
+        b2 = _reshaped(b, (*b.shape, 1) if b.ndim == 1 else b.shape)
+        batch: tuple[int, ...] = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        gy2 = _reshaped(gy, (*batch, a2.shape[-2], b2.shape[-1]))
+        ga = unbroadcast(gy2 @ _swap_last(b2), a2)
+        gb = unbroadcast(_swap_last(a2) @ gy2, b2)
+        return _reshaped(ga, a.shape), _reshaped(gb, b.shape)
+
+
+def matmul(a: Operand, b: Operand) -> Variable:
+    """The matrix product ``a @ b``, as NumPy's: two 1-D vectors give their dot product (a 0-d
+    result), a 1-D operand is a vector on its side, batch axes (beyond the last two)
+    broadcast."""
+    return MatMul()(a, b)

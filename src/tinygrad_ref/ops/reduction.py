@@ -1,0 +1,67 @@
+"""Reductions over axes: sum and mean."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.shape import Axis, BroadcastTo, Reshape, normalize_axes
+
+
+def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    axes = normalize_axes(axis, shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _spread(gy: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
+    """The gradient ``gy`` of a reduction of ``x``, repeated along the reduced axes."""
+    if not keepdims:
+        # NOTE: put the reduced axes back as size 1, or broadcasting would align gy's axes
+        # with the wrong ones of x.
+        gy = Reshape(_kept_shape(x.shape, axis)).apply(gy)
+    return BroadcastTo(x.shape).apply(gy)
+
+
+class Sum(Function):
+    __slots__ = ("axis", "keepdims")
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: Array) -> Array:
+        y: Array = np.sum(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _spread(gy, x, self.axis, self.keepdims)
+
+
+class Mean(Function):
+    __slots__ = ("axis", "keepdims")
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: Array) -> Array:
+        y: Array = np.mean(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        count: int = math.prod(x.shape[a] for a in normalize_axes(self.axis, x.shape))
+        return _spread(gy, x, self.axis, self.keepdims) / count
+
+
+def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """``x`` summed over ``axis`` (an int, a tuple of ints, negative ones counting from the end,
+    or ``None`` for all), keeping the reduced axes as size 1 if ``keepdims``; as NumPy's."""
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """The mean of ``x`` over ``axis``, as :func:`sum` takes it; keeps ``x``'s dtype."""
+    return Mean(axis, keepdims)(x)

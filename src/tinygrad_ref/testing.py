@@ -1,0 +1,337 @@
+"""Hypothesis strategies and the per-op verification, reusable in your own tests.
+
+Needs the ``testing`` extra (``pip install "tinygrad_ref[testing]"``). The property suite and
+``python -m tinygrad_ref verify`` are built from these pieces::
+
+    from hypothesis import given
+    from tinygrad_ref.registry import REGISTRY
+    from tinygrad_ref.testing import check_example, examples
+
+    @given(examples(REGISTRY["div"]))
+    def test_div(example):
+        check_example(example)
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import hypothesis
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tinygrad_ref.core import Array, Operand, Variable
+from tinygrad_ref.gradcheck import (
+    GradcheckError,
+    GradcheckReport,
+    check_gradients,
+    check_second_gradients,
+)
+from tinygrad_ref.registry import Domain, OpSpec, Role, Shape
+
+_T = TypeVar("_T")
+
+DTYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.float32), np.dtype(np.float64))
+MAX_DIMS = 3
+MAX_SIDE = 4
+
+
+def shapes(
+    min_dims: int = 0, max_dims: int = MAX_DIMS, max_side: int = MAX_SIDE
+) -> st.SearchStrategy[Shape]:
+    """Array shapes, ``()`` and size-1 axes included."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+
+
+def broadcastable_shapes(
+    count: int, max_dims: int = MAX_DIMS, max_side: int = MAX_SIDE
+) -> st.SearchStrategy[tuple[Shape, ...]]:
+    """``count`` shapes that broadcast together, as NumPy's binary operations need."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=count, min_dims=0, max_dims=max_dims, min_side=1, max_side=max_side
+    ).map(lambda shapes: shapes.input_shapes)
+
+
+def dtypes() -> st.SearchStrategy[np.dtype[Any]]:
+    return st.sampled_from(DTYPES)
+
+
+def _inward(bound: float, width: int, up: bool) -> float:
+    """``bound`` rounded to a float of ``width`` bits, toward the inside of the interval."""
+    if width == 64:
+        return bound
+    rounded = np.float32(bound)
+    # NOTE: compared as Python floats: against np.float32, `bound` would be rounded too.
+    if (up and float(rounded) < bound) or (not up and float(rounded) > bound):
+        rounded = np.nextafter(rounded, np.float32(np.inf if up else -np.inf))
+    return float(rounded)
+
+
+def _intervals(domain: Domain) -> list[tuple[float, float]]:
+    """The domain as closed intervals: ``[low, high]`` without ``(-min_abs, min_abs)``."""
+    if domain.min_abs == 0:
+        return [(domain.low, domain.high)]
+    parts = [
+        (max(domain.low, domain.min_abs), domain.high),
+        (domain.low, min(domain.high, -domain.min_abs)),
+    ]
+    return [(low, high) for low, high in parts if low <= high]
+
+
+def _integer_intervals(domain: Domain) -> list[tuple[int, int]]:
+    parts = [(math.ceil(low), math.floor(high)) for low, high in _intervals(domain)]
+    return [(low, high) for low, high in parts if low <= high]
+
+
+def integers(domain: Domain) -> st.SearchStrategy[int]:
+    """The integers in ``domain``."""
+    parts = _integer_intervals(domain)
+    if not parts:
+        raise ValueError(f"{domain} holds no integer")
+    return st.one_of([st.integers(low, high) for low, high in parts])
+
+
+def values(domain: Domain, dtype: np.dtype[Any] = DTYPES[1]) -> st.SearchStrategy[float]:
+    """Finite, normal numbers of ``dtype`` inside ``domain`` (bounds built in, no filtering)."""
+    if domain.integer:
+        return integers(domain).map(float)
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
+    return st.one_of(
+        [
+            st.floats(
+                _inward(low, width, up=True),
+                _inward(high, width, up=False),
+                width=width,
+                allow_nan=False,
+                allow_infinity=False,
+                allow_subnormal=False,
+            )
+            for low, high in _intervals(domain)
+        ]
+    )
+
+
+def arrays(domain: Domain, shape: Shape, dtype: np.dtype[Any]) -> st.SearchStrategy[Array]:
+    """Arrays of ``shape`` and ``dtype`` with every value inside ``domain``."""
+    return hnp.arrays(dtype, shape, elements=values(domain, dtype))
+
+
+class Kind(enum.Enum):
+    """How an operand is passed to an op."""
+
+    VARIABLE = "Variable"
+    NDARRAY = "ndarray"
+    NUMPY_FLOAT64 = "np.float64"
+    NUMPY_FLOAT32 = "np.float32"
+    PYTHON_FLOAT = "float"
+    PYTHON_INT = "int"
+
+
+def operand_kinds(shape: Shape, role: Role, domain: Domain) -> list[Kind]:
+    """The kinds an operand of ``shape`` and ``role`` can take: scalars only for shape ``()``,
+    Python ints only where the domain holds an integer."""
+    if role == "variable":
+        return [Kind.VARIABLE]
+    kinds = [Kind.VARIABLE, Kind.NDARRAY]
+    if shape == ():
+        kinds += [Kind.NUMPY_FLOAT64, Kind.NUMPY_FLOAT32, Kind.PYTHON_FLOAT]
+        if _integer_intervals(domain):
+            kinds.append(Kind.PYTHON_INT)
+    if role == "constant":
+        kinds.remove(Kind.VARIABLE)
+    return kinds
+
+
+def operands(
+    kind: Kind, domain: Domain, shape: Shape, dtype: np.dtype[Any]
+) -> st.SearchStrategy[Operand]:
+    """Operands of one ``kind``; ``dtype`` is that of Variables and ndarrays."""
+    if kind is Kind.VARIABLE:
+        return arrays(domain, shape, dtype).map(Variable)
+    if kind is Kind.NDARRAY:
+        return arrays(domain, shape, dtype)
+    if kind is Kind.NUMPY_FLOAT64:
+        return values(domain, DTYPES[1]).map(np.float64)
+    if kind is Kind.NUMPY_FLOAT32:
+        return values(domain, DTYPES[0]).map(np.float32)
+    if kind is Kind.PYTHON_FLOAT:
+        return values(domain)
+    return integers(domain)
+
+
+class _DrawSampler:
+    """The registry's :class:`~tinygrad_ref.registry.Sampler`, drawing with Hypothesis."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self._draw = draw
+
+    def shape(self, min_dims: int = 0, max_dims: int = MAX_DIMS) -> Shape:
+        return self._draw(shapes(min_dims, max_dims))
+
+    def broadcastable_shapes(self, count: int) -> tuple[Shape, ...]:
+        return self._draw(broadcastable_shapes(count))
+
+    def integer(self, low: int, high: int) -> int:
+        return self._draw(st.integers(low, high))
+
+    def boolean(self) -> bool:
+        return self._draw(st.booleans())
+
+    def choice(self, options: Sequence[_T]) -> _T:
+        return self._draw(st.sampled_from(options))
+
+
+def _raw(x: Operand) -> Any:
+    return x.data if isinstance(x, Variable) else x
+
+
+def _describe(x: Operand) -> str:
+    if isinstance(x, Variable):
+        return f"Variable({x.data!r})"
+    return repr(x)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One call of a registered op: its operands, parameters, and whether it goes through the
+    operator (``a - b``) or the function (``sub(a, b)``)."""
+
+    spec: OpSpec
+    operands: tuple[Operand, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    infix: bool = False
+
+    def fn(self, *operands: Operand) -> Variable:
+        """The op, called the way this example calls it, on ``operands``."""
+        if self.infix:
+            assert self.spec.infix is not None
+            y: Variable = self.spec.infix(*operands, **self.params)
+            return y
+        return self.spec.function(*operands, **self.params)
+
+    def expected(self) -> Any:
+        """What NumPy computes on the raw operands."""
+        return np.asarray(self.spec.reference(*map(_raw, self.operands), **self.params))
+
+    def __repr__(self) -> str:
+        args = ", ".join([_describe(x) for x in self.operands])
+        args += "".join(f", {k}={v!r}" for k, v in self.params.items())
+        via = "its operator" if self.infix else "its function"
+        return f"{self.spec.name}({args}) through {via}"
+
+
+SCALAR_KINDS = (Kind.NUMPY_FLOAT64, Kind.NUMPY_FLOAT32, Kind.PYTHON_FLOAT, Kind.PYTHON_INT)
+
+
+@st.composite
+def examples(
+    draw: st.DrawFn,
+    spec: OpSpec,
+    dtype: np.dtype[Any] | None = None,
+    kinds: Sequence[Kind] | None = None,
+) -> Example:
+    """Calls of ``spec``'s op inside its domain, with every kind of operand on every side; at
+    least one operand is a Variable. ``dtype`` (float32 or float64) is drawn unless given;
+    ``kinds`` fixes the kind of each operand (scalar kinds get shape ``()``)."""
+    dtype = draw(dtypes()) if dtype is None else np.dtype(dtype)
+    case = spec.draw_case(_DrawSampler(draw))
+    domains = case.domains or spec.domains
+    roles = spec.operand_roles
+    shapes = case.shapes
+    if kinds is None:
+        kinds = [
+            draw(st.sampled_from(operand_kinds(shape, role, domain)))
+            for shape, role, domain in zip(shapes, roles, domains, strict=True)
+        ]
+        if Kind.VARIABLE not in kinds:
+            kinds[roles.index("any")] = Kind.VARIABLE
+    else:
+        shapes = tuple(
+            () if kind in SCALAR_KINDS else shape for kind, shape in zip(kinds, shapes, strict=True)
+        )
+    drawn = tuple(
+        draw(operands(kind, domain, shape, dtype))
+        for kind, domain, shape in zip(kinds, domains, shapes, strict=True)
+    )
+    infix = spec.infix is not None and draw(st.booleans())
+    return Example(spec, drawn, case.params, infix)
+
+
+@dataclass
+class OpStats:
+    """What a verification run measured for one op."""
+
+    examples: int = 0
+    first: GradcheckReport = field(default_factory=lambda: GradcheckReport(0.0, 0.0, None))
+    second: GradcheckReport | None = None
+
+
+def check_forward(example: Example) -> Variable:
+    """The op's result, checked to be a Variable with NumPy's value, dtype and shape."""
+    y: object = example.fn(*example.operands)
+    expected = example.expected()
+    if not isinstance(y, Variable) or type(y.data) is not np.ndarray:
+        raise AssertionError(f"{example}: expected a Variable holding an ndarray, got {y!r}")
+    if y.dtype != expected.dtype or y.shape != expected.shape:
+        raise AssertionError(
+            f"{example}: result has dtype {y.dtype} and shape {y.shape}; "
+            f"NumPy gives {expected.dtype} and {expected.shape}"
+        )
+    eps = float(np.finfo(y.dtype).eps)
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    np.testing.assert_allclose(
+        y.data, expected, rtol=4 * eps, atol=4 * eps * scale, err_msg=f"{example}: forward value"
+    )
+    return y
+
+
+def check_example(example: Example, stats: OpStats | None = None) -> None:
+    """Check one example: the forward value against NumPy, the first derivatives (and the
+    second ones if the spec declares them) against central differences, and every gradient's
+    shape and dtype against its input's. Raises ``AssertionError`` naming what was wrong."""
+    stats = OpStats() if stats is None else stats
+    check_forward(example)
+    stats.examples += 1
+    first = check_gradients(example.fn, *example.operands)
+    stats.first = stats.first.merge(first)
+    if first.failure is not None:
+        raise GradcheckError(f"{example}: {first.failure}")
+    if example.spec.second_order:
+        second = check_second_gradients(example.fn, *example.operands)
+        stats.second = second if stats.second is None else stats.second.merge(second)
+        if second.failure is not None:
+            raise GradcheckError(f"{example}: second derivatives: {second.failure}")
+
+
+def verify_op(
+    spec: OpSpec,
+    *,
+    dtype: np.dtype[Any] | None = None,
+    kinds: Sequence[Kind] | None = None,
+    settings: hypothesis.settings | None = None,
+    seed: int | None = None,
+    stats: OpStats | None = None,
+    on_example: Callable[[OpStats], None] | None = None,
+) -> OpStats:
+    """Fuzz one op with Hypothesis (the current settings profile unless ``settings`` is given)
+    and return what was measured; raises on the first (shrunk) failing example."""
+    stats = OpStats() if stats is None else stats
+
+    @hypothesis.given(examples(spec, dtype, kinds))
+    def run(example: Example) -> None:
+        check_example(example, stats)
+        if on_example is not None:
+            on_example(stats)
+
+    test: Callable[[], None] = run
+    if settings is not None:
+        test = settings(test)
+    if seed is not None:
+        test = hypothesis.seed(seed)(test)
+    test()
+    return stats

@@ -1,0 +1,160 @@
+"""The harness proves it can fail: deliberately wrong backwards must each be reported."""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinygrad_ref import Array, Variable, ops, sub
+from tinygrad_ref.core import Tensor
+from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
+from tinygrad_ref.registry import REGISTRY, Case, OpSpec, Sampler
+from tinygrad_ref.testing import verify_op
+
+pytestmark = pytest.mark.properties
+
+
+class SignFlippedNeg(ops.Neg):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy
+
+
+class OffByOnePercentMul(ops.Mul):
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return unbroadcast(gy * x1 * 1.01, x0), unbroadcast(gy * x0, x1)
+
+
+class ExponentOffByOnePow(ops.Pow):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy * self.c * x**self.c, x)
+
+
+class UnreducedAdd(ops.Add):
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return gy, gy
+
+
+class WrongForFloat32Exp(ops.Exp):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * y * (1.01 if y.dtype == np.float32 else 1.0)
+
+
+class WrongOnTheRightDiv(ops.Div):
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        gx0 = gy / x1
+        return unbroadcast(gx0, x0), unbroadcast(gx0 * y, x1)
+
+
+class DetachedSquare(ops.Square):
+    """Right first derivatives, but with ``create_graph=True`` they are computed from a
+    constant, so their own derivative is lost."""
+
+    def backward(self, gy: Variable) -> Variable:
+        (x,) = self.inputs
+        return gy * Variable(2 * x.data)
+
+
+class UnreshapedSum(ops.Sum):
+    """The keepdims reshape missing: ``gy`` is broadcast as it is, so its axes line up with the
+    trailing axes of ``x`` instead of the ones that were kept."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return BroadcastTo(x.shape).apply(gy)
+
+
+def silently_misaligned_sum_case(sampler: Sampler) -> Case:
+    """Where the missing reshape does not fail on shapes but gives wrong numbers: a reduction
+    over a non-leading axis of an array whose axes all have one size, without keepdims."""
+    ndim = sampler.integer(2, 3)
+    axis = sampler.integer(1, ndim - 1) - (ndim if sampler.boolean() else 0)
+    return Case(((sampler.integer(2, 4),) * ndim,), {"axis": axis, "keepdims": False})
+
+
+class WholeSizeMean(ops.Mean):
+    """Divides by the size of ``x`` instead of the number of elements each mean is over."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return ops.Sum(self.axis, self.keepdims).vjp(gy, x, y) / x.size
+
+
+class TransposedOperandMatMul(ops.MatMul):
+    """``gy @ b`` instead of ``gy @ b.T`` for the gradient of ``a``."""
+
+    def vjp(self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return unbroadcast(gy @ b, a), unbroadcast(a.T @ gy, b)
+
+
+def square_matmul_case(sampler: Sampler) -> Case:
+    """Where the transposed operand does not fail on shapes but gives wrong numbers: a square
+    right operand."""
+    n, k = sampler.integer(1, 4), sampler.integer(2, 4)
+    return Case(((n, k), (k, k)))
+
+
+class OverwritingGetItemGrad(ops.GetItemGrad):
+    """``gx[idx] = gy`` instead of ``np.add.at``: a repeated index keeps one of its gradients."""
+
+    def forward(self, gy: Array) -> Array:
+        gx = np.zeros(self.shape, dtype=gy.dtype)
+        gx[self.idx] = gy
+        return gx
+
+
+class OverwritingGetItem(ops.GetItem):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
+
+
+def planted(
+    name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
+) -> OpSpec:
+    """The registered spec of ``name`` with a broken primitive behind its function.
+
+    A shape bug fails loudly (NumPy refuses the shapes) on most shapes, which any test catches;
+    ``case`` then draws only the shapes on which it silently computes wrong numbers instead,
+    which is what the harness must catch."""
+    spec = REGISTRY[name]
+    return dataclasses.replace(spec, function=function, infix=None, case=case or spec.case)
+
+
+PLANTED = {
+    "sign flipped": planted("neg", lambda x: SignFlippedNeg()(x)),
+    "off by 1%": planted("mul", lambda x0, x1: OffByOnePercentMul()(x0, x1)),
+    "exponent off by one": planted("pow", lambda x, c: ExponentOffByOnePow(c)(x)),
+    "broadcast reduction missing": planted("add", lambda x0, x1: UnreducedAdd()(x0, x1)),
+    "wrong only for float32": planted("exp", lambda x: WrongForFloat32Exp()(x)),
+    "wrong only with the Variable on the right": planted(
+        "div", lambda x0, x1: WrongOnTheRightDiv()(x0, x1)
+    ),
+    "wrong second derivative": planted("square", lambda x: DetachedSquare()(x)),
+    "sum without the keepdims reshape": planted(
+        "sum",
+        lambda x, axis, keepdims: UnreshapedSum(axis, keepdims)(x),
+        silently_misaligned_sum_case,
+    ),
+    "mean divided by the whole size": planted(
+        "mean", lambda x, axis, keepdims: WholeSizeMean(axis, keepdims)(x)
+    ),
+    "matmul with a transposed operand": planted(
+        "matmul", lambda a, b: TransposedOperandMatMul()(a, b), square_matmul_case
+    ),
+    "repeated indices overwriting instead of accumulating": planted(
+        "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", PLANTED)
+def test_a_planted_wrong_backward_is_reported(bug: str) -> None:
+    with pytest.raises(AssertionError, match=r"analytic|gradient of input"):
+        verify_op(PLANTED[bug])
+
+
+def test_a_reflected_operator_that_swaps_its_operands_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Variable, "__rsub__", lambda self, other: sub(self, other))
+    with pytest.raises(AssertionError, match="forward value"):
+        verify_op(REGISTRY["sub"])

@@ -1,0 +1,76 @@
+import dataclasses
+import io
+import subprocess
+import sys
+
+import pytest
+
+from tinygrad_ref import cli, ops
+from tinygrad_ref.core import Tensor
+from tinygrad_ref.registry import REGISTRY
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    out, progress = io.StringIO(), io.StringIO()
+    args = cli._parser().parse_args(argv)
+    code = cli.verify(
+        args.op or list(REGISTRY), args.examples, args.seed, args.dtype, out, progress
+    )
+    assert "[1/" in progress.getvalue()
+    return code, out.getvalue()
+
+
+def test_verify_prints_one_row_per_op_and_exits_0() -> None:
+    code, output = run(["verify", "--op", "mul", "exp", "--examples", "5", "--dtype", "float32"])
+    assert code == 0
+    rows = [line.split() for line in output.splitlines() if line.startswith(("mul", "exp"))]
+    assert [row[0] for row in rows] == ["mul", "exp"]
+    assert all(row[1] == "5" and row[-1] == "pass" for row in rows)
+    assert "all 2 ops pass" in output
+
+
+class WrongExp(ops.Exp):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * y * 1.1
+
+
+def test_verify_exits_1_and_shows_the_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = dataclasses.replace(REGISTRY["exp"], function=lambda x: WrongExp()(x))
+    monkeypatch.setattr(cli, "REGISTRY", {**REGISTRY, "exp": broken})
+    code, output = run(["verify", "--op", "exp", "--examples", "5"])
+    assert code == 1
+    assert "FAIL" in output
+    assert "exp FAILED:" in output
+    assert "analytic" in output
+    assert "1 of 1 ops FAILED" in output
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "--op", "nope"], "invalid choice: 'nope'"),
+        (["verify", "--examples", "0"], "must be at least 1"),
+        (["verify", "--dtype", "float16"], "invalid choice: 'float16'"),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_bad_arguments_exit_2_with_usage(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m tinygrad_ref" in err
+    assert message in err
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_ref", "verify", "--op", "neg", "--examples", "3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "all 1 ops pass" in result.stdout

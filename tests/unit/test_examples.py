@@ -1,0 +1,68 @@
+"""The worked examples in examples/ run and reach what they promise."""
+
+import importlib.util
+import itertools
+import math
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"examples.{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tanh_derivative(n: int, x: np.ndarray) -> np.ndarray:
+    """d^n/dx^n tanh(x) as a polynomial in t = tanh(x): differentiate, times dt/dx = 1 - t^2."""
+    p = np.polynomial.Polynomial([0.0, 1.0])
+    for _ in range(n):
+        p = p.deriv() * np.polynomial.Polynomial([1.0, 0.0, -1.0])
+    values: np.ndarray = p(np.tanh(x))
+    return values
+
+
+def test_newton_converges_quadratically_to_the_minimum(capsys: pytest.CaptureFixture[str]) -> None:
+    path = load("newton").main()
+    assert path[0] == pytest.approx(1.4545454545454546, rel=1e-15)  # 2 - 24 / 44
+    errors = [abs(x - 1.0) for x in path]
+    assert errors[-1] < 1e-15
+    assert all(e1 <= 2 * e0**2 for e0, e1 in itertools.pairwise(errors) if e0 > 0)
+    assert "step 7: x = 1.0000000000000000" in capsys.readouterr().out
+
+
+def test_tanh_derivatives_match_the_closed_form_and_the_graph_is_drawn(tmp_path: Path) -> None:
+    graph = tmp_path / "tanh.svg"
+    grads = load("tanh_derivatives").main([str(graph)])
+    x = np.linspace(-2.0, 2.0, 5)
+    assert len(grads) == 6
+    for n, gx in enumerate(grads, 1):
+        np.testing.assert_allclose(gx.data, tanh_derivative(n, x), rtol=1e-12, atol=1e-12)
+    if shutil.which("dot") is not None or os.environ.get("CI"):
+        assert "<svg" in graph.read_text()
+
+
+def test_linear_regression_finds_the_slope_and_intercept(tmp_path: Path) -> None:
+    graph = tmp_path / "loss.png"
+    argv = ["--graph", str(graph)] if shutil.which("dot") or os.environ.get("CI") else []
+    slope, intercept = load("linear_regression").main(argv)
+    assert abs(slope - 2.0) < 0.1
+    assert abs(intercept - 5.0) < 0.1
+    if argv:
+        assert graph.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_perceptron_fits_the_sine() -> None:
+    loss = load("mlp_sine").main()
+    assert math.isfinite(loss)
+    assert loss < 0.01

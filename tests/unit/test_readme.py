@@ -1,0 +1,17 @@
+"""The README's Python examples run as written (in order, in one namespace)."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_readme_examples_run() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    assert blocks
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+    test_cube = namespace["test_cube"]
+    assert callable(test_cube)
+    test_cube()

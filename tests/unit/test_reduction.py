@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from tinygrad_ref import Variable, mean, sum
+
+
+def grad_of(x: Variable) -> np.ndarray:
+    assert x.grad is not None
+    return x.grad.data
+
+
+X = np.arange(24.0).reshape(2, 3, 4)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (-1, 0), (), (0, 1, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_sum_and_mean_match_numpy_with_every_kind_of_axis(
+    axis: int | tuple[int, ...] | None, keepdims: bool
+) -> None:
+    for f, reference in ((sum, np.sum), (mean, np.mean)):
+        x = Variable(X.copy())
+        y = f(x, axis, keepdims=keepdims)
+        expected = reference(X, axis=axis, keepdims=keepdims)
+        assert type(y.data) is np.ndarray
+        assert y.shape == np.shape(expected)
+        np.testing.assert_array_equal(y.data, expected)
+        y.backward()
+        count = X.size // max(np.size(expected), 1)
+        np.testing.assert_array_equal(grad_of(x), np.full(X.shape, 1.0 if f is sum else 1 / count))
+
+
+def test_the_gradient_goes_back_to_the_reduced_axis_not_a_trailing_one() -> None:
+    x = Variable(np.zeros((3, 3)))
+    y = x.sum(axis=1) * np.array([1.0, 2.0, 3.0])
+    y.backward()
+    np.testing.assert_array_equal(grad_of(x), [[1.0] * 3, [2.0] * 3, [3.0] * 3])
+
+
+def test_methods_are_the_functions() -> None:
+    x = Variable(X)
+    np.testing.assert_array_equal(x.sum().data, X.sum())
+    np.testing.assert_array_equal(x.sum(-1, keepdims=True).data, X.sum(-1, keepdims=True))
+    np.testing.assert_array_equal(x.mean((0, 1)).data, X.mean((0, 1)))
+
+
+def test_reductions_keep_float32_and_give_0d_arrays() -> None:
+    x = Variable(np.ones((2, 3), dtype=np.float32))
+    for y in (x.sum(), x.mean(), x.mean(axis=0)):
+        assert y.dtype == np.float32
+        assert type(y.data) is np.ndarray
+        y.backward()
+        assert grad_of(x).dtype == np.float32
+        x.cleargrad()
+    assert x.sum().shape == ()
+
+
+def test_second_derivative_through_a_reduction() -> None:
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = (x**3).mean()  # dy/dx = x^2, d2y/dx2 = 2x
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx is not None
+    np.testing.assert_allclose(gx.data, [1.0, 4.0, 9.0])
+    x.cleargrad()
+    gx.sum().backward()
+    np.testing.assert_allclose(grad_of(x), [2.0, 4.0, 6.0])
+
+
+def test_an_axis_out_of_range_is_named_with_the_shape() -> None:
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(np.exceptions.AxisError, match=r"axis 2 is out of bounds .* \(2, 3\)"):
+        x.sum(axis=2)
+    with pytest.raises(ValueError, match=r"axis -3 is out of bounds .* \(2, 3\)"):
+        mean(x, (0, -3))
+    with pytest.raises(IndexError, match=r"axis 0 is out of bounds for an array of shape \(\)$"):
+        sum(Variable(1.0), 0)
+
+
+def test_a_repeated_or_non_integer_axis_is_refused() -> None:
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"repeated axis in \(1, -1\) .* \(2, 3\)"):
+        x.sum(axis=(1, -1))
+    with pytest.raises(TypeError, match="must be an int, a tuple of ints or None, not float"):
+        x.mean(axis=1.0)  # type: ignore[arg-type]  # NOTE: the point is the runtime check
+
+
+def test_keepdims_is_keyword_only_as_in_numpy() -> None:
+    # NOTE: ndarray.sum(0, True) would mean dtype=True; refusing it keeps ported code honest.
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(TypeError):
+        x.sum(0, True)  # type: ignore[call-arg]  # NOTE: the point is the runtime check
