@@ -149,3 +149,22 @@ def test_an_op_of_two_constants_records_a_graph_with_nothing_to_differentiate() 
     assert y.creator is not None
     y.backward()
     assert all(x.grad is None for x in y.creator.inputs)
+
+
+@pytest.mark.parametrize("exponent", [2, 2.0, np.float64(2.0), 3])
+def test_powers_with_a_constant_exponent_and_their_second_derivatives(exponent: float) -> None:
+    data = np.array([-1.5, 0.5, 2.0], dtype=np.float32)
+    x = Variable(data)
+    y = x**exponent
+    np.testing.assert_array_equal(y.data, data**exponent)
+    y.backward(create_graph=True)
+    gx = grad_of(x)
+    assert gx is not None
+    assert gx.dtype == np.float32
+    n = float(exponent)
+    np.testing.assert_allclose(gx.data, n * data ** (n - 1), rtol=1e-6)
+    x.cleargrad()
+    gx.backward()
+    second = grad_of(x)
+    assert second is not None
+    np.testing.assert_allclose(second.data, n * (n - 1) * data ** (n - 2), rtol=1e-6)
