@@ -435,7 +435,7 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
                 raise ValueError(
                     f"{type(f).__name__}.vjp returned {len(gxs)} gradients for {len(inputs)} inputs"
                 )
-            for x, gx in zip(inputs, gxs):  # noqa: B905  # NOTE: checked, strict is slower
+            for x, gx in zip(inputs, gxs, strict=False):  # NOTE: counted above; strict is slower
                 if gx is None or type(x) is _Constant:
                     continue
                 if x in grads:

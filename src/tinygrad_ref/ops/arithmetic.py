@@ -90,7 +90,7 @@ def _constant(c: Operand) -> Exponent:
     return _as_data(c)
 
 
-CONSTANT = (int, float, np.ndarray, np.generic)
+_CONSTANT = (int, float, np.ndarray, np.generic)
 """The types of an operand that is not a Variable: a Python or NumPy number, or an array."""
 
 
@@ -208,17 +208,17 @@ class Power(Function):
 
 
 def add(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
         return AddConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
+    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT):
         return AddConstant(x0)(x1)
     return Add()(x0, x1)
 
 
 def mul(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
         return MulConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, CONSTANT):
+    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT):
         return MulConstant(x0)(x1)
     return Mul()(x0, x1)
 
@@ -228,7 +228,7 @@ def neg(x: Operand) -> Variable:
 
 
 def sub(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
         return SubConstant(x1)(x0)
     return Sub()(x0, x1)
 
@@ -239,7 +239,7 @@ def rsub(x0: Operand, x1: Operand) -> Variable:
 
 
 def div(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
         return DivConstant(x1)(x0)
     return Div()(x0, x1)
 
