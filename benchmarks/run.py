@@ -564,7 +564,7 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(f"{p.name} {_version(p.name)}" for p in peers)
     )
     quick = args.quick
-    scalar = scalar_chain(peers, skipped, 200 if quick else 2000, repeat)
+    scalar = scalar_chain(peers, skipped, 200 if quick else 2000, 3 * repeat)
     fan = wide_fan_in(
         peers,
         skipped,
