@@ -168,3 +168,25 @@ def test_powers_with_a_constant_exponent_and_their_second_derivatives(exponent: 
     second = grad_of(x)
     assert second is not None
     np.testing.assert_allclose(second.data, n * (n - 1) * data ** (n - 2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("symbol", OPERATORS)
+@pytest.mark.parametrize(
+    "constant",
+    [0.1, 3, -0.0, 0, 2**70, 1e300, np.inf, np.nan, np.float32(2.5), np.array([1.0, -2.0])],
+    ids=repr,
+)
+@pytest.mark.parametrize("value", [1.5, -0.0, 0.0])
+def test_a_0d_variable_and_a_constant_give_numpys_result_bit_for_bit(
+    dtype: type[np.floating[Any]], symbol: str, constant: object, value: float
+) -> None:
+    op = OPERATORS[symbol]
+    data = np.array(value, dtype=dtype)
+    with np.errstate(all="ignore"):  # NOTE: overflow, 0/0: the same warnings either way
+        y = op(Variable(data), constant)
+        expected = np.asarray(op(data, constant))
+    assert type(y.data) is np.ndarray
+    assert y.dtype == expected.dtype
+    assert y.shape == expected.shape
+    assert y.data.tobytes() == expected.tobytes()
