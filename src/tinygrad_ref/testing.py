@@ -61,14 +61,16 @@ def dtypes() -> st.SearchStrategy[np.dtype[Any]]:
     return st.sampled_from(DTYPES)
 
 
-def _inward(bound: float, width: int, up: bool) -> float:
-    """``bound`` rounded to a float of ``width`` bits, toward the inside of the interval."""
-    if width == 64:
-        return bound
-    rounded = np.float32(bound)
-    # NOTE: compared as Python floats: against np.float32, `bound` would be rounded too.
+def _inward(bound: float, dtype: np.dtype[Any], up: bool) -> float:
+    """The nearest normal number of ``dtype`` (or zero) to ``bound`` inside the interval it
+    bounds: rounded up for a lower bound, down for an upper one."""
+    rounded = dtype.type(bound)
+    # NOTE: compared as Python floats: against a NumPy float32, `bound` would be rounded too.
     if (up and float(rounded) < bound) or (not up and float(rounded) > bound):
-        rounded = np.nextafter(rounded, np.float32(np.inf if up else -np.inf))
+        rounded = np.nextafter(rounded, dtype.type(np.inf if up else -np.inf))
+    tiny = float(np.finfo(dtype).smallest_normal)
+    if 0 < abs(rounded) < tiny:  # NOTE: subnormal, which is never drawn: go to 0 or +-tiny
+        return (tiny if rounded > 0 else 0.0) if up else (0.0 if rounded > 0 else -tiny)
     return float(rounded)
 
 
@@ -100,18 +102,26 @@ def values(domain: Domain, dtype: np.dtype[Any] = DTYPES[1]) -> st.SearchStrateg
     """Finite, normal numbers of ``dtype`` inside ``domain`` (bounds built in, no filtering)."""
     if domain.integer:
         return integers(domain).map(float)
-    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
+    dtype = np.dtype(dtype)
+    rounded = [
+        (_inward(low, dtype, up=True), _inward(high, dtype, up=False))
+        for low, high in _intervals(domain)
+    ]
+    bounds = [(low, high) for low, high in rounded if low <= high]
+    if not bounds:
+        raise ValueError(f"{domain} holds no normal {dtype} number")
+    width: Literal[32, 64] = 32 if dtype == np.float32 else 64
     return st.one_of(
         [
             st.floats(
-                _inward(low, width, up=True),
-                _inward(high, width, up=False),
+                low,
+                high,
                 width=width,
                 allow_nan=False,
                 allow_infinity=False,
                 allow_subnormal=False,
             )
-            for low, high in _intervals(domain)
+            for low, high in bounds
         ]
     )
 
