@@ -8,7 +8,7 @@ import os
 
 from hypothesis import settings
 
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=40, database=None)
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=100, database=None)
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.register_profile("fuzz", deadline=None, max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

@@ -183,3 +183,12 @@ def test_numpy_ufuncs_and_in_place_ndarray_operators_refuse_variables() -> None:
 def test_shapes_that_do_not_broadcast_are_named() -> None:
     with pytest.raises(ValueError, match=r"could not be broadcast .* shapes \(2,\) \(3,\)"):
         _ = Variable(np.ones(2)) + np.ones(3)
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, np.float64(0.0), np.array(0.0)])
+def test_the_power_zero_has_derivative_zero_also_at_zero(zero: object) -> None:
+    x = Variable(np.array([0.0, 2.0, -3.0]))
+    y = x**zero  # type: ignore[operator]  # NOTE: object stands for each kind of zero
+    np.testing.assert_array_equal(y.data, [1.0, 1.0, 1.0])
+    y.backward()  # NOTE: a 0 * inf RuntimeWarning would fail the test
+    np.testing.assert_array_equal(grad_of(x), [0.0, 0.0, 0.0])

@@ -179,6 +179,9 @@ class Pow(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         c = self.c
+        if np.ndim(c) == 0 and c == 0:
+            # NOTE: x ** 0 is 1 everywhere; c * x ** (c - 1) would be 0 * inf = nan at x = 0.
+            return unbroadcast(gy * 0, x)
         # NOTE: for x ** 2, x ** (c - 1) would be a copy of x: one pass over memory less
         x_c1 = x if _is_python_number(c) and c == 2 else x ** (c - 1)
         return unbroadcast(gy * c * x_c1, x)
