@@ -301,7 +301,12 @@ def gradcheck(
     """``True`` if the analytic gradients of ``fn`` at ``inputs`` match central differences;
     else raises :class:`GradcheckError` naming the input, the element, both values and the
     tolerance. See :func:`check_gradients` for the arguments."""
-    report = check_gradients(fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
+    return _passed(
+        check_gradients(fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
+    )
+
+
+def _passed(report: GradcheckReport) -> bool:
     if report.failure is not None:
         raise GradcheckError(report.failure)
     return True
@@ -362,9 +367,6 @@ def gradgradcheck(
     seed: int = 0,
 ) -> bool:
     """:func:`gradcheck` for second derivatives: ``True``, or :class:`GradcheckError`."""
-    report = check_second_gradients(
-        fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed
+    return _passed(
+        check_second_gradients(fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
     )
-    if report.failure is not None:
-        raise GradcheckError(report.failure)
-    return True

@@ -5,12 +5,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
 
 
 @pytest.fixture

@@ -3,12 +3,8 @@ import math
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable, cos, exp, log, sigmoid, sin, sqrt, tanh
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
 
 
 def second_derivative(f: object, at: float) -> tuple[float, float]:

@@ -3,14 +3,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable, get_item
 
 DATA = np.arange(12.0).reshape(3, 4)
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable, div, pow, rdiv, rpow, rsub, square, sub
 
 BinaryOp = Callable[[Any, Any], Any]
@@ -26,11 +27,6 @@ OPERANDS: dict[str, object] = {
     "float": 1.75,
     "int": 2,
 }
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
 
 
 @pytest.mark.parametrize("symbol", OPERATORS)

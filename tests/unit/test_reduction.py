@@ -1,13 +1,8 @@
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable, mean, sum
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
-
 
 X = np.arange(24.0).reshape(2, 3, 4)
 

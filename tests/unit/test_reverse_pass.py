@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 import tinygrad_ref as tg
+from tests.helpers import grad_of
 from tinygrad_ref import Array, Function, Tensor, Variable
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
 
 
 def test_wide_fan_in() -> None:

@@ -1,12 +1,8 @@
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable, broadcast_to, cast, reshape, sum_to, transpose
-
-
-def grad_of(x: Variable) -> np.ndarray:
-    assert x.grad is not None
-    return x.grad.data
 
 
 def test_sum_to_sums_leading_and_size_one_axes() -> None:
