@@ -22,7 +22,7 @@ Config = _Config()
 @contextlib.contextmanager
 def using_config(name: str, value: bool) -> Iterator[None]:
     """Set ``Config.<name>`` to ``value`` in this thread for the body of a ``with`` block."""
-    if not hasattr(_Config, name):
+    if name not in _Config.__annotations__:
         raise ValueError(f"unknown config option {name!r}; known: enable_backprop")
     old_value = getattr(Config, name)
     setattr(Config, name, value)

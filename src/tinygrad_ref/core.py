@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
-from typing import Any, TypeAlias, TypeGuard, TypeVar, cast, overload
+from typing import Any, ClassVar, TypeAlias, TypeGuard, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,8 @@ Array: TypeAlias = npt.NDArray[np.floating[Any]]
 
 def as_array(x: npt.ArrayLike) -> npt.NDArray[Any]:
     """``x`` as an ndarray; NumPy and Python scalars become 0-d arrays."""
+    if isinstance(x, Variable):
+        raise TypeError("as_array takes array data, not a Variable; use its .data")
     return np.asarray(x)
 
 
@@ -38,6 +40,16 @@ def _as_data(x: object) -> Array:
     raise TypeError(
         f"Variable data must be real numbers; got {type(x).__name__} of dtype {array.dtype}"
     )
+
+
+def _as_operand_data(x: npt.NDArray[Any] | np.generic) -> Array:
+    """An array or NumPy scalar operand as floating data: integers and bools become the
+    smallest floating dtype NumPy promotes them to, so that ``int8_array * float32_variable``
+    is float32, as in NumPy."""
+    array = np.asarray(x)
+    if array.dtype.kind in "biu":
+        return array.astype(np.result_type(array.dtype, np.float16))
+    return _as_data(array)
 
 
 class Variable:
@@ -100,6 +112,9 @@ class Variable:
     def __len__(self) -> int:
         return len(self._array())
 
+    def __bool__(self) -> bool:
+        return bool(self._array())
+
     def __repr__(self) -> str:
         return "variable(" + str(self.data).replace("\n", "\n" + " " * 9) + ")"
 
@@ -110,11 +125,12 @@ class Variable:
         ``retain_grad`` keeps the gradients of intermediate variables too;
         ``create_graph`` records the pass so that the gradients can be differentiated again.
         """
-        seed = self.grad
-        if seed is None:
+        if self.grad is None:
             seed = _new_variable(np.ones_like(self._array()))
             if retain_grad or self.creator is None:
                 self.grad = seed
+        else:
+            seed = self.grad = _checked_grad(self.grad, self, "the seed y.grad of y.backward()")
         if self.creator is None:
             return
         with using_config("enable_backprop", create_graph):
@@ -265,7 +281,7 @@ def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     if isinstance(x, Variable):
         return x
     if isinstance(x, (np.ndarray, np.generic)):
-        return _new_variable(_as_data(x), _Constant)
+        return _new_variable(_as_operand_data(x), _Constant)
     raise TypeError(
         f"unsupported operand type {type(x).__name__!r}: expected a Variable, "
         "an ndarray, a NumPy scalar or a Python int or float"
@@ -294,11 +310,19 @@ class Function:
     outputs: list[weakref.ref[Variable]]
     generation: int
 
+    defines_vjp: ClassVar[bool] = False
+    """Whether the class defines ``vjp``: then the reverse pass calls it on arrays when it
+    records nothing."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.defines_vjp = cls.vjp is not Function.vjp
+
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def backward(self, *gys: Any) -> Any:
-        if not _has_vjp(self):
+        if not self.defines_vjp:
             raise NotImplementedError(f"{type(self).__name__} defines neither backward() nor vjp()")
         return self.vjp(*gys, *self.inputs, self.outputs[0]())
 
@@ -348,13 +372,11 @@ class Function:
 
 def _as_output(y: object, f: Function) -> Array:
     """What ``f.forward`` returned, when it is not a floating ndarray, as the output's data."""
-    if isinstance(y, tuple):
-        raise TypeError(f"{type(f).__name__}.forward must return one array, not a tuple")
+    if isinstance(y, (tuple, list)):
+        raise TypeError(
+            f"{type(f).__name__}.forward must return one array, not a {type(y).__name__}"
+        )
     return _as_data(y)
-
-
-def _has_vjp(f: Function) -> bool:
-    return type(f).vjp is not Function.vjp
 
 
 def _input_grads_from_backward(f: Function, gy: Any) -> tuple[Any, ...]:
@@ -365,36 +387,33 @@ def _input_grads_from_backward(f: Function, gy: Any) -> tuple[Any, ...]:
 
 
 def _checked_grads(f: Function, gxs: object) -> tuple[Variable | None, ...]:
-    """What a user-written ``backward`` returned, checked to hold one gradient of the right
-    shape per input; gradients of another dtype are cast to their input's."""
-    if not isinstance(gxs, tuple):
-        gxs = (gxs,)
+    """What a user-written ``backward`` returned, checked to hold one gradient (or ``None``) of
+    the right shape per input; gradients of another dtype are cast to their input's."""
     name = type(f).__name__
+    if not isinstance(gxs, tuple):
+        if isinstance(gxs, list):
+            raise TypeError(f"{name}.backward must return a tuple of gradients, not a list")
+        gxs = (gxs,)
     if len(gxs) != len(f.inputs):
         raise ValueError(
             f"{name}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs"
         )
-    checked: list[Variable | None] = []
-    for i, (x, gx) in enumerate(zip(f.inputs, gxs, strict=True)):
-        if gx is None:
-            checked.append(None)
-            continue
-        if isinstance(gx, np.ndarray):
-            gx = Variable(gx)
-        if not isinstance(gx, Variable):
-            raise TypeError(
-                f"{name}.backward must return Variables or None; "
-                f"gradient {i} is a {type(gx).__name__}"
-            )
-        if gx.shape != x.shape:
-            raise ValueError(
-                f"{name}.backward returned a gradient of shape {gx.shape} "
-                f"for input {i} of shape {x.shape}"
-            )
-        if gx.dtype != x.dtype:
-            gx = tinygrad_ref.ops.cast(gx, x.dtype)
-        checked.append(gx)
-    return tuple(checked)
+    return tuple(
+        None if gx is None else _checked_grad(gx, x, f"{name}.backward's gradient for input {i}")
+        for i, (x, gx) in enumerate(zip(f.inputs, gxs, strict=True))
+    )
+
+
+def _checked_grad(g: object, x: Variable, what: str) -> Variable:
+    """``g`` as a gradient of ``x``: a Variable (an ndarray is wrapped) of ``x``'s shape, cast
+    to ``x``'s dtype; else a clear error saying ``what`` it is."""
+    if isinstance(g, np.ndarray):
+        g = Variable(g)
+    if not isinstance(g, Variable):
+        raise TypeError(f"{what} must be a Variable or an ndarray, not {type(g).__name__}")
+    if g.shape != x.shape:
+        raise ValueError(f"{what} has shape {g.shape}, but its variable has shape {x.shape}")
+    return g if g.dtype == x.dtype else tinygrad_ref.ops.cast(g, x.dtype)
 
 
 def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: bool) -> None:
@@ -414,13 +433,14 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
             y = f.outputs[0]()
             assert y is not None  # NOTE: alive: it is a key of `grads`.
             gy = grads.pop(y)
-            if retain_grad and y is not start:
+            if not retain_grad:
+                y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
+            elif y is not start:
                 _store(y, gy, held, create_graph)
             inputs = f.inputs
-            has_vjp = type(f).vjp is not Function.vjp
             if create_graph:
-                gxs = f.backward(gy) if has_vjp else _checked_grads(f, f.backward(gy))
-            elif not has_vjp:
+                gxs = f.backward(gy) if f.defines_vjp else _checked_grads(f, f.backward(gy))
+            elif not f.defines_vjp:
                 gxs = _input_grads_from_backward(f, gy)
             # NOTE: one and two inputs spelled out: in Python 3.11 a comprehension is a call
             elif len(inputs) == 1:

@@ -253,3 +253,33 @@ def test_second_derivative_across_dtypes_keeps_each_input_dtype() -> None:
     assert x.grad is not None
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.data, [18.0, 36.0])
+
+
+def test_a_seed_set_on_the_output_is_checked_and_cast() -> None:
+    x = Variable(np.array([1.0, 2.0, 3.0], dtype=np.float32))
+    y = x * x
+    y.grad = Variable(np.ones((2, 3)))
+    with pytest.raises(
+        ValueError, match=r"the seed y.grad of y.backward\(\) has shape \(2, 3\), but its variable"
+    ):
+        y.backward()
+    y.grad = np.array([1.0, 0.0, 2.0])  # type: ignore[assignment]  # NOTE: DeZero's early steps set ndarrays
+    y.backward()
+    assert grad_of(x).dtype == np.float32
+    np.testing.assert_array_equal(grad_of(x), [2.0, 0.0, 12.0])
+    y2 = x * x
+    y2.grad = 1.0  # type: ignore[assignment]  # NOTE: the point is the runtime check
+    with pytest.raises(TypeError, match="must be a Variable or an ndarray, not float"):
+        y2.backward()
+
+
+def test_retain_grad_false_also_frees_gradients_an_earlier_pass_kept() -> None:
+    x = Variable(2.0)
+    a = x * x
+    y = a * 3.0
+    y.backward(retain_grad=True)
+    assert grad_of(a) == 3.0
+    y.backward()
+    assert a.grad is None
+    assert y.grad is None
+    assert grad_of(x) == 24.0

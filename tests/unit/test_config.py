@@ -78,3 +78,8 @@ def test_a_new_thread_starts_with_the_defaults() -> None:
         thread.start()
         thread.join()
     assert seen == [True]
+
+
+def test_using_config_refuses_attributes_that_are_not_options() -> None:
+    with pytest.raises(ValueError, match="unknown config option '__doc__'"):
+        using_config("__doc__", False).__enter__()

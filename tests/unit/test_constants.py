@@ -69,9 +69,12 @@ def test_a_constant_operand_gives_what_the_same_operand_as_a_variable_gives(
         assert isinstance(y, Variable)
         return y
 
-    # NOTE: the same operand as a Variable; a Python number is weak: it takes x's dtype
+    # NOTE: the same operand as a Variable, in the dtype NumPy computes with: x's for a Python
+    # number (weak), else the result type of the two (an int8 array with float32 is float32)
     weak = isinstance(constant, (int, float)) and not isinstance(constant, np.generic)
-    as_variable = Variable(np.asarray(constant, dtype=dtype) if weak else constant)
+    as_variable = Variable(
+        np.asarray(constant, dtype=dtype if weak else np.result_type(constant, dtype))
+    )
     x, reference_x = Variable(data), Variable(data)
     y = apply(x, constant)
     reference = apply(reference_x, as_variable)
@@ -79,6 +82,9 @@ def test_a_constant_operand_gives_what_the_same_operand_as_a_variable_gives(
     assert y.creator is not None
     assert y.creator.inputs[-1] is x if type(y.creator) in (Sub, Div) else y.creator.inputs == [x]
     assert y.dtype == reference.dtype
+    assert (
+        y.dtype == np.asarray(op(data, constant) if variable_on_left else op(constant, data)).dtype
+    )
     np.testing.assert_array_equal(y.data, reference.data)
 
     y.backward(create_graph=True)

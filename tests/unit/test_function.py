@@ -150,7 +150,11 @@ def test_a_gradient_of_the_wrong_shape_is_refused() -> None:
             return gy
 
     y = Bad()(Variable(np.ones(3)))
-    with pytest.raises(ValueError, match=r"gradient of shape \(1,\) for input 0 of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Bad.backward's gradient for input 0 has shape \(1,\), but its variable has "
+        r"shape \(3,\)",
+    ):
         y.backward()
 
 
@@ -176,7 +180,9 @@ def test_a_gradient_that_is_not_a_variable_is_refused() -> None:
             return [gy]
 
     y = Bad()(Variable(1.0))
-    with pytest.raises(TypeError, match="gradient 0 is a list"):
+    with pytest.raises(
+        TypeError, match=r"Bad.backward must return a tuple of gradients, not a list"
+    ):
         y.backward()
 
 
@@ -206,3 +212,12 @@ def test_gradients_of_another_dtype_are_cast_to_the_inputs() -> None:
     Widen()(x).backward()
     assert x.grad is not None
     assert x.grad.dtype == np.float32
+
+
+def test_forward_returning_a_list_is_refused() -> None:
+    class Pair(Function):
+        def forward(self, x: Array) -> object:
+            return [x, x]
+
+    with pytest.raises(TypeError, match=r"Pair.forward must return one array, not a list"):
+        Pair()(Variable(np.ones(2)))

@@ -188,3 +188,18 @@ def test_the_power_zero_has_derivative_zero_also_at_zero(zero: object) -> None:
     np.testing.assert_array_equal(y.data, [1.0, 1.0, 1.0])
     y.backward()  # NOTE: a 0 * inf RuntimeWarning would fail the test
     np.testing.assert_array_equal(grad_of(x), [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "constant",
+    [np.int8(3), np.array([1, 2], dtype=np.int16), np.uint8(2), np.True_, np.int64(5), np.array(7)],
+)
+def test_integer_and_bool_operands_promote_as_in_numpy(constant: object) -> None:
+    data = np.array([1.5, 2.5], dtype=np.float32)
+    for op in OPERATORS.values():
+        for y, expected in (
+            (op(Variable(data), constant), op(data, constant)),
+            (op(constant, Variable(data)), op(constant, data)),
+        ):
+            assert y.dtype == np.asarray(expected).dtype
+            np.testing.assert_array_equal(y.data, expected)

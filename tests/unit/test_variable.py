@@ -101,3 +101,17 @@ def test_as_array_and_as_variable() -> None:
     y = as_variable(np.array([1.0, 2.0]))
     assert isinstance(y, Variable)
     assert y.shape == (2,)
+
+
+def test_truth_value_is_numpys() -> None:
+    assert bool(Variable(2.0))
+    assert not bool(Variable(np.array([0.0])))
+    with pytest.raises(ValueError, match="truth value of an array with more than one element"):
+        bool(Variable(np.ones(2)))
+
+
+def test_as_array_refuses_a_variable() -> None:
+    with pytest.raises(
+        TypeError, match=r"as_array takes array data, not a Variable; use its .data"
+    ):
+        as_array(Variable(1.0))  # type: ignore[arg-type]  # NOTE: the point is the runtime check

@@ -10,7 +10,7 @@ from tinygrad_ref.core import (
     Operand,
     Tensor,
     Variable,
-    _as_data,
+    _as_operand_data,
     _is_python_number,
 )
 from tinygrad_ref.ops.elementwise import Log
@@ -78,19 +78,20 @@ class Square(Function):
         return gy * (2 * x)
 
 
-Exponent = Array | float
-"""A constant exponent or base: Python numbers stay Python numbers, so that they stay weak."""
+Constant = Array | float
+"""A constant operand an op holds: Python numbers stay Python numbers, so that they stay weak
+(NEP 50); integer arrays and NumPy scalars become the floats NumPy would compute them in."""
 
 
-def _constant(c: Operand) -> Exponent:
+def _constant(c: Operand) -> Constant:
     if _is_python_number(c):
         return c
     if isinstance(c, Variable):
         raise TypeError("expected a constant, got a Variable")
-    return _as_data(c)
+    return _as_operand_data(np.asarray(c))
 
 
-_CONSTANT = (int, float, np.ndarray, np.generic)
+_CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
 """The types of an operand that is not a Variable: a Python or NumPy number, or an array."""
 
 
@@ -218,17 +219,17 @@ class Power(Function):
 
 
 def add(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
         return AddConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT):
+    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT_TYPES):
         return AddConstant(x0)(x1)
     return Add()(x0, x1)
 
 
 def mul(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
         return MulConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT):
+    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT_TYPES):
         return MulConstant(x0)(x1)
     return Mul()(x0, x1)
 
@@ -238,7 +239,7 @@ def neg(x: Operand) -> Variable:
 
 
 def sub(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
         return SubConstant(x1)(x0)
     return Sub()(x0, x1)
 
@@ -249,7 +250,7 @@ def rsub(x0: Operand, x1: Operand) -> Variable:
 
 
 def div(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT):
+    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
         return DivConstant(x1)(x0)
     return Div()(x0, x1)
 
