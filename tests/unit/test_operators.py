@@ -203,3 +203,22 @@ def test_integer_and_bool_operands_promote_as_in_numpy(constant: object) -> None
         ):
             assert y.dtype == np.asarray(expected).dtype
             np.testing.assert_array_equal(y.data, expected)
+
+
+def test_an_array_exponent_with_zeros_has_derivative_zero_there_also_at_zero() -> None:
+    x = Variable(np.array([0.0, 0.0, 3.0]))
+    (x ** np.array([0.0, 2.0, 0.0])).backward()
+    np.testing.assert_array_equal(grad_of(x), [0.0, 0.0, 0.0])
+
+
+def test_powers_of_two_variables_at_zero_follow_pytorch() -> None:
+    x, y = Variable(np.array([0.0, 0.0, 2.0])), Variable(np.array([2.0, 0.0, 0.0]))
+    (x**y).backward()
+    np.testing.assert_array_equal(grad_of(x), [0.0, 0.0, 0.0])  # 2 * 0 ** 1, then 0 * ...
+    np.testing.assert_array_equal(grad_of(y), [0.0, 0.0, math.log(2.0)])
+
+
+def test_a_zero_base_with_a_variable_exponent_has_derivative_zero() -> None:
+    x = Variable(np.array([2.0, 0.5]))
+    (0.0**x).backward()
+    np.testing.assert_array_equal(grad_of(x), [0.0, 0.0])

@@ -91,6 +91,11 @@ def _constant(c: Operand) -> Constant:
     return _as_operand_data(np.asarray(c))
 
 
+def _values(t: Array | Variable) -> Array:
+    """The values of ``t``, an array or a Variable, as a constant."""
+    return t.data if isinstance(t, Variable) else t
+
+
 _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
 """The types of an operand that is not a Variable: a Python or NumPy number, or an array."""
 
@@ -180,11 +185,12 @@ class Pow(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         c = self.c
-        if np.ndim(c) == 0 and c == 0:
-            # NOTE: x ** 0 is 1 everywhere; c * x ** (c - 1) would be 0 * inf = nan at x = 0.
-            return unbroadcast(gy * 0, x)
-        # NOTE: for x ** 2, x ** (c - 1) would be a copy of x: one pass over memory less
-        x_c1 = x if _is_python_number(c) and c == 2 else x ** (c - 1)
+        # NOTE: where c is 0 the derivative is c * x ** 1 = 0, also at x = 0 where
+        # c * x ** (c - 1) would be 0 * inf; for c = 2, x itself saves a pass over memory.
+        if _is_python_number(c):
+            x_c1 = x if c in (0, 2) else x ** (c - 1)
+        else:
+            x_c1 = x ** np.where(c == 0, 1, c - 1)
         return unbroadcast(gy * c * x_c1, x)
 
 
@@ -200,7 +206,9 @@ class Rpow(Function):
         return self.c**x
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        log_c: Array = np.log(np.asarray(self.c, dtype=y.dtype))
+        c = np.asarray(self.c, dtype=y.dtype)
+        # NOTE: 0 ** x is constant (for x > 0): its base gets log(1) = 0, not log(0) = -inf.
+        log_c: Array = np.log(np.where(c == 0, 1, c))
         return unbroadcast(gy * y * log_c, x)
 
 
@@ -213,8 +221,12 @@ class Power(Function):
         return x0**x1
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        gx0 = gy * x1 * x0 ** (x1 - 1)
-        gx1 = gy * y * Log().apply(x0)
+        # NOTE: at 0 ** 0 the base gets 0 (x0 ** 0 is constant), and where x0 is 0 the exponent
+        # gets 0 (0 ** x1 is constant for x1 > 0): constant masks that keep 0 * inf (and
+        # log 0) out, and leave every other point's derivatives alone.
+        base_is_0 = _values(x0) == 0
+        gx0 = gy * x1 * x0 ** (x1 - 1 + (base_is_0 & (_values(x1) == 0)))
+        gx1 = gy * y * Log().apply(x0 + base_is_0)
         return unbroadcast(gx0, x0), unbroadcast(gx1, x1)
 
 

@@ -38,10 +38,12 @@ def _constant(idx: Index) -> Index:
 
 
 class GetItem(Function):
+    """``x[idx]``; it keeps ``idx`` as given (``get_item`` and ``x[idx]`` pass a copy)."""
+
     __slots__ = ("idx",)
 
     def __init__(self, idx: Index) -> None:
-        self.idx = _constant(idx)
+        self.idx = idx
 
     def forward(self, x: Array) -> Array:
         y: Array = x[self.idx]
@@ -58,7 +60,7 @@ class GetItemGrad(Function):
     __slots__ = ("idx", "shape")
 
     def __init__(self, idx: Index, shape: tuple[int, ...]) -> None:
-        self.idx = _constant(idx)
+        self.idx = idx
         self.shape = tuple(shape)
 
     def forward(self, gy: Array) -> Array:
@@ -74,10 +76,10 @@ class GetItemGrad(Function):
 def get_item(x: Operand, idx: Index) -> Variable:
     """``x[idx]``, as NumPy indexes. Repeated integer indices select an element several times,
     and its gradient sums theirs."""
-    return GetItem(idx)(x)
+    return GetItem(_constant(idx))(x)
 
 
 def get_item_grad(gy: Operand, idx: Index, shape: tuple[int, ...]) -> Variable:
     """Zeros of ``shape`` with ``gy`` added at ``idx`` (``np.add.at``): the gradient of
     ``x[idx]``."""
-    return GetItemGrad(idx, shape)(gy)
+    return GetItemGrad(_constant(idx), shape)(gy)
