@@ -47,6 +47,15 @@ class WrongOnTheRightDiv(ops.Div):
         return unbroadcast(gx0, x0), unbroadcast(gx0 * y, x1)
 
 
+class WrongWhenRecordedExp(ops.Exp):
+    """Right on arrays (its vjp), twice too large when ``create_graph=True`` records it."""
+
+    def backward(self, gy: Variable) -> Variable:
+        y = self.outputs[0]()
+        assert y is not None
+        return gy * y * 2.0
+
+
 class DetachedSquare(ops.Square):
     """Right first derivatives, but with ``create_graph=True`` they are computed from a
     constant, so their own derivative is lost."""
@@ -129,6 +138,9 @@ PLANTED = {
         "div", lambda x0, x1: WrongOnTheRightDiv()(x0, x1)
     ),
     "wrong second derivative": planted("square", lambda x: DetachedSquare()(x)),
+    "wrong only when recorded with create_graph": planted(
+        "exp", lambda x: WrongWhenRecordedExp()(x)
+    ),
     "sum without the keepdims reshape": planted(
         "sum",
         lambda x, axis, keepdims: UnreshapedSum(axis, keepdims)(x),
@@ -148,7 +160,7 @@ PLANTED = {
 
 @pytest.mark.parametrize("bug", PLANTED)
 def test_a_planted_wrong_backward_is_reported(bug: str) -> None:
-    with pytest.raises(AssertionError, match=r"analytic|gradient of input"):
+    with pytest.raises(AssertionError, match=r"analytic|gradient of input|create_graph=True"):
         verify_op(PLANTED[bug])
 
 
