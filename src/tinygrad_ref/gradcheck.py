@@ -10,6 +10,7 @@ modified.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,24 @@ from tinygrad_ref.core import Operand, Variable
 
 Float64Array = npt.NDArray[np.float64]
 
-_TOLERANCES: dict[np.dtype[Any], tuple[float, float]] = {
+Tolerances = dict[np.dtype[Any], tuple[float, float]]
+
+TOLERANCES: Tolerances = {
     np.dtype(np.float64): (1e-6, 1e-5),
-    np.dtype(np.float32): (1e-4, 1e-3),
+    np.dtype(np.float32): (1e-5, 1e-4),
     np.dtype(np.float16): (1e-2, 1e-2),
 }
-"""(atol, rtol) by the working precision: the less precise of an input's and the output's
-dtype. A pair ``a``, ``n`` passes when ``|a - n| <= atol + rtol * |n|``."""
+"""Default (atol, rtol) of first derivatives by the working precision: the less precise of an
+input's and the output's dtype. A pair ``a``, ``n`` passes when
+``|a - n| <= atol + rtol * |n|``. float64 is limited by the central differences (computed in
+float64 for every dtype), float32 by the analytic side's own rounding."""
+
+SECOND_ORDER_TOLERANCES: Tolerances = {
+    **TOLERANCES,
+    np.dtype(np.float32): (1e-4, 1e-3),
+}
+"""Defaults for second derivatives: a float32 one goes through about twice as many float32
+operations, often with cancellation."""
 
 FAST_DIRECTIONS = 3
 """How many random directions ``fast=True`` checks."""
@@ -177,9 +189,13 @@ def _analytic(
 
 
 def _tolerance(
-    input_dtype: np.dtype[Any], output_dtype: np.dtype[Any], atol: float | None, rtol: float | None
+    table: Tolerances,
+    input_dtype: np.dtype[Any],
+    output_dtype: np.dtype[Any],
+    atol: float | None,
+    rtol: float | None,
 ) -> tuple[float, float]:
-    default_atol, default_rtol = _TOLERANCES[_working_dtype(input_dtype, output_dtype)]
+    default_atol, default_rtol = table[_working_dtype(input_dtype, output_dtype)]
     return (default_atol if atol is None else atol, default_rtol if rtol is None else rtol)
 
 
@@ -229,21 +245,36 @@ def check_gradients(
 ) -> GradcheckReport:
     """Compare the analytic gradients of ``fn`` at ``inputs`` with central differences and
     report the largest errors; :func:`gradcheck` raises on the first failure instead.
+    ``atol`` and ``rtol`` default to :data:`TOLERANCES` for the working precision.
 
     With ``fast=True``, instead of one numerical derivative per element (``2 * size``
     evaluations of ``fn``), a few random signed directions ``v`` are checked: the analytic
     ``sum(grad * v)`` against the numerical derivative along ``v`` (the dot-product test of
     JAX and HIPS autograd), in ``O(1)`` evaluations."""
+    return _check(fn, inputs, eps, atol, rtol, fast, seed, TOLERANCES)
+
+
+def _check(
+    fn: Callable[..., Variable],
+    inputs: Sequence[Operand],
+    eps: float | None,
+    atol: float | None,
+    rtol: float | None,
+    fast: bool,
+    seed: int,
+    table: Tolerances,
+) -> GradcheckReport:
     objective = _Objective(fn, inputs, seed)
     analytic, problems = _analytic(fn, inputs, objective)
     report = GradcheckReport(0.0, 0.0, problems[0] if problems else None)
     dtypes = [x.dtype for x in objective.variables.values()]
     if fast:
-        return report.merge(_check_directions(objective, analytic, dtypes, eps, atol, rtol, seed))
+        tol = _tolerance(table, _working_dtype(*dtypes), objective.output_dtype, atol, rtol)
+        return report.merge(_check_directions(objective, analytic, eps, *tol, seed))
     for i, a, n, dtype in zip(
         objective.variables, analytic, _numerical(objective, eps), dtypes, strict=True
     ):
-        tol = _tolerance(dtype, objective.output_dtype, atol, rtol)
+        tol = _tolerance(table, dtype, objective.output_dtype, atol, rtol)
         report = report.merge(_compare(a, n, *tol, where=f"input {i}"))
     return report
 
@@ -251,14 +282,12 @@ def check_gradients(
 def _check_directions(
     objective: _Objective,
     analytic: list[Float64Array],
-    dtypes: list[np.dtype[Any]],
     eps: float | None,
-    atol: float | None,
-    rtol: float | None,
+    atol: float,
+    rtol: float,
     seed: int,
 ) -> GradcheckReport:
     rng = np.random.default_rng(seed + 1)
-    atol, rtol = _tolerance(_working_dtype(*dtypes), objective.output_dtype, atol, rtol)
     largest = max(float(np.abs(p).max(initial=0.0)) for p in objective.points)
     h = float(objective.step(largest, eps))
     report = GradcheckReport(0.0, 0.0, None)
@@ -273,9 +302,10 @@ def _check_directions(
         numerical = (above - below) / (2 * h)
         terms = [g * v for g, v in zip(analytic, directions, strict=True)]
         value = sum(float(t.sum()) for t in terms)
-        # NOTE: errors of single elements add up along a direction, so the tolerance scales
-        # with the sum of the terms' magnitudes, not with their (possibly cancelling) sum.
-        scale = max(abs(numerical), sum(float(np.abs(t).sum()) for t in terms))
+        # NOTE: the rounding errors of single elements add up along a random direction like a
+        # random walk, so the tolerance scales with the norm of the terms, not with their
+        # (possibly cancelling) sum; a larger scale would let one wrong element through.
+        scale = max(abs(numerical), math.sqrt(sum(float(np.square(t).sum()) for t in terms)))
         report = report.merge(
             _compare(
                 np.array(value),
@@ -340,17 +370,19 @@ def check_second_gradients(
     seed: int = 0,
 ) -> GradcheckReport:
     """:func:`check_gradients` for the gradient of every Variable input, computed with
-    ``create_graph=True``: the second derivatives of ``fn``."""
+    ``create_graph=True``: the second derivatives of ``fn``. ``atol`` and ``rtol`` default to
+    :data:`SECOND_ORDER_TOLERANCES`."""
     report = GradcheckReport(0.0, 0.0, None)
     for i in _variables(inputs):
-        inner = check_gradients(
+        inner = _check(
             _gradient_of(fn, i, seed),
-            *inputs,
-            eps=eps,
-            atol=atol,
-            rtol=rtol,
-            fast=fast,
-            seed=seed + 1,
+            inputs,
+            eps,
+            atol,
+            rtol,
+            fast,
+            seed + 1,
+            SECOND_ORDER_TOLERANCES,
         )
         failure = None if inner.failure is None else f"gradient of input {i}, {inner.failure}"
         report = report.merge(GradcheckReport(inner.max_abs_error, inner.max_rel_error, failure))

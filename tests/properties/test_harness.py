@@ -47,6 +47,14 @@ class WrongOnTheRightDiv(ops.Div):
         return unbroadcast(gx0, x0), unbroadcast(gx0 * y, x1)
 
 
+class SlightlyWrongForFloat32Mul(ops.Mul):
+    """0.05% off, for float32 only: what float32's own rounding never explains."""
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        factor = 1.0005 if y.dtype == np.float32 else 1.0
+        return unbroadcast(gy * x1 * factor, x0), unbroadcast(gy * x0 * factor, x1)
+
+
 class WrongWhenRecordedExp(ops.Exp):
     """Right on arrays (its vjp), twice too large when ``create_graph=True`` records it."""
 
@@ -134,6 +142,9 @@ PLANTED = {
     "exponent off by one": planted("pow", lambda x, c: ExponentOffByOnePow(c)(x)),
     "broadcast reduction missing": planted("add", lambda x0, x1: UnreducedAdd()(x0, x1)),
     "wrong only for float32": planted("exp", lambda x: WrongForFloat32Exp()(x)),
+    "0.05% wrong only for float32": planted(
+        "mul", lambda x0, x1: SlightlyWrongForFloat32Mul()(x0, x1)
+    ),
     "wrong only with the Variable on the right": planted(
         "div", lambda x0, x1: WrongOnTheRightDiv()(x0, x1)
     ),

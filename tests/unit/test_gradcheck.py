@@ -136,3 +136,19 @@ def test_bad_arguments_are_refused() -> None:
         gradcheck(lambda c: Variable(c), 1.0)
     with pytest.raises(TypeError, match="fn must return a Variable, got ndarray"):
         gradcheck(lambda v: v.data, Variable(1.0))
+
+
+def test_fast_mode_catches_one_wrong_element_among_many() -> None:
+    class OneWrong(Function):
+        def forward(self, x: Array) -> Array:
+            return x * 2.0
+
+        def backward(self, gy: Variable) -> Variable:
+            wrong = np.full(gy.shape, 2.0)
+            wrong[123] = 3.0
+            return gy * wrong
+
+    x = Variable(np.linspace(-1.0, 1.0, 1000, dtype=np.float32))
+    with pytest.raises(GradcheckError, match="direction"):
+        gradcheck(lambda v: OneWrong()(v), x, fast=True)
+    assert gradcheck(lambda v: v * 2.0, x, fast=True)
