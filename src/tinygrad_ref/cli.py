@@ -113,8 +113,8 @@ def verify(
                 stats=stats,
                 on_example=report_progress if progress.isatty() else None,
             )
-        except AssertionError as error:
-            failures[name] = str(error)
+        except Exception as error:  # NOTE: one op's crash is that op's failure
+            failures[name] = str(error) if isinstance(error, AssertionError) else repr(error)
         print(file=progress)
         result = "FAIL" if name in failures else "pass"
         errors = f"{_errors(stats.first)} {_errors(stats.second)}"

@@ -226,16 +226,23 @@ def _index_item(sampler: Sampler, size: int, length: int) -> Any:
 
 
 def _index(sampler: Sampler, shape: Shape) -> Any:
-    """An index into an array of ``shape`` (at least 1-D): one item, or a tuple of items for
-    its leading (or, after ``...``, its trailing) axes; its integer arrays have one length, so
-    that they broadcast together."""
+    """An index into an array of ``shape`` (at least 1-D): a boolean mask of its leading axes,
+    one item, or a tuple of items for its leading (or, after ``...``, its trailing) axes, with
+    a ``None`` (new axis) among them; its integer arrays have one length, so that they
+    broadcast together."""
     count = sampler.integer(1, len(shape))
+    if not sampler.integer(0, 4):
+        # NOTE: alone: beside integer arrays, NumPy would need its count of True to match theirs
+        mask = [sampler.boolean() for _ in range(math.prod(shape[:count]))]
+        return np.array(mask, dtype=bool).reshape(shape[:count])
     length = sampler.integer(1, 4)
     if sampler.integer(0, 3):
         items = [_index_item(sampler, size, length) for size in shape[:count]]
     else:
         sizes = shape[len(shape) - count :]
         items = [Ellipsis, *[_index_item(sampler, size, length) for size in sizes]]
+    if not sampler.integer(0, 3):
+        items.insert(sampler.integer(0, len(items)), None)
     return items[0] if len(items) == 1 and sampler.boolean() else tuple(items)
 
 

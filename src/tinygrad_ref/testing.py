@@ -246,9 +246,9 @@ def examples(
     kinds: Sequence[Kind] | None = None,
 ) -> Example:
     """Calls of ``spec``'s op inside its domain, with every kind of operand on every side; at
-    least one operand is a Variable. ``dtype`` (float32 or float64) is drawn unless given;
-    ``kinds`` fixes the kind of each operand (scalar kinds get shape ``()``)."""
-    dtype = draw(dtypes()) if dtype is None else np.dtype(dtype)
+    least one operand is a Variable. The dtype (float32 or float64) of each array operand is
+    drawn, so that they mix, unless ``dtype`` is given for all; ``kinds`` fixes the kind of
+    each operand (scalar kinds get shape ``()``)."""
     case = spec.draw_case(_DrawSampler(draw))
     domains = case.domains or spec.domains
     roles = spec.operand_roles
@@ -265,7 +265,7 @@ def examples(
             () if kind in SCALAR_KINDS else shape for kind, shape in zip(kinds, shapes, strict=True)
         )
     drawn = tuple(
-        draw(operands(kind, domain, shape, dtype))
+        draw(operands(kind, domain, shape, draw(dtypes()) if dtype is None else np.dtype(dtype)))
         for kind, domain, shape in zip(kinds, domains, shapes, strict=True)
     )
     infix = spec.infix is not None and draw(st.booleans())

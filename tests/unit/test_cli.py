@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tinygrad_ref import cli, ops
+from tinygrad_ref import Variable, cli, ops
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.registry import REGISTRY
 
@@ -74,3 +74,16 @@ def test_python_dash_m_runs_the_command() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "all 1 ops pass" in result.stdout
+
+
+def test_an_op_that_crashes_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(x: object) -> Variable:
+        raise RuntimeError("boom")
+
+    broken = dataclasses.replace(REGISTRY["exp"], function=crash, infix=None)
+    monkeypatch.setattr(cli, "REGISTRY", {**REGISTRY, "exp": broken})
+    code, output = run(["verify", "--op", "exp", "neg", "--examples", "3"])
+    assert code == 1
+    assert "RuntimeError('boom')" in output
+    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 7]
+    assert [(row[0], row[-1]) for row in rows] == [("exp", "FAIL"), ("neg", "pass")]
