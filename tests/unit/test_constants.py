@@ -2,8 +2,6 @@
 x / c, c + x and c * x they are held by a one-input op (as in x ** c) rather than made into
 Variables; in c - x and c / x they are inputs of Sub and Div that get no gradient."""
 
-import operator
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -11,7 +9,8 @@ import numpy.typing as npt
 import pytest
 
 import tinygrad_ref as tg
-from tinygrad_ref import Array, Function, Variable
+from tests.helpers import ARITHMETIC, Linear
+from tinygrad_ref import Function, Variable
 from tinygrad_ref.ops import (
     AddConstant,
     Div,
@@ -26,13 +25,6 @@ def grad_of(x: Variable) -> Variable | None:
     return x.grad
 
 
-BinaryOp = Callable[[Any, Any], Any]
-OPERATORS: dict[str, BinaryOp] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-}
 CONSTANT_OPS: dict[tuple[str, bool], type[Function]] = {
     ("+", True): AddConstant,
     ("+", False): AddConstant,
@@ -53,14 +45,14 @@ CONSTANTS: dict[str, float | np.generic | npt.NDArray[Any]] = {
 }
 
 
-@pytest.mark.parametrize("symbol", OPERATORS)
+@pytest.mark.parametrize("symbol", ARITHMETIC)
 @pytest.mark.parametrize("kind", CONSTANTS)
 @pytest.mark.parametrize("variable_on_left", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_constant_operand_gives_what_the_same_operand_as_a_variable_gives(
     symbol: str, kind: str, variable_on_left: bool, dtype: type[np.floating[Any]]
 ) -> None:
-    op = OPERATORS[symbol]
+    op = ARITHMETIC[symbol]
     data = np.array([0.5, 1.5, 4.0], dtype=dtype)
     constant = CONSTANTS[kind]
 
@@ -116,15 +108,6 @@ def test_python_numbers_stay_weak_and_unsupported_operands_are_still_named() -> 
         _ = x - [1.0]  # type: ignore[operator]  # NOTE: the point is the runtime check
 
 
-class Linear(Function):
-    def forward(self, x: Array, w: Array) -> Array:
-        return x * w
-
-    def backward(self, gy: Variable) -> tuple[Variable, Variable]:
-        x, w = self.inputs
-        return gy * w, gy * x
-
-
 def test_an_operand_of_a_user_function_that_is_not_a_variable_gets_no_gradient() -> None:
     x = Variable(np.array([1.0, 2.0]))
     y = Linear()(x, np.array([3.0, 4.0]))
@@ -177,7 +160,7 @@ def test_powers_with_a_constant_exponent_and_their_second_derivatives(exponent: 
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-@pytest.mark.parametrize("symbol", OPERATORS)
+@pytest.mark.parametrize("symbol", ARITHMETIC)
 @pytest.mark.parametrize(
     "constant",
     [0.1, 3, -0.0, 0, 2**70, 1e300, np.inf, np.nan, np.float32(2.5), np.array([1.0, -2.0])],
@@ -187,7 +170,7 @@ def test_powers_with_a_constant_exponent_and_their_second_derivatives(exponent: 
 def test_a_0d_variable_and_a_constant_give_numpys_result_bit_for_bit(
     dtype: type[np.floating[Any]], symbol: str, constant: object, value: float
 ) -> None:
-    op = OPERATORS[symbol]
+    op = ARITHMETIC[symbol]
     data = np.array(value, dtype=dtype)
     with np.errstate(all="ignore"):  # NOTE: overflow, 0/0: the same warnings either way
         y = op(Variable(data), constant)

@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 import pytest
 
+from tests.helpers import Linear
 from tinygrad_ref import Array, Function, Variable
 
 
@@ -27,15 +28,6 @@ class Scale(Function):
 
     def backward(self, gy: Variable) -> Variable:
         return gy * self.factor
-
-
-class Linear(Function):
-    def forward(self, x: Array, w: Array) -> Array:
-        return x * w
-
-    def backward(self, gy: Variable) -> tuple[Variable, Variable]:
-        x, w = self.inputs
-        return gy * w, gy * x
 
 
 def test_a_dezero_style_function_records_its_node() -> None:

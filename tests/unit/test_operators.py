@@ -1,24 +1,13 @@
 """Variable's operators with every kind of operand, on either side."""
 
 import math
-import operator
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.helpers import grad_of
+from tests.helpers import OPERATORS, grad_of
 from tinygrad_ref import Variable, div, pow, rdiv, rpow, rsub, square, sub
 
-BinaryOp = Callable[[Any, Any], Any]
-OPERATORS: dict[str, BinaryOp] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": operator.pow,
-}
 OPERANDS: dict[str, object] = {
     "ndarray": np.array([1.5, 2.0, 2.5]),
     "0-d array": np.array(1.25),
