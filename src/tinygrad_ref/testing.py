@@ -281,6 +281,16 @@ class OpStats:
     second: GradcheckReport | None = None
 
 
+def _assert_within_rounding(actual: Array, expected: Array, message: str) -> None:
+    """``actual`` equals ``expected`` to within a few rounding errors of ``expected``'s dtype,
+    relative to the larger of 1 and its largest magnitude."""
+    eps = float(np.finfo(expected.dtype).eps)
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    np.testing.assert_allclose(
+        actual, expected, rtol=4 * eps, atol=4 * eps * scale, err_msg=message
+    )
+
+
 def check_forward(example: Example) -> Variable:
     """The op's result, checked to be a Variable with NumPy's value, dtype and shape."""
     y: object = example.fn(*example.operands)
@@ -292,11 +302,7 @@ def check_forward(example: Example) -> Variable:
             f"{example}: result has dtype {y.dtype} and shape {y.shape}; "
             f"NumPy gives {expected.dtype} and {expected.shape}"
         )
-    eps = float(np.finfo(y.dtype).eps)
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(
-        y.data, expected, rtol=4 * eps, atol=4 * eps * scale, err_msg=f"{example}: forward value"
-    )
+    _assert_within_rounding(y.data, expected, f"{example}: forward value")
     return y
 
 
@@ -321,14 +327,8 @@ def check_recorded_gradients(example: Example) -> None:
                 f"{example}: Variable operand {i}: the create_graph=True gradient has dtype "
                 f"{r.dtype} and shape {r.shape}, the plain one {g.dtype} and {g.shape}"
             )
-        eps = float(np.finfo(g.dtype).eps)
-        scale = max(1.0, float(np.abs(g.data).max(initial=0.0)))
-        np.testing.assert_allclose(
-            r.data,
-            g.data,
-            rtol=4 * eps,
-            atol=4 * eps * scale,
-            err_msg=f"{example}: Variable operand {i}: gradient with create_graph=True",
+        _assert_within_rounding(
+            r.data, g.data, f"{example}: Variable operand {i}: gradient with create_graph=True"
         )
 
 
