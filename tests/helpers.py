@@ -28,6 +28,17 @@ def grad_of(x: Variable) -> np.ndarray:
     return x.grad.data
 
 
+def first_and_second(f: Callable[[Variable], Variable], x: Variable) -> tuple[Array, Array]:
+    """The gradient of ``sum(f(x))`` and the gradient of that gradient's sum, the second
+    through ``create_graph=True``."""
+    f(x).backward(create_graph=True)
+    gx = x.grad
+    assert gx is not None
+    x.cleargrad()
+    gx.backward()
+    return gx.data, grad_of(x)
+
+
 class Linear(Function):
     """``x * w``, written as DeZero's book writes a Function."""
 

@@ -1,21 +1,11 @@
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from tests.helpers import grad_of
+from tests.helpers import first_and_second, grad_of
 from tinygrad_ref import Variable, cos, exp, log, sigmoid, sin, sqrt, tanh
-
-
-def second_derivative(f: object, at: float) -> tuple[float, float]:
-    x = Variable(at)
-    y = f(x)  # type: ignore[operator]  # NOTE: parametrized callables are typed as object
-    y.backward(create_graph=True)
-    gx = x.grad
-    assert gx is not None
-    x.cleargrad()
-    gx.backward()
-    return float(gx.data), float(grad_of(x))
 
 
 @pytest.mark.parametrize(
@@ -31,15 +21,16 @@ def second_derivative(f: object, at: float) -> tuple[float, float]:
     ],
 )
 def test_hand_computed_first_and_second_derivatives(
-    f: object, at: float, first: float, second: float
+    f: Callable[[Variable], Variable], at: float, first: float, second: float
 ) -> None:
-    assert second_derivative(f, at) == pytest.approx((first, second), abs=1e-15)
+    derivatives = first_and_second(f, Variable(at))
+    assert tuple(map(float, derivatives)) == pytest.approx((first, second), abs=1e-15)
 
 
 @pytest.mark.parametrize("f", [sin, cos, tanh, sqrt, sigmoid])
-def test_float32_stays_float32(f: object) -> None:
+def test_float32_stays_float32(f: Callable[[Variable], Variable]) -> None:
     x = Variable(np.array([0.5, 2.0], dtype=np.float32))
-    y = f(x)  # type: ignore[operator]  # NOTE: parametrized callables are typed as object
+    y = f(x)
     assert y.dtype == np.float32
     y.backward()
     assert grad_of(x).dtype == np.float32
