@@ -41,7 +41,8 @@ from tinygrad_ref.ops import (
     tanh,
     transpose,
 )
-from tinygrad_ref.registry import REGISTRY, OpSpec
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import OpSpec
 
 __all__ = [
     "REGISTRY",

@@ -32,7 +32,7 @@ from tinygrad_ref.gradcheck import (
     check_gradients,
     check_second_gradients,
 )
-from tinygrad_ref.registry import Domain, OpSpec, Role, Shape
+from tinygrad_ref.spec import Domain, OpSpec, Role, Shape
 
 _T = TypeVar("_T")
 

@@ -10,7 +10,8 @@ import pytest
 from tinygrad_ref import Array, Variable, ops, sub
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
-from tinygrad_ref.registry import REGISTRY, Case, OpSpec, Sampler
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import Case, OpSpec, Sampler
 from tinygrad_ref.testing import verify_op
 
 pytestmark = pytest.mark.properties

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_ref import Variable, no_grad, square
-from tinygrad_ref.registry import ANY, NONZERO, POSITIVE, REGISTRY, Domain
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import ANY, NONZERO, POSITIVE, Domain
 from tinygrad_ref.testing import (
     Example,
     arrays,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from tinygrad_ref.registry import REGISTRY, OpSpec
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import OpSpec
 from tinygrad_ref.testing import DTYPES, Kind, verify_op
 
 pytestmark = pytest.mark.properties

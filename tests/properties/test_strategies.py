@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_ref import Variable
-from tinygrad_ref.registry import REGISTRY, Domain
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import Domain
 from tinygrad_ref.testing import (
     DTYPES,
     Example,

@@ -5,7 +5,7 @@ import pytest
 
 import tinygrad_ref
 from tinygrad_ref import REGISTRY, Function, Variable
-from tinygrad_ref.registry import Domain
+from tinygrad_ref.spec import Domain
 
 OPERATOR_METHODS = {
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from tinygrad_ref.registry import Domain
+from tinygrad_ref.spec import Domain
 from tinygrad_ref.testing import values
 
 FLOAT32 = np.dtype(np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from tinygrad_ref.core import (
@@ -15,6 +17,7 @@ from tinygrad_ref.core import (
 )
 from tinygrad_ref.ops.elementwise import Log
 from tinygrad_ref.ops.shape import unbroadcast
+from tinygrad_ref.spec import ANY, EXPONENT, NONZERO, POSITIVE, Case, Domain, OpSpec, Sampler
 
 
 class Add(Function):
@@ -288,3 +291,126 @@ def pow(x: Operand, c: Operand) -> Variable:
 def rpow(x: Operand, c: Operand) -> Variable:
     """``c ** x``: ``x.__rpow__(c)``."""
     return pow(c, x)
+
+
+def _pow_case(sampler: Sampler) -> Case:
+    # NOTE: a negative base has a real power only for an integer exponent.
+    shapes = sampler.broadcastable_shapes(2)
+    if sampler.boolean():
+        return Case(shapes)
+    return Case(shapes, domains=(NONZERO, Domain(-3.0, 3.0, integer=True)))
+
+
+SPECS = [
+    OpSpec(
+        "add",
+        Add,
+        add,
+        operator.add,
+        (ANY, ANY),
+        operators=("__add__", "__radd__"),
+        infix=operator.add,
+    ),
+    OpSpec(
+        "sub",
+        Sub,
+        sub,
+        operator.sub,
+        (ANY, ANY),
+        operators=("__sub__", "__rsub__"),
+        infix=operator.sub,
+    ),
+    OpSpec(
+        "mul",
+        Mul,
+        mul,
+        operator.mul,
+        (ANY, ANY),
+        operators=("__mul__", "__rmul__"),
+        infix=operator.mul,
+    ),
+    OpSpec(
+        "div",
+        Div,
+        div,
+        operator.truediv,
+        (ANY, NONZERO),
+        operators=("__truediv__", "__rtruediv__"),
+        infix=operator.truediv,
+    ),
+    # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
+    # above reach them too, with mixed operand kinds
+    OpSpec(
+        "add_constant",
+        AddConstant,
+        add,
+        operator.add,
+        (ANY, ANY),
+        roles=("variable", "constant"),
+        operators=("__add__", "__radd__"),
+        infix=operator.add,
+    ),
+    OpSpec(
+        "sub_constant",
+        SubConstant,
+        sub,
+        operator.sub,
+        (ANY, ANY),
+        roles=("variable", "constant"),
+        operators=("__sub__",),
+        infix=operator.sub,
+    ),
+    OpSpec(
+        "mul_constant",
+        MulConstant,
+        mul,
+        operator.mul,
+        (ANY, ANY),
+        roles=("variable", "constant"),
+        operators=("__mul__", "__rmul__"),
+        infix=operator.mul,
+    ),
+    OpSpec(
+        "div_constant",
+        DivConstant,
+        div,
+        operator.truediv,
+        (ANY, NONZERO),
+        roles=("variable", "constant"),
+        operators=("__truediv__",),
+        infix=operator.truediv,
+    ),
+    OpSpec("neg", Neg, neg, operator.neg, (ANY,), operators=("__neg__",), infix=operator.neg),
+    OpSpec("square", Square, square, np.square, (ANY,)),
+    OpSpec(
+        "pow",
+        Pow,
+        pow,
+        operator.pow,
+        (POSITIVE, EXPONENT),
+        roles=("any", "constant"),
+        operators=("__pow__",),
+        infix=operator.pow,
+        case=_pow_case,
+    ),
+    OpSpec(
+        "rpow",
+        Rpow,
+        rpow,
+        lambda x, c: c**x,
+        (EXPONENT, POSITIVE),
+        roles=("any", "constant"),
+        operators=("__rpow__",),
+        infix=lambda x, c: c**x,
+    ),
+    OpSpec(
+        "power",
+        Power,
+        pow,
+        operator.pow,
+        (POSITIVE, EXPONENT),
+        roles=("variable", "variable"),
+        operators=("__pow__",),
+        infix=operator.pow,
+    ),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.spec import ANY, BOUNDED, POSITIVE, OpSpec
 
 
 class Exp(Function):
@@ -107,3 +108,14 @@ def sqrt(x: Operand) -> Variable:
 def sigmoid(x: Operand) -> Variable:
     """The logistic function ``1 / (1 + exp(-x))``."""
     return Sigmoid()(x)
+
+
+SPECS = [
+    OpSpec("exp", Exp, exp, np.exp, (BOUNDED,)),
+    OpSpec("log", Log, log, np.log, (POSITIVE,)),
+    OpSpec("sin", Sin, sin, np.sin, (ANY,)),
+    OpSpec("cos", Cos, cos, np.cos, (ANY,)),
+    OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,)),
+    OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,)),
+    OpSpec("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from types import EllipsisType
 from typing import Any, TypeAlias
 
@@ -10,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
 
 IndexItem: TypeAlias = (
     int
@@ -83,3 +85,79 @@ def get_item_grad(gy: Operand, idx: Index, shape: tuple[int, ...]) -> Variable:
     """Zeros of ``shape`` with ``gy`` added at ``idx`` (``np.add.at``): the gradient of
     ``x[idx]``."""
     return GetItemGrad(_constant(idx), shape)(gy)
+
+
+def _index_item(sampler: Sampler, size: int, length: int) -> Any:
+    """An int, a slice or an integer array (of ``length``, repeats likely) for an axis of
+    ``size``; negative values included."""
+    kind = sampler.choice(["int", "slice", "array"])
+    if kind == "int":
+        return sampler.integer(-size, size - 1)
+    if kind == "array":
+        return np.array([sampler.integer(-size, size - 1) for _ in range(length)])
+    start, stop = (None if sampler.boolean() else sampler.integer(-size, size) for _ in range(2))
+    return slice(start, stop, sampler.choice([None, 1, 2, -1, -2]))
+
+
+def _index(sampler: Sampler, shape: Shape) -> Any:
+    """An index into an array of ``shape`` (at least 1-D): a boolean mask of its leading axes,
+    one item, or a tuple of items for its leading (or, after ``...``, its trailing) axes, with
+    a ``None`` (new axis) among them; its integer arrays have one length, so that they
+    broadcast together."""
+    count = sampler.integer(1, len(shape))
+    if not sampler.integer(0, 4):
+        # NOTE: alone: beside integer arrays, NumPy would need its count of True to match theirs
+        mask = [sampler.boolean() for _ in range(math.prod(shape[:count]))]
+        return np.array(mask, dtype=bool).reshape(shape[:count])
+    length = sampler.integer(1, 4)
+    if sampler.integer(0, 3):
+        items = [_index_item(sampler, size, length) for size in shape[:count]]
+    else:
+        sizes = shape[len(shape) - count :]
+        items = [Ellipsis, *[_index_item(sampler, size, length) for size in sizes]]
+    if not sampler.integer(0, 3):
+        items.insert(sampler.integer(0, len(items)), None)
+    return items[0] if len(items) == 1 and sampler.boolean() else tuple(items)
+
+
+def _get_item_case(sampler: Sampler) -> Case:
+    shape = sampler.shape(min_dims=1)
+    return Case((shape,), {"idx": _index(sampler, shape)})
+
+
+def _get_item_grad_case(sampler: Sampler) -> Case:
+    shape = sampler.shape(min_dims=1)
+    idx = _index(sampler, shape)
+    return Case((np.empty(shape)[idx].shape,), {"idx": idx, "shape": shape})
+
+
+def _get_item_grad_reference(gy: Any, idx: Any, shape: Shape) -> Any:
+    """One element at a time: every selection of an element adds to it."""
+    gy = np.asarray(gy)
+    gx = np.zeros(shape, dtype=gy.dtype)
+    positions = np.arange(gx.size).reshape(shape)[idx]
+    for position, g in zip(np.ravel(positions), np.ravel(gy), strict=True):
+        gx.flat[position] += g
+    return gx
+
+
+SPECS = [
+    OpSpec(
+        "get_item",
+        GetItem,
+        get_item,
+        lambda x, idx: np.asarray(x)[idx],
+        (ANY,),
+        operators=("__getitem__",),
+        infix=lambda x, idx: x[idx],
+        case=_get_item_case,
+    ),
+    OpSpec(
+        "get_item_grad",
+        GetItemGrad,
+        get_item_grad,
+        _get_item_grad_reference,
+        (ANY,),
+        case=_get_item_grad_case,
+    ),
+]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.shape import Reshape, Transpose, unbroadcast
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
 
 def _check_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
@@ -66,3 +69,26 @@ def matmul(a: Operand, b: Operand) -> Variable:
     result), a 1-D operand is a vector on its side, batch axes (beyond the last two)
     broadcast."""
     return MatMul()(a, b)
+
+
+def _matmul_case(sampler: Sampler) -> Case:
+    """Vectors, matrices, and stacks of matrices with one batch axis, which broadcasts."""
+    n, k, m = sampler.integer(1, 4), sampler.integer(1, 4), sampler.integer(1, 4)
+    batch_a, batch_b = (shape[-1:] for shape in sampler.broadcastable_shapes(2))
+    a = (k,) if sampler.boolean() else (*batch_a, n, k)
+    b = (k,) if sampler.boolean() else (*batch_b, k, m)
+    return Case((a, b))
+
+
+SPECS = [
+    OpSpec(
+        "matmul",
+        MatMul,
+        matmul,
+        np.matmul,
+        (ANY, ANY),
+        operators=("__matmul__", "__rmatmul__"),
+        infix=operator.matmul,
+        case=_matmul_case,
+    ),
+]

@@ -8,6 +8,7 @@ import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.shape import Axis, BroadcastTo, Reshape, normalize_axes
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, draw_axis
 
 
 def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
@@ -65,3 +66,30 @@ def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
 def mean(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     """The mean of ``x`` over ``axis``, as :func:`sum` takes it; keeps ``x``'s dtype."""
     return Mean(axis, keepdims)(x)
+
+
+def _reduction_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((shape,), {"axis": draw_axis(sampler, len(shape)), "keepdims": sampler.boolean()})
+
+
+SPECS = [
+    OpSpec(
+        "sum",
+        Sum,
+        sum,
+        lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+        (ANY,),
+        infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
+        case=_reduction_case,
+    ),
+    OpSpec(
+        "mean",
+        Mean,
+        mean,
+        lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
+        (ANY,),
+        infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
+        case=_reduction_case,
+    ),
+]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import operator
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
 
 Axis: TypeAlias = int | tuple[int, ...] | None
 """Axes of an array, as NumPy takes them: one, several, negative ones counting from the end, or
@@ -171,3 +173,101 @@ def unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     if g.dtype != like.dtype:
         g = Cast(like.dtype).apply(g)
     return g
+
+
+def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
+    """A shape that broadcasts to ``shape``: leading axes dropped, some axes set to 1."""
+    lead = sampler.integer(0, len(shape))
+    return tuple(1 if sampler.boolean() else n for n in shape[lead:])
+
+
+def _sum_to_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((shape,), {"shape": _reduced_shape(sampler, shape)})
+
+
+def _broadcast_to_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((_reduced_shape(sampler, shape),), {"shape": shape})
+
+
+def _cast_case(sampler: Sampler) -> Case:
+    return Case((sampler.shape(),), {"dtype": sampler.choice([np.float32, np.float64])})
+
+
+def _prime_factors(n: int) -> list[int]:
+    factors, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    return factors
+
+
+def _reshape_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    size = math.prod(shape)
+    target = [1] * sampler.integer(1 if size > 1 else 0, 4)
+    for p in _prime_factors(size):
+        target[sampler.integer(0, len(target) - 1)] *= p
+    if target and sampler.boolean():
+        target[sampler.integer(0, len(target) - 1)] = -1
+    return Case((shape,), {"shape": tuple(target)})
+
+
+def _transpose_case(sampler: Sampler) -> Case:
+    shape = sampler.shape(min_dims=1)
+    if sampler.boolean():
+        return Case((shape,), {"axes": None})
+    axes = list(range(len(shape)))
+    for i in reversed(range(1, len(axes))):
+        j = sampler.integer(0, i)
+        axes[i], axes[j] = axes[j], axes[i]
+    return Case((shape,), {"axes": tuple(a - len(axes) if sampler.boolean() else a for a in axes)})
+
+
+def _sum_to_reference(x: Any, shape: Shape) -> Any:
+    x = np.asarray(x)
+    lead = x.ndim - len(shape)
+    axes = tuple(axis for axis in range(x.ndim) if axis < lead or shape[axis - lead] == 1)
+    return np.sum(x, axis=axes).reshape(shape)
+
+
+SPECS = [
+    OpSpec(
+        "reshape",
+        Reshape,
+        reshape,
+        np.reshape,
+        (ANY,),
+        infix=lambda x, shape: x.reshape(*shape),
+        case=_reshape_case,
+    ),
+    OpSpec(
+        "transpose",
+        Transpose,
+        transpose,
+        np.transpose,
+        (ANY,),
+        infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
+        case=_transpose_case,
+    ),
+    OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
+    OpSpec(
+        "broadcast_to",
+        BroadcastTo,
+        broadcast_to,
+        np.broadcast_to,
+        (ANY,),
+        case=_broadcast_to_case,
+    ),
+    OpSpec(
+        "cast",
+        Cast,
+        cast,
+        lambda x, dtype: np.asarray(x).astype(dtype),
+        (ANY,),
+        case=_cast_case,
+    ),
+]

@@ -1,0 +1,131 @@
+"""How an op describes itself to the verification: its domains, how to draw a call (a
+:class:`Case`), and its :class:`OpSpec`. Each op module declares the specs of its Functions
+beside them; :mod:`tinygrad_ref.registry` collects them. This module imports no op."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeVar
+
+import numpy as np
+
+from tinygrad_ref.core import Function, Variable
+
+Shape = tuple[int, ...]
+Role = Literal["any", "constant", "variable"]
+"""What an operand may be: anything, only a constant (not a Variable), or only a Variable."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values of one operand on which an op's derivative exists and central differences
+    are well conditioned: ``low <= x <= high`` and ``|x| >= min_abs`` (away from a pole at 0),
+    integers only if ``integer``."""
+
+    low: float = -10.0
+    high: float = 10.0
+    min_abs: float = 0.0
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high or self.min_abs > max(abs(self.low), abs(self.high)):
+            raise ValueError(f"empty domain {self}")
+
+    def contains(self, x: Any) -> bool:
+        """Whether every value of the array or scalar ``x`` lies in this domain."""
+        values = np.asarray(x, dtype=np.float64)
+        inside = (self.low <= values) & (values <= self.high) & (np.abs(values) >= self.min_abs)
+        if self.integer:
+            inside &= values == np.round(values)
+        return bool(np.all(inside))
+
+
+class Sampler(Protocol):
+    """The random choices a spec's ``case`` may make; :mod:`tinygrad_ref.testing` implements
+    it with Hypothesis, so that failing cases shrink."""
+
+    def shape(self, min_dims: int = 0, max_dims: int = 3) -> Shape: ...
+
+    def broadcastable_shapes(self, count: int) -> tuple[Shape, ...]: ...
+
+    def integer(self, low: int, high: int) -> int: ...
+
+    def boolean(self) -> bool: ...
+
+    def choice(self, options: Sequence[_T]) -> _T: ...
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way to call an op: the shape of each operand, the keyword parameters, and the
+    domains of the operands when they differ from the spec's."""
+
+    shapes: tuple[Shape, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    domains: tuple[Domain, ...] | None = None
+
+
+def _elementwise(arity: int) -> Callable[[Sampler], Case]:
+    def case(sampler: Sampler) -> Case:
+        return Case(sampler.broadcastable_shapes(arity))
+
+    return case
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything the verification needs to know about one differentiable primitive."""
+
+    name: str
+    primitive: type[Function]
+    """The Function subclass this spec verifies."""
+    function: Callable[..., Variable]
+    """The public function: ``function(*operands, **case.params)``."""
+    reference: Callable[..., Any]
+    """The same computation in NumPy, on the raw operands and the same parameters."""
+    domains: tuple[Domain, ...]
+    """One per operand of ``function``; their number is the op's arity."""
+    roles: tuple[Role, ...] | None = None
+    """One per operand; ``None`` means any operand may be a Variable or a constant."""
+    operators: tuple[str, ...] = ()
+    """The Variable methods this op backs, such as ``("__sub__", "__rsub__")``."""
+    infix: Callable[..., Any] | None = None
+    """The operator or method form, called like ``function``: ``operator.sub`` for ``sub``,
+    ``lambda x, shape: x.reshape(shape)`` for ``reshape``."""
+    case: Callable[[Sampler], Case] | None = None
+    """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
+    second_order: bool = True
+    """Whether second derivatives are checked too."""
+
+    @property
+    def arity(self) -> int:
+        return len(self.domains)
+
+    @property
+    def operand_roles(self) -> tuple[Role, ...]:
+        anything: Role = "any"
+        return self.roles if self.roles is not None else (anything,) * self.arity
+
+    def draw_case(self, sampler: Sampler) -> Case:
+        return (self.case or _elementwise(self.arity))(sampler)
+
+
+ANY = Domain()
+NONZERO = Domain(min_abs=0.5)
+POSITIVE = Domain(0.5, 10.0)
+EXPONENT = Domain(-3.0, 3.0)
+BOUNDED = Domain(-5.0, 5.0)
+
+
+def draw_axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:
+    """``None``, one axis or a tuple of distinct axes, each possibly negative."""
+    kind = sampler.choice(["none", "int", "tuple"] if ndim else ["none", "tuple"])
+    if kind == "none":
+        return None
+    if kind == "int":
+        return sampler.integer(-ndim, ndim - 1)
+    axes = tuple(a - ndim if sampler.boolean() else a for a in range(ndim) if sampler.boolean())
+    return axes[::-1] if sampler.boolean() else axes
