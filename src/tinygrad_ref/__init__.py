@@ -2,7 +2,7 @@
 derivative is verified."""
 
 from tinygrad_ref import viz
-from tinygrad_ref.config import Config, no_grad, using_config
+from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, as_array, as_variable
 from tinygrad_ref.gradcheck import (
     GradcheckError,
@@ -88,6 +88,7 @@ __all__ = [
     "sum",
     "sum_to",
     "tanh",
+    "test_mode",
     "transpose",
     "using_config",
     "viz",

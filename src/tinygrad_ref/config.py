@@ -1,4 +1,4 @@
-"""Global switches: whether operations record a graph."""
+"""Global switches: whether operations record a graph, and whether the model is training."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ class _Config(threading.local):
     """
 
     enable_backprop: bool = True
+    train: bool = True
+    """Training mode (DeZero's ``Config.train``): dropout drops and batch norm uses the batch's
+    statistics; ``test_mode()`` turns it off."""
 
 
 Config = _Config()
@@ -23,7 +26,8 @@ Config = _Config()
 def using_config(name: str, value: bool) -> Iterator[None]:
     """Set ``Config.<name>`` to ``value`` in this thread for the body of a ``with`` block."""
     if name not in _Config.__annotations__:
-        raise ValueError(f"unknown config option {name!r}; known: enable_backprop")
+        known = ", ".join(_Config.__annotations__)
+        raise ValueError(f"unknown config option {name!r}; known: {known}")
     old_value = getattr(Config, name)
     setattr(Config, name, value)
     try:
@@ -35,3 +39,8 @@ def using_config(name: str, value: bool) -> Iterator[None]:
 def no_grad() -> contextlib.AbstractContextManager[None]:
     """Record no graph in the body of a ``with`` block (inference, parameter updates)."""
     return using_config("enable_backprop", False)
+
+
+def test_mode() -> contextlib.AbstractContextManager[None]:
+    """Inference mode in the body of a ``with`` block: ``Config.train`` is ``False`` (DeZero)."""
+    return using_config("train", False)

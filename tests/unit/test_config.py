@@ -3,6 +3,7 @@ import threading
 import numpy as np
 import pytest
 
+import tinygrad_ref
 from tinygrad_ref import Config, Variable, no_grad, using_config
 
 
@@ -83,3 +84,26 @@ def test_a_new_thread_starts_with_the_defaults() -> None:
 def test_using_config_refuses_attributes_that_are_not_options() -> None:
     with pytest.raises(ValueError, match="unknown config option '__doc__'"):
         using_config("__doc__", False).__enter__()
+
+
+def training() -> bool:
+    return Config.train
+
+
+def test_train_is_on_by_default_and_test_mode_turns_it_off_in_its_body() -> None:
+    assert training()
+    with tinygrad_ref.test_mode():
+        assert not training()
+        with using_config("train", True):
+            assert training()
+        assert not training()
+    assert training()
+
+
+def test_test_mode_is_per_thread() -> None:
+    seen: list[bool] = []
+    with tinygrad_ref.test_mode():
+        thread = threading.Thread(target=lambda: seen.append(training()))
+        thread.start()
+        thread.join()
+    assert seen == [True]
