@@ -46,6 +46,15 @@ FAST_DIRECTIONS = 3
 """How many random directions ``fast=True`` checks."""
 
 
+def oracle_reach(x: npt.ArrayLike) -> Float64Array:
+    """How far from each element of the input array ``x`` the default numerical oracle
+    evaluates the function (its widest step): strategies keep a non-smooth op's operands
+    farther than this from its kinks, so that no evaluation crosses one."""
+    values = np.asarray(x, dtype=np.float64)
+    reach: Float64Array = np.cbrt(np.finfo(np.float64).eps) * np.maximum(1.0, np.abs(values))
+    return reach
+
+
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the numerical one."""
 
