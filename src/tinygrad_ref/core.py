@@ -274,6 +274,16 @@ def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
+def constant_data(x: npt.NDArray[Any] | np.generic) -> Array:
+    """An array or NumPy scalar operand as the floating data of a constant. While a graph is
+    recorded it is the graph's own copy, so that changing the caller's array afterwards changes
+    no gradient; under ``no_grad()`` nothing is recorded, so nothing is copied."""
+    data = _as_operand_data(x)
+    if Config.enable_backprop and isinstance(x, np.ndarray) and np.may_share_memory(data, x):
+        return data.copy()
+    return data
+
+
 def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     """One operand of a call as a Variable: a constant unless it is one already."""
     if _is_python_number(x):
@@ -281,7 +291,7 @@ def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     if isinstance(x, Variable):
         return x
     if isinstance(x, (np.ndarray, np.generic)):
-        return _new_variable(_as_operand_data(x), _Constant)
+        return _new_variable(constant_data(x), _Constant)
     raise TypeError(
         f"unsupported operand type {type(x).__name__!r}: expected a Variable, "
         "an ndarray, a NumPy scalar or a Python int or float"

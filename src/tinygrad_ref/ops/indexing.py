@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
 
@@ -29,14 +30,15 @@ lists), or a tuple of them."""
 
 
 def _constant(idx: Index) -> Index:
-    """A private copy of ``idx``, so that changing its arrays afterwards changes no gradient."""
+    """A private copy of ``idx`` while a graph is recorded, so that changing its arrays
+    afterwards changes no gradient (under ``no_grad()``, ``idx`` itself)."""
     for item in idx if isinstance(idx, tuple) else (idx,):
         if isinstance(item, Variable):
             raise TypeError(
                 "cannot index with a Variable: an index is a constant, not differentiated; "
                 "index with an integer ndarray"
             )
-    return copy.deepcopy(idx)
+    return copy.deepcopy(idx) if Config.enable_backprop else idx
 
 
 class GetItem(Function):
