@@ -49,7 +49,10 @@ def _sum_to(x: Array, shape: tuple[int, ...]) -> Array:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
-    y: Array = x.sum(axis=axes, keepdims=True)
+    # NOTE: float16 accumulates in float32, as np.mean does: summed in float16, a gradient
+    # summed over more than a few thousand elements stalls (4 + 0.001 rounds to 4).
+    accumulator = np.float32 if x.dtype.itemsize < 4 else x.dtype
+    y: Array = x.sum(axis=axes, keepdims=True, dtype=accumulator).astype(x.dtype, copy=False)
     return y.reshape(shape) if lead else y
 
 
