@@ -178,7 +178,7 @@ def unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     return g
 
 
-def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
+def reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
     """A shape that broadcasts to ``shape``: leading axes dropped, some axes set to 1."""
     lead = sampler.integer(0, len(shape))
     return tuple(1 if sampler.boolean() else n for n in shape[lead:])
@@ -186,12 +186,12 @@ def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
 
 def _sum_to_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
-    return Case((shape,), {"shape": _reduced_shape(sampler, shape)})
+    return Case((shape,), {"shape": reduced_shape(sampler, shape)})
 
 
 def _broadcast_to_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
-    return Case((_reduced_shape(sampler, shape),), {"shape": shape})
+    return Case((reduced_shape(sampler, shape),), {"shape": shape})
 
 
 def _cast_case(sampler: Sampler) -> Case:
