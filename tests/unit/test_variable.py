@@ -122,11 +122,14 @@ def test_as_array_refuses_a_variable() -> None:
         as_array(Variable(1.0))  # type: ignore[arg-type]  # NOTE: the point is the runtime check
 
 
-@pytest.mark.parametrize(
+EVERY_KIND_OF_COPY = pytest.mark.parametrize(
     "duplicate",
     [copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
     ids=["copy", "deepcopy", "pickle"],
 )
+
+
+@EVERY_KIND_OF_COPY
 def test_copying_a_non_leaf_is_refused_saying_how_to_copy_its_value(
     duplicate: Callable[[Variable], Variable],
 ) -> None:
@@ -137,11 +140,7 @@ def test_copying_a_non_leaf_is_refused_saying_how_to_copy_its_value(
         duplicate(y)
 
 
-@pytest.mark.parametrize(
-    "duplicate",
-    [copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
-    ids=["copy", "deepcopy", "pickle"],
-)
+@EVERY_KIND_OF_COPY
 def test_a_leaf_copies_with_its_data_name_and_grad(
     duplicate: Callable[[Variable], Variable],
 ) -> None:
