@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import ANY, BOUNDED, NONNEGATIVE, POSITIVE, REALS, Accuracy, OpSpec
+from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, REALS, Accuracy, Domain, OpSpec
 
 
 class Exp(Function):
@@ -134,6 +134,13 @@ def sigmoid(x: Operand) -> Variable:
     return Sigmoid()(x)
 
 
+# NOTE: gradient-check domains as wide as the central differences allow: the tails of sigmoid
+# and tanh, where their derivatives are tiny, small arguments of log and sqrt, many periods.
+_TAILS = Domain(-80.0, 80.0)
+_SATURATING = Domain(-20.0, 20.0)
+_PERIODS = Domain(-100.0, 100.0)
+_SCALES = Domain(0.01, 100.0)
+
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
 
@@ -151,7 +158,7 @@ SPECS = [
         Log,
         log,
         np.log,
-        (POSITIVE,),
+        (_SCALES,),
         accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
     ),
     OpSpec(
@@ -159,7 +166,7 @@ SPECS = [
         Sin,
         sin,
         np.sin,
-        (ANY,),
+        (_PERIODS,),
         accuracy=Accuracy(
             lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
@@ -169,7 +176,7 @@ SPECS = [
         Cos,
         cos,
         np.cos,
-        (ANY,),
+        (_PERIODS,),
         accuracy=Accuracy(
             lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
@@ -179,7 +186,7 @@ SPECS = [
         Tanh,
         tanh,
         np.tanh,
-        (BOUNDED,),
+        (_SATURATING,),
         accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
     ),
     OpSpec(
@@ -187,7 +194,7 @@ SPECS = [
         Sqrt,
         sqrt,
         np.sqrt,
-        (POSITIVE,),
+        (_SCALES,),
         accuracy=Accuracy(
             lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
         ),
@@ -197,7 +204,7 @@ SPECS = [
         Sigmoid,
         sigmoid,
         lambda x: 1 / (1 + np.exp(-x)),
-        (BOUNDED,),
+        (_TAILS,),
         accuracy=Accuracy(
             lambda mp, x: 1 / (1 + mp.exp(-x)),
             (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
