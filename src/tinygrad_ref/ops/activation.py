@@ -14,13 +14,32 @@ from tinygrad_ref.ops.shape import Axis, normalize_axes
 from tinygrad_ref.spec import ANY, BOUNDED, Case, OpSpec, Sampler, draw_axis
 
 
-def _logsumexp(x: Array, axes: tuple[int, ...]) -> Array:
-    """``log(sum(exp(x)))`` over ``axes``, kept as size 1: shifted by the largest value, so
-    that no ``exp`` overflows and the largest term is exactly 1."""
+def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """``x`` minus its largest value over ``axes`` (kept as size 1), and that value: exp of the
+    first never overflows, and its largest term is exactly 1."""
     shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
     shift = np.where(np.isfinite(shift), shift, 0)
+    return x - shift, shift
+
+
+def _log_sum_exp_shifted(shifted: Array, axes: tuple[int, ...]) -> Array:
     with np.errstate(divide="ignore"):  # NOTE: log(0) of an empty sum is -inf, as SciPy's
-        y: Array = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
+        y: Array = np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    return y
+
+
+def _logsumexp(x: Array, axes: tuple[int, ...]) -> Array:
+    """``log(sum(exp(x)))`` over ``axes``, kept as size 1, without overflow."""
+    shifted, shift = _shifted(x, axes)
+    y: Array = _log_sum_exp_shifted(shifted, axes) + shift
+    return y
+
+
+def log_softmax_of(x: Array, axes: tuple[int, ...]) -> Array:
+    """``x - logsumexp(x)`` over ``axes``, computed from the shifted ``x`` so that logits of
+    1e4 lose nothing to the rounding of a large logsumexp."""
+    shifted, _ = _shifted(x, axes)
+    y: Array = shifted - _log_sum_exp_shifted(shifted, axes)
     return y
 
 
@@ -32,7 +51,7 @@ class Softmax(Function):
 
     def forward(self, x: Array) -> Array:
         axes = normalize_axes(self.axis, np.shape(x))
-        e = np.exp(x - np.max(x, axis=axes, keepdims=True, initial=-np.inf))
+        e = np.exp(_shifted(x, axes)[0])
         y: Array = e / np.sum(e, axis=axes, keepdims=True)
         return y
 
@@ -48,8 +67,7 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x: Array) -> Array:
-        y: Array = x - _logsumexp(x, normalize_axes(self.axis, np.shape(x)))
-        return y
+        return log_softmax_of(x, normalize_axes(self.axis, np.shape(x)))
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy - Exp().apply(y) * Sum(self.axis, keepdims=True).apply(gy)
@@ -68,8 +86,8 @@ class LogSumExp(Function):
         return y if self.keepdims else np.squeeze(y, axis=axes)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        # NOTE: the softmax of x over the axis, from the output: exp(x - logsumexp(x)).
-        softmax = Exp().apply(x - _spread(y, x, self.axis, self.keepdims))
+        # NOTE: the softmax of x itself, not exp(x - y): y of 1e4 is rounded to 1e4's ulp.
+        softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
         return _spread(gy, x, self.axis, self.keepdims) * softmax
 
 

@@ -22,6 +22,13 @@ def _check_linear(x: tuple[int, ...], w: tuple[int, ...]) -> None:
         raise ValueError(f"linear needs x of shape (..., n) and W of shape (n, m); got {x} and {w}")
 
 
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 class Linear(Function):
     """``x @ W + b`` for ``x`` (..., n), ``W`` (n, m) and a bias ``b`` that broadcasts to the
     result, or ``x @ W`` when called on two inputs."""
@@ -32,7 +39,7 @@ class Linear(Function):
         _check_linear(np.shape(x), np.shape(w))
         y: Array = np.matmul(x, w)
         if b:
-            if np.broadcast_shapes(y.shape, b[0].shape) != y.shape:
+            if not _broadcasts_to(b[0].shape, y.shape):
                 raise ValueError(f"linear: a bias of shape {b[0].shape} for a result of {y.shape}")
             y = y + b[0]
         return y

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.activation import LogSoftmax, Softmax, _logsumexp, log_softmax
+from tinygrad_ref.ops.activation import LogSoftmax, Softmax, log_softmax, log_softmax_of
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Sigmoid
 from tinygrad_ref.ops.reduction import sum
@@ -81,7 +81,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x: Array) -> Array:
         self.labels = _class_labels(self.t, np.shape(x), "softmax_cross_entropy")
         n = _samples(x.shape, "softmax_cross_entropy")
-        log_p = x - _logsumexp(x, (1,))
+        log_p = log_softmax_of(x, (1,))
         y: Array = np.asarray(-np.sum(log_p[np.arange(n), self.labels]) / n)
         return y
 
