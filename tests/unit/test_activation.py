@@ -39,7 +39,9 @@ def exact_softmax(row: Sequence[float]) -> list[float]:
         return [float((decimal.Decimal(v) - lse).exp()) for v in row]
 
 
-def assert_close(actual: np.ndarray, expected: Sequence[Sequence[float]], dtype: type) -> None:
+def assert_close(
+    actual: np.ndarray, expected: Sequence[float] | Sequence[Sequence[float]], dtype: type
+) -> None:
     """Within a few rounding errors of ``dtype``, relative to the larger of 1 and the value."""
     eps = float(np.finfo(dtype).eps)
     np.testing.assert_allclose(actual, np.array(expected), rtol=4 * eps, atol=4 * eps)
