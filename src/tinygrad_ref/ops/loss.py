@@ -14,7 +14,7 @@ from tinygrad_ref.ops.activation import LogSoftmax, Softmax, log_softmax, log_so
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Sigmoid
 from tinygrad_ref.ops.reduction import sum
-from tinygrad_ref.ops.shape import unbroadcast
+from tinygrad_ref.ops.shape import _reduced_shape, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
 
 Labels = npt.NDArray[np.intp]
@@ -219,15 +219,15 @@ def _labelled_case(sampler: Sampler) -> Case:
 
 
 def _targets_case(sampler: Sampler) -> Case:
-    shape = sampler.shape(min_dims=1)
+    shape = sampler.shape(min_dims=1, max_dims=2)
     t = np.array([sampler.integer(0, 4) / 4 for _ in range(int(np.prod(shape)))])
     return Case((shape,), {"t": t.reshape(shape)})
 
 
 def _mse_case(sampler: Sampler) -> Case:
-    """Shapes that broadcast, the longer one given a first axis, so the difference has one."""
-    longer, shorter = sorted(sampler.broadcastable_shapes(2), key=len, reverse=True)
-    shapes = ((sampler.integer(1, 4), *longer), shorter)
+    """Two shapes that broadcast, of at least one dimension together."""
+    longer = sampler.shape(min_dims=1, max_dims=2)
+    shapes = (longer, _reduced_shape(sampler, longer))
     return Case(shapes[::-1] if sampler.boolean() else shapes)
 
 
