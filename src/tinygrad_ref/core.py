@@ -219,6 +219,16 @@ class Variable:
     ) -> Variable:
         return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
 
+    # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
+    def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
+        return tinygrad_ref.ops.max(self, axis, keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
+        return tinygrad_ref.ops.min(self, axis, keepdims=keepdims)
+
+    def __abs__(self) -> Variable:
+        return tinygrad_ref.ops.abs(self)
+
 
 class _Constant(Variable):
     """An operand given as a number or an array rather than a Variable: an input of the

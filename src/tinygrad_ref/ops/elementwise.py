@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import ANY, BOUNDED, POSITIVE, OpSpec
+from tinygrad_ref.spec import ANY, BOUNDED, POSITIVE, Domain, OpSpec
 
 
 class Exp(Function):
@@ -72,12 +72,57 @@ class Sigmoid(Function):
     __slots__ = ()
 
     def forward(self, x: Array) -> Array:
-        # NOTE: through tanh, 1 / (1 + exp(-x)) would overflow (and warn) for large -x.
-        y: Array = np.tanh(x * 0.5) * 0.5 + 0.5
+        # NOTE: 1 / (1 + exp(-x)) would overflow (and warn) for large -x, and through tanh the
+        # small values of large -x would cancel to 0; exp(-|x|) is at most 1.
+        e = np.exp(-np.abs(x))
+        y: Array = np.where(x >= 0, 1, e) / (1 + e)
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * y * (1 - y)
+
+
+class Log1p(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.log1p(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / (1 + x)
+
+
+class Expm1(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.expm1(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: not y + 1, which cancels to 0 for large -x.
+        return gy * Exp().apply(x)
+
+
+class Softplus(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        # NOTE: max(x, 0) + log1p(exp(-|x|)): exp never overflows, small results keep their
+        # digits.
+        return np.logaddexp(0, x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Sigmoid().apply(x)
+
+
+class LogSigmoid(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return -np.logaddexp(0, -x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Sigmoid().apply(-x)
 
 
 def exp(x: Operand) -> Variable:
@@ -110,6 +155,30 @@ def sigmoid(x: Operand) -> Variable:
     return Sigmoid()(x)
 
 
+def log1p(x: Operand) -> Variable:
+    """``log(1 + x)``, accurate also for tiny ``x``."""
+    return Log1p()(x)
+
+
+def expm1(x: Operand) -> Variable:
+    """``exp(x) - 1``, accurate also for tiny ``x``."""
+    return Expm1()(x)
+
+
+def softplus(x: Operand) -> Variable:
+    """``log(1 + exp(x))``, as PyTorch's (with ``beta=1`` and no threshold), stable for any
+    ``x``; its derivative is ``sigmoid(x)``."""
+    return Softplus()(x)
+
+
+def log_sigmoid(x: Operand) -> Variable:
+    """``log(sigmoid(x)) = -softplus(-x)``, as PyTorch's, finite for any ``x``."""
+    return LogSigmoid()(x)
+
+
+WIDE = Domain(-40.0, 40.0)
+"""Where softplus and log_sigmoid saturate, in float32 and in float64."""
+
 SPECS = [
     OpSpec("exp", Exp, exp, np.exp, (BOUNDED,)),
     OpSpec("log", Log, log, np.log, (POSITIVE,)),
@@ -118,4 +187,8 @@ SPECS = [
     OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,)),
     OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,)),
     OpSpec("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
+    OpSpec("log1p", Log1p, log1p, np.log1p, (Domain(-0.9, 10.0),)),
+    OpSpec("expm1", Expm1, expm1, np.expm1, (BOUNDED,)),
+    OpSpec("softplus", Softplus, softplus, lambda x: np.logaddexp(0, x), (WIDE,)),
+    OpSpec("log_sigmoid", LogSigmoid, log_sigmoid, lambda x: -np.logaddexp(0, -x), (WIDE,)),
 ]
