@@ -57,14 +57,6 @@ class Abs(Function):
         return _masked(gy, np.sign(_values(x)), x)
 
 
-def _selection_vjp(gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """The gradients of ``y``, one of ``x0`` and ``x1`` elementwise: all of ``gy`` goes to the
-    one ``y`` equals, half to each at a tie."""
-    is0, is1 = _values(x0) == _values(y), _values(x1) == _values(y)
-    share0, share1 = is0 * (1 - 0.5 * is1), is1 * (1 - 0.5 * is0)
-    return unbroadcast(_masked(gy, share0, y), x0), unbroadcast(_masked(gy, share1, y), x1)
-
-
 class Maximum(Function):
     __slots__ = ()
 
@@ -72,17 +64,20 @@ class Maximum(Function):
         return np.maximum(x0, x1)
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        return _selection_vjp(gy, x0, x1, y)
+        # NOTE: all of gy goes to the operand y equals, half to each at a tie; y itself tells
+        # which, so that Minimum shares this rule.
+        is0, is1 = _values(x0) == _values(y), _values(x1) == _values(y)
+        share0, share1 = is0 * (1 - 0.5 * is1), is1 * (1 - 0.5 * is0)
+        return unbroadcast(_masked(gy, share0, y), x0), unbroadcast(_masked(gy, share1, y), x1)
 
 
-class Minimum(Function):
+class Minimum(Maximum):
+    """:class:`Maximum` with the smaller element instead."""
+
     __slots__ = ()
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return np.minimum(x0, x1)
-
-    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        return _selection_vjp(gy, x0, x1, y)
 
 
 class Clip(Function):

@@ -59,15 +59,6 @@ class Mean(Function):
         return _spread(gy, x, self.axis, self.keepdims) / count
 
 
-def _extreme_vjp(gy: Tensor, x: Tensor, y: Tensor, axis: Axis, keepdims: bool) -> Tensor:
-    """The gradient of ``y``, the largest (or smallest) element of ``x`` along ``axis``: each
-    output element's gradient is split evenly among the elements of ``x`` equal to it."""
-    x_values = _values(x)
-    winners = x_values == np.reshape(_values(y), _kept_shape(x.shape, axis))
-    counts = np.sum(winners, axis=normalize_axes(axis, x.shape), keepdims=True)
-    return _masked(_spread(gy, x, axis, keepdims), winners / counts, x)
-
-
 class Max(Function):
     __slots__ = ("axis", "keepdims")
 
@@ -80,22 +71,22 @@ class Max(Function):
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return _extreme_vjp(gy, x, y, self.axis, self.keepdims)
+        # NOTE: each output element's gradient is split evenly among the elements of x equal
+        # to it; y tells which, so that Min shares this rule.
+        x_values = _values(x)
+        winners = x_values == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
+        counts = np.sum(winners, axis=normalize_axes(self.axis, x.shape), keepdims=True)
+        return _masked(_spread(gy, x, self.axis, self.keepdims), winners / counts, x)
 
 
-class Min(Function):
-    __slots__ = ("axis", "keepdims")
+class Min(Max):
+    """As DeZero's: :class:`Max` with the smallest element instead."""
 
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        self.axis = axis
-        self.keepdims = keepdims
+    __slots__ = ()
 
     def forward(self, x: Array) -> Array:
         y: Array = np.min(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
         return y
-
-    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return _extreme_vjp(gy, x, y, self.axis, self.keepdims)
 
 
 def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
