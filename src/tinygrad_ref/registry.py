@@ -12,17 +12,31 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from tinygrad_ref.ops import (
+    activation,
     arithmetic,
     elementwise,
     indexing,
+    layer,
     linalg,
+    loss,
     piecewise,
     reduction,
     shape,
 )
 from tinygrad_ref.spec import OpSpec
 
-_MODULES = (arithmetic, elementwise, reduction, shape, linalg, indexing, piecewise)
+_MODULES = (
+    arithmetic,
+    elementwise,
+    reduction,
+    shape,
+    linalg,
+    indexing,
+    activation,
+    loss,
+    layer,
+    piecewise,
+)
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(
     {spec.name: spec for module in _MODULES for spec in module.SPECS}

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_ref import Array, Variable, ops, sub
+from tinygrad_ref import Array, Config, Variable, ops, sub
 from tinygrad_ref.core import Tensor
-from tinygrad_ref.ops.arithmetic import _values
+from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.piecewise import _masked
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
@@ -59,12 +59,10 @@ class SlightlyWrongForFloat32Mul(ops.Mul):
 
 
 class WrongWhenRecordedExp(ops.Exp):
-    """Right on arrays (its vjp), twice too large when ``create_graph=True`` records it."""
+    """Right on arrays, twice too large on the Variables of a ``create_graph=True`` pass."""
 
-    def backward(self, gy: Variable) -> Variable:
-        y = self.outputs[0]()
-        assert y is not None
-        return gy * y * 2.0
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * y * (2.0 if Config.enable_backprop else 1.0)
 
 
 class DetachedSquare(ops.Square):
@@ -145,6 +143,22 @@ class OneAtZeroReLU(ops.ReLU):
         return _masked(gy, _values(x) >= 0, x)
 
 
+class UncoupledSoftmax(ops.Softmax):
+    """``y * gy`` alone: the term through the normalizing sum is missing."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return y * gy
+
+
+class UnaveragedSoftmaxCrossEntropy(ops.SoftmaxCrossEntropy):
+    """``softmax - one_hot`` not divided by the number of samples."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        one_hot: Array = np.eye(x.shape[1], dtype=x.dtype)[self.labels]
+        gx: Tensor = (ops.Softmax(1).apply(x) - one_hot) * gy
+        return gx
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -191,6 +205,12 @@ PLANTED = {
         "max", lambda x, axis, keepdims: WholeGradientToEveryTieMax(axis, keepdims)(x)
     ),
     "relu with derivative 1 at its kink": planted("relu", lambda x: OneAtZeroReLU()(x)),
+    "softmax without its normalizing term": planted(
+        "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
+    ),
+    "softmax cross entropy not averaged": planted(
+        "softmax_cross_entropy", lambda x, t: UnaveragedSoftmaxCrossEntropy(t)(x)
+    ),
 }
 
 

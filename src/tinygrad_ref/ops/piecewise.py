@@ -12,10 +12,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.arithmetic import _values
+from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.shape import unbroadcast
-from tinygrad_ref.spec import ANY, Case, OpSpec, Params, PointKink, Sampler, TieKink
+from tinygrad_ref.spec import (
+    ANY,
+    REALS,
+    Accuracy,
+    Case,
+    OpSpec,
+    Params,
+    PointKink,
+    Sampler,
+    TieKink,
+)
 
 
 def _masked(gy: Tensor, factor: npt.NDArray[Any], like: Tensor) -> Tensor:
@@ -165,7 +176,9 @@ def where(condition: npt.ArrayLike, x: Operand, y: Operand) -> Variable:
     mask = np.asarray(condition)
     if mask.dtype != np.bool_:
         raise TypeError(f"where's condition must be boolean, got an array of dtype {mask.dtype}")
-    return Where(mask)(x, y)
+    # NOTE: copied while recording, as every constant a vjp reads: changing the caller's array
+    # afterwards must not change a recorded graph.
+    return Where(mask.copy() if Config.enable_backprop else mask)(x, y)
 
 
 def _leaky_relu_case(sampler: Sampler) -> Case:
@@ -192,6 +205,11 @@ def _clip_bounds(params: Params) -> tuple[float, ...]:
     return (params["x_min"], params["x_max"])
 
 
+def _share(mp: Any, x: Any, other: Any) -> Any:
+    """The exact derivative of ``max(x, other)`` by ``x``, with half at a tie (mpmath)."""
+    return mp.one if x > other else mp.mpf(0.5) if x == other else mp.zero
+
+
 SPECS = [
     OpSpec(
         "relu",
@@ -199,7 +217,12 @@ SPECS = [
         relu,
         lambda x: np.maximum(x, 0),
         (ANY,),
-        kink=PointKink("x == 0", "relu'(0) = 0 (PyTorch, DeZero)", _at_zero, lambda p: (0.0,)),
+        kink=PointKink("x == 0", "relu'(0) = 0 (PyTorch, JAX, DeZero)", _at_zero, lambda p: (0.0,)),
+        accuracy=Accuracy(
+            lambda mp, x: x if x > 0 else mp.zero,
+            (lambda mp, x: mp.one if x > 0 else mp.zero,),
+            (REALS,),
+        ),
     ),
     OpSpec(
         "leaky_relu",
@@ -224,6 +247,7 @@ SPECS = [
         operators=("__abs__",),
         infix=operator.abs,
         kink=PointKink("x == 0", "abs'(0) = 0 (PyTorch, HIPS; JAX: 1)", _at_zero, lambda p: (0.0,)),
+        accuracy=Accuracy(lambda mp, x: mp.fabs(x), (lambda mp, x: mp.sign(x),), (REALS,)),
     ),
     OpSpec(
         "maximum",
@@ -232,6 +256,11 @@ SPECS = [
         np.maximum,
         (ANY, ANY),
         kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
+        accuracy=Accuracy(
+            lambda mp, x0, x1: x0 if x0 >= x1 else x1,
+            (lambda mp, x0, x1: _share(mp, x0, x1), lambda mp, x0, x1: _share(mp, x1, x0)),
+            (REALS, REALS),
+        ),
     ),
     OpSpec(
         "minimum",
@@ -240,6 +269,11 @@ SPECS = [
         np.minimum,
         (ANY, ANY),
         kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
+        accuracy=Accuracy(
+            lambda mp, x0, x1: x0 if x0 <= x1 else x1,
+            (lambda mp, x0, x1: _share(mp, x1, x0), lambda mp, x0, x1: _share(mp, x0, x1)),
+            (REALS, REALS),
+        ),
     ),
     OpSpec(
         "clip",
