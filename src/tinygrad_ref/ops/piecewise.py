@@ -7,6 +7,7 @@ the derivative it takes there (PyTorch's convention) in its spec, at the bottom.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -205,9 +206,18 @@ def _clip_bounds(params: Params) -> tuple[float, ...]:
     return (params["x_min"], params["x_max"])
 
 
-def _share(mp: Any, x: Any, other: Any) -> Any:
-    """The exact derivative of ``max(x, other)`` by ``x``, with half at a tie (mpmath)."""
-    return mp.one if x > other else mp.mpf(0.5) if x == other else mp.zero
+def _selection_accuracy(select: Callable[[Any, Any], Any]) -> Accuracy:
+    """The exact value of maximum (``select=max``) or minimum, and its derivatives: 1 for the
+    operand selected, 0 for the other, half each at a tie (on mpmath numbers)."""
+
+    def share(mp: Any, x: Any, other: Any) -> Any:
+        return mp.mpf(0.5) if x == other else mp.one if select(x, other) == x else mp.zero
+
+    return Accuracy(
+        lambda mp, x0, x1: select(x0, x1),
+        (lambda mp, x0, x1: share(mp, x0, x1), lambda mp, x0, x1: share(mp, x1, x0)),
+        (REALS, REALS),
+    )
 
 
 SPECS = [
@@ -256,11 +266,7 @@ SPECS = [
         np.maximum,
         (ANY, ANY),
         kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
-        accuracy=Accuracy(
-            lambda mp, x0, x1: x0 if x0 >= x1 else x1,
-            (lambda mp, x0, x1: _share(mp, x0, x1), lambda mp, x0, x1: _share(mp, x1, x0)),
-            (REALS, REALS),
-        ),
+        accuracy=_selection_accuracy(max),
     ),
     OpSpec(
         "minimum",
@@ -269,11 +275,7 @@ SPECS = [
         np.minimum,
         (ANY, ANY),
         kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
-        accuracy=Accuracy(
-            lambda mp, x0, x1: x0 if x0 <= x1 else x1,
-            (lambda mp, x0, x1: _share(mp, x1, x0), lambda mp, x0, x1: _share(mp, x0, x1)),
-            (REALS, REALS),
-        ),
+        accuracy=_selection_accuracy(min),
     ),
     OpSpec(
         "clip",
