@@ -19,12 +19,24 @@ from tinygrad_ref.ops import (
     layer,
     linalg,
     loss,
+    piecewise,
     reduction,
     shape,
 )
 from tinygrad_ref.spec import OpSpec
 
-_MODULES = (arithmetic, elementwise, reduction, shape, linalg, indexing, activation, loss, layer)
+_MODULES = (
+    arithmetic,
+    elementwise,
+    reduction,
+    shape,
+    linalg,
+    indexing,
+    activation,
+    loss,
+    layer,
+    piecewise,
+)
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(
     {spec.name: spec for module in _MODULES for spec in module.SPECS}
