@@ -99,6 +99,10 @@ class OpSpec:
     """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
     second_order: bool = True
     """Whether second derivatives are checked too."""
+    cost: int = 1
+    """How many ordinary examples one example of this op costs to check (a convolution's
+    central differences take hundreds of evaluations): a verification run draws ``1 / cost``
+    as many examples of it, and at least one."""
 
     @property
     def arity(self) -> int:

@@ -373,8 +373,8 @@ def verify_op(
             on_example(stats)
 
     test: Callable[[], None] = run
-    if settings is not None:
-        test = settings(test)
+    base = hypothesis.settings() if settings is None else settings
+    test = hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost))(test)
     if seed is not None:
         test = hypothesis.seed(seed)(test)
     test()
