@@ -7,8 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_ref import Array, Variable, ops, sub
+from tinygrad_ref import Array, Variable, ops, sub, using_config
 from tinygrad_ref.core import Tensor
+from tinygrad_ref.ops.conv import Window
+from tinygrad_ref.ops.normalization import _per_channel, _shifted
+from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Case, OpSpec, Sampler
@@ -125,6 +128,75 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
+class StrideOffByOneCol2im(ops.Col2im):
+    """Adds each window one row further down than its stride puts it."""
+
+    def forward(self, col: Array) -> Array:
+        (kh, kw), (sh, sw), (ph, pw) = self.window.kernel, self.window.stride, self.window.pad
+        n, c, h, w = self.image_shape
+        if self.to_matrix:
+            col = col.reshape(n, *self.window.out_size(self.image_shape), c, kh, kw)
+            col = col.transpose(0, 3, 4, 5, 1, 2)
+        oh, ow = col.shape[4:]
+        img = np.zeros((n, c, h + 2 * ph + oh, w + 2 * pw), dtype=col.dtype)
+        for j in range(kh):
+            for i in range(kw):
+                img[:, :, j : j + (sh + 1) * oh : sh + 1, i : i + sw * ow : sw] += col[:, :, j, i]
+        return img[:, :, ph : ph + h, pw : pw + w]
+
+
+class OverwritingCol2im(ops.Col2im):
+    """``=`` instead of ``+=``: where windows overlap, the last one wins."""
+
+    def forward(self, col: Array) -> Array:
+        (kh, kw), (sh, sw), (ph, pw) = self.window.kernel, self.window.stride, self.window.pad
+        n, c, h, w = self.image_shape
+        if self.to_matrix:
+            col = col.reshape(n, *self.window.out_size(self.image_shape), c, kh, kw)
+            col = col.transpose(0, 3, 4, 5, 1, 2)
+        oh, ow = col.shape[4:]
+        img = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
+        for j in range(kh):
+            for i in range(kw):
+                img[:, :, j : j + sh * oh : sh, i : i + sw * ow : sw] = col[:, :, j, i]
+        return img[:, :, ph : ph + h, pw : pw + w]
+
+
+def im2col_with_backward(col2im: type[ops.Col2im]) -> Callable[..., Variable]:
+    """im2col whose backward is the broken ``col2im``."""
+
+    class BrokenIm2col(ops.Im2col):
+        def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+            return col2im(x.shape, self.window, self.to_matrix).apply(gy)
+
+    def im2col(x: Any, kernel_size: Any, stride: Any, pad: Any, to_matrix: bool) -> Variable:
+        return BrokenIm2col(Window.of(kernel_size, stride, pad), to_matrix)(x)
+
+    return im2col
+
+
+class MeanTermMissingBatchNorm(ops.BatchNorm):
+    """Training-mode batch norm whose gradient of ``x`` lacks the ``- mean(gy)`` term."""
+
+    def vjp(
+        self, gy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        gx, ggamma, gbeta = super().vjp(gy, x, gamma, beta, y)
+        m = x.size // x.shape[1]
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        _, inv_std = self._normalized(x)
+        scale = _per_channel(gamma, x.ndim) * inv_std
+        mean_term = _per_channel(Sum(axes).apply(gy), x.ndim) / m * scale
+        return unbroadcast(gx + mean_term, x), ggamma, gbeta
+
+
+def batch_norm_without_mean_term(
+    x: Any, gamma: Any, beta: Any, offsets: Array, mean: Array, var: Array
+) -> Variable:
+    with using_config("train", True):
+        return MeanTermMissingBatchNorm(mean, var)(_shifted(x, offsets), gamma, beta)
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -167,6 +239,13 @@ PLANTED = {
     "repeated indices overwriting instead of accumulating": planted(
         "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
     ),
+    "col2im with a stride off by one": planted(
+        "im2col", im2col_with_backward(StrideOffByOneCol2im)
+    ),
+    "col2im overwriting overlaps instead of adding": planted(
+        "im2col", im2col_with_backward(OverwritingCol2im)
+    ),
+    "batch norm without its mean term": planted("batch_norm", batch_norm_without_mean_term),
 }
 
 
