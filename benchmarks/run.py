@@ -466,16 +466,20 @@ def _image_by_hand(col: Any, shape: tuple[int, ...], s: int, p: int) -> Any:
 
 
 def _conv_by_hand(x: Any, w: Any, b: Any) -> Any:
-    """A 3x3 convolution, stride 1, pad 1, forward + backward seeded with ones, by hand."""
-    n, oc = x.shape[0], w.shape[0]
-    col = _windows_by_hand(x, 3, 1, 1)
-    col3 = col.reshape(n, -1, col.shape[4] * col.shape[5])
+    """A 3x3 convolution, stride 1, pad 1, forward + backward seeded with ones, by hand: the
+    im2col matrix (a row per window), 2-D matrix products, col2im adding the rows back."""
+    n, _, h, width = x.shape
+    oc = w.shape[0]
+    col6 = _windows_by_hand(x, 3, 1, 1)
+    col = col6.transpose(0, 4, 5, 1, 2, 3).reshape(n * h * width, -1)
     w2 = w.reshape(oc, -1)
-    y = np.matmul(w2, col3) + b.reshape(oc, 1)
+    y = (col @ w2.T + b).reshape(n, h, width, oc).transpose(0, 3, 1, 2)
     gy = np.ones_like(y)
-    gw = np.matmul(gy, col3.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    gb = gy.sum(axis=(0, 2))
-    gx = _image_by_hand(np.matmul(w2.T, gy).reshape(col.shape), x.shape, 1, 1)
+    gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, oc)
+    gw = (gy2.T @ col).reshape(w.shape)
+    gb = gy.sum(axis=(0, 2, 3))
+    gcol = (gy2 @ w2).reshape(n, h, width, *w.shape[1:]).transpose(0, 3, 4, 5, 1, 2)
+    gx = _image_by_hand(gcol, x.shape, 1, 1)
     return y, gx, gw, gb
 
 
