@@ -29,6 +29,7 @@ import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -472,6 +473,7 @@ def _conv_by_hand(x: Any, w: Any, b: Any) -> Any:
     oc = w.shape[0]
     col6 = _windows_by_hand(x, 3, 1, 1)
     col = col6.transpose(0, 4, 5, 1, 2, 3).reshape(n * h * width, -1)
+    del col6
     w2 = w.reshape(oc, -1)
     y = (col @ w2.T + b).reshape(n, h, width, oc).transpose(0, 3, 1, 2)
     gy = np.ones_like(y)
@@ -509,6 +511,17 @@ def _batch_norm_by_hand(x: Any, gamma: Any, beta: Any) -> Any:
     return y, centered * gamma.reshape(1, -1, 1, 1) * inv_std, ggamma, gbeta
 
 
+def _graph_run(leaf: Callable[[Any], Any], make: Callable[..., Any], *arrays: Any) -> Any:
+    """A run that makes a leaf of each array, calls ``make`` on them, and runs backward."""
+
+    def run() -> Any:
+        leaves = [leaf(a) for a in arrays]
+        make(*leaves).backward()
+        return [x.grad for x in leaves]
+
+    return run
+
+
 def _conv_peer_runs(peers: list[Peer], x0: Any, w0: Any, b0: Any) -> dict[str, dict[str, Any]]:
     """For each library, its conv layer, 2x2 max pooling and batch norm, forward + backward."""
     names = {p.name for p in peers}
@@ -522,14 +535,7 @@ def _conv_peer_runs(peers: list[Peer], x0: Any, w0: Any, b0: Any) -> dict[str, d
         }
     }
 
-    def ours(make: Callable[..., Any], *arrays: Any) -> Callable[[], Any]:
-        def run() -> Any:
-            leaves = [tg.Variable(a) for a in arrays]
-            make(*leaves).backward()
-            return [leaf.grad for leaf in leaves]
-
-        return run
-
+    ours = partial(_graph_run, tg.Variable)
     mean, var = np.zeros(c, dtype=x0.dtype), np.ones(c, dtype=x0.dtype)
     runs["tinygrad_ref"] = {
         "conv": ours(lambda x, w, b: tg.conv2d(x, w, b, 1, 1), x0, w0, b0),
@@ -540,14 +546,7 @@ def _conv_peer_runs(peers: list[Peer], x0: Any, w0: Any, b0: Any) -> dict[str, d
         import dezero
         import dezero.functions as dzf
 
-        def theirs(make: Callable[..., Any], *arrays: Any) -> Callable[[], Any]:
-            def run() -> Any:
-                leaves = [dezero.Variable(a) for a in arrays]
-                make(*leaves).backward()
-                return [leaf.grad for leaf in leaves]
-
-            return run
-
+        theirs = partial(_graph_run, dezero.Variable)
         dz_mean, dz_var = mean.copy(), var.copy()
         runs["dezero"] = {
             "conv": theirs(lambda x, w, b: dzf.conv2d(x, w, b, 1, 1), x0, w0, b0),

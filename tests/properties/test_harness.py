@@ -128,38 +128,43 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
-class StrideOffByOneCol2im(ops.Col2im):
+class HandWrittenCol2im(ops.Col2im):
+    """col2im written out, with a place to plant a bug: the rows between windows
+    (``stride + extra_rows``), and whether a window adds into the image or overwrites it."""
+
+    extra_rows = 0
+    overwrite = False
+
+    def forward(self, col: Array) -> Array:
+        (kh, kw), (sh, sw), (ph, pw) = self.window.kernel, self.window.stride, self.window.pad
+        n, c, h, w = self.image_shape
+        if self.to_matrix:
+            col = col.reshape(n, *self.window.out_size(self.image_shape), c, kh, kw)
+            col = col.transpose(0, 3, 4, 5, 1, 2)
+        oh, ow = col.shape[4:]
+        sh += self.extra_rows
+        img = np.zeros((n, c, h + 2 * ph + self.extra_rows * oh, w + 2 * pw), dtype=col.dtype)
+        for j in range(kh):
+            for i in range(kw):
+                rows, columns = slice(j, j + sh * oh, sh), slice(i, i + sw * ow, sw)
+                window = (slice(None), slice(None), rows, columns)
+                if self.overwrite:
+                    img[window] = col[:, :, j, i]
+                else:
+                    img[window] += col[:, :, j, i]
+        return img[:, :, ph : ph + h, pw : pw + w]
+
+
+class StrideOffByOneCol2im(HandWrittenCol2im):
     """Adds each window one row further down than its stride puts it."""
 
-    def forward(self, col: Array) -> Array:
-        (kh, kw), (sh, sw), (ph, pw) = self.window.kernel, self.window.stride, self.window.pad
-        n, c, h, w = self.image_shape
-        if self.to_matrix:
-            col = col.reshape(n, *self.window.out_size(self.image_shape), c, kh, kw)
-            col = col.transpose(0, 3, 4, 5, 1, 2)
-        oh, ow = col.shape[4:]
-        img = np.zeros((n, c, h + 2 * ph + oh, w + 2 * pw), dtype=col.dtype)
-        for j in range(kh):
-            for i in range(kw):
-                img[:, :, j : j + (sh + 1) * oh : sh + 1, i : i + sw * ow : sw] += col[:, :, j, i]
-        return img[:, :, ph : ph + h, pw : pw + w]
+    extra_rows = 1
 
 
-class OverwritingCol2im(ops.Col2im):
+class OverwritingCol2im(HandWrittenCol2im):
     """``=`` instead of ``+=``: where windows overlap, the last one wins."""
 
-    def forward(self, col: Array) -> Array:
-        (kh, kw), (sh, sw), (ph, pw) = self.window.kernel, self.window.stride, self.window.pad
-        n, c, h, w = self.image_shape
-        if self.to_matrix:
-            col = col.reshape(n, *self.window.out_size(self.image_shape), c, kh, kw)
-            col = col.transpose(0, 3, 4, 5, 1, 2)
-        oh, ow = col.shape[4:]
-        img = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
-        for j in range(kh):
-            for i in range(kw):
-                img[:, :, j : j + sh * oh : sh, i : i + sw * ow : sw] = col[:, :, j, i]
-        return img[:, :, ph : ph + h, pw : pw + w]
+    overwrite = True
 
 
 def im2col_with_backward(col2im: type[ops.Col2im]) -> Callable[..., Variable]:

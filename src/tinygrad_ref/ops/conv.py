@@ -14,6 +14,7 @@ matrix ``(N*OH*OW, C*KH*KW)`` with ``to_matrix=True``.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -24,7 +25,7 @@ from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, Reshape, Transpose, unbroadcast
-from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler, Shape
+from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Role, Sampler, Shape
 
 IntPair: TypeAlias = int | tuple[int, int]
 """A size for both spatial axes, or a ``(height, width)`` pair (DeZero's ``pair``)."""
@@ -654,80 +655,51 @@ def _average_pooling_reference(
     return y
 
 
+def _spec(
+    name: str,
+    primitive: type[Function],
+    function: Callable[..., Variable],
+    reference: Callable[..., Any],
+    domains: tuple[Domain, ...],
+    case: Callable[[Sampler], Case],
+) -> OpSpec:
+    """A spec of this module: every operand may be a Variable or an array, and an example
+    costs about ten ordinary ones (hundreds of evaluations for its central differences)."""
+    anything: Role = "any"
+    roles = (anything,) * len(domains)
+    return OpSpec(name, primitive, function, reference, domains, roles, case=case, cost=10)
+
+
+CONV_OPERANDS = (SMALL_INTEGERS,) * 3
+
 SPECS = [
-    OpSpec(
-        "im2col",
-        Im2col,
-        im2col,
-        _im2col_reference,
-        (ANY,),
-        case=_im2col_case,
-        cost=10,
-    ),
-    OpSpec(
-        "col2im",
-        Col2im,
-        col2im,
-        _col2im_reference,
-        (SMALL_INTEGERS,),
-        case=_col2im_case,
-        cost=10,
-    ),
-    OpSpec(
-        "conv2d",
-        Conv2d,
-        conv2d,
-        _conv2d_reference,
-        (SMALL_INTEGERS,) * 3,
-        roles=("any",) * 3,
-        case=_conv_case,
-        cost=10,
-    ),
-    OpSpec(
-        "conv2d_simple",
-        Im2col,
-        conv2d_simple,
-        _conv2d_reference,
-        (SMALL_INTEGERS,) * 3,
-        roles=("any",) * 3,
-        case=_conv_case,
-        cost=10,
-    ),
-    OpSpec(
-        "deconv2d",
-        Deconv2d,
-        deconv2d,
-        _deconv2d_reference,
-        (SMALL_INTEGERS,) * 3,
-        roles=("any",) * 3,
-        case=_deconv_case,
-        cost=10,
-    ),
-    OpSpec(
+    _spec("im2col", Im2col, im2col, _im2col_reference, (ANY,), _im2col_case),
+    _spec("col2im", Col2im, col2im, _col2im_reference, (SMALL_INTEGERS,), _col2im_case),
+    _spec("conv2d", Conv2d, conv2d, _conv2d_reference, CONV_OPERANDS, _conv_case),
+    _spec("conv2d_simple", Im2col, conv2d_simple, _conv2d_reference, CONV_OPERANDS, _conv_case),
+    _spec("deconv2d", Deconv2d, deconv2d, _deconv2d_reference, CONV_OPERANDS, _deconv_case),
+    _spec(
         "pooling",
         Pooling,
         lambda x, offsets, **window: pooling(_shifted(x, offsets), **window),
         _pooling_reference,
         (TIE_FREE,),
-        case=_pooling_case,
-        cost=10,
+        _pooling_case,
     ),
-    OpSpec(
+    _spec(
         "pooling_simple",
         Pooling,
         lambda x, offsets, **window: pooling_simple(_shifted(x, offsets), **window),
         lambda x, offsets, **window: _pooling_reference(x, offsets, **window, fill=0.0),
         (TIE_FREE,),
-        case=_pooling_case,
-        cost=10,
+        _pooling_case,
     ),
-    OpSpec(
+    _spec(
         "average_pooling",
         AveragePooling,
         average_pooling,
         _average_pooling_reference,
         (SMALL_INTEGERS,),
-        case=_average_pooling_case,
-        cost=10,
+        _average_pooling_case,
     ),
 ]
