@@ -12,18 +12,33 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from tinygrad_ref.ops import (
+    activation,
     arithmetic,
     conv,
     elementwise,
     indexing,
+    layer,
     linalg,
+    loss,
     normalization,
     reduction,
     shape,
 )
 from tinygrad_ref.spec import OpSpec
 
-_MODULES = (arithmetic, elementwise, reduction, shape, linalg, indexing, conv, normalization)
+_MODULES = (
+    arithmetic,
+    elementwise,
+    reduction,
+    shape,
+    linalg,
+    indexing,
+    activation,
+    loss,
+    layer,
+    conv,
+    normalization,
+)
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(
     {spec.name: spec for module in _MODULES for spec in module.SPECS}

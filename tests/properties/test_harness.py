@@ -200,6 +200,22 @@ def batch_norm_without_mean_term(
         return MeanTermMissingBatchNorm(mean, var)(_shifted(x, offsets), gamma, beta)
 
 
+class UncoupledSoftmax(ops.Softmax):
+    """``y * gy`` alone: the term through the normalizing sum is missing."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return y * gy
+
+
+class UnaveragedSoftmaxCrossEntropy(ops.SoftmaxCrossEntropy):
+    """``softmax - one_hot`` not divided by the number of samples."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        one_hot: Array = np.eye(x.shape[1], dtype=x.dtype)[self.labels]
+        gx: Tensor = (ops.Softmax(1).apply(x) - one_hot) * gy
+        return gx
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -249,6 +265,12 @@ PLANTED = {
         "im2col", im2col_with_backward(OverwritingCol2im)
     ),
     "batch norm without its mean term": planted("batch_norm", batch_norm_without_mean_term),
+    "softmax without its normalizing term": planted(
+        "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
+    ),
+    "softmax cross entropy not averaged": planted(
+        "softmax_cross_entropy", lambda x, t: UnaveragedSoftmaxCrossEntropy(t)(x)
+    ),
 }
 
 

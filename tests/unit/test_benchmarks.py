@@ -13,6 +13,7 @@ WORKLOADS = [
     "## large arrays",
     "## memory",
     "## higher order",
+    "## mlp training step",
     "## convolutional layers",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
