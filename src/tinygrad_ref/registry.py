@@ -14,11 +14,13 @@ from types import MappingProxyType
 from tinygrad_ref.ops import (
     activation,
     arithmetic,
+    conv,
     elementwise,
     indexing,
     layer,
     linalg,
     loss,
+    normalization,
     piecewise,
     reduction,
     shape,
@@ -36,6 +38,8 @@ _MODULES = (
     loss,
     layer,
     piecewise,
+    conv,
+    normalization,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

@@ -134,6 +134,10 @@ class OpSpec:
     """Whether second derivatives are checked too."""
     kink: Kink | None = None
     """Where a non-smooth op has no derivative, and its convention there."""
+    cost: int = 1
+    """How many ordinary examples one example of this op costs to check (a convolution's
+    central differences take hundreds of evaluations): a verification run draws ``1 / cost``
+    as many examples of it, and at least one."""
     # NOTE: the full-range accuracy block (tinygrad_ref.ulp); every elementwise op has one.
     accuracy: Accuracy | None = None
     """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""

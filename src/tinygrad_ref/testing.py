@@ -404,7 +404,8 @@ def verify_op(
 
     if kinds is None:
         verify_kink(spec, dtype=dtype, settings=settings, seed=seed)
-    _run(run, settings, seed)
+    base = hypothesis.settings() if settings is None else settings
+    _run(run, hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost)), seed)
     return stats
 
 
