@@ -111,11 +111,11 @@ def sigmoid(x: Operand) -> Variable:
 
 
 SPECS = [
-    OpSpec("exp", Exp, exp, np.exp, (BOUNDED,)),
-    OpSpec("log", Log, log, np.log, (POSITIVE,)),
-    OpSpec("sin", Sin, sin, np.sin, (ANY,)),
-    OpSpec("cos", Cos, cos, np.cos, (ANY,)),
-    OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,)),
-    OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,)),
-    OpSpec("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
+    OpSpec("exp", Exp, exp, np.exp, (BOUNDED,), analytic=True),
+    OpSpec("log", Log, log, np.log, (POSITIVE,), analytic=True),
+    OpSpec("sin", Sin, sin, np.sin, (ANY,), analytic=True),
+    OpSpec("cos", Cos, cos, np.cos, (ANY,), analytic=True),
+    OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,), analytic=True),
+    OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,), analytic=True),
+    OpSpec("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,), analytic=True),
 ]

@@ -243,6 +243,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, shape: x.reshape(*shape),
         case=_reshape_case,
+        analytic=True,
     ),
     OpSpec(
         "transpose",
@@ -252,8 +253,9 @@ SPECS = [
         (ANY,),
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
+        analytic=True,
     ),
-    OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
+    OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case, analytic=True),
     OpSpec(
         "broadcast_to",
         BroadcastTo,
@@ -261,6 +263,7 @@ SPECS = [
         np.broadcast_to,
         (ANY,),
         case=_broadcast_to_case,
+        analytic=True,
     ),
     OpSpec(
         "cast",
