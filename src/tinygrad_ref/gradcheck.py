@@ -602,7 +602,7 @@ class _Side:
         self.fn = fn
         self.inputs = inputs
         points = [np.asarray(x.data, dtype=np.float64) for x in _variables(inputs).values()]
-        widest = max(float(step_scale(p).max(initial=1.0)) for p in points)
+        widest = max(float(np.maximum(step_scale(p), 1.0).max(initial=1.0)) for p in points)
         self.objective = objective = _Objective(fn, inputs, seed, floor=outer / widest)
         self.plain, self.problems = _analytic(fn, inputs, objective.weights)
         same = all(x.dtype == np.float64 for x in objective.variables.values())
@@ -674,14 +674,14 @@ def _terms(
     analytic: Float64Array, magnitude: float, point: Float64Array, outer: float = 0.0
 ) -> Float64Array:
     """The magnitude of the terms an analytic gradient element is made of: the larger of the
-    element, the largest element of its array, and the largest weighted output over the
-    element's step scale ``s`` (what a relative rounding error of the output becomes in a
+    element, the largest element of its array, and the largest weighted output over
+    ``s = max(step scale, 1)`` (what a relative rounding error of the output becomes in a
     derivative, for a function that varies on the scale of its input), or the outer
     function's over ``s**2`` for a second derivative."""
     largest = float(np.abs(analytic).max(initial=0.0))
-    scale = step_scale(point)
-    with np.errstate(over="ignore"):
-        output = np.maximum(magnitude / scale, outer / scale / scale if outer else 0.0)
+    # NOTE: at least 1: functions of small arguments vary on a scale of their own (exp, tanh)
+    scale = np.maximum(step_scale(point), 1.0)
+    output = np.maximum(magnitude / scale, outer / scale / scale)
     terms: Float64Array = np.maximum(np.maximum(np.abs(analytic), largest), output)
     return terms
 
