@@ -212,6 +212,14 @@ class _Objective:
         y = self._evaluate(self.points)
         self.output_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.dtype("f8")
         self.eps = float(np.finfo(self.output_dtype).eps)
+        constants = [
+            np.asarray(x).dtype
+            for i, x in enumerate(inputs)
+            if i not in self.variables and np.issubdtype(np.asarray(x).dtype, np.floating)
+        ]
+        self.rounding_dtype = _working_dtype(self.output_dtype, *constants)
+        """The least precise dtype the computation may round to: its output's, or that of a
+        constant operand (a float32 constant's arithmetic, such as ``c - 1``, is float32)."""
         self.weights = _weights(y.shape, seed)
         magnitudes = np.abs(np.asarray(y.real, dtype=np.float64))
         self.magnitude = float(np.abs(self.weights * magnitudes).max(initial=0.0))
@@ -751,7 +759,7 @@ def _check(side: _Side, setting: _Setting) -> GradcheckReport:
         allowed = (
             setting.override(estimate.value)
             if setting.overridden
-            else estimate.error + setting.multiple * _rounding(side.objective.output_dtype, t)
+            else estimate.error + setting.multiple * _rounding(side.objective.rounding_dtype, t)
         )
         report = report.merge(
             _compare(a, estimate.value, allowed, _correctness(i, estimate, setting), oracle)
@@ -856,7 +864,7 @@ def _check_directions(
         value = sum(float(np.sum(a * v)) for a, v in zip(analytic, directions, strict=True))
         residual = _directional(objective, analytic, directions, unit, setting.method)
         rounding = setting.multiple * sum(
-            float(np.sum(_rounding(side.objective.output_dtype, t) * np.abs(v)))
+            float(np.sum(_rounding(side.objective.rounding_dtype, t) * np.abs(v)))
             for t, v in zip(side.terms, directions, strict=True)
         )
         numerical = value + residual.value
