@@ -86,9 +86,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _errors(report: GradcheckReport | None) -> str:
+    """The worst relative error and the worst margin (error over allowed error)."""
     if report is None:
-        return f"{'-':>10} {'-':>10}"
-    return f"{report.max_abs_error:10.2e} {report.max_rel_error:10.2e}"
+        return f"{'-':>9} {'-':>7}"
+    return f"{report.max_rel_error:9.1e} {report.margin:7.2g}"
+
+
+ORACLES = {"complex step": "complex", "Richardson": "Richardson"}
+
+
+def _oracle(report: GradcheckReport) -> str:
+    """Which oracle decided the first derivatives."""
+    names = [ORACLES.get(name, name) for name in report.oracle.split(", ") if name]
+    return "+".join(dict.fromkeys(names)) or "-"
 
 
 def verify(
@@ -104,8 +114,8 @@ def verify(
         max_examples=examples, deadline=None, database=None, print_blob=False
     )
     header = (
-        f"{'op':<14} {'examples':>8} {'1st abs':>10} {'1st rel':>10} "
-        f"{'2nd abs':>10} {'2nd rel':>10}  result"
+        f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} "
+        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10}  result"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -136,7 +146,7 @@ def verify(
             failures[name] = (stats.examples, message)
         print(file=progress)
         result = "FAIL" if name in failures else "pass"
-        errors = f"{_errors(stats.first)} {_errors(stats.second)}"
+        errors = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
         print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
@@ -150,6 +160,11 @@ def verify(
         f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
     )
     print(f"\n{verdict} ({elapsed:.1f} s, seed {seed})", file=out)
+    print(
+        "margin: the worst error over allowed error (at most 1 passes); oracle: the one that "
+        "checked first derivatives (second ones: Richardson)",
+        file=out,
+    )
     return 1 if failures else 0
 
 

@@ -132,6 +132,10 @@ class OpSpec:
     """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
     second_order: bool = True
     """Whether second derivatives are checked too."""
+    analytic: bool = False
+    """Whether ``reference`` is analytic in its operands and accepts complex arrays for them,
+    so that the complex step (``Im reference(x + i*h) / h``) differentiates it exactly to
+    rounding: the oracle ``verify`` then uses for first derivatives."""
     kink: Kink | None = None
     """Where a non-smooth op has no derivative, and its convention there."""
     cost: int = 1

@@ -4,6 +4,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import hypothesis
 import numpy as np
 import pytest
 
@@ -319,12 +320,13 @@ PLANTED = {
 @pytest.mark.parametrize("bug", PLANTED)
 def test_a_planted_wrong_backward_is_reported(bug: str) -> None:
     with pytest.raises(AssertionError, match=r"analytic|gradient of input|create_graph=True"):
-        verify_op(PLANTED[bug])
+        verify_op(PLANTED[bug], settings=hypothesis.settings(report_multiple_bugs=False))
 
 
 def test_a_reflected_operator_that_swaps_its_operands_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Variable, "__rsub__", lambda self, other: sub(self, other))
-    with pytest.raises(AssertionError, match="forward value"):
-        verify_op(REGISTRY["sub"])
+    # NOTE: the forward value shows it, and so does the complex step on the reference
+    with pytest.raises(AssertionError, match=r"forward value|analytic"):
+        verify_op(REGISTRY["sub"], settings=hypothesis.settings(report_multiple_bugs=False))

@@ -388,6 +388,7 @@ SPECS = [
         operators=("__add__", "__radd__"),
         infix=operator.add,
         accuracy=_EXACT["add"],
+        analytic=True,
     ),
     OpSpec(
         "sub",
@@ -398,6 +399,7 @@ SPECS = [
         operators=("__sub__", "__rsub__"),
         infix=operator.sub,
         accuracy=_EXACT["sub"],
+        analytic=True,
     ),
     OpSpec(
         "mul",
@@ -408,6 +410,7 @@ SPECS = [
         operators=("__mul__", "__rmul__"),
         infix=operator.mul,
         accuracy=_EXACT["mul"],
+        analytic=True,
     ),
     OpSpec(
         "div",
@@ -418,6 +421,7 @@ SPECS = [
         operators=("__truediv__", "__rtruediv__"),
         infix=operator.truediv,
         accuracy=_EXACT["div"],
+        analytic=True,
     ),
     # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
     # above reach them too, with mixed operand kinds
@@ -431,6 +435,7 @@ SPECS = [
         operators=("__add__", "__radd__"),
         infix=operator.add,
         accuracy=_by_first(_EXACT["add"]),
+        analytic=True,
     ),
     OpSpec(
         "sub_constant",
@@ -442,6 +447,7 @@ SPECS = [
         operators=("__sub__",),
         infix=operator.sub,
         accuracy=_by_first(_EXACT["sub"]),
+        analytic=True,
     ),
     OpSpec(
         "mul_constant",
@@ -453,6 +459,7 @@ SPECS = [
         operators=("__mul__", "__rmul__"),
         infix=operator.mul,
         accuracy=_by_first(_EXACT["mul"]),
+        analytic=True,
     ),
     OpSpec(
         "div_constant",
@@ -464,6 +471,7 @@ SPECS = [
         operators=("__truediv__",),
         infix=operator.truediv,
         accuracy=_by_first(_EXACT["div"]),
+        analytic=True,
     ),
     OpSpec(
         "neg",
@@ -474,6 +482,7 @@ SPECS = [
         operators=("__neg__",),
         infix=operator.neg,
         accuracy=Accuracy(lambda mp, x: -x, (lambda mp, x: -1,), (REALS,)),
+        analytic=True,
     ),
     OpSpec(
         "square",
@@ -482,6 +491,7 @@ SPECS = [
         np.square,
         (ANY,),
         accuracy=Accuracy(lambda mp, x: x * x, (lambda mp, x: 2 * x,), (REALS,)),
+        analytic=True,
     ),
     OpSpec(
         "pow",
@@ -494,6 +504,7 @@ SPECS = [
         infix=operator.pow,
         case=_pow_case,
         accuracy=_POW,
+        analytic=True,
     ),
     OpSpec(
         "rpow",
@@ -507,6 +518,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x, c: _power(mp, c, x), (_rpow_derivative, None), (REALS, NONNEGATIVE)
         ),
+        analytic=True,
     ),
     OpSpec(
         "power",
@@ -520,5 +532,6 @@ SPECS = [
         accuracy=replace(
             _POW, derivatives=(_pow_derivative, lambda mp, x, c: _power(mp, x, c) * mp.log(x))
         ),
+        analytic=True,
     ),
 ]

@@ -220,6 +220,7 @@ SPECS = [
         np.exp,
         (BOUNDED,),
         accuracy=Accuracy(lambda mp, x: mp.exp(x), (lambda mp, x: mp.exp(x),), (REALS,)),
+        analytic=True,
     ),
     OpSpec(
         "log",
@@ -228,6 +229,7 @@ SPECS = [
         np.log,
         (_SCALES,),
         accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
+        analytic=True,
     ),
     OpSpec(
         "sin",
@@ -238,6 +240,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
+        analytic=True,
     ),
     OpSpec(
         "cos",
@@ -248,6 +251,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
+        analytic=True,
     ),
     OpSpec(
         "tanh",
@@ -256,6 +260,7 @@ SPECS = [
         np.tanh,
         (_SATURATING,),
         accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
+        analytic=True,
     ),
     OpSpec(
         "sqrt",
@@ -266,6 +271,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
         ),
+        analytic=True,
     ),
     OpSpec(
         "sigmoid",
@@ -278,6 +284,7 @@ SPECS = [
             (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
             (REALS,),
         ),
+        analytic=True,
     ),
     OpSpec(
         "log1p",

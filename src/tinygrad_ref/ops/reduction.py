@@ -140,6 +140,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
         case=_reduction_case,
+        analytic=True,
     ),
     OpSpec(
         "mean",
@@ -149,6 +150,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
         case=_reduction_case,
+        analytic=True,
     ),
     OpSpec(
         "max",

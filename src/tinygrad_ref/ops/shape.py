@@ -315,6 +315,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, shape: x.reshape(*shape),
         case=_reshape_case,
+        analytic=True,
     ),
     OpSpec(
         "transpose",
@@ -324,11 +325,20 @@ SPECS = [
         (ANY,),
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
+        analytic=True,
     ),
     OpSpec("expand_dims", Reshape, expand_dims, np.expand_dims, (ANY,), case=_expand_dims_case),
     OpSpec("flatten", Reshape, flatten, _reference_flatten, (ANY,), case=_flatten_case),
     OpSpec("squeeze", Reshape, squeeze, np.squeeze, (ANY,), case=_squeeze_case),
-    OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
+    OpSpec(
+        "sum_to",
+        SumTo,
+        sum_to,
+        _sum_to_reference,
+        (ANY,),
+        case=_sum_to_case,
+        analytic=True,
+    ),
     OpSpec(
         "broadcast_to",
         BroadcastTo,
@@ -336,6 +346,7 @@ SPECS = [
         np.broadcast_to,
         (ANY,),
         case=_broadcast_to_case,
+        analytic=True,
     ),
     OpSpec(
         "cast",
