@@ -123,6 +123,28 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
+class FirstGradientForAllConcatenate(ops.Concatenate):
+    """Every input gets the gradient of the first one's place: right only for the first."""
+
+    def vjp(self, gy: Tensor, *xs_and_y: Tensor) -> tuple[Tensor | None, ...]:
+        first = ops.Concatenate.vjp(self, gy, *xs_and_y)[0]
+        return (first,) * (len(xs_and_y) - 1)
+
+
+def equal_parts_case(sampler: Sampler) -> Case:
+    """Where giving every input the first one's gradient does not fail on shapes but gives wrong
+    numbers: parts of one shape."""
+    shape = sampler.shape(min_dims=1, max_dims=2)
+    return Case((shape,) * 3, {"axis": sampler.integer(-len(shape), len(shape) - 1)})
+
+
+class SkippingTheWrongInputMatMul(ops.MatMul):
+    """Asks whether the wrong input needs a gradient: skips a Variable's beside a constant."""
+
+    def needs_grad(self, i: int) -> bool:
+        return super().needs_grad(1 - i)
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -164,6 +186,16 @@ PLANTED = {
     ),
     "repeated indices overwriting instead of accumulating": planted(
         "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+    ),
+    "concatenate giving every input the first one's gradient": planted(
+        "concatenate",
+        lambda *xs, axis: FirstGradientForAllConcatenate(axis)(*xs),
+        equal_parts_case,
+    ),
+    # NOTE: drawn only as a Variable beside a constant, where the wrong skip shows
+    "matmul skipping the gradient of a Variable beside a constant": dataclasses.replace(
+        planted("matmul", lambda a, b: SkippingTheWrongInputMatMul()(a, b)),
+        roles=("variable", "constant"),
     ),
 }
 

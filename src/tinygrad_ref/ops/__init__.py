@@ -48,6 +48,7 @@ from tinygrad_ref.ops.indexing import (
     get_item,
     get_item_grad,
 )
+from tinygrad_ref.ops.join import Concatenate, Split, Stack, concatenate, split, stack
 from tinygrad_ref.ops.linalg import MatMul, matmul
 from tinygrad_ref.ops.reduction import Mean, Sum, mean, sum
 from tinygrad_ref.ops.shape import (
@@ -72,6 +73,7 @@ __all__ = [
     "Axis",
     "BroadcastTo",
     "Cast",
+    "Concatenate",
     "Cos",
     "Div",
     "DivConstant",
@@ -91,8 +93,10 @@ __all__ = [
     "Rpow",
     "Sigmoid",
     "Sin",
+    "Split",
     "Sqrt",
     "Square",
+    "Stack",
     "Sub",
     "SubConstant",
     "Sum",
@@ -102,6 +106,7 @@ __all__ = [
     "add",
     "broadcast_to",
     "cast",
+    "concatenate",
     "cos",
     "div",
     "exp",
@@ -120,8 +125,10 @@ __all__ = [
     "rsub",
     "sigmoid",
     "sin",
+    "split",
     "sqrt",
     "square",
+    "stack",
     "sub",
     "sum",
     "sum_to",
