@@ -145,6 +145,22 @@ class SkippingTheWrongInputMatMul(ops.MatMul):
         return super().needs_grad(1 - i)
 
 
+class UncoupledSoftmax(ops.Softmax):
+    """``y * gy`` alone: the term through the normalizing sum is missing."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return y * gy
+
+
+class UnaveragedSoftmaxCrossEntropy(ops.SoftmaxCrossEntropy):
+    """``softmax - one_hot`` not divided by the number of samples."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        one_hot: Array = np.eye(x.shape[1], dtype=x.dtype)[self.labels]
+        gx: Tensor = (ops.Softmax(1).apply(x) - one_hot) * gy
+        return gx
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -196,6 +212,12 @@ PLANTED = {
     "matmul skipping the gradient of a Variable beside a constant": dataclasses.replace(
         planted("matmul", lambda a, b: SkippingTheWrongInputMatMul()(a, b)),
         roles=("variable", "constant"),
+    ),
+    "softmax without its normalizing term": planted(
+        "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
+    ),
+    "softmax cross entropy not averaged": planted(
+        "softmax_cross_entropy", lambda x, t: UnaveragedSoftmaxCrossEntropy(t)(x)
     ),
 }
 
