@@ -237,6 +237,28 @@ def batch_norm_without_mean_term(
         return MeanTermMissingBatchNorm(mean, var)(_shifted(x, offsets), gamma, beta)
 
 
+class FirstGradientForAllConcatenate(ops.Concatenate):
+    """Every input gets the gradient of the first one's place: right only for the first."""
+
+    def vjp(self, gy: Tensor, *xs_and_y: Tensor) -> tuple[Tensor | None, ...]:
+        first = ops.Concatenate.vjp(self, gy, *xs_and_y)[0]
+        return (first,) * (len(xs_and_y) - 1)
+
+
+def equal_parts_case(sampler: Sampler) -> Case:
+    """Where giving every input the first one's gradient does not fail on shapes but gives wrong
+    numbers: parts of one shape."""
+    shape = sampler.shape(min_dims=1, max_dims=2)
+    return Case((shape,) * 3, {"axis": sampler.integer(-len(shape), len(shape) - 1)})
+
+
+class SkippingTheWrongInputMatMul(ops.MatMul):
+    """Asks whether the wrong input needs a gradient: skips a Variable's beside a constant."""
+
+    def needs_grad(self, i: int) -> bool:
+        return super().needs_grad(1 - i)
+
+
 class UncoupledSoftmax(ops.Softmax):
     """``y * gy`` alone: the term through the normalizing sum is missing."""
 
@@ -307,6 +329,16 @@ PLANTED = {
     ),
     "batch norm without its mean term": planted(
         "batch_norm", batch_norm_without_mean_term, small_batch_case
+    ),
+    "concatenate giving every input the first one's gradient": planted(
+        "concatenate",
+        lambda *xs, axis: FirstGradientForAllConcatenate(axis)(*xs),
+        equal_parts_case,
+    ),
+    # NOTE: drawn only as a Variable beside a constant, where the wrong skip shows
+    "matmul skipping the gradient of a Variable beside a constant": dataclasses.replace(
+        planted("matmul", lambda a, b: SkippingTheWrongInputMatMul()(a, b)),
+        roles=("variable", "constant"),
     ),
     "softmax without its normalizing term": planted(
         "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
