@@ -14,7 +14,7 @@ from tinygrad_ref.ops.activation import LogSoftmax, Softmax, log_softmax, log_so
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Sigmoid
 from tinygrad_ref.ops.reduction import sum
-from tinygrad_ref.ops.shape import _reduced_shape, unbroadcast
+from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
 
 Labels = npt.NDArray[np.intp]
@@ -227,7 +227,7 @@ def _targets_case(sampler: Sampler) -> Case:
 def _mse_case(sampler: Sampler) -> Case:
     """Two shapes that broadcast, of at least one dimension together."""
     longer = sampler.shape(min_dims=1, max_dims=2)
-    shapes = (longer, _reduced_shape(sampler, longer))
+    shapes = (longer, reduced_shape(sampler, longer))
     return Case(shapes[::-1] if sampler.boolean() else shapes)
 
 
