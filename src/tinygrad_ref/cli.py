@@ -20,6 +20,10 @@ try:
     from tinygrad_ref.testing import OpStats, verify_op
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
+try:
+    from tinygrad_ref import accuracy
+except ImportError as error:
+    _missing = _missing or error
 
 DEFAULT_EXAMPLES = 100
 
@@ -64,6 +68,19 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     verify.add_argument(
         "--dtype", choices=["float32", "float64"], help="only this dtype (default: both)"
+    )
+    verify.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="instead, measure every elementwise op's value and first derivatives in ULPs "
+        "against mpmath over the whole float range",
+    )
+    verify.add_argument(
+        "--density",
+        type=float,
+        default=1.0,
+        metavar="D",
+        help="with --accuracy: samples per binade, relative to the default (default 1)",
     )
     return parser
 
@@ -145,4 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     names = args.op or list(REGISTRY)
+    if args.accuracy:
+        dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
+        specs = [REGISTRY[name] for name in names]
+        return accuracy.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)

@@ -113,6 +113,15 @@ def test_transpose_with_axes_that_are_not_a_permutation_is_refused() -> None:
         x.transpose(2, 0)
 
 
+def test_float16_sum_to_and_broadcast_to_over_more_elements_than_float16_counts() -> None:
+    size = 70_000
+    small = float(np.float16(1e-3))
+    for g in float16_gradients(lambda x: sum_to(x * 1e-3, (1, 2)), np.ones((size, 2))):
+        assert_float16_rounds(g, small)
+    for g in float16_gradients(lambda x: broadcast_to(x, (size, 2)) * 1e-3, np.ones(2)):
+        assert_float16_rounds(g, small * size, ulps=4)
+
+
 def test_expand_dims_inserts_axes_as_numpy() -> None:
     x = Variable(np.ones((2, 3)))
     for axis in (0, 1, 2, -1, -3, (0, 3), (-1, 0)):
@@ -141,12 +150,3 @@ def test_squeeze_removes_size_one_axes_as_numpy() -> None:
     assert grad_of(x).shape == (1, 3, 1)
     with pytest.raises(ValueError, match=r"cannot squeeze axis 1 of size 3 \(shape \(1, 3, 1\)\)"):
         squeeze(x, 1)
-
-
-def test_float16_sum_to_and_broadcast_to_over_more_elements_than_float16_counts() -> None:
-    size = 70_000
-    small = float(np.float16(1e-3))
-    for g in float16_gradients(lambda x: sum_to(x * 1e-3, (1, 2)), np.ones((size, 2))):
-        assert_float16_rounds(g, small)
-    for g in float16_gradients(lambda x: broadcast_to(x, (size, 2)) * 1e-3, np.ones(2)):
-        assert_float16_rounds(g, small * size, ulps=4)
