@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.arithmetic import neg
+from tinygrad_ref.ops.arithmetic import Div, neg
 from tinygrad_ref.ops.elementwise import Exp, exp
 from tinygrad_ref.ops.reduction import Sum, _spread, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes
-from tinygrad_ref.spec import ANY, BOUNDED, Case, OpSpec, Sampler, draw_axis
+from tinygrad_ref.spec import ANY, BOUNDED, Accuracy, Case, Domain, OpSpec, Sampler, draw_axis
 
 
 def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
@@ -154,5 +155,18 @@ SPECS = [
     OpSpec("log_softmax", LogSoftmax, log_softmax, _reference_log_softmax, (ANY,), case=_axis_case),
     OpSpec("logsumexp", LogSumExp, logsumexp, _reference_logsumexp, (ANY,), case=_logsumexp_case),
     OpSpec("softmax_simple", Exp, softmax_simple, _reference_softmax, (ANY,), case=_axis_case),
-    OpSpec("sigmoid_simple", Exp, sigmoid_simple, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
+    OpSpec(
+        "sigmoid_simple",
+        Div,
+        sigmoid_simple,
+        lambda x: 1 / (1 + np.exp(-x)),
+        (BOUNDED,),
+        # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32
+        # below -44: its accuracy domain ends there (sigmoid itself has the whole float range).
+        accuracy=Accuracy(
+            lambda mp, x: 1 / (1 + mp.exp(-x)),
+            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
+            (Domain(-44.0, math.inf),),
+        ),
+    ),
 ]
