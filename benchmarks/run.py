@@ -723,16 +723,6 @@ def higher_order(
     return ratios
 
 
-class _ReLU(tg.Function):
-    """NOTE: a stand-in until the library has its own relu."""
-
-    def forward(self, x: Any) -> Any:
-        return np.maximum(x, 0.0)
-
-    def vjp(self, gy: Any, x: Any, y: Any) -> Any:
-        return gy * (x > 0)
-
-
 def mlp_step(peers: list[Peer], batch: int, repeat: int) -> dict[str, float]:
     """One training step of a 784-100-10 MLP (linear, relu, linear, softmax cross entropy):
     forward and the gradients of the weights and biases, against the same step in NumPy."""
@@ -763,8 +753,7 @@ def mlp_step(peers: list[Peer], batch: int, repeat: int) -> dict[str, float]:
 
     def ours() -> Any:
         params = [tg.Parameter(p) for p in params0]
-        relu = getattr(tg, "relu", lambda x: _ReLU()(x))
-        h = relu(tg.linear(x0, params[0], params[1]))
+        h = tg.relu(tg.linear(x0, params[0], params[1]))
         loss = tg.softmax_cross_entropy(tg.linear(h, params[2], params[3]), t0)
         loss.backward()
         return loss.data, *(p.grad.data for p in params)  # type: ignore[union-attr]

@@ -23,6 +23,8 @@ def _check_linear(x: tuple[int, ...], w: tuple[int, ...]) -> None:
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    if shape == target[len(target) - len(shape) :]:
+        return True  # NOTE: the common bias of shape (m,), without np.broadcast_shapes' cost
     try:
         return np.broadcast_shapes(shape, target) == target
     except ValueError:
