@@ -209,6 +209,17 @@ def _describe(x: Operand) -> str:
     return repr(x)
 
 
+def _exact(x: Operand) -> str:
+    """Python source that rebuilds ``x`` exactly: dtype and every value (reprs round-trip)."""
+    if isinstance(x, Variable):
+        return f"Variable({_exact(x.data)})"
+    if isinstance(x, np.ndarray):
+        return f"np.array({x.tolist()!r}, dtype=np.{x.dtype.name})"
+    if isinstance(x, np.generic):
+        return f"np.{x.dtype.name}({x.item()!r})"
+    return repr(x)
+
+
 @dataclass(frozen=True)
 class Example:
     """One call of a registered op: its operands, parameters, and whether it goes through the
@@ -230,6 +241,24 @@ class Example:
     def expected(self) -> Any:
         """What NumPy computes on the raw operands."""
         return np.asarray(self.spec.reference(*map(_raw, self.operands), **self.params))
+
+    def reproducer(self, check: str) -> str:
+        """Paste-able Python that rebuilds this example's call, with its exact operands and
+        parameters, and runs ``check`` (such as ``gradcheck(fn, *operands, seed=0)``)."""
+        call = "spec.infix" if self.infix else "spec.function"
+        return "\n".join(
+            [
+                "import numpy as np",
+                "from numpy import array",
+                "from tinygrad_ref import Variable, gradcheck, gradgradcheck",
+                "from tinygrad_ref.registry import REGISTRY",
+                f"spec = REGISTRY[{self.spec.name!r}]",
+                f"operands = ({''.join(_exact(x) + ', ' for x in self.operands)})",
+                f"params = {dict(self.params)!r}",
+                f"fn = lambda *xs: {call}(*xs, **params)",
+                check,
+            ]
+        )
 
     def __repr__(self) -> str:
         args = ", ".join([_describe(x) for x in self.operands])
@@ -343,12 +372,24 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
     )
     stats.first = stats.first.merge(first)
     if first.failure is not None:
-        raise GradcheckError(f"{example}: {first.failure}")
+        method = (
+            ', method="complex", reference=lambda *xs: spec.reference(*xs, **params)'
+            if spec.analytic
+            else ""
+        )
+        check = f"gradcheck(fn, *operands, seed=0{method})"
+        raise GradcheckError(
+            f"{example}: {first.failure}\nReproduce with:\n{example.reproducer(check)}"
+        )
     if example.spec.second_order:
         second = check_second_gradients(example.fn, *example.operands)
         stats.second = second if stats.second is None else stats.second.merge(second)
         if second.failure is not None:
-            raise GradcheckError(f"{example}: second derivatives: {second.failure}")
+            check = "gradgradcheck(fn, *operands, seed=0)"
+            raise GradcheckError(
+                f"{example}: second derivatives: {second.failure}\n"
+                f"Reproduce with:\n{example.reproducer(check)}"
+            )
 
 
 def verify_op(

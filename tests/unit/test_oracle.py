@@ -1,6 +1,7 @@
 """The numerical oracle and its derived tolerances: no false alarm on correct gradients at
 awkward scales, no miss of small planted errors, in full and fast mode."""
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -28,6 +29,8 @@ from tinygrad_ref.gradcheck import (
     numerical_jacobian,
     oracle_reach,
 )
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.testing import Example, check_example
 
 MODES = [pytest.param(False, id="full"), pytest.param(True, id="fast")]
 RNG = np.random.default_rng(2026)
@@ -295,3 +298,28 @@ def test_the_oracle_never_evaluates_farther_than_its_reach() -> None:
 def test_complex_method_needs_a_reference() -> None:
     with pytest.raises(ValueError, match="needs reference"):
         check_gradients(lambda v: sin(v), Variable(1.0), method="complex")
+
+
+# --- replayable failures ------------------------------------------------------------------
+
+
+def test_a_failing_example_prints_a_reproducer_that_fails_the_same_way() -> None:
+    class OffMul(Function):
+        def forward(self, a: Array, b: Array) -> Array:
+            return a * b
+
+        def vjp(self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+            return gy * b * (1 + 1e-7), gy * a
+
+    spec = dataclasses.replace(REGISTRY["mul"], function=lambda a, b: OffMul()(a, b))
+    operands = (Variable(np.array([0.1, -3.7], dtype=np.float32)), np.float64(2.5))
+    with pytest.raises(GradcheckError, match="Reproduce with:") as error:
+        check_example(Example(spec, operands))
+    source = str(error.value).split("Reproduce with:\n")[1]
+    assert "np.array([0.10000000149011612, -3.700000047683716], dtype=np.float32)" in source
+    assert "np.float64(2.5)" in source
+    assert "seed=0" in source
+    exec(source, {})  # NOTE: the registered mul is right: its reproducer passes
+    planted = source.replace("spec = REGISTRY[", "spec = PLANTED[")
+    with pytest.raises(GradcheckError, match="input 0"):
+        exec(planted, {"PLANTED": {"mul": spec}})
