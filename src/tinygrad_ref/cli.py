@@ -17,6 +17,7 @@ _missing: ImportError | None = None
 try:
     import hypothesis
 
+    from tinygrad_ref import mutants
     from tinygrad_ref.testing import OpStats, verify_op
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
@@ -64,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     verify.add_argument(
         "--dtype", choices=["float32", "float64"], help="only this dtype (default: both)"
+    )
+    verify.add_argument(
+        "--mutants",
+        action="store_true",
+        help=(
+            "measure the verification's power instead: plant wrong rules in every op and "
+            "report which are caught (--examples is then per mutant)"
+        ),
     )
     return parser
 
@@ -131,7 +140,10 @@ def verify(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.mutants and args.dtype is not None:
+        parser.error("--dtype does not apply to --mutants: each mutant has its own dtype")
     if _missing is not None:
         print(
             f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
@@ -140,4 +152,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     names = args.op or list(REGISTRY)
+    if args.mutants:
+        return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
