@@ -158,7 +158,7 @@ class Mutant:
 def _swap_inapplicable(hits: Hits) -> str:
     if hits.inputs < 2:
         return "it has one input"
-    return "its inputs' gradients are equal wherever they have one shape"
+    return "no two of its inputs' gradients of one shape and dtype differ"
 
 
 FLOAT64, FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
@@ -234,7 +234,9 @@ def _kinds(spec: OpSpec) -> list[Kind]:
     return [Kind.NDARRAY if role == "constant" else Kind.VARIABLE for role in spec.operand_roles]
 
 
-Verdict = Literal["caught", "escaped", "n/a"]
+Verdict = Literal["caught", "escaped", "n/a", "false alarm"]
+"""``caught``: an example that the mutant changes fails, and passes without the mutant;
+``false alarm``: it fails without the mutant too."""
 
 
 @dataclass(frozen=True)
@@ -296,12 +298,13 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
     dtype = mutant.dtype if mutant is not None else FLOAT64
     checked = 0
     failure: str | None = None
+    failing: Example | None = None
 
     with planted(spec.primitive, mutation) as hits:
 
         @hypothesis.given(examples(spec, dtype, _kinds(spec)))
         def run(example: Example) -> None:
-            nonlocal checked, failure
+            nonlocal checked, failure, failing
             if checked >= examples_wanted:  # NOTE: Hypothesis replays the example that stopped it
                 raise _Enough
             if mutant is not None and not _changes(example, hits):
@@ -312,7 +315,8 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
                 check_example(example)
             except Exception as error:
                 kind = "" if isinstance(error, AssertionError) else f"{type(error).__name__}: "
-                failure = failure or kind + str(error)
+                if failure is None:
+                    failure, failing = kind + str(error), example
                 raise
             checked += 1
             if checked >= examples_wanted:
@@ -322,6 +326,13 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
         with suppress(Exception):  # NOTE: the verdict is what `run` recorded, whatever was raised
             test()
     calls = hits.calls
+    if failure is not None and mutant is None:
+        return Outcome("false alarm", checked + 1, failure)
+    if failing is not None:
+        try:
+            check_example(failing)
+        except Exception as error:
+            return Outcome("false alarm", checked + 1, f"the correct op fails too: {error}")
     if failure is not None:
         return Outcome("caught", checked + 1, failure)
     if mutant is not None and checked == 0:
@@ -425,7 +436,7 @@ def measure(
     return report
 
 
-_MARKS = {"caught": "yes", "escaped": "ESCAPED", "n/a": "n/a"}
+_MARKS = {"caught": "yes", "escaped": "ESCAPED", "n/a": "n/a", "false alarm": "FALSE"}
 
 
 def _header(mutants: Sequence[Mutant]) -> str:
@@ -467,20 +478,27 @@ def run(
         print(_row(report, MUTANTS), file=out)
         out.flush()
     elapsed = time.perf_counter() - start
-    print("\nnot applicable:", file=out)
+    inapplicable: dict[tuple[str, str], list[str]] = {}
     for report in reports:
         for mutant in MUTANTS:
             outcome = report.outcomes[mutant.name]
             if outcome.verdict == "n/a":
-                print(f"  {report.name} {mutant.name}: {outcome.detail}", file=out)
+                inapplicable.setdefault((mutant.name, outcome.detail), []).append(report.name)
+    if inapplicable:
+        print("\nnot applicable:", file=out)
+    for (mutant_name, reason), ops in inapplicable.items():
+        print(f"  {mutant_name}, {reason}: {' '.join(ops)}", file=out)
     failed = [r for r in reports if not r.passed]
     for report in failed:
         if report.control.verdict != "escaped":
             print(f"\n{report.name}: the correct op FAILED: {report.control.detail}", file=out)
         for mutant in MUTANTS:
             outcome = report.outcomes[mutant.name]
-            if outcome.verdict == "escaped":
-                print(f"\n{report.name}: {mutant.description} ESCAPED ({outcome.detail})", file=out)
+            if outcome.verdict in ("escaped", "false alarm"):
+                verdict = outcome.verdict.upper()
+                print(
+                    f"\n{report.name}: {mutant.description}: {verdict} ({outcome.detail})", file=out
+                )
     caught = sum(r.caught for r in reports)
     applicable = sum(r.applicable for r in reports)
     print(
