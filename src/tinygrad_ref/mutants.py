@@ -336,7 +336,9 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
     if failure is not None:
         return Outcome("caught", checked + 1, failure)
     if mutant is not None and checked == 0:
-        reason = mutant.inapplicable(hits) if calls else f"no example calls {spec.primitive.__name__}"
+        reason = (
+            mutant.inapplicable(hits) if calls else f"no example calls {spec.primitive.__name__}"
+        )
         return Outcome("n/a", 0, reason)
     return Outcome("escaped", checked, f"{checked} examples passed")
 
