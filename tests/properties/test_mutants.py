@@ -15,11 +15,12 @@ or second example that it changes."""
 
 @pytest.mark.parametrize("name", REGISTRY)
 def test_every_applicable_mutant_is_caught(name: str) -> None:
-    report = measure(REGISTRY[name], EXAMPLES, bisection=None)
-    assert report.control.verdict == "escaped", f"the correct {name} fails: {report.control.detail}"
-    escaped = [
-        f"{mutant.description}: {report.outcomes[mutant.name].detail}"
+    # NOTE: no control run: the rest of the suite checks the correct ops, and each catch is
+    # checked to pass without its mutant.
+    report = measure(REGISTRY[name], EXAMPLES, bisection=None, control=False)
+    missed = [
+        f"{mutant.description}: {outcome.verdict} ({outcome.detail})"
         for mutant in MUTANTS
-        if report.outcomes[mutant.name].verdict == "escaped"
+        if (outcome := report.outcomes[mutant.name]).verdict in ("escaped", "false alarm")
     ]
-    assert not escaped, f"{name}: " + "; ".join(escaped)
+    assert not missed, f"{name}: " + "; ".join(missed)
