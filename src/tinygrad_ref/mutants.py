@@ -254,6 +254,12 @@ class Outcome:
     """The failure that caught it, why it does not apply, or what it escaped."""
 
 
+def _computed_in(example: Example, dtype: np.dtype[Any]) -> bool:
+    """Whether ``example``'s result has ``dtype``: a cast to float32 of float64 operands is
+    known only to float32's precision, which hides a mutant hunted in float64."""
+    return bool(example.expected().dtype == dtype)
+
+
 def _changes(example: Example, hits: Hits) -> bool:
     """Whether the planted mutant changes a gradient in a reverse pass of ``example``, plain or
     recorded, from a cotangent that is not ones (as gradcheck's): a cheap probe, before the
@@ -311,6 +317,8 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
             nonlocal checked, failure, failing
             if checked >= examples_wanted:  # NOTE: Hypothesis replays the example that stopped it
                 raise _Enough
+            if not _computed_in(example, dtype):
+                return
             if mutant is not None and not _changes(example, hits):
                 if hits.calls and hits.inputs < mutant.inputs:
                     raise _Enough  # NOTE: it cannot apply; no need to draw more
@@ -348,14 +356,18 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
 
 
 def _collect(spec: OpSpec, count: int, seed: int) -> list[Example]:
-    """``count`` float64 examples of ``spec``'s op."""
+    """At most ``count`` examples of ``spec``'s op computed in float64."""
     drawn: list[Example] = []
 
     @hypothesis.given(examples(spec, FLOAT64, _kinds(spec)))
     def collect(example: Example) -> None:
-        drawn.append(example)
+        if len(drawn) >= count:
+            raise _Enough
+        if _computed_in(example, FLOAT64):
+            drawn.append(example)
 
-    hypothesis.seed(seed)(_settings(count)(collect))()
+    with suppress(_Enough):
+        hypothesis.seed(seed)(_settings(count + PROBES)(collect))()
     return drawn
 
 
