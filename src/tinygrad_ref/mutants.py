@@ -219,7 +219,7 @@ MUTANTS: tuple[Mutant, ...] = (
 @contextmanager
 def planted(primitive: type[Function], mutation: Mutation) -> Iterator[Hits]:
     """Within the block, every instance of ``primitive`` uses the wrong rule ``mutation``
-    (its ``vjp``, or its ``backward`` if it defines no ``vjp``); restored on exit."""
+    (its ``vjp``, or its ``backward`` where the reverse pass uses that); restored on exit."""
     name = "vjp" if primitive.uses_vjp else "backward"
     own = primitive.__dict__.get(name)
     correct = getattr(primitive, name)
