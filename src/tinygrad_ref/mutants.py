@@ -18,6 +18,7 @@ verification catches in float64.
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -528,7 +529,8 @@ def run(
     if inapplicable:
         print("\nnot applicable:", file=out)
     for (mutant_name, reason), ops in inapplicable.items():
-        print(f"  {mutant_name}, {reason}: {' '.join(ops)}", file=out)
+        line = f"  {mutant_name}, {reason}: {' '.join(ops)}"
+        print(textwrap.fill(line, 100, subsequent_indent="      "), file=out)
     failed = [r for r in reports if not r.passed]
     for report in failed:
         if report.broken is not None:
