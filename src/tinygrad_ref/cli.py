@@ -21,6 +21,10 @@ try:
     from tinygrad_ref.testing import OpStats, verify_op
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
+try:
+    from tinygrad_ref import ulp
+except ImportError as error:
+    _missing = _missing or error
 
 DEFAULT_EXAMPLES = 100
 
@@ -65,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     verify.add_argument(
         "--dtype", choices=["float32", "float64"], help="only this dtype (default: both)"
+    )
+    verify.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="instead, measure every elementwise op's value and first derivatives in ULPs "
+        "against mpmath over the whole float range",
+    )
+    verify.add_argument(
+        "--density",
+        type=float,
+        default=1.0,
+        metavar="D",
+        help="with --accuracy: samples per binade, relative to the default (default 1)",
     )
     verify.add_argument(
         "--mutants",
@@ -149,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mutants and args.dtype is not None:
         parser.error("--dtype does not apply to --mutants: each mutant has its own dtype")
+    if args.mutants and args.accuracy:
+        parser.error("--mutants and --accuracy are separate measurements: choose one")
     if _missing is not None:
         print(
             f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
@@ -157,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     names = args.op or list(REGISTRY)
+    if args.accuracy:
+        dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
+        specs = [REGISTRY[name] for name in names]
+        return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
     if args.mutants:
         return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
