@@ -486,12 +486,15 @@ def measure(
     return report
 
 
+NAME_WIDTH = 29
+"""The op column fits ``softmax_cross_entropy_simple``."""
+
 _MARKS = {"caught": "yes", "escaped": "ESCAPED", "n/a": "n/a", "false alarm": "FALSE"}
 
 
 def _header(mutants: Sequence[Mutant]) -> str:
     columns = "".join(f" {m.name:>{max(len(m.name), 7)}}" for m in mutants)
-    return f"{'op':<14}{columns} {'caught':>7} {'smallest':>9} {'cpu s':>6}"
+    return f"{'op':<{NAME_WIDTH}}{columns} {'caught':>7} {'smallest':>9} {'cpu s':>6}"
 
 
 def _row(report: OpReport, mutants: Sequence[Mutant]) -> str:
@@ -502,7 +505,7 @@ def _row(report: OpReport, mutants: Sequence[Mutant]) -> str:
     smallest = "-" if report.smallest is None else f"{report.smallest:.1e}"
     if report.broken is not None:
         caught = "BROKEN"
-    return f"{report.name:<14}{cells} {caught:>7} {smallest:>9} {report.seconds:>6.1f}"
+    return f"{report.name:<{NAME_WIDTH}}{cells} {caught:>7} {smallest:>9} {report.seconds:>6.1f}"
 
 
 def run(
