@@ -477,6 +477,7 @@ def measure(
     """Run the correct op (if ``control``), hunt every mutant in ``spec``'s op, then (unless
     ``bisection`` is ``None``) search the smallest scale caught on that many examples."""
     start = time.process_time()
+    examples_wanted = max(1, examples_wanted // spec.cost)  # NOTE: as verify thins costly ops
     report = OpReport(spec.name, hunt(spec, None, examples_wanted, seed) if control else None)
     for mutant in mutants:
         report.outcomes[mutant.name] = hunt(spec, mutant, examples_wanted, seed)
