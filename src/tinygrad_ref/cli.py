@@ -17,6 +17,7 @@ _missing: ImportError | None = None
 try:
     import hypothesis
 
+    from tinygrad_ref import mutants
     from tinygrad_ref.testing import OpStats, verify_op
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
@@ -81,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="D",
         help="with --accuracy: samples per binade, relative to the default (default 1)",
+    )
+    verify.add_argument(
+        "--mutants",
+        action="store_true",
+        help=(
+            "measure the verification's power instead: plant wrong rules in every op and "
+            "report which are caught (--examples is then per mutant)"
+        ),
     )
     return parser
 
@@ -169,7 +178,12 @@ def verify(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.mutants and args.dtype is not None:
+        parser.error("--dtype does not apply to --mutants: each mutant has its own dtype")
+    if args.mutants and args.accuracy:
+        parser.error("--mutants and --accuracy are separate measurements: choose one")
     if _missing is not None:
         print(
             f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
@@ -182,4 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
         specs = [REGISTRY[name] for name in names]
         return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
+    if args.mutants:
+        return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)

@@ -15,6 +15,7 @@ Needs the ``testing`` extra (``pip install "tinygrad_ref[testing]"``). The prope
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ MAX_DIMS = 3
 MAX_SIDE = 4
 
 
+@functools.cache  # NOTE: building a strategy costs more than drawing from it
 def shapes(
     min_dims: int = 0, max_dims: int = MAX_DIMS, max_side: int = MAX_SIDE
 ) -> st.SearchStrategy[Shape]:
@@ -51,6 +53,7 @@ def shapes(
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
 
 
+@functools.cache
 def broadcastable_shapes(
     count: int, max_dims: int = MAX_DIMS, max_side: int = MAX_SIDE
 ) -> st.SearchStrategy[tuple[Shape, ...]]:
@@ -60,6 +63,7 @@ def broadcastable_shapes(
     ).map(lambda shapes: shapes.input_shapes)
 
 
+@functools.cache
 def dtypes() -> st.SearchStrategy[np.dtype[Any]]:
     return st.sampled_from(DTYPES)
 
@@ -93,6 +97,7 @@ def _integer_intervals(domain: Domain) -> list[tuple[int, int]]:
     return [(low, high) for low, high in parts if low <= high]
 
 
+@functools.cache
 def integers(domain: Domain) -> st.SearchStrategy[int]:
     """The integers in ``domain``."""
     parts = _integer_intervals(domain)
@@ -101,6 +106,7 @@ def integers(domain: Domain) -> st.SearchStrategy[int]:
     return st.one_of([st.integers(low, high) for low, high in parts])
 
 
+@functools.cache
 def values(domain: Domain, dtype: np.dtype[Any] = DTYPES[1]) -> st.SearchStrategy[float]:
     """Finite, normal numbers of ``dtype`` inside ``domain`` (bounds built in, no filtering)."""
     if domain.integer:
@@ -129,6 +135,7 @@ def values(domain: Domain, dtype: np.dtype[Any] = DTYPES[1]) -> st.SearchStrateg
     )
 
 
+@functools.cache
 def arrays(domain: Domain, shape: Shape, dtype: np.dtype[Any]) -> st.SearchStrategy[Array]:
     """Arrays of ``shape`` and ``dtype`` with every value inside ``domain``."""
     return hnp.arrays(dtype, shape, elements=values(domain, dtype))
