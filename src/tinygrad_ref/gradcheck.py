@@ -63,27 +63,32 @@ MAX_MISMATCHES = 10
 """How many mismatches a report keeps."""
 
 
-def step_scale(x: npt.ArrayLike) -> Float64Array:
+def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Array:
     """The scale on which each element of the array ``x`` is perturbed:
     ``max(|x_k|, cbrt(eps) * rms(x))``, or 1 where both are 0. An element much smaller than
     the others keeps a step of its own size, which does not cross a pole at 0 (``1/x``); the
-    rms share only gives a zero element a step."""
+    rms share only gives a zero element a step. With ``at``, the scale the values ``at`` would
+    get as elements of ``x``."""
     values = np.abs(np.asarray(x, dtype=np.float64))
     with np.errstate(under="ignore", over="ignore"):
         rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
-    scale: Float64Array = np.maximum(values, ELEMENT_SHARE * rms)
+    targets = values if at is None else np.abs(np.asarray(at, dtype=np.float64))
+    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * rms)
     return np.where(scale > 0, np.maximum(scale, LEAST_SCALE), 1.0)
 
 
-def oracle_reach(x: npt.ArrayLike, dtype: npt.DTypeLike = np.float64) -> Float64Array:
+def oracle_reach(
+    x: npt.ArrayLike, dtype: npt.DTypeLike = np.float64, at: npt.ArrayLike | None = None
+) -> Float64Array:
     """How far from each element of the input array ``x`` the default numerical oracle
     evaluates the function (its widest step, whose sequence only shrinks from there):
     strategies keep a non-smooth op's operands farther than this from its kinks, so that no
-    evaluation crosses one. ``dtype`` is that of ``fn``'s output from float64 inputs."""
-    values = np.asarray(x, dtype=np.float64)
+    evaluation crosses one. ``dtype`` is that of ``fn``'s output from float64 inputs. With
+    ``at``, the reach at the values ``at`` (kink points) were they elements of ``x``."""
+    targets = np.asarray(x if at is None else at, dtype=np.float64)
     # NOTE: plus the spacing at x: x + h is rounded
-    reach: Float64Array = np.cbrt(np.finfo(dtype).eps) * step_scale(values) + np.spacing(
-        np.abs(values)
+    reach: Float64Array = np.cbrt(np.finfo(dtype).eps) * step_scale(x, at) + np.spacing(
+        np.abs(targets)
     )
     return reach
 
@@ -245,8 +250,9 @@ class _Objective:
             return _call(self.fn, args).data
 
     def output(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        # NOTE: a copy: a view op's output shares memory with the point, which moves next
         y = self._evaluate(points)
-        return y if self.raw else np.asarray(y, dtype=np.float64)
+        return np.array(y) if self.raw else np.array(y, dtype=np.float64)
 
 
 Central = Callable[[float], tuple[Float64Array, Float64Array]]

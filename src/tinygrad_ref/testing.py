@@ -459,24 +459,33 @@ TIE_VALUES = (-1.5, 0.0, 0.5)
 """The values of operands drawn to tie: few, so that most elements tie."""
 
 
-def _outside(v: float, points: Float64Array, dtype: np.dtype[Any]) -> float:
+def _outside(
+    v: float, points: Float64Array, dtype: np.dtype[Any], among: Float64Array | None = None
+) -> float:
     """``v``, or the nearest number of ``dtype`` to it outside ``p +- KINK_MARGIN *
-    oracle_reach(p)`` for every point ``p``."""
-    margins = KINK_MARGIN * oracle_reach(points)
+    oracle_reach(p)`` for every point ``p`` (the reach ``p`` would have as an element of the
+    array ``among``, if given, since the oracle's steps follow their array's scale)."""
+    reach = oracle_reach(points) if among is None else oracle_reach(among, at=points)
+    # NOTE: at least a few spacings of p, so that p +- margin is not p rounded
+    margins = np.maximum(KINK_MARGIN * reach, 4 * np.spacing(np.abs(points).astype(dtype)))
     merged: list[list[float]] = []
     for point, margin in sorted(zip(points.tolist(), margins.tolist(), strict=True)):
         if merged and point - margin <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], point + margin)
         else:
             merged.append([point - margin, point + margin])
-    for low, high in merged:
-        if low < v < high:
-            return (
-                _inward(low, dtype, up=False)
-                if v - low <= high - v
-                else _inward(high, dtype, up=True)
-            )
-    return v
+    if not any(low < v < high for low, high in merged):
+        return v
+    # NOTE: moved out of one interval, a value may round (in dtype) into the next one: it keeps
+    # going the same way until it is out of all, and the nearer of the two ways wins
+    ways = []
+    for up in (False, True):
+        w = v
+        while inside := [(low, high) for low, high in merged if low < w < high]:
+            low, high = inside[0]
+            w = _inward(high if up else low, dtype, up=up)
+        ways.append(w)
+    return min(ways, key=lambda w: abs(w - v))
 
 
 def _move_apart(
@@ -490,8 +499,13 @@ def _move_apart(
     if isinstance(kink, PointKink):
         points = np.array(kink.points(params), dtype=np.float64)
         flat = values[0].reshape(-1)
-        for k in range(flat.size):
-            flat[k] = _outside(flat[k], points, dtypes[0])
+        # NOTE: moving a value out raises its array's scale, and so the margins: until stable
+        for _ in range(8):
+            before = flat.copy()
+            for k in range(flat.size):
+                flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
+            if np.array_equal(before, flat):
+                break
         return
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
@@ -503,7 +517,7 @@ def _move_apart(
         others = np.broadcast_to(values[1 - moved], shape)
         flat = values[moved].reshape(-1)
         for k in range(flat.size):
-            flat[k] = _outside(flat[k], others[owner == k], dtypes[moved])
+            flat[k] = _outside(flat[k], others[owner == k], dtypes[moved], among=flat)
         return
     x = values[0]
     axes = normalize_axes(params["axis"], x.shape)
@@ -512,7 +526,7 @@ def _move_apart(
     rows = grouped.reshape(-1, math.prod(x.shape[a] for a in axes))
     for row in rows:
         for k in range(1, row.size):
-            row[k] = _outside(row[k], row[:k], dtypes[0])
+            row[k] = _outside(row[k], row[:k], dtypes[0], among=row)
     x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
 
 
