@@ -21,6 +21,7 @@ from tinygrad_ref.ops import (
     linalg,
     loss,
     normalization,
+    piecewise,
     reduction,
     shape,
 )
@@ -38,6 +39,7 @@ _MODULES = (
     layer,
     conv,
     normalization,
+    piecewise,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

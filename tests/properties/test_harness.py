@@ -10,7 +10,9 @@ import pytest
 from tinygrad_ref import Array, Config, Variable, ops, sub, using_config
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops.conv import Window
+from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.normalization import _per_channel, _shifted
+from tinygrad_ref.ops.piecewise import _masked
 from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
@@ -216,6 +218,24 @@ def batch_norm_without_mean_term(
         return MeanTermMissingBatchNorm(mean, var)(_shifted(x, offsets), gamma, beta)
 
 
+class WholeGradientToEveryTieMax(ops.Max):
+    """DeZero's rule: every element tied for the maximum gets the whole gradient, instead of an
+    even share. Right wherever there is no tie."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        values = _values(x)
+        axes = ops.normalize_axes(self.axis, values.shape)
+        winners = values == np.max(values, axis=axes, keepdims=True)
+        return _masked(ops.Sum(self.axis, self.keepdims).vjp(gy, x, y), winners, x)
+
+
+class OneAtZeroReLU(ops.ReLU):
+    """relu'(0) = 1 instead of the declared 0. Right wherever x is not 0."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(gy, _values(x) >= 0, x)
+
+
 class UncoupledSoftmax(ops.Softmax):
     """``y * gy`` alone: the term through the normalizing sum is missing."""
 
@@ -283,6 +303,10 @@ PLANTED = {
     "batch norm without its mean term": planted(
         "batch_norm", batch_norm_without_mean_term, small_batch_case
     ),
+    "max giving every tied element the whole gradient": planted(
+        "max", lambda x, axis, keepdims: WholeGradientToEveryTieMax(axis, keepdims)(x)
+    ),
+    "relu with derivative 1 at its kink": planted("relu", lambda x: OneAtZeroReLU()(x)),
     "softmax without its normalizing term": planted(
         "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
     ),
