@@ -35,7 +35,17 @@ from tinygrad_ref.gradcheck import (
     oracle_reach,
 )
 from tinygrad_ref.ops.shape import normalize_axes
-from tinygrad_ref.spec import Domain, Kink, OpSpec, Params, PointKink, Role, Shape, TieKink
+from tinygrad_ref.spec import (
+    Domain,
+    Kink,
+    OpSpec,
+    Params,
+    PointKink,
+    Role,
+    Shape,
+    TieKink,
+    WindowTieKink,
+)
 
 _T = TypeVar("_T")
 
@@ -469,6 +479,15 @@ def _move_apart(
         for k in range(flat.size):
             flat[k] = _outside(flat[k], points, dtypes[0])
         return
+    if isinstance(kink, WindowTieKink):
+        # NOTE: each element keeps away from the earlier elements of every window it is in.
+        flat = values[0].reshape(-1)
+        windows = kink.windows(params, values[0].shape)
+        for k in range(flat.size):
+            rows = windows[(windows == k).any(axis=1)]
+            earlier = np.unique(rows[(rows >= 0) & (rows < k)])
+            flat[k] = _outside(flat[k], flat[earlier], dtypes[0])
+        return
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
     if kink.among == "operands":
@@ -557,6 +576,14 @@ def _convention(
         for point, slope in zip(kink.points(params), kink.slopes(params), strict=True):
             slopes[(x == point) & (slopes == 0)] = slope
         return [gy * slopes]
+    if isinstance(kink, WindowTieKink):
+        x = values[0]
+        windows = kink.windows(params, x.shape)
+        candidates = np.where(windows >= 0, x.reshape(-1)[np.maximum(windows, 0)], -np.inf)
+        first = windows[np.arange(len(windows)), np.argmax(candidates, axis=1)]
+        g = np.zeros(x.size)
+        np.add.at(g, first, gy.reshape(-1))
+        return [g.reshape(x.shape)]
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
     if kink.among == "operands":
