@@ -12,13 +12,14 @@ from tinygrad_ref import Variable
 from tinygrad_ref.gradcheck import oracle_reach
 from tinygrad_ref.ops import normalize_axes
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.spec import PointKink, TieKink
+from tinygrad_ref.spec import PointKink, TieKink, WindowTieKink
 from tinygrad_ref.testing import Example, examples, kink_examples
 
 pytestmark = pytest.mark.properties
 
 KINKED = sorted(name for name, spec in REGISTRY.items() if spec.kink is not None)
 TIED = [name for name in KINKED if isinstance(REGISTRY[name].kink, TieKink)]
+WINDOWED = [name for name in KINKED if isinstance(REGISTRY[name].kink, WindowTieKink)]
 
 
 def values(x: object) -> np.ndarray:
@@ -55,10 +56,19 @@ def test_drawn_operands_keep_out_of_the_oracles_reach_of_the_kink(
     elif isinstance(kink, TieKink) and kink.among == "operands":
         assert_out_of_reach(operands[0], operands[1])
     else:
-        for row in reduced_together(operands[0], example.params["axis"]):
+        for row in compared_together(example):
             others = ~np.eye(row.size, dtype=bool)
             pairs = np.broadcast_arrays(row[:, None], row[None, :])
             assert_out_of_reach(pairs[0][others], pairs[1][others])
+
+
+def compared_together(example: Example) -> list[np.ndarray]:
+    """The groups of elements of operand 0 an op compares: along an axis, or in a window."""
+    x, kink = values(example.operands[0]), example.spec.kink
+    if isinstance(kink, WindowTieKink):
+        flat = x.reshape(-1)
+        return [flat[window[window >= 0]] for window in kink.windows(example.params, x.shape)]
+    return list(reduced_together(x, example.params["axis"]))
 
 
 def has_a_tie(example: Example) -> bool:
@@ -76,3 +86,13 @@ def has_a_tie(example: Example) -> bool:
 @pytest.mark.parametrize("name", TIED)
 def test_the_tie_strategy_draws_ties(name: str) -> None:
     find(kink_examples(REGISTRY[name]), has_a_tie)
+
+
+def has_a_tied_maximum(example: Example) -> bool:
+    """Whether some window's maximum is held by several of its elements."""
+    return any(np.sum(row == row.max()) > 1 for row in compared_together(example))
+
+
+@pytest.mark.parametrize("name", WINDOWED)
+def test_the_window_tie_strategy_draws_ties(name: str) -> None:
+    find(kink_examples(REGISTRY[name]), has_a_tied_maximum)
