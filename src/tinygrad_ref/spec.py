@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from tinygrad_ref.core import Function, Variable
 
@@ -216,3 +217,14 @@ class TieKink(Kink):
     evenly among the elements equal to it."""
 
     among: Literal["operands", "axis"]
+
+
+@dataclass(frozen=True)
+class WindowTieKink(Kink):
+    """Ties among the elements of a window whose maximum an op takes (max pooling):
+    ``windows(params, shape)`` lists, for each output element in order, the flat indices of
+    its window's elements in operand 0 of ``shape`` (-1 for padding, which never wins). The
+    whole gradient of an output element goes to the first maximum of its window, in the order
+    listed."""
+
+    windows: Callable[[Params, Shape], npt.NDArray[np.intp]]

@@ -36,7 +36,17 @@ from tinygrad_ref.gradcheck import (
     oracle_reach,
 )
 from tinygrad_ref.ops.shape import normalize_axes
-from tinygrad_ref.spec import Domain, Kink, OpSpec, Params, PointKink, Role, Shape, TieKink
+from tinygrad_ref.spec import (
+    Domain,
+    Kink,
+    OpSpec,
+    Params,
+    PointKink,
+    Role,
+    Shape,
+    TieKink,
+    WindowTieKink,
+)
 
 _T = TypeVar("_T")
 
@@ -433,9 +443,14 @@ def verify_op(
 
     if kinds is None:
         verify_kink(spec, dtype=dtype, settings=settings, seed=seed)
-    base = hypothesis.settings() if settings is None else settings
-    _run(run, hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost)), seed)
+    _run(run, _thinned(spec, settings), seed)
     return stats
+
+
+def _thinned(spec: OpSpec, settings: hypothesis.settings | None) -> hypothesis.settings:
+    """``settings`` (else the profile's) with ``1 / spec.cost`` as many examples."""
+    base = hypothesis.settings() if settings is None else settings
+    return hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost))
 
 
 def _run(test: Callable[[], None], settings: hypothesis.settings | None, seed: int | None) -> None:
@@ -460,12 +475,22 @@ TIE_VALUES = (-1.5, 0.0, 0.5)
 
 
 def _outside(
-    v: float, points: Float64Array, dtype: np.dtype[Any], among: Float64Array | None = None
+    v: float,
+    points: Float64Array,
+    dtype: np.dtype[Any],
+    among: Float64Array | None = None,
+    points_reach: Float64Array | None = None,
 ) -> float:
     """``v``, or the nearest number of ``dtype`` to it outside ``p +- KINK_MARGIN *
     oracle_reach(p)`` for every point ``p`` (the reach ``p`` would have as an element of the
-    array ``among``, if given, since the oracle's steps follow their array's scale)."""
+    array ``among``, if given, since the oracle's steps follow their array's scale), plus
+    ``points_reach``: how far the oracle steps from the points themselves, if they move too."""
     reach = oracle_reach(points) if among is None else oracle_reach(among, at=points)
+    if among is not None:
+        # NOTE: and v's own reach, which is far wider where v is an exact 0 in a zero array
+        reach = np.maximum(reach, oracle_reach(among, at=np.array([v])))
+    if points_reach is not None:
+        reach = reach + points_reach
     # NOTE: at least a few spacings of p, so that p +- margin is not p rounded
     margins = np.maximum(KINK_MARGIN * reach, 4 * np.spacing(np.abs(points).astype(dtype)))
     merged: list[list[float]] = []
@@ -507,6 +532,15 @@ def _move_apart(
             if np.array_equal(before, flat):
                 break
         return
+    if isinstance(kink, WindowTieKink):
+        # NOTE: each element keeps away from the earlier elements of every window it is in.
+        flat = values[0].reshape(-1)
+        windows = kink.windows(params, values[0].shape)
+        for k in range(flat.size):
+            rows = windows[(windows == k).any(axis=1)]
+            earlier = np.unique(rows[(rows >= 0) & (rows < k)])
+            flat[k] = _outside(flat[k], flat[earlier], dtypes[0], among=flat)
+        return
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
     if kink.among == "operands":
@@ -515,9 +549,12 @@ def _move_apart(
         shape = np.broadcast_shapes(values[0].shape, values[1].shape)
         owner = np.broadcast_to(np.arange(values[moved].size).reshape(values[moved].shape), shape)
         others = np.broadcast_to(values[1 - moved], shape)
+        others_reach = np.broadcast_to(oracle_reach(values[1 - moved]), shape)
         flat = values[moved].reshape(-1)
         for k in range(flat.size):
-            flat[k] = _outside(flat[k], others[owner == k], dtypes[moved], among=flat)
+            flat[k] = _outside(
+                flat[k], others[owner == k], dtypes[moved], flat, others_reach[owner == k]
+            )
         return
     x = values[0]
     axes = normalize_axes(params["axis"], x.shape)
@@ -526,7 +563,7 @@ def _move_apart(
     rows = grouped.reshape(-1, math.prod(x.shape[a] for a in axes))
     for row in rows:
         for k in range(1, row.size):
-            row[k] = _outside(row[k], row[:k], dtypes[0], among=row)
+            row[k] = _outside(row[k], row[:k], dtypes[0], among=rows.reshape(-1))
     x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
 
 
@@ -595,6 +632,14 @@ def _convention(
         for point, slope in zip(kink.points(params), kink.slopes(params), strict=True):
             slopes[(x == point) & (slopes == 0)] = slope
         return [gy * slopes]
+    if isinstance(kink, WindowTieKink):
+        x = values[0]
+        windows = kink.windows(params, x.shape)
+        candidates = np.where(windows >= 0, x.reshape(-1)[np.maximum(windows, 0)], -np.inf)
+        first = windows[np.arange(len(windows)), np.argmax(candidates, axis=1)]
+        g = np.zeros(x.size)
+        np.add.at(g, first, gy.reshape(-1))
+        return [g.reshape(x.shape)]
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
     if kink.among == "operands":
@@ -649,5 +694,5 @@ def verify_kink(
         check_kink_example(example)
         checked += 1
 
-    _run(run, settings, seed)
+    _run(run, _thinned(spec, settings), seed)
     return checked

@@ -214,6 +214,19 @@ class MeanTermMissingBatchNorm(ops.BatchNorm):
         return unbroadcast(gx + mean_term, x), ggamma, gbeta
 
 
+class LastMaximumPooling(ops.Pooling):
+    """Gives a tied window's gradient to its last maximum instead of its first."""
+
+    def forward(self, x: Array) -> Array:
+        y = super().forward(x)
+        assert self.argmax is not None
+        col = self.window.windows(x, fill=-np.inf)
+        n, c, kh, kw, oh, ow = col.shape
+        reversed_col = col.reshape(n, c, kh * kw, oh, ow)[:, :, ::-1]
+        self.argmax = kh * kw - 1 - reversed_col.argmax(axis=2)[:, :, None]
+        return y
+
+
 def small_image_case(sampler: Sampler) -> Case:
     """One small image whose 2x2 windows overlap (stride 1) or not (stride 2): both bugs of
     col2im show on it, and a failing case needs little shrinking."""
@@ -326,6 +339,9 @@ PLANTED = {
     ),
     "col2im overwriting overlaps instead of adding": planted(
         "im2col", im2col_with_backward(OverwritingCol2im), small_image_case
+    ),
+    "max pooling giving a tie to the last maximum": planted(
+        "pooling", lambda x, **window: LastMaximumPooling(Window.of(**window))(x)
     ),
     "batch norm without its mean term": planted(
         "batch_norm", batch_norm_without_mean_term, small_batch_case
