@@ -213,6 +213,17 @@ def _ratio(a: float, b: float) -> str:
 # -- workloads ------------------------------------------------------------------------------
 
 
+def chain_of_ops(x: Any, size: int) -> Any:
+    """``y = y*1.0001; y = y+0.1; y = y/1.01; y = y-0.01``, ``size`` times from ``x``."""
+    y = x
+    for _ in range(size):
+        y = y * 1.0001
+        y = y + 0.1
+        y = y / 1.01
+        y = y - 0.01
+    return y
+
+
 def scalar_chain(
     peers: list[Peer], skipped: dict[str, str], size: int, repeat: int
 ) -> dict[str, float]:
@@ -221,13 +232,7 @@ def scalar_chain(
     def chain(peer: Peer) -> Callable[[], Any]:
         def run() -> Any:
             x = peer.leaf(1.0)
-            y = x
-            for _ in range(size):
-                y = y * 1.0001
-                y = y + 0.1
-                y = y / 1.01
-                y = y - 0.01
-            peer.backward(y, False)
+            peer.backward(chain_of_ops(x, size), False)
             return peer.grad(x)
 
         return run
@@ -506,13 +511,7 @@ def higher_order(
 
     def build(peer: Peer, data: Any, n: int) -> Callable[[], Any]:
         def graph() -> Any:
-            y = peer.leaf(data)
-            for _ in range(n):
-                y = y * 1.0001
-                y = y + 0.1
-                y = y / 1.01
-                y = y - 0.01
-            return y
+            return chain_of_ops(peer.leaf(data), n)
 
         return graph
 

@@ -109,7 +109,7 @@ def verify(
     )
     print(header, file=out)
     print("-" * len(header), file=out)
-    failures: dict[str, str] = {}
+    failures: dict[str, tuple[int, str]] = {}
     start = time.perf_counter()
     for number, name in enumerate(names, 1):
         label = f"[{number}/{len(names)}] {name}"
@@ -131,15 +131,20 @@ def verify(
                 on_example=report_progress if progress.isatty() else None,
             )
         except Exception as error:  # NOTE: one op's crash is that op's failure
-            failures[name] = str(error) if isinstance(error, AssertionError) else repr(error)
+            message = str(error) if isinstance(error, AssertionError) else repr(error)
+            failures[name] = (stats.examples, message)
         print(file=progress)
         result = "FAIL" if name in failures else "pass"
         errors = f"{_errors(stats.first)} {_errors(stats.second)}"
         print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
-    for name, message in failures.items():
-        print(f"\n{name} FAILED:\n{message}", file=out)
+    for name, (drawn, message) in failures.items():
+        print(
+            f"\n{name} FAILED on example {drawn} of at most {examples}; "
+            f"the smallest failing example:\n{message}",
+            file=out,
+        )
     verdict = (
         f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
     )

@@ -380,10 +380,22 @@ def verify_op(
     """Fuzz one op with Hypothesis (the current settings profile unless ``settings`` is given)
     and return what was measured; raises on the first (shrunk) failing example."""
     stats = OpStats() if stats is None else stats
+    failed = False
 
     @hypothesis.given(examples(spec, dtype, kinds))
     def run(example: Example) -> None:
-        check_example(example, stats)
+        nonlocal failed
+        if failed:
+            # NOTE: Hypothesis shrinking the failure: these examples are not counted or measured
+            check_example(example)
+            return
+        drawn = stats.examples + 1
+        try:
+            check_example(example, stats)
+        except BaseException:
+            failed = True
+            stats.examples = drawn
+            raise
         if on_example is not None:
             on_example(stats)
 

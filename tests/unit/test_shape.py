@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.helpers import grad_of
+from tests.helpers import assert_float16_rounds, float16_gradients, grad_of
 from tinygrad_ref import Variable, broadcast_to, cast, reshape, sum_to, transpose
 
 
@@ -101,3 +101,12 @@ def test_transpose_with_axes_that_are_not_a_permutation_is_refused() -> None:
         x.transpose(0, -2)
     with pytest.raises(np.exceptions.AxisError, match=r"axis 2 is out of bounds .* \(2, 3\)"):
         x.transpose(2, 0)
+
+
+def test_float16_sum_to_and_broadcast_to_over_more_elements_than_float16_counts() -> None:
+    size = 70_000
+    small = float(np.float16(1e-3))
+    for g in float16_gradients(lambda x: sum_to(x * 1e-3, (1, 2)), np.ones((size, 2))):
+        assert_float16_rounds(g, small)
+    for g in float16_gradients(lambda x: broadcast_to(x, (size, 2)) * 1e-3, np.ones(2)):
+        assert_float16_rounds(g, small * size, ulps=4)

@@ -16,6 +16,7 @@ from tinygrad_ref.core import (
     Variable,
     _as_operand_data,
     _is_python_number,
+    constant_data,
 )
 from tinygrad_ref.ops.elementwise import Log, _values
 from tinygrad_ref.ops.shape import unbroadcast
@@ -100,12 +101,14 @@ Constant = Array | float
 (NEP 50); integer arrays and NumPy scalars become the floats NumPy would compute them in."""
 
 
-def _constant(c: Operand) -> Constant:
+def _constant(c: Operand, *, read_by_vjp: bool = True) -> Constant:
+    """``c`` as the constant an op holds: its own copy of an array if its ``vjp`` reads it."""
     if _is_python_number(c):
         return c
     if isinstance(c, Variable):
         raise TypeError("expected a constant, got a Variable")
-    return _as_operand_data(np.asarray(c))
+    array = c if isinstance(c, (np.ndarray, np.generic)) else np.asarray(c)
+    return constant_data(array) if read_by_vjp else _as_operand_data(array)
 
 
 _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
@@ -129,7 +132,7 @@ class AddConstant(Function):
     __slots__ = ("c",)
 
     def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
+        self.c = _constant(c, read_by_vjp=False)
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) + self.c
@@ -144,7 +147,7 @@ class SubConstant(Function):
     __slots__ = ("c",)
 
     def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
+        self.c = _constant(c, read_by_vjp=False)
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) - self.c

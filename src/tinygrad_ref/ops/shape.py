@@ -49,7 +49,10 @@ def _sum_to(x: Array, shape: tuple[int, ...]) -> Array:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
-    y: Array = x.sum(axis=axes, keepdims=True)
+    # NOTE: float16 accumulates in float32, as np.mean does: summed in float16, a gradient
+    # summed over more than a few thousand elements stalls (4 + 0.001 rounds to 4).
+    accumulator = np.float32 if x.dtype.itemsize < 4 else x.dtype
+    y: Array = x.sum(axis=axes, keepdims=True, dtype=accumulator).astype(x.dtype, copy=False)
     return y.reshape(shape) if lead else y
 
 
@@ -175,7 +178,7 @@ def unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     return g
 
 
-def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
+def reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
     """A shape that broadcasts to ``shape``: leading axes dropped, some axes set to 1."""
     lead = sampler.integer(0, len(shape))
     return tuple(1 if sampler.boolean() else n for n in shape[lead:])
@@ -183,12 +186,12 @@ def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
 
 def _sum_to_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
-    return Case((shape,), {"shape": _reduced_shape(sampler, shape)})
+    return Case((shape,), {"shape": reduced_shape(sampler, shape)})
 
 
 def _broadcast_to_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
-    return Case((_reduced_shape(sampler, shape),), {"shape": shape})
+    return Case((reduced_shape(sampler, shape),), {"shape": shape})
 
 
 def _cast_case(sampler: Sampler) -> Case:
