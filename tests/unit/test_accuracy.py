@@ -88,6 +88,15 @@ def test_samples_cover_every_binade_of_both_signs_and_the_edges() -> None:
         assert samples(Domain(0.0, math.inf), dtype).min() == 0
 
 
+def test_the_overflow_and_underflow_thresholds_are_found_by_bisection() -> None:
+    for dtype in DTYPES:
+        info = np.finfo(dtype)
+        thresholds = check_accuracy(REGISTRY["exp"], dtype, density=0.1).thresholds
+        for exact in (math.log(info.max), math.log(info.smallest_normal)):
+            distance = min(abs(t - exact) for t in thresholds)
+            assert distance <= 2 * abs(float(np.spacing(dtype.type(exact)))), (dtype, exact)
+
+
 class CancellingSigmoid(Function):
     """The earlier sigmoid: tanh(x / 2) / 2 + 1 / 2 cancels for x < 0, y (1 - y) for x > 0."""
 
