@@ -293,6 +293,21 @@ class Variable:
     ) -> Variable:
         return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
 
+    def dot(self, other: Operand) -> Variable:
+        """``self @ other``: DeZero's name for the matrix product."""
+        return tinygrad_ref.ops.matmul(self, other)
+
+    def matmul(self, other: Operand) -> Variable:
+        """``self @ other``."""
+        return tinygrad_ref.ops.matmul(self, other)
+
+
+class Parameter(Variable):
+    """A Variable that a layer learns (DeZero's ``Parameter``): it behaves as a Variable, and
+    its class tells a model's parameters from its other Variables."""
+
+    __slots__ = ()
+
 
 class _Constant(Variable):
     """An operand given as a number or an array rather than a Variable: an input of the

@@ -123,6 +123,22 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
+class UncoupledSoftmax(ops.Softmax):
+    """``y * gy`` alone: the term through the normalizing sum is missing."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return y * gy
+
+
+class UnaveragedSoftmaxCrossEntropy(ops.SoftmaxCrossEntropy):
+    """``softmax - one_hot`` not divided by the number of samples."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        one_hot: Array = np.eye(x.shape[1], dtype=x.dtype)[self.labels]
+        gx: Tensor = (ops.Softmax(1).apply(x) - one_hot) * gy
+        return gx
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -164,6 +180,12 @@ PLANTED = {
     ),
     "repeated indices overwriting instead of accumulating": planted(
         "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+    ),
+    "softmax without its normalizing term": planted(
+        "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
+    ),
+    "softmax cross entropy not averaged": planted(
+        "softmax_cross_entropy", lambda x, t: UnaveragedSoftmaxCrossEntropy(t)(x)
     ),
 }
 

@@ -13,6 +13,7 @@ WORKLOADS = [
     "## large arrays",
     "## memory",
     "## higher order",
+    "## mlp training step",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
 
