@@ -21,7 +21,7 @@ try:
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
 try:
-    from tinygrad_ref import ulp_accuracy
+    from tinygrad_ref import ulp
 except ImportError as error:
     _missing = _missing or error
 
@@ -172,7 +172,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.accuracy:
         dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
         specs = [REGISTRY[name] for name in names]
-        return ulp_accuracy.print_table(
-            specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr
-        )
+        return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)

@@ -72,7 +72,7 @@ class Case:
 @dataclass(frozen=True)
 class Accuracy:
     """How close an elementwise op's value and first derivatives stay to the exact ones, over
-    the whole float range, measured by :mod:`tinygrad_ref.ulp_accuracy` against mpmath.
+    the whole float range, measured by :mod:`tinygrad_ref.ulp` against mpmath.
 
     The references take the mpmath context first, then one ``mpf`` per operand:
     ``exact=lambda mp, x: mp.exp(x)``, so this module needs no mpmath. Write them without
@@ -132,7 +132,7 @@ class OpSpec:
     """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
     second_order: bool = True
     """Whether second derivatives are checked too."""
-    # NOTE: the full-range accuracy block (tinygrad_ref.ulp_accuracy); every elementwise op has one.
+    # NOTE: the full-range accuracy block (tinygrad_ref.ulp); every elementwise op has one.
     accuracy: Accuracy | None = None
     """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""
 

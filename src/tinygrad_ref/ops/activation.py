@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.arithmetic import neg
+from tinygrad_ref.ops.arithmetic import Div, neg
 from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, exp
 from tinygrad_ref.ops.reduction import Sum, _spread, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes
@@ -158,13 +158,12 @@ SPECS = [
     OpSpec("softmax_simple", Exp, softmax_simple, _reference_softmax, (ANY,), case=_axis_case),
     OpSpec(
         "sigmoid_simple",
-        Exp,
+        Div,
         sigmoid_simple,
         lambda x: 1 / (1 + np.exp(-x)),
         (BOUNDED,),
-        # NOTE: DeZero's composition: below -40 its chain rule's -1 / (1 + exp(-x)) ** 2
-        # underflows (from x < -44 in float32, -354 in float64) where its derivative, about
-        # exp(x), does not: the primitive sigmoid is accurate there.
-        accuracy=replace(SIGMOID_ACCURACY, domains=(Domain(-40.0, math.inf),)),
+        # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32
+        # below -44: its accuracy domain ends there (sigmoid itself has the whole float range).
+        accuracy=replace(SIGMOID_ACCURACY, domains=(Domain(-44.0, math.inf),)),
     ),
 ]

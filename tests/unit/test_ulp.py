@@ -1,4 +1,4 @@
-"""The full-range accuracy check against mpmath (tinygrad_ref.ulp_accuracy), and the cases it
+"""The full-range accuracy check against mpmath (tinygrad_ref.ulp), and the cases it
 found: stable sigmoid and tanh derivatives, powers whose exponent minus one rounds."""
 
 import dataclasses
@@ -16,7 +16,7 @@ from tinygrad_ref import Variable, sigmoid, tanh
 from tinygrad_ref.core import Array, Function, Tensor
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import REALS, Domain, OpSpec
-from tinygrad_ref.ulp_accuracy import DTYPES, check_accuracy, check_all, samples
+from tinygrad_ref.ulp import DTYPES, check_accuracy, check_all, samples
 
 ACCURATE = [name for name, spec in REGISTRY.items() if spec.accuracy is not None]
 
