@@ -36,6 +36,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tinygrad_ref",
@@ -78,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--density",
-        type=float,
+        type=_positive_float,
         default=1.0,
         metavar="D",
         help="with --accuracy: samples per binade, relative to the default (default 1)",

@@ -54,6 +54,7 @@ def test_verify_exits_1_and_shows_the_failure(monkeypatch: pytest.MonkeyPatch) -
         (["verify", "--op", "nope"], "invalid choice: 'nope'"),
         (["verify", "--examples", "0"], "must be at least 1"),
         (["verify", "--dtype", "float16"], "invalid choice: 'float16'"),
+        (["verify", "--accuracy", "--density", "0"], "must be more than 0, got 0.0"),
         ([], "the following arguments are required: command"),
     ],
 )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.arithmetic import Div, neg
-from tinygrad_ref.ops.elementwise import Exp, exp
+from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, exp
 from tinygrad_ref.ops.reduction import Sum, _spread, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes
-from tinygrad_ref.spec import ANY, BOUNDED, Accuracy, Case, Domain, OpSpec, Sampler, draw_axis
+from tinygrad_ref.spec import ANY, BOUNDED, Case, Domain, OpSpec, Sampler, draw_axis
 
 
 def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
@@ -186,10 +187,6 @@ SPECS = [
         (BOUNDED,),
         # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32
         # below -44: its accuracy domain ends there (sigmoid itself has the whole float range).
-        accuracy=Accuracy(
-            lambda mp, x: 1 / (1 + mp.exp(-x)),
-            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
-            (Domain(-44.0, math.inf),),
-        ),
+        accuracy=replace(SIGMOID_ACCURACY, domains=(Domain(-44.0, math.inf),)),
     ),
 ]

@@ -212,6 +212,10 @@ _SCALES = Domain(0.01, 100.0)
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
 
+SIGMOID_ACCURACY = Accuracy(
+    lambda mp, x: 1 / (1 + mp.exp(-x)), (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),), (REALS,)
+)
+
 SPECS = [
     OpSpec(
         "exp",
@@ -279,11 +283,7 @@ SPECS = [
         sigmoid,
         lambda x: 1 / (1 + np.exp(-x)),
         (_TAILS,),
-        accuracy=Accuracy(
-            lambda mp, x: 1 / (1 + mp.exp(-x)),
-            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
-            (REALS,),
-        ),
+        accuracy=SIGMOID_ACCURACY,
         analytic=True,
     ),
     OpSpec(
