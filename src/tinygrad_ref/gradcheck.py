@@ -41,6 +41,10 @@ RATIO = 2.0
 """Each step of the Richardson sequence is the previous one divided by this."""
 LEVELS = 6
 """The most steps the Richardson sequence takes (``h`` down to ``h / 2**5``)."""
+TRUNCATION_SAFETY = 10.0
+"""The truncation error of an extrapolated entry is taken as this many times the difference
+between it and its neighbours in the table: that difference tracks the error only to within an
+order of magnitude (it underestimated it by up to 2x for softmax's Hessian)."""
 TARGET = 1e-9
 """The sequence stops as soon as an estimate's error bound is within this fraction of its
 value (or of the gradient's scale), or when a smaller step no longer improves the bound."""
@@ -236,9 +240,11 @@ class _Objective:
         magnitudes = np.abs(np.asarray(y.real, dtype=np.float64))
         self.magnitude = float(np.abs(self.weights * magnitudes).max(initial=0.0))
         """The largest weighted output: a scale of the objective's terms."""
-        self.floor = floor
-        """The least magnitude of the terms each output is computed from, when known: the
-        gradient of a function is computed from terms of the size of its values."""
+        # NOTE: an output near 0 is usually the cancellation of terms of the size of the
+        # largest outputs (the mean of 0, 3 and -3): its rounding is theirs
+        self.floor = max(floor, float(magnitudes.max(initial=0.0)))
+        """The least magnitude of the terms each output is computed from: the largest output,
+        or, for a gradient, the outer function's values over the scale, when larger."""
 
     def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         args = list(self.inputs)
@@ -315,7 +321,9 @@ def _extrapolate(central: Central, levels: int, floor: float) -> Estimate:
             factor = RATIO ** (2 * j) - 1
             value = row[j - 1] + (row[j - 1] - previous[j - 1]) / factor
             carried = row_noise[j - 1] * (1 + 1 / factor) + previous_noise[j - 1] / factor
-            truncation = np.maximum(np.abs(value - row[j - 1]), np.abs(value - previous[j - 1]))
+            truncation = TRUNCATION_SAFETY * np.maximum(
+                np.abs(value - row[j - 1]), np.abs(value - previous[j - 1])
+            )
             truncation = np.where(np.isnan(value), np.inf, truncation)
             row_best = _Entry(value, truncation, carried).better(row_best)
             row.append(value)

@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -172,3 +173,22 @@ def test_accuracy_is_a_plain_value_as_dezero() -> None:
     assert isinstance(acc, Variable)
     assert acc.creator is None
     assert acc.data == pytest.approx(2 / 3)
+
+
+def test_softmax_cross_entropy_simple_hessian_matches_mpmath() -> None:
+    """H v = p * v - p (p . v), in 40-digit arithmetic, for both spellings of the loss."""
+    mpmath.mp.dps = 40
+    logits = np.array([[-0.62403516, 6.27645364, -6.63342962, -8.35916029]])
+    v = np.array([[0.3, -1.2, 0.7, 0.5]])
+    exps = [mpmath.exp(mpmath.mpf(float(a))) for a in logits[0]]
+    p = [e / mpmath.fsum(exps) for e in exps]
+    pv = mpmath.fsum(pi * float(vi) for pi, vi in zip(p, v[0], strict=True))
+    exact = [float(pi * float(vi) - pi * pv) for pi, vi in zip(p, v[0], strict=True)]
+    for loss in (softmax_cross_entropy, softmax_cross_entropy_simple):
+        x = Variable(logits.copy())
+        loss(x, np.array([1])).backward(create_graph=True)
+        g = x.grad
+        assert g is not None
+        x.cleargrad()
+        (g * v).sum().backward()
+        np.testing.assert_allclose(grad_of(x)[0], exact, rtol=1e-13, atol=1e-18)

@@ -257,7 +257,17 @@ def test_the_error_bounds_hold() -> None:
         assert estimate is not None
         truth = weights * derivative(x.data)
         assert np.all(np.abs(estimate.value - truth) <= estimate.error)
-        assert np.all(estimate.error <= 1e-7 * np.abs(truth))
+        # NOTE: tight on one scale: beside outputs 1e5 times larger, an element's rounding
+        # floor is theirs (see _Objective.floor), so the bound is only valid there
+        for k in range(x.size):
+            alone = Variable(x.data[k : k + 1])
+            (single,) = numerical_estimates(fn, alone)
+            assert single is not None
+            (w,) = numerical_grad(lambda v: v, alone, method="complex")
+            assert w is not None
+            exact = w * derivative(alone.data)
+            assert np.all(np.abs(single.value - exact) <= single.error)
+            assert np.all(single.error <= 1e-7 * np.abs(exact))
 
 
 def test_methods_agree() -> None:

@@ -283,6 +283,10 @@ SPECS = [
         _reference_softmax_cross_entropy,
         (ANY,),
         case=_labelled_case,
+        # NOTE: the Richardson oracle's bound on this composite's Hessian-vector product is
+        # too small (20x at logits near 6): its second derivatives are checked against mpmath
+        # and against softmax_cross_entropy's in tests/unit/test_loss.py instead
+        second_order=False,
     ),
     OpSpec(
         "mean_squared_error",
