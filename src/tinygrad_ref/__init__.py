@@ -1,7 +1,7 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
-from tinygrad_ref import viz
+from tinygrad_ref import interop, viz
 from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, as_array, as_variable
 from tinygrad_ref.gradcheck import (
@@ -68,6 +68,7 @@ __all__ = [
     "get_item",
     "gradcheck",
     "gradgradcheck",
+    "interop",
     "log",
     "matmul",
     "mean",

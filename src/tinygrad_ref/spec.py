@@ -99,6 +99,14 @@ class OpSpec:
     """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
     second_order: bool = True
     """Whether second derivatives are checked too."""
+    # NOTE: NumPy interop (tinygrad_ref.interop)
+    numpy: tuple[Callable[..., Any], ...] = ()
+    """The NumPy ufuncs (``np.subtract``), ufunc methods (``np.add.reduce``) and functions
+    (``np.sum``) that dispatch to this op when given a Variable; each is called with the
+    operands and parameters ``function`` takes, as ``np.subtract(x0, x1)`` for ``sub(x0, x1)``."""
+    numpy_reflected: bool = False
+    """Whether ``numpy`` takes the operands in reverse order: ``np.power(c, x)`` is
+    ``rpow(x, c)``. Such a spelling dispatches to the op that claims it unreflected."""
 
     @property
     def arity(self) -> int:

@@ -1,12 +1,17 @@
 """Every registered op, fuzzed: forward values against NumPy, first and second derivatives
 against central differences, over random shapes, broadcasting, dtypes and operand kinds."""
 
+import dataclasses
+import inspect
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
+from tinygrad_ref import Variable, interop
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
 from tinygrad_ref.testing import DTYPES, Kind, verify_op
@@ -59,3 +64,61 @@ def test_every_operand_kind_on_either_side(
     name: str, dtype: np.dtype[np.floating], kinds: tuple[Kind, ...]
 ) -> None:
     verify_op(REGISTRY[name], dtype=dtype, kinds=kinds, settings=settings(max_examples=5))
+
+
+def numpy_spelling(spec: OpSpec, target: Callable[..., Any]) -> Callable[..., Variable]:
+    """The NumPy ufunc or function ``target`` called as ``spec.function`` is: the operands
+    reversed if the spelling is reflected, parameters NumPy takes only by position passed so."""
+    positional_only = [
+        p.name
+        for p in inspect.signature(target).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY
+    ]
+
+    def call(*operands: Any, **params: Any) -> Variable:
+        if spec.numpy_reflected:
+            operands = operands[::-1]
+        by_position = [params.pop(name) for name in positional_only if name in params]
+        y: Variable = target(*operands, *by_position, **params)
+        return y
+
+    return call
+
+
+def operand_kind_combinations(spec: OpSpec) -> list[tuple[Kind, ...]]:
+    """The mixes of operand kinds the suites above draw for ``spec``."""
+    if spec.case is None:
+        return kind_combinations(spec)
+    by_role: dict[str, list[Kind]] = {
+        "variable": [Kind.VARIABLE],
+        "constant": [Kind.NDARRAY],
+        "any": [*ARRAY_KINDS],
+    }
+    per_operand = [by_role[role] for role in spec.operand_roles]
+    return [kinds for kinds in itertools.product(*per_operand) if Kind.VARIABLE in kinds]
+
+
+NUMPY_CASES = [
+    pytest.param(
+        name,
+        i,
+        dtype,
+        kinds,
+        id=f"{name}-{interop.name_of(target)}-{dtype}-{'-'.join(k.value for k in kinds)}",
+    )
+    for name, spec in REGISTRY.items()
+    for i, target in enumerate(spec.numpy)
+    for dtype in DTYPES
+    for kinds in operand_kind_combinations(spec)
+]
+
+
+@pytest.mark.parametrize(("name", "index", "dtype", "kinds"), NUMPY_CASES)
+def test_every_op_through_its_numpy_spelling(
+    name: str, index: int, dtype: np.dtype[np.floating], kinds: tuple[Kind, ...]
+) -> None:
+    spec = REGISTRY[name]
+    through_numpy = dataclasses.replace(
+        spec, function=numpy_spelling(spec, spec.numpy[index]), infix=None
+    )
+    verify_op(through_numpy, dtype=dtype, kinds=kinds, settings=settings(max_examples=5))

@@ -310,6 +310,7 @@ SPECS = [
         (ANY, ANY),
         operators=("__add__", "__radd__"),
         infix=operator.add,
+        numpy=(np.add,),
     ),
     OpSpec(
         "sub",
@@ -319,6 +320,7 @@ SPECS = [
         (ANY, ANY),
         operators=("__sub__", "__rsub__"),
         infix=operator.sub,
+        numpy=(np.subtract,),
     ),
     OpSpec(
         "mul",
@@ -328,6 +330,7 @@ SPECS = [
         (ANY, ANY),
         operators=("__mul__", "__rmul__"),
         infix=operator.mul,
+        numpy=(np.multiply,),
     ),
     OpSpec(
         "div",
@@ -337,6 +340,7 @@ SPECS = [
         (ANY, NONZERO),
         operators=("__truediv__", "__rtruediv__"),
         infix=operator.truediv,
+        numpy=(np.divide,),
     ),
     # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
     # above reach them too, with mixed operand kinds
@@ -349,6 +353,7 @@ SPECS = [
         roles=("variable", "constant"),
         operators=("__add__", "__radd__"),
         infix=operator.add,
+        numpy=(np.add,),
     ),
     OpSpec(
         "sub_constant",
@@ -359,6 +364,7 @@ SPECS = [
         roles=("variable", "constant"),
         operators=("__sub__",),
         infix=operator.sub,
+        numpy=(np.subtract,),
     ),
     OpSpec(
         "mul_constant",
@@ -369,6 +375,7 @@ SPECS = [
         roles=("variable", "constant"),
         operators=("__mul__", "__rmul__"),
         infix=operator.mul,
+        numpy=(np.multiply,),
     ),
     OpSpec(
         "div_constant",
@@ -379,9 +386,19 @@ SPECS = [
         roles=("variable", "constant"),
         operators=("__truediv__",),
         infix=operator.truediv,
+        numpy=(np.divide,),
     ),
-    OpSpec("neg", Neg, neg, operator.neg, (ANY,), operators=("__neg__",), infix=operator.neg),
-    OpSpec("square", Square, square, np.square, (ANY,)),
+    OpSpec(
+        "neg",
+        Neg,
+        neg,
+        operator.neg,
+        (ANY,),
+        operators=("__neg__",),
+        infix=operator.neg,
+        numpy=(np.negative,),
+    ),
+    OpSpec("square", Square, square, np.square, (ANY,), numpy=(np.square,)),
     OpSpec(
         "pow",
         Pow,
@@ -392,6 +409,7 @@ SPECS = [
         operators=("__pow__",),
         infix=operator.pow,
         case=_pow_case,
+        numpy=(np.power,),
     ),
     OpSpec(
         "rpow",
@@ -402,6 +420,8 @@ SPECS = [
         roles=("any", "constant"),
         operators=("__rpow__",),
         infix=lambda x, c: c**x,
+        numpy=(np.power,),
+        numpy_reflected=True,
     ),
     OpSpec(
         "power",
@@ -412,5 +432,6 @@ SPECS = [
         roles=("variable", "variable"),
         operators=("__pow__",),
         infix=operator.pow,
+        numpy=(np.power,),
     ),
 ]

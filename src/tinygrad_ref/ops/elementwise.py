@@ -111,11 +111,11 @@ def sigmoid(x: Operand) -> Variable:
 
 
 SPECS = [
-    OpSpec("exp", Exp, exp, np.exp, (BOUNDED,)),
-    OpSpec("log", Log, log, np.log, (POSITIVE,)),
-    OpSpec("sin", Sin, sin, np.sin, (ANY,)),
-    OpSpec("cos", Cos, cos, np.cos, (ANY,)),
-    OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,)),
-    OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,)),
+    OpSpec("exp", Exp, exp, np.exp, (BOUNDED,), numpy=(np.exp,)),
+    OpSpec("log", Log, log, np.log, (POSITIVE,), numpy=(np.log,)),
+    OpSpec("sin", Sin, sin, np.sin, (ANY,), numpy=(np.sin,)),
+    OpSpec("cos", Cos, cos, np.cos, (ANY,), numpy=(np.cos,)),
+    OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,), numpy=(np.tanh,)),
+    OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,), numpy=(np.sqrt,)),
     OpSpec("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
 ]

@@ -90,5 +90,6 @@ SPECS = [
         operators=("__matmul__", "__rmatmul__"),
         infix=operator.matmul,
         case=_matmul_case,
+        numpy=(np.matmul,),
     ),
 ]

@@ -82,6 +82,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
         case=_reduction_case,
+        numpy=(np.sum, np.add.reduce),
     ),
     OpSpec(
         "mean",
@@ -91,5 +92,6 @@ SPECS = [
         (ANY,),
         infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
         case=_reduction_case,
+        numpy=(np.mean,),
     ),
 ]

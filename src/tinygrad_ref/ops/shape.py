@@ -148,10 +148,10 @@ def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Variable:
     return BroadcastTo(shape)(x)
 
 
-def reshape(x: Operand, shape: tuple[int, ...]) -> Variable:
-    """``x`` with its values in ``shape`` (one entry may be -1), as NumPy's; the result may be
-    a view of ``x``'s data."""
-    return Reshape(shape)(x)
+def reshape(x: Operand, shape: int | tuple[int, ...]) -> Variable:
+    """``x`` with its values in ``shape`` (one entry may be -1; an int is a 1-d shape), as
+    NumPy's; the result may be a view of ``x``'s data."""
+    return Reshape((shape,) if isinstance(shape, int) else shape)(x)
 
 
 def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Variable:
@@ -243,6 +243,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, shape: x.reshape(*shape),
         case=_reshape_case,
+        numpy=(np.reshape,),
     ),
     OpSpec(
         "transpose",
@@ -252,6 +253,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
+        numpy=(np.transpose,),
     ),
     OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
     OpSpec(
@@ -261,6 +263,7 @@ SPECS = [
         np.broadcast_to,
         (ANY,),
         case=_broadcast_to_case,
+        numpy=(np.broadcast_to,),
     ),
     OpSpec(
         "cast",

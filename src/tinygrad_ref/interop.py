@@ -1,0 +1,374 @@
+"""NumPy's protocols for Variables: NumPy's own ufuncs and functions, given a Variable, run the
+op that backs them and return a recorded Variable, as the operators do.
+
+* ``__array_ufunc__``: a ufunc (``np.exp(v)``, ``ndarray * v``, ``np.add.reduce(v)``) runs the
+  op whose spec lists it in ``OpSpec.numpy``; ``np.add.outer`` and the other binary ufuncs'
+  ``outer`` run it on operands reshaped to pair every element with every other. Into ``out=``
+  ndarrays (``x.data -= lr * x.grad``) a ufunc computes on the data and records nothing: a plain
+  array cannot hold a graph. Comparisons and the other ufuncs that only inspect values give
+  NumPy boolean arrays of the data.
+* ``__array_function__``: a NumPy function (``np.sum(v, axis=0)``) runs the op whose spec lists
+  it; ``np.dot`` and ``np.vdot`` are composed from ops by NumPy's rules; the functions that only
+  inspect values (``np.allclose``, ``np.shape``) run on the data.
+* ``__array__``: ``np.asarray(v)`` is ``v.data``, without its graph.
+
+Anything else given a Variable raises a ``TypeError`` naming it, never an array of objects:
+a ufunc or function no op backs, a keyword the op cannot honour, ``out=`` a Variable.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tinygrad_ref import ops
+from tinygrad_ref.core import Array, Operand, Variable
+from tinygrad_ref.registry import REGISTRY
+
+UfuncKey = tuple[np.ufunc, str]
+"""A ufunc and one of its methods: ``(np.add, "__call__")`` or ``(np.add, "reduce")``."""
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What a NumPy ufunc or function given a Variable runs: ``function``, whose first
+    ``arity`` parameters are the operands (NumPy's first ones, by position); NumPy's other
+    parameters go to ``function``'s of the same name."""
+
+    function: Callable[..., Variable]
+    arity: int
+
+
+def ufunc_key(target: object) -> UfuncKey | None:
+    """``target`` as a ufunc and method, or ``None`` if it is a NumPy function."""
+    if isinstance(target, np.ufunc):
+        return target, "__call__"
+    owner = getattr(target, "__self__", None)
+    if isinstance(owner, np.ufunc):
+        return owner, getattr(target, "__name__", "")
+    return None
+
+
+def _operand_shape(x: Operand) -> tuple[int, ...]:
+    return x.shape if isinstance(x, Variable) else np.shape(x)
+
+
+def _reshaped(x: Operand, shape: tuple[int, ...]) -> Operand:
+    """``x`` in ``shape``: a recorded reshape for a Variable, NumPy's for a constant."""
+    return ops.reshape(x, shape) if isinstance(x, Variable) else np.reshape(x, shape)
+
+
+def _as_numpy_constant(x: Operand) -> Operand:
+    # NOTE: np.dot and np.vdot make arrays of Python numbers, so that they are not "weak".
+    return np.asarray(x) if isinstance(x, (int, float)) and not isinstance(x, np.generic) else x
+
+
+def dot(a: Operand, b: Operand) -> Variable:
+    """``np.dot``'s rules: a 0-d operand multiplies, vectors and matrices take the matrix
+    product, and an N-d ``a`` pairs every stack of ``b`` (the sum over the last axis of ``a``
+    and the second-to-last of ``b``)."""
+    a, b = _as_numpy_constant(a), _as_numpy_constant(b)
+    sa, sb = _operand_shape(a), _operand_shape(b)
+    if not sa or not sb:
+        return ops.mul(a, b)
+    if len(sa) < 2 or len(sb) < 3:
+        return ops.matmul(a, b)
+    if sa[-1] != sb[-2]:
+        raise ValueError(
+            f"dot of shapes {sa} and {sb}: the last axis of the first ({sa[-1]}) and the "
+            f"second-to-last of the second ({sb[-2]}) differ"
+        )
+    # NOTE: each row of a as a 1-row matrix, with axes of size 1 for b's stack axes to broadcast
+    rows = _reshaped(a, (*sa[:-1], *(1,) * (len(sb) - 2), 1, sa[-1]))
+    return ops.reshape(ops.matmul(rows, b), (*sa[:-1], *sb[:-2], sb[-1]))
+
+
+def vdot(a: Operand, b: Operand) -> Variable:
+    """``np.vdot``: the dot product of the flattened operands, which must have one size."""
+    a, b = _as_numpy_constant(a), _as_numpy_constant(b)
+    sa, sb = _operand_shape(a), _operand_shape(b)
+    if np.prod(sa) != np.prod(sb):
+        raise ValueError(f"vdot of shapes {sa} and {sb}: their sizes differ")
+    return ops.matmul(_reshaped(a, (-1,)), _reshaped(b, (-1,)))
+
+
+def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
+    """What each ufunc method and NumPy function runs: the op whose spec claims it first."""
+    ufuncs: dict[UfuncKey, Dispatch] = {}
+    functions: dict[object, Dispatch] = {np.dot: Dispatch(dot, 2), np.vdot: Dispatch(vdot, 2)}
+    for spec in REGISTRY.values():
+        if spec.numpy_reflected:
+            continue
+        for target in spec.numpy:
+            key = ufunc_key(target)
+            dispatch = Dispatch(spec.function, spec.arity)
+            if key is None:
+                functions.setdefault(target, dispatch)
+            else:
+                ufuncs.setdefault(key, dispatch)
+    return ufuncs, functions
+
+
+_UFUNCS, _FUNCTIONS = _tables()
+UFUNCS: Mapping[UfuncKey, Dispatch] = _UFUNCS
+"""The ufunc methods that run an op: those the specs claim in ``OpSpec.numpy``."""
+FUNCTIONS: Mapping[object, Dispatch] = _FUNCTIONS
+"""The NumPy functions that run ops: those the specs claim, and ``np.dot`` and ``np.vdot``."""
+
+INSPECTING_UFUNCS: frozenset[np.ufunc] = frozenset(
+    {
+        np.equal,
+        np.not_equal,
+        np.less,
+        np.less_equal,
+        np.greater,
+        np.greater_equal,
+        np.isfinite,
+        np.isinf,
+        np.isnan,
+        np.signbit,
+        np.logical_and,
+        np.logical_or,
+        np.logical_xor,
+        np.logical_not,
+    }
+)
+"""The ufuncs that only look at values: they run on the data and give a boolean ndarray."""
+
+INSPECTING_FUNCTIONS: frozenset[object] = frozenset(
+    {
+        np.all,
+        np.allclose,
+        np.any,
+        np.argmax,
+        np.argmin,
+        np.argsort,
+        np.argwhere,
+        np.array_equal,
+        np.array_equiv,
+        np.count_nonzero,
+        np.flatnonzero,
+        np.iscomplex,
+        np.iscomplexobj,
+        np.isclose,
+        np.isneginf,
+        np.isposinf,
+        np.isreal,
+        np.isrealobj,
+        np.may_share_memory,
+        np.ndim,
+        np.nonzero,
+        np.shape,
+        np.shares_memory,
+        np.size,
+    }
+)
+"""The NumPy functions that only look at values (or indices): they run on the data and return
+NumPy's result."""
+
+
+def supported() -> list[str]:
+    """The names of the NumPy ufuncs, ufunc methods and functions that take a Variable."""
+    binary = [f"{_ufunc_name(u)}.outer" for u, m in UFUNCS if m == "__call__" and u.nin == 2]
+    return sorted(
+        [_ufunc_name(u, m) for u, m in UFUNCS]
+        + binary
+        + [_function_name(f) for f in FUNCTIONS]
+        + [_ufunc_name(u) for u in INSPECTING_UFUNCS]
+        + [_function_name(f) for f in INSPECTING_FUNCTIONS]
+    )
+
+
+def name_of(target: object) -> str:
+    """How a NumPy ufunc, ufunc method or function is written: ``np.add.reduce``."""
+    key = ufunc_key(target)
+    return _function_name(target) if key is None else _ufunc_name(*key)
+
+
+def _ufunc_name(ufunc: np.ufunc, method: str = "__call__") -> str:
+    return f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+
+
+def _function_name(func: object) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    name = f"{module}.{getattr(func, '__name__', func)}"
+    return "np" + name[len("numpy") :] if module.split(".")[0] == "numpy" else name
+
+
+def _not_supported(name: str) -> TypeError:
+    return TypeError(
+        f"{name} does not take a Variable: no tinygrad_ref op backs it "
+        "(tinygrad_ref.interop.supported() lists the NumPy ufuncs and functions that do); "
+        "to compute without a graph, give it the data, v.data"
+    )
+
+
+def _data(x: Any) -> Any:
+    """``x`` with every Variable in it (also inside lists and tuples) replaced by its data."""
+    if isinstance(x, Variable):
+        return x._array()
+    if isinstance(x, (list, tuple)):
+        return type(x)(_data(item) for item in x)
+    return x
+
+
+def _refuse_variable_targets(name: str, targets: Any) -> None:
+    for target in targets if isinstance(targets, tuple) else (targets,):
+        if isinstance(target, Variable):
+            raise TypeError(
+                f"{name} cannot write into a Variable: changing a recorded value in place would "
+                "corrupt the graph that used it; take the result (y = ...) or write into an "
+                "ndarray, such as its data (x.data -= lr * x.grad)"
+            )
+
+
+def _foreign(objects: Collection[Any]) -> bool:
+    """Whether another library's array is among ``objects``: then NumPy asks it instead."""
+    return any(
+        hasattr(type(x), "__array_ufunc__")
+        and not isinstance(x, (Variable, np.ndarray, np.generic))
+        for x in objects
+    )
+
+
+def array_ufunc(
+    ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``Variable.__array_ufunc__``: ``ufunc``'s ``method`` called on ``inputs``."""
+    name = _ufunc_name(ufunc, method)
+    out = kwargs.get("out")
+    if _foreign(inputs) or (out is not None and _foreign(out)):
+        return NotImplemented
+    if out is not None or method == "at":
+        # NOTE: the result goes into ndarrays (`at` writes into its first input): NumPy's own
+        # computation on the data, as a plain array cannot hold a graph.
+        _refuse_variable_targets(name, out if out is not None else inputs[0])
+        return getattr(ufunc, method)(*_data(inputs), **kwargs)
+    if ufunc in INSPECTING_UFUNCS and method == "__call__":
+        return np.asarray(ufunc(*_data(inputs), **kwargs))
+    dispatch = UFUNCS.get((ufunc, method))
+    if dispatch is not None:
+        if method in ("reduce", "accumulate"):
+            kwargs.setdefault("axis", 0)
+        return _run(name, dispatch, inputs, kwargs)
+    call = UFUNCS.get((ufunc, "__call__"))
+    if method == "outer" and call is not None and ufunc.nin == 2:
+        a, b = inputs
+        _refuse_keywords(name, call, kwargs)
+        shape = _operand_shape(a)
+        if shape:
+            a = _reshaped(a, (*shape, *(1,) * len(_operand_shape(b))))
+        return call.function(a, b)
+    if ufunc.nout > 1:
+        raise TypeError(
+            f"{name} has {ufunc.nout} outputs and a tinygrad_ref op has one, so it does not take "
+            "a Variable; to compute without a graph, give it the data, v.data"
+        )
+    raise _not_supported(name)
+
+
+def array_function(
+    func: Callable[..., Any],
+    types: Collection[type],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+) -> Any:
+    """``Variable.__array_function__``: the NumPy function ``func`` called on ``args``."""
+    if not all(issubclass(t, (Variable, np.ndarray)) for t in types):
+        return NotImplemented
+    if func in INSPECTING_FUNCTIONS:
+        return func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
+    name = _function_name(func)
+    dispatch = FUNCTIONS.get(func)
+    if dispatch is None:
+        raise _not_supported(name)
+    given = _signature(func).bind(*args, **kwargs).arguments
+    out = given.get("out")
+    if out is not None:
+        _refuse_variable_targets(name, out)
+        return func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
+    return _run(name, dispatch, (), dict(given), _signature(func))
+
+
+@functools.cache
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+def _run(
+    name: str,
+    dispatch: Dispatch,
+    operands: tuple[Any, ...],
+    params: dict[str, Any],
+    numpy_signature: inspect.Signature | None = None,
+) -> Variable:
+    """``dispatch.function`` called on the operands and NumPy's named ``params``; with
+    ``numpy_signature``, the operands are the first ``dispatch.arity`` of ``params``, and the
+    parameters left at their default that the op does not take are dropped."""
+    if numpy_signature is not None:
+        numpy_params = list(numpy_signature.parameters.values())
+        operands = tuple(
+            params.pop(p.name) for p in numpy_params[: dispatch.arity] if p.name in params
+        )
+        for p in numpy_params:
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                params.update(params.pop(p.name, {}))
+            elif (
+                p.name in params
+                and _is_default(params[p.name], p.default)
+                and p.name not in _keywords(dispatch.function)
+            ):
+                del params[p.name]
+    _refuse_keywords(name, dispatch, params)
+    return dispatch.function(*operands, **params)
+
+
+def _is_default(value: object, default: object) -> bool:
+    if value is default:
+        return True
+    return type(value) in (bool, int, str) and type(value) is type(default) and value == default
+
+
+@functools.cache
+def _keywords(function: Callable[..., Any]) -> frozenset[str]:
+    """The parameters of ``function`` that can be given by name."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(p.name for p in _signature(function).parameters.values() if p.kind in kinds)
+
+
+def _refuse_keywords(name: str, dispatch: Dispatch, params: Mapping[str, Any]) -> None:
+    for keyword in params:
+        if keyword not in _keywords(dispatch.function):
+            raise TypeError(
+                f"{name}(): {keyword}= is not supported with a Variable, as tinygrad_ref's "
+                f"{getattr(dispatch.function, '__name__', 'op')} cannot honour it; to compute "
+                "without a graph, give it the data (v.data) or out= an ndarray"
+            )
+
+
+def as_ndarray(v: Variable, dtype: npt.DTypeLike | None, copy: bool | None) -> Array:
+    """``Variable.__array__``: the data, converted to ``dtype`` and copied as NumPy 2's
+    ``copy`` asks (``None``: only if needed; ``False``: never, or a ``ValueError``)."""
+    data = v._array()
+    if dtype is None or np.dtype(dtype) == data.dtype:
+        return data.copy() if copy else data
+    if copy is False:
+        raise ValueError(
+            f"np.asarray(v, dtype={np.dtype(dtype)}, copy=False): converting the {data.dtype} "
+            "data of a Variable needs a copy"
+        )
+    converted: Array = data.astype(dtype)
+    return converted
+
+
+def compare(v: Variable, method: str, other: object) -> npt.NDArray[np.bool_]:
+    """``v == other`` and the other comparisons: NumPy's on the data, as a boolean ndarray."""
+    data = other._array() if isinstance(other, Variable) else other
+    result: npt.NDArray[np.bool_] = getattr(v._array(), method)(data)
+    return result if result is NotImplemented else np.asarray(result)
