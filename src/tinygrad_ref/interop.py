@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref import ops
-from tinygrad_ref.core import Array, Operand, Variable
+from tinygrad_ref.core import Array, Operand, Variable, _is_python_number
 from tinygrad_ref.registry import REGISTRY
 
 UfuncKey = tuple[np.ufunc, str]
@@ -66,7 +66,7 @@ def _reshaped(x: Operand, shape: tuple[int, ...]) -> Operand:
 
 def _as_numpy_constant(x: Operand) -> Operand:
     # NOTE: np.dot and np.vdot make arrays of Python numbers, so that they are not "weak".
-    return np.asarray(x) if isinstance(x, (int, float)) and not isinstance(x, np.generic) else x
+    return np.asarray(x) if _is_python_number(x) else x
 
 
 def dot(a: Operand, b: Operand) -> Variable:
@@ -115,11 +115,11 @@ def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
     return ufuncs, functions
 
 
-_UFUNCS, _FUNCTIONS = _tables()
-UFUNCS: Mapping[UfuncKey, Dispatch] = _UFUNCS
-"""The ufunc methods that run an op: those the specs claim in ``OpSpec.numpy``."""
-FUNCTIONS: Mapping[object, Dispatch] = _FUNCTIONS
-"""The NumPy functions that run ops: those the specs claim, and ``np.dot`` and ``np.vdot``."""
+# NOTE: the ufunc methods and NumPy functions that run an op: those the specs claim in
+# OpSpec.numpy, and np.dot and np.vdot.
+UFUNCS: Mapping[UfuncKey, Dispatch]
+FUNCTIONS: Mapping[object, Dispatch]
+UFUNCS, FUNCTIONS = _tables()
 
 INSPECTING_UFUNCS: frozenset[np.ufunc] = frozenset(
     {
@@ -186,8 +186,9 @@ def supported() -> list[str]:
 
 
 def name_of(target: object) -> str:
-    """How a NumPy ufunc, ufunc method or function is written: ``np.add.reduce``."""
-    key = ufunc_key(target)
+    """How a NumPy ufunc, ufunc method (or ``(ufunc, method)``) or function is written:
+    ``np.add.reduce``."""
+    key = target if isinstance(target, tuple) else ufunc_key(target)
     return _function_name(target) if key is None else _ufunc_name(*key)
 
 
@@ -218,6 +219,11 @@ def _data(x: Any) -> Any:
     return x
 
 
+def _on_data(func: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    """NumPy's own ``func`` on the data of the Variables among its arguments."""
+    return func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
+
+
 def _refuse_variable_targets(name: str, targets: Any) -> None:
     for target in targets if isinstance(targets, tuple) else (targets,):
         if isinstance(target, Variable):
@@ -228,12 +234,13 @@ def _refuse_variable_targets(name: str, targets: Any) -> None:
             )
 
 
+_OWN_TYPES = (Variable, np.ndarray, np.generic)
+
+
 def _foreign(objects: Collection[Any]) -> bool:
     """Whether another library's array is among ``objects``: then NumPy asks it instead."""
     return any(
-        hasattr(type(x), "__array_ufunc__")
-        and not isinstance(x, (Variable, np.ndarray, np.generic))
-        for x in objects
+        not isinstance(x, _OWN_TYPES) and hasattr(type(x), "__array_ufunc__") for x in objects
     )
 
 
@@ -241,30 +248,31 @@ def array_ufunc(
     ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """``Variable.__array_ufunc__``: ``ufunc``'s ``method`` called on ``inputs``."""
-    name = _ufunc_name(ufunc, method)
     out = kwargs.get("out")
     if _foreign(inputs) or (out is not None and _foreign(out)):
         return NotImplemented
     if out is not None or method == "at":
         # NOTE: the result goes into ndarrays (`at` writes into its first input): NumPy's own
         # computation on the data, as a plain array cannot hold a graph.
-        _refuse_variable_targets(name, out if out is not None else inputs[0])
-        return getattr(ufunc, method)(*_data(inputs), **kwargs)
+        _refuse_variable_targets(_ufunc_name(ufunc, method), inputs[:1] if out is None else out)
+        return _on_data(getattr(ufunc, method), inputs, kwargs)
     if ufunc in INSPECTING_UFUNCS and method == "__call__":
-        return np.asarray(ufunc(*_data(inputs), **kwargs))
+        return np.asarray(_on_data(ufunc, inputs, kwargs))
     dispatch = UFUNCS.get((ufunc, method))
     if dispatch is not None:
         if method in ("reduce", "accumulate"):
             kwargs.setdefault("axis", 0)
-        return _run(name, dispatch, inputs, kwargs)
+        _refuse_keywords((ufunc, method), dispatch, kwargs)
+        return dispatch.function(*inputs, **kwargs)
     call = UFUNCS.get((ufunc, "__call__"))
     if method == "outer" and call is not None and ufunc.nin == 2:
+        _refuse_keywords((ufunc, method), call, kwargs)
         a, b = inputs
-        _refuse_keywords(name, call, kwargs)
         shape = _operand_shape(a)
         if shape:
             a = _reshaped(a, (*shape, *(1,) * len(_operand_shape(b))))
         return call.function(a, b)
+    name = _ufunc_name(ufunc, method)
     if ufunc.nout > 1:
         raise TypeError(
             f"{name} has {ufunc.nout} outputs and a tinygrad_ref op has one, so it does not take "
@@ -280,53 +288,37 @@ def array_function(
     kwargs: Mapping[str, Any],
 ) -> Any:
     """``Variable.__array_function__``: the NumPy function ``func`` called on ``args``."""
-    if not all(issubclass(t, (Variable, np.ndarray)) for t in types):
+    if not all(issubclass(t, _OWN_TYPES) for t in types):
         return NotImplemented
     if func in INSPECTING_FUNCTIONS:
-        return func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
-    name = _function_name(func)
+        return _on_data(func, args, kwargs)
     dispatch = FUNCTIONS.get(func)
     if dispatch is None:
-        raise _not_supported(name)
+        raise _not_supported(_function_name(func))
+    numpy_params = list(_signature(func).parameters.values())
     given = _signature(func).bind(*args, **kwargs).arguments
-    out = given.get("out")
-    if out is not None:
-        _refuse_variable_targets(name, out)
-        return func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
-    return _run(name, dispatch, (), dict(given), _signature(func))
+    if given.get("out") is not None:
+        _refuse_variable_targets(_function_name(func), given["out"])
+        return _on_data(func, args, kwargs)
+    # NOTE: NumPy's first parameters are the operands, its others go by name; one the op does
+    # not take is dropped when left at its default (np.reshape's order="C"), refused otherwise.
+    operands = [given.pop(p.name) for p in numpy_params[: dispatch.arity] if p.name in given]
+    for p in numpy_params:
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            given.update(given.pop(p.name, {}))
+        elif (
+            p.name in given
+            and p.name not in _keywords(dispatch.function)
+            and _is_default(given[p.name], p.default)
+        ):
+            del given[p.name]
+    _refuse_keywords(func, dispatch, given)
+    return dispatch.function(*operands, **given)
 
 
 @functools.cache
 def _signature(func: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(func)
-
-
-def _run(
-    name: str,
-    dispatch: Dispatch,
-    operands: tuple[Any, ...],
-    params: dict[str, Any],
-    numpy_signature: inspect.Signature | None = None,
-) -> Variable:
-    """``dispatch.function`` called on the operands and NumPy's named ``params``; with
-    ``numpy_signature``, the operands are the first ``dispatch.arity`` of ``params``, and the
-    parameters left at their default that the op does not take are dropped."""
-    if numpy_signature is not None:
-        numpy_params = list(numpy_signature.parameters.values())
-        operands = tuple(
-            params.pop(p.name) for p in numpy_params[: dispatch.arity] if p.name in params
-        )
-        for p in numpy_params:
-            if p.kind is inspect.Parameter.VAR_KEYWORD:
-                params.update(params.pop(p.name, {}))
-            elif (
-                p.name in params
-                and _is_default(params[p.name], p.default)
-                and p.name not in _keywords(dispatch.function)
-            ):
-                del params[p.name]
-    _refuse_keywords(name, dispatch, params)
-    return dispatch.function(*operands, **params)
 
 
 def _is_default(value: object, default: object) -> bool:
@@ -342,13 +334,15 @@ def _keywords(function: Callable[..., Any]) -> frozenset[str]:
     return frozenset(p.name for p in _signature(function).parameters.values() if p.kind in kinds)
 
 
-def _refuse_keywords(name: str, dispatch: Dispatch, params: Mapping[str, Any]) -> None:
+def _refuse_keywords(target: object, dispatch: Dispatch, params: Mapping[str, Any]) -> None:
+    """Refuse, naming it, a parameter of the ufunc method or function ``target`` that the op
+    it runs does not take."""
     for keyword in params:
         if keyword not in _keywords(dispatch.function):
             raise TypeError(
-                f"{name}(): {keyword}= is not supported with a Variable, as tinygrad_ref's "
-                f"{getattr(dispatch.function, '__name__', 'op')} cannot honour it; to compute "
-                "without a graph, give it the data (v.data) or out= an ndarray"
+                f"{name_of(target)}(): {keyword}= is not supported with a Variable, as "
+                f"tinygrad_ref's {getattr(dispatch.function, '__name__', 'op')} cannot honour "
+                "it; to compute without a graph, give it the data (v.data) or out= an ndarray"
             )
 
 
