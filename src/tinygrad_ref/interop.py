@@ -251,41 +251,40 @@ def array_ufunc(
     out = kwargs.get("out")
     if _foreign(inputs) or (out is not None and _foreign(out)):
         return NotImplemented
+    target = ufunc if method == "__call__" else getattr(ufunc, method)
     if out is not None or method == "at":
         # NOTE: the result goes into ndarrays (`at` writes into its first input): NumPy's own
         # computation on the data, as a plain array cannot hold a graph.
-        _refuse_variable_targets(_ufunc_name(ufunc, method), inputs[:1] if out is None else out)
-        return _on_data(getattr(ufunc, method), inputs, kwargs)
+        _refuse_variable_targets(name_of(target), inputs[:1] if out is None else out)
+        return _on_data(target, inputs, kwargs)
     if ufunc in INSPECTING_UFUNCS and method == "__call__":
         return np.asarray(_on_data(ufunc, inputs, kwargs))
     dispatch = UFUNCS.get((ufunc, method))
     if dispatch is not None:
-        if method in ("reduce", "accumulate"):
-            kwargs.setdefault("axis", 0)
-        _refuse_keywords((ufunc, method), dispatch, kwargs)
-        return dispatch.function(*inputs, **kwargs)
+        if method == "__call__" and not kwargs:
+            return dispatch.function(*inputs)
+        return _run(target, dispatch, _given(target, inputs, kwargs))
     call = UFUNCS.get((ufunc, "__call__"))
     if method == "outer" and call is not None and ufunc.nin == 2:
-        _refuse_keywords((ufunc, method), call, kwargs)
+        _refuse_keywords(target, kwargs)
         a, b = inputs
         shape = _operand_shape(a)
         if shape:
             a = _reshaped(a, (*shape, *(1,) * len(_operand_shape(b))))
         return call.function(a, b)
-    name = _ufunc_name(ufunc, method)
     if ufunc.nout > 1:
         raise TypeError(
-            f"{name} has {ufunc.nout} outputs and a tinygrad_ref op has one, so it does not take "
-            "a Variable; to compute without a graph, give it the data, v.data"
+            f"{name_of(target)} has {ufunc.nout} outputs and a tinygrad_ref op has one, so it "
+            "does not take a Variable; to compute without a graph, give it the data, v.data"
         )
-    raise _not_supported(name)
+    raise _not_supported(name_of(target))
 
 
 def array_function(
     func: Callable[..., Any],
     types: Collection[type],
     args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
+    kwargs: dict[str, Any],
 ) -> Any:
     """``Variable.__array_function__``: the NumPy function ``func`` called on ``args``."""
     if not all(issubclass(t, _OWN_TYPES) for t in types):
@@ -294,31 +293,66 @@ def array_function(
         return _on_data(func, args, kwargs)
     dispatch = FUNCTIONS.get(func)
     if dispatch is None:
-        raise _not_supported(_function_name(func))
-    numpy_params = list(_signature(func).parameters.values())
-    given = _signature(func).bind(*args, **kwargs).arguments
+        raise _not_supported(name_of(func))
+    given = _given(func, args, kwargs)
     if given.get("out") is not None:
-        _refuse_variable_targets(_function_name(func), given["out"])
+        _refuse_variable_targets(name_of(func), given["out"])
         return _on_data(func, args, kwargs)
-    # NOTE: NumPy's first parameters are the operands, its others go by name; one the op does
-    # not take is dropped when left at its default (np.reshape's order="C"), refused otherwise.
-    operands = [given.pop(p.name) for p in numpy_params[: dispatch.arity] if p.name in given]
-    for p in numpy_params:
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            given.update(given.pop(p.name, {}))
-        elif (
-            p.name in given
-            and p.name not in _keywords(dispatch.function)
-            and _is_default(given[p.name], p.default)
-        ):
-            del given[p.name]
-    _refuse_keywords(func, dispatch, given)
-    return dispatch.function(*operands, **given)
+    return _run(func, dispatch, given)
 
 
 @functools.cache
 def _signature(func: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(func)
+
+
+def _given(
+    target: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """What NumPy's ``target`` was given, by parameter name."""
+    return _signature(target).bind(*args, **kwargs).arguments
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@functools.cache
+def parameter_names(target: Callable[..., Any], dispatch: Dispatch) -> Mapping[str, str]:
+    """Which parameter of the op's function each parameter of NumPy's ``target`` is: the
+    operands by position (NumPy's ``a`` is ``sum``'s ``x``), then the one of the same name, else
+    the one at the same position that no name claims (``np.clip``'s ``a_min`` is ``x_min``)."""
+    theirs = list(_signature(target).parameters.values())
+    ours = list(_signature(dispatch.function).parameters.values())
+    names = {t.name: o.name for t, o in zip(theirs, ours[: dispatch.arity], strict=False)}
+    claimed = {t.name for t in theirs} & {o.name for o in ours}
+    for i, t in enumerate(theirs[dispatch.arity :], dispatch.arity):
+        if t.name in claimed:
+            names[t.name] = t.name
+        elif t.kind in _POSITIONAL and i < len(ours):
+            o = ours[i]
+            if o.kind in _POSITIONAL and o.name not in claimed:
+                names[t.name] = o.name
+    return names
+
+
+def _run(target: Callable[..., Any], dispatch: Dispatch, given: dict[str, Any]) -> Variable:
+    """The op's function called with what NumPy's ``target`` was ``given``, with NumPy's
+    defaults; a parameter the op does not take is dropped at its default (``order="C"``),
+    refused otherwise."""
+    names = parameter_names(target, dispatch)
+    call: dict[str, Any] = {}
+    for p in _signature(target).parameters.values():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            _refuse_keywords(target, given.get(p.name, {}), dispatch)
+            call.update(given.get(p.name, {}))
+            continue
+        value = given.get(p.name, p.default)
+        if p.name in names:
+            if value is not np._NoValue:
+                call[names[p.name]] = value
+        elif not _is_default(value, p.default):
+            _refuse_keywords(target, {p.name: value})
+    return dispatch.function(**call)
 
 
 def _is_default(value: object, default: object) -> bool:
@@ -327,22 +361,18 @@ def _is_default(value: object, default: object) -> bool:
     return type(value) in (bool, int, str) and type(value) is type(default) and value == default
 
 
-@functools.cache
-def _keywords(function: Callable[..., Any]) -> frozenset[str]:
-    """The parameters of ``function`` that can be given by name."""
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return frozenset(p.name for p in _signature(function).parameters.values() if p.kind in kinds)
-
-
-def _refuse_keywords(target: object, dispatch: Dispatch, params: Mapping[str, Any]) -> None:
-    """Refuse, naming it, a parameter of the ufunc method or function ``target`` that the op
-    it runs does not take."""
+def _refuse_keywords(
+    target: object, params: Mapping[str, Any], dispatch: Dispatch | None = None
+) -> None:
+    """Refuse, naming it, a parameter given to NumPy's ``target`` that the op it runs (that of
+    ``dispatch``, if it takes parameters of that name) does not take."""
+    ours = set() if dispatch is None else set(_signature(dispatch.function).parameters)
     for keyword in params:
-        if keyword not in _keywords(dispatch.function):
+        if keyword not in ours:
             raise TypeError(
-                f"{name_of(target)}(): {keyword}= is not supported with a Variable, as "
-                f"tinygrad_ref's {getattr(dispatch.function, '__name__', 'op')} cannot honour "
-                "it; to compute without a graph, give it the data (v.data) or out= an ndarray"
+                f"{name_of(target)}(): {keyword}= is not supported with a Variable, as the op "
+                "it runs cannot honour it; to compute without a graph, give it the data "
+                "(v.data) or out= an ndarray"
             )
 
 

@@ -68,7 +68,12 @@ def test_every_operand_kind_on_either_side(
 
 def numpy_spelling(spec: OpSpec, target: Callable[..., Any]) -> Callable[..., Variable]:
     """The NumPy ufunc or function ``target`` called as ``spec.function`` is: the operands
-    reversed if the spelling is reflected, parameters NumPy takes only by position passed so."""
+    reversed if the spelling is reflected, each parameter under NumPy's name for it, by position
+    where NumPy takes it only so."""
+    dispatch = interop.Dispatch(spec.function, spec.arity)
+    numpy_name = {
+        ours: theirs for theirs, ours in interop.parameter_names(target, dispatch).items()
+    }
     positional_only = [
         p.name
         for p in inspect.signature(target).parameters.values()
@@ -78,8 +83,9 @@ def numpy_spelling(spec: OpSpec, target: Callable[..., Any]) -> Callable[..., Va
     def call(*operands: Any, **params: Any) -> Variable:
         if spec.numpy_reflected:
             operands = operands[::-1]
-        by_position = [params.pop(name) for name in positional_only if name in params]
-        y: Variable = target(*operands, *by_position, **params)
+        named = {numpy_name.get(name, name): value for name, value in params.items()}
+        by_position = [named.pop(name) for name in positional_only if name in named]
+        y: Variable = target(*operands, *by_position, **named)
         return y
 
     return call
