@@ -38,8 +38,7 @@ UfuncKey = tuple[np.ufunc, str]
 @dataclass(frozen=True)
 class Dispatch:
     """What a NumPy ufunc or function given a Variable runs: ``function``, whose first
-    ``arity`` parameters are the operands (NumPy's first ones, by position); NumPy's other
-    parameters go to ``function``'s of the same name."""
+    ``arity`` parameters are the operands (see :func:`parameter_names`)."""
 
     function: Callable[..., Variable]
     arity: int
@@ -175,14 +174,14 @@ NumPy's result."""
 
 def supported() -> list[str]:
     """The names of the NumPy ufuncs, ufunc methods and functions that take a Variable."""
-    binary = [f"{_ufunc_name(u)}.outer" for u, m in UFUNCS if m == "__call__" and u.nin == 2]
-    return sorted(
-        [_ufunc_name(u, m) for u, m in UFUNCS]
-        + binary
-        + [_function_name(f) for f in FUNCTIONS]
-        + [_ufunc_name(u) for u in INSPECTING_UFUNCS]
-        + [_function_name(f) for f in INSPECTING_FUNCTIONS]
-    )
+    outer = [(u, "outer") for u, method in UFUNCS if method == "__call__" and _has_outer(u)]
+    targets = [*UFUNCS, *outer, *FUNCTIONS, *INSPECTING_UFUNCS, *INSPECTING_FUNCTIONS]
+    return sorted(name_of(target) for target in targets)
+
+
+def _has_outer(ufunc: np.ufunc) -> bool:
+    """Whether ``ufunc.outer`` exists: for elementwise ufuncs of two inputs (not ``matmul``)."""
+    return ufunc.nin == 2 and ufunc.signature is None
 
 
 def name_of(target: object) -> str:
@@ -265,7 +264,7 @@ def array_ufunc(
             return dispatch.function(*inputs)
         return _run(target, dispatch, _given(target, inputs, kwargs))
     call = UFUNCS.get((ufunc, "__call__"))
-    if method == "outer" and call is not None and ufunc.nin == 2:
+    if method == "outer" and call is not None and _has_outer(ufunc):
         _refuse_keywords(target, kwargs)
         a, b = inputs
         shape = _operand_shape(a)
