@@ -1,12 +1,15 @@
 """Small helpers shared by the tests."""
 
+import dataclasses
+import inspect
 import operator
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from tinygrad_ref import Array, Function, Variable
+from tinygrad_ref import Array, Function, Variable, interop
+from tinygrad_ref.spec import OpSpec
 
 BinaryOp = Callable[[Any, Any], Any]
 
@@ -48,3 +51,28 @@ class Linear(Function):
     def backward(self, gy: Variable) -> tuple[Variable, Variable]:
         x, w = self.inputs
         return gy * w, gy * x
+
+
+def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
+    """``spec`` with its function called through the NumPy ufunc or function ``target``: the
+    operands reversed if the spelling is reflected, each parameter under NumPy's name for it, by
+    position where NumPy takes it only so."""
+    dispatch = interop.Dispatch(spec.function, spec.arity)
+    numpy_name = {
+        ours: theirs for theirs, ours in interop.parameter_names(target, dispatch).items()
+    }
+    positional_only = [
+        p.name
+        for p in inspect.signature(target).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY
+    ]
+
+    def call(*operands: Any, **params: Any) -> Variable:
+        if spec.numpy_reflected:
+            operands = operands[::-1]
+        named = {numpy_name.get(name, name): value for name, value in params.items()}
+        by_position = [named.pop(name) for name in positional_only if name in named]
+        y: Variable = target(*operands, *by_position, **named)
+        return y
+
+    return dataclasses.replace(spec, function=call, infix=None)

@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_ref import Array, Variable, ops, sub
+from tests.helpers import through_numpy
+from tinygrad_ref import Array, Variable, interop, ops, sub
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Case, OpSpec, Sampler
-from tinygrad_ref.testing import verify_op
+from tinygrad_ref.testing import Kind, verify_op
 
 pytestmark = pytest.mark.properties
 
@@ -180,5 +181,16 @@ def test_a_reflected_operator_that_swaps_its_operands_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Variable, "__rsub__", lambda self, other: sub(self, other))
+    # NOTE: only a Python number on the left reaches __rsub__: NumPy's arrays and scalars call
+    # np.subtract, which dispatches to sub itself.
     with pytest.raises(AssertionError, match="forward value"):
-        verify_op(REGISTRY["sub"])
+        verify_op(REGISTRY["sub"], kinds=(Kind.PYTHON_FLOAT, Kind.VARIABLE))
+
+
+def test_a_numpy_spelling_that_swaps_its_operands_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    swapped = interop.Dispatch(lambda x0, x1: sub(x1, x0), 2)
+    monkeypatch.setitem(interop.UFUNCS, (np.subtract, "__call__"), swapped)
+    with pytest.raises(AssertionError, match="forward value"):
+        verify_op(through_numpy(REGISTRY["sub"], np.subtract))

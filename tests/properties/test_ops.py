@@ -1,17 +1,14 @@
 """Every registered op, fuzzed: forward values against NumPy, first and second derivatives
 against central differences, over random shapes, broadcasting, dtypes and operand kinds."""
 
-import dataclasses
-import inspect
 import itertools
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
-from tinygrad_ref import Variable, interop
+from tests.helpers import through_numpy
+from tinygrad_ref import interop
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
 from tinygrad_ref.testing import DTYPES, Kind, verify_op
@@ -66,31 +63,6 @@ def test_every_operand_kind_on_either_side(
     verify_op(REGISTRY[name], dtype=dtype, kinds=kinds, settings=settings(max_examples=5))
 
 
-def numpy_spelling(spec: OpSpec, target: Callable[..., Any]) -> Callable[..., Variable]:
-    """The NumPy ufunc or function ``target`` called as ``spec.function`` is: the operands
-    reversed if the spelling is reflected, each parameter under NumPy's name for it, by position
-    where NumPy takes it only so."""
-    dispatch = interop.Dispatch(spec.function, spec.arity)
-    numpy_name = {
-        ours: theirs for theirs, ours in interop.parameter_names(target, dispatch).items()
-    }
-    positional_only = [
-        p.name
-        for p in inspect.signature(target).parameters.values()
-        if p.kind is inspect.Parameter.POSITIONAL_ONLY
-    ]
-
-    def call(*operands: Any, **params: Any) -> Variable:
-        if spec.numpy_reflected:
-            operands = operands[::-1]
-        named = {numpy_name.get(name, name): value for name, value in params.items()}
-        by_position = [named.pop(name) for name in positional_only if name in named]
-        y: Variable = target(*operands, *by_position, **named)
-        return y
-
-    return call
-
-
 def operand_kind_combinations(spec: OpSpec) -> list[tuple[Kind, ...]]:
     """The mixes of operand kinds the suites above draw for ``spec``."""
     if spec.case is None:
@@ -123,8 +95,5 @@ NUMPY_CASES = [
 def test_every_op_through_its_numpy_spelling(
     name: str, index: int, dtype: np.dtype[np.floating], kinds: tuple[Kind, ...]
 ) -> None:
-    spec = REGISTRY[name]
-    through_numpy = dataclasses.replace(
-        spec, function=numpy_spelling(spec, spec.numpy[index]), infix=None
-    )
-    verify_op(through_numpy, dtype=dtype, kinds=kinds, settings=settings(max_examples=5))
+    spec = through_numpy(REGISTRY[name], REGISTRY[name].numpy[index])
+    verify_op(spec, dtype=dtype, kinds=kinds, settings=settings(max_examples=5))
