@@ -55,24 +55,23 @@ class Linear(Function):
 
 def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
     """``spec`` with its function called through the NumPy ufunc or function ``target``: the
-    operands reversed if the spelling is reflected, each parameter under NumPy's name for it, by
-    position where NumPy takes it only so."""
-    dispatch = interop.Dispatch(spec.function, spec.arity)
+    operands reversed if the spelling is reflected, else each argument under NumPy's name for
+    it, by position where NumPy takes it only so."""
+    dispatch = interop.Dispatch(spec.numpy_function or spec.function, spec.arity)
     numpy_name = {
         ours: theirs for theirs, ours in interop.parameter_names(target, dispatch).items()
     }
-    positional_only = [
-        p.name
-        for p in inspect.signature(target).parameters.values()
-        if p.kind is inspect.Parameter.POSITIONAL_ONLY
-    ]
+    numpy_params = inspect.signature(target).parameters.values()
+    positional_only = [p.name for p in numpy_params if p.kind is inspect.Parameter.POSITIONAL_ONLY]
 
     def call(*operands: Any, **params: Any) -> Variable:
         if spec.numpy_reflected:
-            operands = operands[::-1]
-        named = {numpy_name.get(name, name): value for name, value in params.items()}
+            reflected: Variable = target(*operands[::-1], **params)
+            return reflected
+        given = inspect.signature(spec.function).bind(*operands, **params).arguments
+        named = {numpy_name.get(name, name): value for name, value in given.items()}
         by_position = [named.pop(name) for name in positional_only if name in named]
-        y: Variable = target(*operands, *by_position, **named)
+        y: Variable = target(*by_position, **named)
         return y
 
     return dataclasses.replace(spec, function=call, infix=None)

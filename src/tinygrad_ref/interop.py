@@ -106,7 +106,7 @@ def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
             continue
         for target in spec.numpy:
             key = ufunc_key(target)
-            dispatch = Dispatch(spec.function, spec.arity)
+            dispatch = Dispatch(spec.numpy_function or spec.function, spec.arity)
             if key is None:
                 functions.setdefault(target, dispatch)
             else:

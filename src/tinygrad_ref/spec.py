@@ -107,6 +107,10 @@ class OpSpec:
     numpy_reflected: bool = False
     """Whether ``numpy`` takes the operands in reverse order: ``np.power(c, x)`` is
     ``rpow(x, c)``. Such a spelling dispatches to the op that claims it unreflected."""
+    numpy_function: Callable[..., Variable] | None = None
+    """What ``numpy`` runs, when ``function`` takes its parameters in another order than NumPy:
+    the same parameters, by the same names, in NumPy's order (``where(condition, x, y)`` for a
+    spec whose function takes the condition last)."""
 
     @property
     def arity(self) -> int:
