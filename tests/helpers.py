@@ -75,3 +75,23 @@ def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
         return y
 
     return dataclasses.replace(spec, function=call, infix=None)
+
+
+def float16_gradients(f: Callable[[Variable], Variable], data: np.ndarray) -> list[Array]:
+    """The gradient of ``sum(f(x))`` for a float16 ``x`` holding ``data``, by a plain pass and by
+    a recorded one (``create_graph=True``)."""
+    grads = []
+    for create_graph in (False, True):
+        x = Variable(data.astype(np.float16))
+        f(x).sum().backward(create_graph=create_graph)
+        grads.append(grad_of(x))
+    return grads
+
+
+def assert_float16_rounds(actual: Array, exact: Any, ulps: float = 2) -> None:
+    """``actual`` is float16 and within ``ulps`` float16 spacings of the float64 ``exact``."""
+    assert actual.dtype == np.float16
+    exact = np.broadcast_to(np.asarray(exact, dtype=np.float64), actual.shape)
+    spacing = np.spacing(np.abs(exact.astype(np.float16))).astype(np.float64)
+    error = np.abs(actual.astype(np.float64) - exact)
+    assert np.all(error <= ulps * spacing), (actual, exact)

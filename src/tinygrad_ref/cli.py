@@ -20,6 +20,10 @@ try:
     from tinygrad_ref.testing import OpStats, verify_op
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
+try:
+    from tinygrad_ref import ulp
+except ImportError as error:
+    _missing = _missing or error
 
 DEFAULT_EXAMPLES = 100
 
@@ -65,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--dtype", choices=["float32", "float64"], help="only this dtype (default: both)"
     )
+    verify.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="instead, measure every elementwise op's value and first derivatives in ULPs "
+        "against mpmath over the whole float range",
+    )
+    verify.add_argument(
+        "--density",
+        type=float,
+        default=1.0,
+        metavar="D",
+        help="with --accuracy: samples per binade, relative to the default (default 1)",
+    )
     return parser
 
 
@@ -92,7 +109,7 @@ def verify(
     )
     print(header, file=out)
     print("-" * len(header), file=out)
-    failures: dict[str, str] = {}
+    failures: dict[str, tuple[int, str]] = {}
     start = time.perf_counter()
     for number, name in enumerate(names, 1):
         label = f"[{number}/{len(names)}] {name}"
@@ -114,15 +131,20 @@ def verify(
                 on_example=report_progress if progress.isatty() else None,
             )
         except Exception as error:  # NOTE: one op's crash is that op's failure
-            failures[name] = str(error) if isinstance(error, AssertionError) else repr(error)
+            message = str(error) if isinstance(error, AssertionError) else repr(error)
+            failures[name] = (stats.examples, message)
         print(file=progress)
         result = "FAIL" if name in failures else "pass"
         errors = f"{_errors(stats.first)} {_errors(stats.second)}"
         print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
-    for name, message in failures.items():
-        print(f"\n{name} FAILED:\n{message}", file=out)
+    for name, (drawn, message) in failures.items():
+        print(
+            f"\n{name} FAILED on example {drawn} of at most {examples}; "
+            f"the smallest failing example:\n{message}",
+            file=out,
+        )
     verdict = (
         f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
     )
@@ -140,4 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     names = args.op or list(REGISTRY)
+    if args.accuracy:
+        dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
+        specs = [REGISTRY[name] for name in names]
+        return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Collection, Iterator, Sequence
 from heapq import heappop, heappush
@@ -37,9 +38,26 @@ def _as_data(x: object) -> Array:
         return array
     if kind in "biu":
         return array.astype(np.float64)
+    if kind == "O" and all(isinstance(item, (int, float)) for item in array.flat):
+        return _big_integers_as_float64(array)
     raise TypeError(
         f"Variable data must be real numbers; got {type(x).__name__} of dtype {array.dtype}"
     )
+
+
+def _big_integers_as_float64(array: npt.NDArray[np.object_]) -> Array:
+    """Python numbers NumPy keeps as objects (integers beyond 64 bits) as float64, as ``float()``
+    converts them; one too large for float64 is refused by name."""
+    try:
+        return array.astype(np.float64)
+    except OverflowError:
+        big: int = max(array.ravel().tolist(), key=abs)
+        digits = str(abs(big))
+        shown = digits if len(digits) <= 20 else f"{digits[:4]}...({len(digits)} digits)"
+        raise ValueError(
+            f"integer {'-' if big < 0 else ''}{shown} is too large for float64 "
+            f"(at most {np.finfo(np.float64).max:.4g})"
+        ) from None
 
 
 def _as_operand_data(x: npt.NDArray[Any] | np.generic) -> Array:
@@ -119,6 +137,62 @@ class Variable:
 
     def cleargrad(self) -> None:
         self.grad = None
+
+    def unchain(self) -> None:
+        """Make this variable a leaf (DeZero's): it forgets the function that computed it, so
+        a reverse pass stops here and the graph behind it is freed once nothing else uses it."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """:meth:`unchain` every variable this one was computed from (DeZero's, for truncated
+        backpropagation): this variable keeps its creator, whose inputs become leaves."""
+        functions = [] if self.creator is None else [self.creator]
+        while functions:
+            for x in functions.pop().inputs:
+                if x.creator is not None:
+                    functions.append(x.creator)
+                    x.unchain()
+
+    def cleargrad_backward(self) -> None:
+        """:meth:`cleargrad` this variable and every variable it was computed from, leaves
+        included. After ``backward(retain_grad=True, create_graph=True)`` each of them may hold
+        a gradient whose recorded graph refers back to it, a reference cycle; clearing them
+        all lets the graph be freed without the cycle collector."""
+        self.grad = None
+        seen: set[Function] = set()
+        functions = [] if self.creator is None else [self.creator]
+        while functions:
+            for x in functions.pop().inputs:
+                x.grad = None
+                if x.creator is not None and x.creator not in seen:
+                    seen.add(x.creator)
+                    functions.append(x.creator)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy``, ``deepcopy`` and ``pickle`` copy: a leaf's data, name and gradient
+        (the gradient's value: a graph it was recorded with is not copied). A variable computed
+        by a function is refused: its graph refers to it by weak reference and cannot follow a
+        copy."""
+        if self.creator is not None:
+            raise TypeError(
+                f"cannot copy or pickle a variable computed by {type(self.creator).__name__} "
+                "(a non-leaf): its graph would not follow the copy. Copy its value instead, "
+                "Variable(y.data.copy()), or y.unchain() it first to make it a leaf"
+            )
+        state = {
+            name: getattr(self, name)
+            for cls in type(self).__mro__
+            for name in getattr(cls, "__slots__", ())
+            if name != "__weakref__" and hasattr(self, name)
+        }
+        grad = self.grad
+        if grad is not None and grad.creator is not None:
+            state["grad"] = _new_variable(grad.data)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def _array(self) -> Array:
         """``data``, or a clear error for an empty Variable."""
@@ -253,6 +327,21 @@ class Variable:
     ) -> Variable:
         return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
 
+    def dot(self, other: Operand) -> Variable:
+        """``self @ other``: DeZero's name for the matrix product."""
+        return tinygrad_ref.ops.matmul(self, other)
+
+    def matmul(self, other: Operand) -> Variable:
+        """``self @ other``."""
+        return tinygrad_ref.ops.matmul(self, other)
+
+
+class Parameter(Variable):
+    """A Variable that a layer learns (DeZero's ``Parameter``): it behaves as a Variable, and
+    its class tells a model's parameters from its other Variables."""
+
+    __slots__ = ()
+
 
 class _Constant(Variable):
     """An operand given as a number or an array rather than a Variable: an input of the
@@ -308,6 +397,16 @@ def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
+def constant_data(x: npt.NDArray[Any] | np.generic) -> Array:
+    """An array or NumPy scalar operand as the floating data of a constant. While a graph is
+    recorded it is the graph's own copy, so that changing the caller's array afterwards changes
+    no gradient; under ``no_grad()`` nothing is recorded, so nothing is copied."""
+    data = _as_operand_data(x)
+    if Config.enable_backprop and isinstance(x, np.ndarray) and np.may_share_memory(data, x):
+        return data.copy()
+    return data
+
+
 def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     """One operand of a call as a Variable: a constant unless it is one already."""
     if _is_python_number(x):
@@ -315,7 +414,7 @@ def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     if isinstance(x, Variable):
         return x
     if isinstance(x, (np.ndarray, np.generic)):
-        return _new_variable(_as_operand_data(x), _Constant)
+        return _new_variable(constant_data(x), _Constant)
     raise TypeError(
         f"unsupported operand type {type(x).__name__!r}: expected a Variable, "
         "an ndarray, a NumPy scalar or a Python int or float"
@@ -344,19 +443,21 @@ class Function:
     outputs: list[weakref.ref[Variable]]
     generation: int
 
-    defines_vjp: ClassVar[bool] = False
-    """Whether the class defines ``vjp``: then the reverse pass calls it on arrays when it
-    records nothing."""
+    uses_vjp: ClassVar[bool] = False
+    """Whether the reverse pass uses the class's ``vjp`` rather than its ``backward``: the one
+    defined lowest in the class hierarchy wins (``backward`` if one class defines both), in a
+    plain pass and in a recorded one alike."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.defines_vjp = cls.vjp is not Function.vjp
+        rule = next(k for k in cls.__mro__ if "backward" in vars(k) or "vjp" in vars(k))
+        cls.uses_vjp = rule is not Function and "backward" not in vars(rule)
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def backward(self, *gys: Any) -> Any:
-        if not self.defines_vjp:
+        if not self.uses_vjp:
             raise NotImplementedError(f"{type(self).__name__} defines neither backward() nor vjp()")
         return self.vjp(*gys, *self.inputs, self.outputs[0]())
 
@@ -439,9 +540,9 @@ def _checked_grads(f: Function, gxs: object) -> tuple[Variable | None, ...]:
 
 
 def _checked_grad(g: object, x: Variable, what: str) -> Variable:
-    """``g`` as a gradient of ``x``: a Variable (an ndarray is wrapped) of ``x``'s shape, cast
-    to ``x``'s dtype; else a clear error saying ``what`` it is."""
-    if isinstance(g, np.ndarray):
+    """``g`` as a gradient of ``x``: a Variable (an ndarray, NumPy scalar or Python number is
+    wrapped) of ``x``'s shape, cast to ``x``'s dtype; else a clear error saying ``what`` it is."""
+    if isinstance(g, (np.ndarray, np.generic)) or _is_python_number(g):
         g = Variable(g)
     if not isinstance(g, Variable):
         raise TypeError(f"{what} must be a Variable or an ndarray, not {type(g).__name__}")
@@ -472,10 +573,14 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
             elif y is not start:
                 _store(y, gy, held, create_graph)
             inputs = f.inputs
-            if create_graph:
-                gxs = f.backward(gy) if f.defines_vjp else _checked_grads(f, f.backward(gy))
-            elif not f.defines_vjp:
-                gxs = _input_grads_from_backward(f, gy)
+            if not f.uses_vjp:
+                gxs = (
+                    _checked_grads(f, f.backward(gy))
+                    if create_graph
+                    else _input_grads_from_backward(f, gy)
+                )
+            elif create_graph:
+                gxs = f.vjp(gy, *inputs, y)
             # NOTE: one and two inputs spelled out: in Python 3.11 a comprehension is a call
             elif len(inputs) == 1:
                 gxs = f.vjp(gy, inputs[0].data, y.data)
@@ -510,10 +615,24 @@ def _memory_id(data: Array) -> int:
     return id(data if data.base is None else data.base)
 
 
+_accumulating = threading.Lock()
+"""Held while a gradient is added into ``x.grad``: reverse passes in several threads may end
+in one shared leaf, and ``x.grad = x.grad + gx`` is not atomic."""
+
+
 def _store(x: Variable, gx: Any, held: set[int], create_graph: bool) -> None:
     """Accumulate ``gx`` into ``x.grad``; a gradient never shares memory with another's."""
-    if x.grad is not None:
-        x.grad = x.grad + gx if create_graph else _new_variable(np.asarray(x.grad.data + gx))
+    with _accumulating:
+        _accumulate(x, gx, held, create_graph)
+
+
+def _accumulate(x: Variable, gx: Any, held: set[int], create_graph: bool) -> None:
+    old = x.grad
+    if old is not None:
+        if type(old) is not Variable or old.data.shape != x.data.shape or old.dtype != x.dtype:
+            # NOTE: a gradient set by hand is checked here, when a pass first reads it.
+            old = _checked_grad(old, x, "x.grad, set before this pass,")
+        x.grad = old + gx if create_graph else _new_variable(np.asarray(old.data + gx))
         return
     grad = gx if create_graph else _new_variable(np.asarray(gx))
     if _memory_id(grad.data) in held:

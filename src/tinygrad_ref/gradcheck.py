@@ -99,6 +99,13 @@ def _call(fn: Callable[..., Variable], inputs: Sequence[Any]) -> Variable:
     return y
 
 
+def _refuse_empty(inputs: Sequence[Operand]) -> None:
+    """The ValueError every other use of an empty ``Variable(None)`` raises."""
+    for x in inputs:
+        if isinstance(x, Variable) and x.data is None:
+            raise ValueError(f"{x!r} is empty; give it data before using it")
+
+
 def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
     """The Variable inputs by position: the ones that are differentiated."""
     variables = {i: x for i, x in enumerate(inputs) if isinstance(x, Variable)}
@@ -166,6 +173,7 @@ def numerical_grad(
     ``w`` drawn from ``seed``: one float64 array per Variable input, ``None`` for constants.
 
     The step is ``cbrt(machine eps) * max(1, |x|)`` per element unless ``eps`` is given."""
+    _refuse_empty(inputs)
     objective = _Objective(fn, inputs, seed)
     grads = iter(_numerical(objective, eps))
     return tuple(next(grads) if isinstance(x, Variable) else None for x in inputs)
@@ -260,6 +268,7 @@ def check_gradients(
     evaluations of ``fn``), a few random signed directions ``v`` are checked: the analytic
     ``sum(grad * v)`` against the numerical derivative along ``v`` (the dot-product test of
     JAX and HIPS autograd), in ``O(1)`` evaluations."""
+    _refuse_empty(inputs)
     return _check(fn, inputs, eps, atol, rtol, fast, seed, TOLERANCES)
 
 
@@ -381,6 +390,7 @@ def check_second_gradients(
     """:func:`check_gradients` for the gradient of every Variable input, computed with
     ``create_graph=True``: the second derivatives of ``fn``. ``atol`` and ``rtol`` default to
     :data:`SECOND_ORDER_TOLERANCES`."""
+    _refuse_empty(inputs)
     report = GradcheckReport(0.0, 0.0, None)
     for i in _variables(inputs):
         inner = _check(

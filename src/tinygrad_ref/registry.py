@@ -11,10 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from tinygrad_ref.ops import arithmetic, elementwise, indexing, linalg, reduction, shape
+from tinygrad_ref.ops import (
+    activation,
+    arithmetic,
+    elementwise,
+    indexing,
+    layer,
+    linalg,
+    loss,
+    reduction,
+    shape,
+)
 from tinygrad_ref.spec import OpSpec
 
-_MODULES = (arithmetic, elementwise, reduction, shape, linalg, indexing)
+_MODULES = (arithmetic, elementwise, reduction, shape, linalg, indexing, activation, loss, layer)
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(
     {spec.name: spec for module in _MODULES for spec in module.SPECS}

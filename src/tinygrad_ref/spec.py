@@ -4,6 +4,7 @@ beside them; :mod:`tinygrad_ref.registry` collects them. This module imports no 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
@@ -68,6 +69,38 @@ class Case:
     domains: tuple[Domain, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Accuracy:
+    """How close an elementwise op's value and first derivatives stay to the exact ones, over
+    the whole float range, measured by :mod:`tinygrad_ref.ulp` against mpmath.
+
+    The references take the mpmath context first, then one ``mpf`` per operand:
+    ``exact=lambda mp, x: mp.exp(x)``, so this module needs no mpmath. Write them without
+    cancellation (``mp.sech(x) ** 2``, not ``1 - mp.tanh(x) ** 2``): they are the truth."""
+
+    exact: Callable[..., Any]
+    """The op's exact value."""
+    derivatives: tuple[Callable[..., Any] | None, ...]
+    """The exact partial derivative by each operand; ``None`` for a constant operand."""
+    domains: tuple[Domain, ...]
+    """One per operand: where the op is defined, usually the whole float range (``REALS``).
+    Samples whose exact value is not finite are left out."""
+    also: tuple[tuple[Domain, ...], ...] = ()
+    """Further regions, one domain per operand each: a negative base needs an integer
+    exponent."""
+    points: tuple[float, ...] = ()
+    """Inputs worth checking besides the binades (zeros of the value or derivative, poles),
+    each with its neighbouring floats; unary ops only."""
+    value_ulps: float = 4.0
+    """The largest error of the value, in units in the last place of the exact value."""
+    derivative_ulps: float = 8.0
+    """The largest error of each first derivative, in ULPs of the exact derivative."""
+
+    @property
+    def regions(self) -> tuple[tuple[Domain, ...], ...]:
+        return (self.domains, *self.also)
+
+
 def _elementwise(arity: int) -> Callable[[Sampler], Case]:
     def case(sampler: Sampler) -> Case:
         return Case(sampler.broadcastable_shapes(arity))
@@ -111,6 +144,9 @@ class OpSpec:
     """What ``numpy`` runs, when ``function`` takes its parameters in another order than NumPy:
     the same parameters, by the same names, in NumPy's order (``where(condition, x, y)`` for a
     spec whose function takes the condition last)."""
+    # NOTE: the full-range accuracy block (tinygrad_ref.ulp); every elementwise op has one.
+    accuracy: Accuracy | None = None
+    """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""
 
     @property
     def arity(self) -> int:
@@ -130,6 +166,9 @@ NONZERO = Domain(min_abs=0.5)
 POSITIVE = Domain(0.5, 10.0)
 EXPONENT = Domain(-3.0, 3.0)
 BOUNDED = Domain(-5.0, 5.0)
+REALS = Domain(-math.inf, math.inf)
+"""Every float: the accuracy domain of an op defined everywhere."""
+NONNEGATIVE = Domain(0.0, math.inf)
 
 
 def draw_axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:

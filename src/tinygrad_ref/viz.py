@@ -29,7 +29,7 @@ def _quoted(text: str) -> str:
 
 def _label(v: Variable, verbose: bool) -> str:
     """DeZero's label: the name, then with ``verbose`` the shape and dtype."""
-    label = v.name or ""
+    label = "" if v.name is None else str(v.name)
     if verbose:
         label += f"{': ' if label else ''}{v.shape} {v.dtype}"
     return label

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import through_numpy
-from tinygrad_ref import Array, Variable, interop, ops, sub
+from tinygrad_ref import Array, Config, Variable, interop, ops, sub
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
@@ -58,12 +58,10 @@ class SlightlyWrongForFloat32Mul(ops.Mul):
 
 
 class WrongWhenRecordedExp(ops.Exp):
-    """Right on arrays (its vjp), twice too large when ``create_graph=True`` records it."""
+    """Right on arrays, twice too large on the Variables of a ``create_graph=True`` pass."""
 
-    def backward(self, gy: Variable) -> Variable:
-        y = self.outputs[0]()
-        assert y is not None
-        return gy * y * 2.0
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * y * (2.0 if Config.enable_backprop else 1.0)
 
 
 class DetachedSquare(ops.Square):
@@ -126,6 +124,22 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
+class UncoupledSoftmax(ops.Softmax):
+    """``y * gy`` alone: the term through the normalizing sum is missing."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return y * gy
+
+
+class UnaveragedSoftmaxCrossEntropy(ops.SoftmaxCrossEntropy):
+    """``softmax - one_hot`` not divided by the number of samples."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        one_hot: Array = np.eye(x.shape[1], dtype=x.dtype)[self.labels]
+        gx: Tensor = (ops.Softmax(1).apply(x) - one_hot) * gy
+        return gx
+
+
 def planted(
     name: str, function: Callable[..., Any], case: Callable[[Sampler], Case] | None = None
 ) -> OpSpec:
@@ -167,6 +181,12 @@ PLANTED = {
     ),
     "repeated indices overwriting instead of accumulating": planted(
         "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+    ),
+    "softmax without its normalizing term": planted(
+        "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)
+    ),
+    "softmax cross entropy not averaged": planted(
+        "softmax_cross_entropy", lambda x, t: UnaveragedSoftmaxCrossEntropy(t)(x)
     ),
 }
 

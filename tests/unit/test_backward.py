@@ -1,4 +1,6 @@
 import gc
+import sys
+import threading
 import weakref
 from collections.abc import Iterator
 
@@ -6,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import grad_of
-from tinygrad_ref import Variable
+from tinygrad_ref import Function, Variable
 
 
 @pytest.fixture
@@ -269,7 +271,10 @@ def test_a_seed_set_on_the_output_is_checked_and_cast() -> None:
     np.testing.assert_array_equal(grad_of(x), [2.0, 0.0, 12.0])
     y2 = x * x
     y2.grad = 1.0  # type: ignore[assignment]  # NOTE: the point is the runtime check
-    with pytest.raises(TypeError, match="must be a Variable or an ndarray, not float"):
+    with pytest.raises(ValueError, match=r"y.backward\(\) has shape \(\), but its variable"):
+        y2.backward()
+    y2.grad = "ones"  # type: ignore[assignment]  # NOTE: the point is the runtime check
+    with pytest.raises(TypeError, match="must be a Variable or an ndarray, not str"):
         y2.backward()
 
 
@@ -283,3 +288,120 @@ def test_retain_grad_false_also_frees_gradients_an_earlier_pass_kept() -> None:
     assert a.grad is None
     assert y.grad is None
     assert grad_of(x) == 24.0
+
+
+def test_backward_passes_in_several_threads_add_up_into_a_shared_leaf() -> None:
+    # NOTE: large enough that NumPy releases the GIL while adding, where updates get lost
+    x = Variable(np.zeros(100_000))
+    passes, threads = 200, 4
+
+    def work() -> None:
+        for _ in range(passes):
+            (x * 1.0).backward()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # NOTE: switch threads often, so that a lost update shows
+    try:
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    np.testing.assert_array_equal(grad_of(x), passes * threads)
+
+
+def test_a_gradient_set_by_hand_is_checked_when_the_pass_reads_it() -> None:
+    x = Variable(np.ones(3))
+    x.grad = Variable(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"x.grad, set before this pass, has shape \(2, 3\)"):
+        (x * 2).backward()
+    x.grad = 0.0  # type: ignore[assignment]  # NOTE: what the check must refuse clearly
+    with pytest.raises(ValueError, match=r"x.grad, set before this pass, has shape \(\)"):
+        (x * 2).backward()
+    x.grad = "zeros"  # type: ignore[assignment]  # NOTE: what the check must refuse clearly
+    with pytest.raises(TypeError, match=r"x.grad, set before this pass, must be a Variable"):
+        (x * 2).backward()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_gradient_set_by_hand_is_converted_to_its_variables_dtype(create_graph: bool) -> None:
+    x = Variable(np.ones(3, dtype=np.float32))
+    x.grad = Variable(np.ones(3))
+    (x * 2).backward(create_graph=create_graph)
+    assert grad_of(x).dtype == np.float32
+    np.testing.assert_array_equal(grad_of(x), [3.0, 3.0, 3.0])
+    x.grad = np.ones(3)  # type: ignore[assignment]  # NOTE: an array, converted as the seed is
+    (x * 2).backward(create_graph=create_graph)
+    assert grad_of(x).dtype == np.float32
+    np.testing.assert_array_equal(grad_of(x), [3.0, 3.0, 3.0])
+    s = Variable(np.float32(1.0))
+    s.grad = 0.5  # type: ignore[assignment]  # NOTE: a number, for a 0-d variable
+    (s * 2).backward(create_graph=create_graph)
+    assert grad_of(s).dtype == np.float32
+    assert grad_of(s) == 2.5
+
+
+def test_unchain_makes_a_variable_a_leaf_as_in_dezero() -> None:
+    x = Variable(np.array(2.0))
+    y = x * 3.0
+    z = y * y
+    y.unchain()
+    assert y.creator is None
+    z.backward()
+    assert x.grad is None
+    assert grad_of(y) == 12.0
+
+
+def test_unchain_backward_cuts_every_variable_behind_it_as_in_dezero() -> None:
+    x = Variable(np.array(2.0))
+    a = x * 3.0
+    b = a + 1.0
+    c = b * b
+    c.unchain_backward()
+    assert c.creator is not None  # NOTE: DeZero's: the variable itself keeps its creator
+    assert a.creator is None
+    assert b.creator is None
+    c.backward()
+    assert x.grad is None
+    assert a.grad is None
+    assert grad_of(b) == 14.0
+
+
+def test_unchain_backward_frees_the_functions_behind(no_cyclic_gc: None) -> None:
+    x = Variable(np.ones(3))
+    a = x * 2.0
+    y = a + 1.0
+    assert a.creator is not None
+    behind = weakref.ref(a.creator)
+    y.unchain_backward()
+    assert behind() is None
+
+
+def test_cleargrad_backward_frees_a_retained_recorded_pass(no_cyclic_gc: None) -> None:
+    x = Variable(np.array(2.0))
+    a = x * x
+    y = a * a
+    y.backward(retain_grad=True, create_graph=True)
+    assert a.grad is not None
+    assert a.grad.creator is not None
+    x_grad_creator = grad_of_variable(x).creator
+    assert x_grad_creator is not None
+    recorded: list[weakref.ref[Function]] = [
+        weakref.ref(a.grad.creator),
+        weakref.ref(x_grad_creator),
+    ]
+    del x_grad_creator
+    intermediate = weakref.ref(a)
+    y.cleargrad_backward()
+    assert x.grad is None
+    assert y.grad is None
+    del a, y
+    assert intermediate() is None
+    assert all(ref() is None for ref in recorded)
+
+
+def grad_of_variable(x: Variable) -> Variable:
+    assert x.grad is not None
+    return x.grad

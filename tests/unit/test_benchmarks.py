@@ -13,6 +13,7 @@ WORKLOADS = [
     "## large arrays",
     "## memory",
     "## higher order",
+    "## mlp training step",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
 
@@ -47,3 +48,19 @@ def test_a_missing_peer_is_reported_as_skipped(tmp_path: Path) -> None:
     out = run_quick({**os.environ, "PYTHONPATH": str(tmp_path)})
     for peer in PEERS:
         assert f"skipped: not installed ({peer})" in out
+
+
+def test_the_ab_script_compares_two_trees_in_one_process() -> None:
+    root = Path(__file__).parents[2]
+    trees = [str(root), str(root / "src")]
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "ab.py"), *trees, "--quick", "--repeat", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for workload in ("## scalar chain", "## large arrays", "## array constants"):
+        assert workload in done.stdout
+    assert done.stdout.count("B / A = ") == 3

@@ -39,8 +39,11 @@ def test_verify_exits_1_and_shows_the_failure(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(cli, "REGISTRY", {**REGISTRY, "exp": broken})
     code, output = run(["verify", "--op", "exp", "--examples", "5"])
     assert code == 1
-    assert "FAIL" in output
-    assert "exp FAILED:" in output
+    # NOTE: the examples drawn, not the shrinking attempts; the shrunk failing one apart
+    (row,) = [line.split() for line in output.splitlines() if line.endswith(("FAIL", "pass"))]
+    assert 1 <= int(row[1]) <= 5
+    assert row[-1] == "FAIL"
+    assert f"exp FAILED on example {row[1]} of at most 5; the smallest failing example:" in output
     assert "analytic" in output
     assert "1 of 1 ops FAILED" in output
 
@@ -87,3 +90,32 @@ def test_an_op_that_crashes_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None
     assert "RuntimeError('boom')" in output
     rows = [row for row in map(str.split, output.splitlines()) if len(row) == 7]
     assert [(row[0], row[-1]) for row in rows] == [("exp", "FAIL"), ("neg", "pass")]
+
+
+def test_verify_accuracy_prints_the_worst_ulps_per_op_and_dtype(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = cli.main(["verify", "--accuracy", "--op", "exp", "sum", "--density", "0.05"])
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "float32 value" in output
+    assert "float64 deriv" in output
+    (row,) = [line.split() for line in output.splitlines() if line.startswith("exp ")]
+    assert row[-2:] == ["4/8", "pass"]
+    assert all(float(cell) <= 4 for cell in row[1:5])
+    assert "all 1 ops within bounds" in output  # NOTE: sum is no elementwise op
+
+
+def test_verify_accuracy_exits_1_on_an_inaccurate_op(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = dataclasses.replace(
+        REGISTRY["exp"], function=lambda x: WrongExp()(x), primitive=WrongExp
+    )
+    monkeypatch.setattr(cli, "REGISTRY", {**REGISTRY, "exp": broken})
+    code = cli.main(
+        ["verify", "--accuracy", "--op", "exp", "--dtype", "float64", "--density", "0.05"]
+    )
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED: exp (float64): derivative by operand 0" in output

@@ -2,6 +2,7 @@
 x / c, c + x and c * x they are held by a one-input op (as in x ** c) rather than made into
 Variables; in c - x and c / x they are inputs of Sub and Div that get no gradient."""
 
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -179,3 +180,78 @@ def test_a_0d_variable_and_a_constant_give_numpys_result_bit_for_bit(
     assert y.dtype == expected.dtype
     assert y.shape == expected.shape
     assert y.data.tobytes() == expected.tobytes()
+
+
+def test_refilling_one_buffer_in_a_loop_gives_each_term_its_own_constant() -> None:
+    x = Variable(np.ones(3))
+    buf = np.empty(3)
+    loss: Variable | float = 0.0
+    for k in (1.0, 2.0, 3.0):
+        buf[:] = k
+        loss = loss + (x * buf).sum()
+    assert isinstance(loss, Variable)
+    loss.backward()
+    np.testing.assert_array_equal(grad_of_array(x), [6.0, 6.0, 6.0])
+
+
+def grad_of_array(x: Variable) -> npt.NDArray[Any]:
+    assert x.grad is not None
+    return x.grad.data
+
+
+C = np.array([2.0, 3.0, 0.5])
+M = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [2.0, 1.0, 1.0]])
+
+
+@pytest.mark.parametrize(
+    ("expression", "constant", "expected"),
+    [
+        (lambda x, c: x / c, C, lambda x: 1 / C),
+        (lambda x, c: x**c, C, lambda x: C * x ** (C - 1)),
+        (lambda x, c: c * x, C, lambda x: C),
+        (lambda x, c: c**x, C, lambda x: C**x * np.log(C)),
+        (lambda x, c: c / x, C, lambda x: -C / x**2),
+        (lambda x, c: x @ c, M, lambda x: M.sum(axis=1)),
+        (lambda x, c: c @ x, M, lambda x: M.sum(axis=0)),
+    ],
+    ids=["x / c", "x ** c", "c * x", "c ** x", "c / x", "x @ c", "c @ x"],
+)
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_changing_an_array_constant_after_the_forward_pass_changes_no_gradient(
+    expression: Any, constant: npt.NDArray[Any], expected: Any, create_graph: bool
+) -> None:
+    data = np.array([0.5, 1.5, 2.0])
+    x = Variable(data.copy())
+    buffer = constant.copy()
+    y = expression(x, buffer)
+    buffer[...] = 7.0
+    y.sum().backward(create_graph=create_graph)
+    np.testing.assert_allclose(grad_of_array(x), expected(data), rtol=1e-12)
+
+
+def test_a_constant_used_under_no_grad_is_not_copied() -> None:
+    x = Variable(np.ones(1_000_000))
+    c = np.full(1_000_000, 2.0)
+    with tg.no_grad():
+        tracemalloc.start()
+        try:
+            y = c * x
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert y.creator is None
+    assert peak < 1.5 * c.nbytes  # NOTE: the output alone, no copy of c
+
+
+def test_a_recorded_constant_is_copied_once() -> None:
+    x = Variable(np.ones(1_000_000))
+    c = np.full(1_000_000, 2.0)
+    for operation in (lambda: c * x, lambda: x @ c, lambda: c - x):
+        tracemalloc.start()
+        try:
+            y = operation()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert y.creator is not None
+        assert peak < 2.5 * c.nbytes  # NOTE: the output and one copy of c

@@ -6,8 +6,9 @@ import weakref
 import numpy as np
 import pytest
 
-from tests.helpers import Linear
-from tinygrad_ref import Array, Function, Variable
+from tests.helpers import Linear, grad_of
+from tinygrad_ref import Array, Function, Tensor, Variable
+from tinygrad_ref.ops import Sigmoid
 
 
 class Square(Function):
@@ -213,3 +214,131 @@ def test_forward_returning_a_list_is_refused() -> None:
 
     with pytest.raises(TypeError, match=r"Pair.forward must return one array, not a list"):
         Pair()(Variable(np.ones(2)))
+
+
+class StraightThroughSigmoid(Sigmoid):
+    """A built-in op with its gradient overridden by a DeZero-style backward."""
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy
+
+
+class WrongBackward(Function):
+    def forward(self, x: Array) -> Array:
+        return x * 2.0
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy * 100.0
+
+
+class RightVjp(WrongBackward):
+    """A vjp below a backward: the vjp is the more derived, so it wins."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * 2.0
+
+
+class BothInOneClass(Function):
+    """backward and vjp in one class: backward, the entry point DeZero users write, wins."""
+
+    def forward(self, x: Array) -> Array:
+        return x * 2.0
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy * 2.0
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * 100.0
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [(StraightThroughSigmoid, 1.0), (RightVjp, 2.0), (BothInOneClass, 2.0)],
+    ids=["backward over a built-in vjp", "vjp over a backward", "both in one class"],
+)
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_the_most_derived_rule_is_used_in_both_passes(
+    function: type[Function], expected: float, create_graph: bool
+) -> None:
+    x = Variable(np.array([0.0, 1.0]))
+    function()(x).sum().backward(create_graph=create_graph)
+    np.testing.assert_array_equal(grad_of(x), [expected, expected])
+
+
+class ReturnsAnArray(Function):
+    def forward(self, x: Array) -> Array:
+        return x * 3.0
+
+    def backward(self, gy: Variable) -> Array:
+        return gy.data * 3.0
+
+
+class ReturnsANumber(Function):
+    def forward(self, x: Array) -> Array:
+        return x * 3.0
+
+    def backward(self, gy: Variable) -> float:
+        return 3.0
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize(
+    ("function", "data"),
+    [
+        (ReturnsAnArray, np.array([1.0, 2.0], dtype=np.float32)),
+        (ReturnsAnArray, np.array(2.0, dtype=np.float32)),
+        (ReturnsAnArray, np.array(2.0)),
+        (ReturnsANumber, np.array(2.0, dtype=np.float32)),
+    ],
+    ids=["ndarray", "NumPy scalar for 0-d float32", "NumPy scalar for 0-d", "Python float"],
+)
+def test_a_backward_may_return_numpy_data_as_dezero_allows(
+    function: type[Function], data: Array, create_graph: bool
+) -> None:
+    x = Variable(data)
+    function()(x).backward(create_graph=create_graph)
+    assert isinstance(x.grad, Variable)
+    assert type(x.grad.data) is np.ndarray
+    assert (x.grad.shape, x.grad.dtype) == (x.shape, x.dtype)
+    np.testing.assert_array_equal(x.grad.data, np.full(x.shape, 3.0))
+
+
+def test_a_number_is_not_the_gradient_of_an_array() -> None:
+    with pytest.raises(ValueError, match=r"gradient for input 0 has shape \(\), but its"):
+        ReturnsANumber()(Variable(np.ones(2))).backward()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_what_an_overriding_backward_returns_is_checked_in_both_passes(
+    create_graph: bool,
+) -> None:
+    class WrongShape(Sigmoid):
+        def backward(self, gy: Variable) -> Variable:
+            return gy[:1]
+
+    class WrongCount(Sigmoid):
+        def backward(self, gy: Variable) -> tuple[Variable, Variable]:
+            return gy, gy
+
+    class WrongDtype(Sigmoid):
+        def backward(self, gy: Variable) -> Variable:
+            return gy * np.float64(1.0)
+
+    x = Variable(np.ones(2, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"WrongShape.backward's gradient for input 0 has shape"):
+        WrongShape()(x).backward(create_graph=create_graph)
+    with pytest.raises(ValueError, match=r"WrongCount.backward returned 2 gradients for 1 inputs"):
+        WrongCount()(x).backward(create_graph=create_graph)
+    WrongDtype()(x).backward(create_graph=create_graph)
+    assert grad_of(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_an_overriding_backward_may_return_an_array_in_both_passes(create_graph: bool) -> None:
+    class ArrayGradient(Sigmoid):
+        def backward(self, gy: Variable) -> Array:
+            return gy.data * 2.0
+
+    x = Variable(np.ones(2))
+    ArrayGradient()(x).backward(create_graph=create_graph)
+    np.testing.assert_array_equal(grad_of(x), [2.0, 2.0])

@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from tinygrad_ref import (
     GradcheckError,
     Variable,
     check_gradients,
+    check_second_gradients,
     exp,
     gradcheck,
     gradgradcheck,
@@ -152,3 +155,13 @@ def test_fast_mode_catches_one_wrong_element_among_many() -> None:
     with pytest.raises(GradcheckError, match="direction"):
         gradcheck(lambda v: OneWrong()(v), x, fast=True)
     assert gradcheck(lambda v: v * 2.0, x, fast=True)
+
+
+@pytest.mark.parametrize(
+    "check", [gradcheck, gradgradcheck, numerical_grad, check_gradients, check_second_gradients]
+)
+def test_an_empty_variable_is_refused_as_everywhere(check: Any) -> None:
+    with pytest.raises(ValueError, match=r"variable\(None\) is empty"):
+        check(lambda x: x * 2.0, Variable(None))
+    with pytest.raises(ValueError, match=r"variable\(None\) is empty"):
+        check(lambda x, y: x * y, Variable(np.ones(2)), Variable(None))

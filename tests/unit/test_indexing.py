@@ -5,6 +5,7 @@ import pytest
 
 from tests.helpers import first_and_second, grad_of
 from tinygrad_ref import Variable, get_item
+from tinygrad_ref.ops import get_item_grad
 
 DATA = np.arange(12.0).reshape(3, 4)
 
@@ -90,3 +91,13 @@ def test_bad_indices_are_refused() -> None:
         x[1.5]  # type: ignore[index]  # NOTE: the point is the runtime check
     with pytest.raises(TypeError, match="cannot index with a Variable"):
         x[Variable(np.array([0.0]))]  # type: ignore[index]  # NOTE: the point is the runtime check
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_get_item_grad_of_a_broadcasting_gradient_has_its_inputs_shape(create_graph: bool) -> None:
+    gy = Variable(np.array([2.0]))
+    gx = get_item_grad(gy, [0, 1, 1], (3,))
+    np.testing.assert_array_equal(gx.data, [2.0, 4.0, 0.0])
+    (gx * np.array([1.0, 10.0, 100.0])).sum().backward(create_graph=create_graph)
+    assert grad_of(gy).shape == (1,)
+    np.testing.assert_array_equal(grad_of(gy), [21.0])

@@ -1,11 +1,13 @@
 """Variable's operators with every kind of operand, on either side."""
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.helpers import OPERATORS, grad_of
+from tests.helpers import OPERATORS, assert_float16_rounds, float16_gradients, grad_of
 from tinygrad_ref import Variable, div, pow, rdiv, rpow, rsub, square, sub
 
 OPERANDS: dict[str, object] = {
@@ -202,3 +204,29 @@ def test_a_zero_base_with_a_variable_exponent_has_derivative_zero() -> None:
     x = Variable(np.array([2.0, 0.5]))
     (0.0**x).backward()
     np.testing.assert_array_equal(grad_of(x), [0.0, 0.0])
+
+
+X16 = np.array([0.5, 2.0, 10.0, 1e-3])
+"""float16 data: their gradients are compared to float64 formulas of the float16 values."""
+D16 = X16.astype(np.float16).astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    ("f", "exact"),
+    [
+        (lambda x: square(x), 2 * D16),
+        (lambda x: x * 3.0, 3.0),
+        (lambda x: 3.0 * x, 3.0),
+        (lambda x: x * np.float16(1e-4), float(np.float16(1e-4))),
+        (lambda x: x / 3.0, 1 / 3),
+        (lambda x: x / np.float32(7e4), 1 / 7e4),
+        (lambda x: x**2.5, 2.5 * D16**1.5),
+        (lambda x: 1.5**x, np.log(1.5) * 1.5**D16),
+    ],
+    ids=["square", "x * c", "c * x", "x * small c", "x / c", "x / big c", "x ** c", "c ** x"],
+)
+def test_float16_scaling_keeps_float16_and_rounds_right(
+    f: Callable[[Variable], Variable], exact: Any
+) -> None:
+    for g in float16_gradients(f, X16):
+        assert_float16_rounds(g, exact, ulps=4)

@@ -1,7 +1,9 @@
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
-from tests.helpers import first_and_second, grad_of
+from tests.helpers import assert_float16_rounds, first_and_second, float16_gradients, grad_of
 from tinygrad_ref import Variable, mean, sum
 
 X = np.arange(24.0).reshape(2, 3, 4)
@@ -79,3 +81,35 @@ def test_keepdims_is_keyword_only_as_in_numpy() -> None:
     x = Variable(np.ones((2, 3)))
     with pytest.raises(TypeError):
         x.sum(0, True)  # type: ignore[call-arg]  # NOTE: the point is the runtime check
+
+
+# NOTE: a size, count or scale meeting a low-precision dtype: more than 65,504 elements
+# overflow float16 if the count is divided in it.
+BIG = 70_000
+
+
+@pytest.mark.parametrize(
+    ("f", "shape", "exact"),
+    [
+        (lambda x: mean(x), (BIG,), 1 / BIG),
+        (lambda x: mean(x, 0), (BIG, 2), 1 / BIG),
+        (lambda x: mean(x, (0, 1), keepdims=True), (BIG // 2, 2, 3), 1 / BIG),
+        (lambda x: x.mean(-1), (2, BIG), 1 / BIG),
+        (lambda x: sum(x * 1e-3), (BIG,), float(np.float16(1e-3))),
+        (lambda x: sum(x * 1e-3, 0, keepdims=True), (BIG, 2), float(np.float16(1e-3))),
+    ],
+    ids=["mean", "mean axis 0", "mean two axes", "mean method", "sum", "sum axis 0"],
+)
+def test_float16_reductions_over_more_elements_than_float16_counts(
+    f: Callable[[Variable], Variable], shape: tuple[int, ...], exact: float
+) -> None:
+    for g in float16_gradients(f, np.ones(shape)):
+        assert g.shape == shape
+        assert_float16_rounds(g, exact)
+
+
+def test_float16_mean_forward_is_numpys() -> None:
+    data = np.full(BIG, 0.5, dtype=np.float16)
+    y = mean(Variable(data))
+    assert y.dtype == np.float16
+    assert y.data == np.mean(data)

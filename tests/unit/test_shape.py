@@ -1,8 +1,18 @@
 import numpy as np
 import pytest
 
-from tests.helpers import grad_of
-from tinygrad_ref import Variable, broadcast_to, cast, reshape, sum_to, transpose
+from tests.helpers import assert_float16_rounds, float16_gradients, grad_of
+from tinygrad_ref import (
+    Variable,
+    broadcast_to,
+    cast,
+    expand_dims,
+    flatten,
+    reshape,
+    squeeze,
+    sum_to,
+    transpose,
+)
 
 
 def test_sum_to_sums_leading_and_size_one_axes() -> None:
@@ -101,3 +111,42 @@ def test_transpose_with_axes_that_are_not_a_permutation_is_refused() -> None:
         x.transpose(0, -2)
     with pytest.raises(np.exceptions.AxisError, match=r"axis 2 is out of bounds .* \(2, 3\)"):
         x.transpose(2, 0)
+
+
+def test_float16_sum_to_and_broadcast_to_over_more_elements_than_float16_counts() -> None:
+    size = 70_000
+    small = float(np.float16(1e-3))
+    for g in float16_gradients(lambda x: sum_to(x * 1e-3, (1, 2)), np.ones((size, 2))):
+        assert_float16_rounds(g, small)
+    for g in float16_gradients(lambda x: broadcast_to(x, (size, 2)) * 1e-3, np.ones(2)):
+        assert_float16_rounds(g, small * size, ulps=4)
+
+
+def test_expand_dims_inserts_axes_as_numpy() -> None:
+    x = Variable(np.ones((2, 3)))
+    for axis in (0, 1, 2, -1, -3, (0, 3), (-1, 0)):
+        assert expand_dims(x, axis).shape == np.expand_dims(x.data, axis).shape
+    y = expand_dims(x, -1)
+    y.backward()
+    assert grad_of(x).shape == (2, 3)
+    with pytest.raises(np.exceptions.AxisError, match="axis 3"):
+        expand_dims(x, 3)
+
+
+def test_flatten_keeps_the_first_axis_as_dezero() -> None:
+    x = Variable(np.arange(24.0).reshape(2, 3, 4))
+    assert flatten(x).shape == (2, 12)
+    assert flatten(np.ones(5)).shape == (5, 1)
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        flatten(np.float64(1.0))
+
+
+def test_squeeze_removes_size_one_axes_as_numpy() -> None:
+    x = Variable(np.ones((1, 3, 1)))
+    assert squeeze(x).shape == (3,)
+    assert squeeze(x, 0).shape == (3, 1)
+    assert squeeze(x, (0, -1)).shape == (3,)
+    squeeze(x).backward()
+    assert grad_of(x).shape == (1, 3, 1)
+    with pytest.raises(ValueError, match=r"cannot squeeze axis 1 of size 3 \(shape \(1, 3, 1\)\)"):
+        squeeze(x, 1)

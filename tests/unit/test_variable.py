@@ -1,6 +1,11 @@
+import copy
+import pickle
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
+from tests.helpers import grad_of
 from tinygrad_ref import Variable, as_array, as_variable
 
 
@@ -115,3 +120,84 @@ def test_as_array_refuses_a_variable() -> None:
         TypeError, match=r"as_array takes array data, not a Variable; use its .data"
     ):
         as_array(Variable(1.0))  # type: ignore[arg-type]  # NOTE: the point is the runtime check
+
+
+EVERY_KIND_OF_COPY = pytest.mark.parametrize(
+    "duplicate",
+    [copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
+    ids=["copy", "deepcopy", "pickle"],
+)
+
+
+@EVERY_KIND_OF_COPY
+def test_copying_a_non_leaf_is_refused_saying_how_to_copy_its_value(
+    duplicate: Callable[[Variable], Variable],
+) -> None:
+    y = Variable(np.array(5.0)) * 2.0
+    with pytest.raises(
+        TypeError, match=r"cannot copy .* computed by Mul.*Variable\(y.data.copy\(\)\)"
+    ):
+        duplicate(y)
+
+
+@EVERY_KIND_OF_COPY
+def test_a_leaf_copies_with_its_data_name_and_grad(
+    duplicate: Callable[[Variable], Variable],
+) -> None:
+    x = Variable(np.array([1.0, 2.0], dtype=np.float32), name="x")
+    (x * x).sum().backward()
+    c = duplicate(x)
+    assert type(c) is Variable
+    assert c is not x
+    assert c.name == "x"
+    assert c.creator is None
+    np.testing.assert_array_equal(c.data, x.data)
+    assert c.dtype == np.float32
+    assert c.grad is not None
+    np.testing.assert_array_equal(c.grad.data, [2.0, 4.0])
+    (c * 1.0).sum().backward()
+    np.testing.assert_array_equal(c.grad.data, [3.0, 5.0])
+    np.testing.assert_array_equal(grad_of(x), [2.0, 4.0])
+
+
+def test_a_deep_copy_of_a_leaf_is_independent() -> None:
+    x = Variable(np.array([1.0, 2.0]))
+    x.grad = Variable(np.array([1.0, 1.0]))
+    c = copy.deepcopy(x)
+    c.data[0] = 9.0
+    assert c.grad is not None
+    c.grad.data[0] = 9.0
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    np.testing.assert_array_equal(grad_of(x), [1.0, 1.0])
+
+
+def test_a_leaf_whose_gradient_has_a_graph_copies_the_gradients_value() -> None:
+    x = Variable(np.array(3.0))
+    (x * x).backward(create_graph=True)
+    c = pickle.loads(pickle.dumps(x))
+    assert c.grad is not None
+    assert c.grad.creator is None
+    assert c.grad.data == 6.0
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (2**70, np.array(float(2**70))),
+        ([2**70, 1], np.array([float(2**70), 1.0])),
+        ([[2**64, -(2**80)], [3, 0.5]], np.array([[float(2**64), -float(2**80)], [3.0, 0.5]])),
+        (-(2**63) - 1, np.array(-float(2**63))),
+    ],
+)
+def test_python_integers_of_any_size_become_float64(data: object, expected: np.ndarray) -> None:
+    x = Variable(data)  # type: ignore[arg-type]  # NOTE: lists of big ints are ArrayLike too
+    assert x.dtype == np.float64
+    np.testing.assert_array_equal(x.data, expected)
+
+
+@pytest.mark.parametrize("data", [2**1100, [1, -(2**1100)]])
+def test_an_integer_too_large_for_float64_is_refused_by_name(data: object) -> None:
+    with pytest.raises(
+        ValueError, match=r"integer -?1358\.\.\.\(332 digits\) is too large for float64"
+    ):
+        Variable(data)  # type: ignore[arg-type]  # NOTE: lists of big ints are ArrayLike too

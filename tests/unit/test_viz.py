@@ -57,9 +57,10 @@ def test_every_function_of_a_gradient_graph_appears_once() -> None:
     tanh(x).backward(create_graph=True)
     assert x.grad is not None
     dot = viz.to_dot(x.grad)
-    assert dot.count('label="Tanh"') == 1
-    assert dot.count("shape=box") == 4  # tanh, then gy * (1 - y * y)
-    assert dot.index('label="Tanh"') < dot.index('label="Sub"')
+    # NOTE: gy * 4 * e * (1 + e) ** -2 with e = exp(-2|x|): e feeds two functions, drawn once.
+    assert dot.count('label="Exp"') == 1
+    assert dot.count("shape=box") == 7
+    assert dot.index('label="Exp"') < dot.index('label="Pow"')
 
 
 @needs_dot
@@ -90,3 +91,12 @@ def test_render_without_dot_says_how_to_install_graphviz(
     with pytest.raises(RuntimeError, match=r"needs Graphviz's `dot`.*apt-get install graphviz"):
         viz.render(named_graph(), tmp_path / "graph.png")
     assert not (tmp_path / "graph.png").exists()
+
+
+@pytest.mark.parametrize(("name", "label"), [(5, "5"), (0, "0"), ("", ""), (2.5, "2.5")])
+def test_a_name_is_drawn_as_its_string(name: object, label: str) -> None:
+    x = Variable(np.ones(2), name=name)  # type: ignore[arg-type]  # NOTE: DeZero takes any name
+    assert f'v0 [label="{label}", color=orange' in viz.to_dot(x)
+    y = x * 2.0
+    y.name = name  # type: ignore[assignment]  # NOTE: DeZero takes any name
+    assert f'v1 [label="{label}", color=orange' in viz.to_dot(y)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import operator
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -14,10 +16,23 @@ from tinygrad_ref.core import (
     Variable,
     _as_operand_data,
     _is_python_number,
+    constant_data,
 )
-from tinygrad_ref.ops.elementwise import Log
+from tinygrad_ref.ops.elementwise import Log, _values
 from tinygrad_ref.ops.shape import unbroadcast
-from tinygrad_ref.spec import ANY, EXPONENT, NONZERO, POSITIVE, Case, Domain, OpSpec, Sampler
+from tinygrad_ref.spec import (
+    ANY,
+    EXPONENT,
+    NONNEGATIVE,
+    NONZERO,
+    POSITIVE,
+    REALS,
+    Accuracy,
+    Case,
+    Domain,
+    OpSpec,
+    Sampler,
+)
 
 
 class Add(Function):
@@ -86,17 +101,14 @@ Constant = Array | float
 (NEP 50); integer arrays and NumPy scalars become the floats NumPy would compute them in."""
 
 
-def _constant(c: Operand) -> Constant:
+def _constant(c: Operand, *, read_by_vjp: bool = True) -> Constant:
+    """``c`` as the constant an op holds: its own copy of an array if its ``vjp`` reads it."""
     if _is_python_number(c):
         return c
     if isinstance(c, Variable):
         raise TypeError("expected a constant, got a Variable")
-    return _as_operand_data(np.asarray(c))
-
-
-def _values(t: Array | Variable) -> Array:
-    """The values of ``t``, an array or a Variable, as a constant."""
-    return t.data if isinstance(t, Variable) else t
+    array = c if isinstance(c, (np.ndarray, np.generic)) else np.asarray(c)
+    return constant_data(array) if read_by_vjp else _as_operand_data(array)
 
 
 _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
@@ -120,7 +132,7 @@ class AddConstant(Function):
     __slots__ = ("c",)
 
     def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
+        self.c = _constant(c, read_by_vjp=False)
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) + self.c
@@ -135,7 +147,7 @@ class SubConstant(Function):
     __slots__ = ("c",)
 
     def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
+        self.c = _constant(c, read_by_vjp=False)
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) - self.c
@@ -190,11 +202,29 @@ class Pow(Function):
         c = self.c
         # NOTE: where c is 0 the derivative is c * x ** 1 = 0, also at x = 0 where
         # c * x ** (c - 1) would be 0 * inf; for c = 2, x itself saves a pass over memory.
-        if _is_python_number(c):
+        if _is_python_number(c) and (isinstance(c, int) or c in (0, 2)):
             x_c1 = x if c in (0, 2) else x ** (c - 1)
         else:
-            x_c1 = x ** np.where(c == 0, 1, c - 1)
+            # NOTE: the exponent x ** c is computed with: c in the result's dtype.
+            exponent = np.asarray(c, dtype=y.dtype)
+            d = np.where(exponent == 0, 1, exponent - 1)
+            power = float(d) if _is_python_number(c) else d
+            x_c1 = _times_rounding_of_minus_one(x**power, x, exponent)
         return unbroadcast(gy * c * x_c1, x)
+
+
+def _times_rounding_of_minus_one(x_d: Tensor, x: Tensor, c: Array) -> Tensor:
+    """``x ** (c - 1)`` from ``x_d = x ** d``, where ``d`` is ``c - 1`` rounded: times
+    ``x ** r`` for its rounding error ``r`` where that is not 0.
+
+    NOTE: c - 1 rounds for c < 1/2, and a power amplifies the error of its exponent by
+    |log x|, up to hundreds of ULP (0.3 * x ** -0.7 at x = 1e-300); ``r`` is exact (TwoSum)."""
+    d = c - 1
+    r = (c - (d - (d - c))) + (-1 - (d - c))
+    if not np.any(r):
+        return x_d
+    # NOTE: where x is 0, x ** d is already 0 or inf, and x ** r would make it nan.
+    return x_d * x ** np.where(_values(x) == 0, 0, r)
 
 
 class Rpow(Function):
@@ -228,7 +258,8 @@ class Power(Function):
         # gets 0 (0 ** x1 is constant for x1 > 0): constant masks that keep 0 * inf (and
         # log 0) out, and leave every other point's derivatives alone.
         base_is_0 = _values(x0) == 0
-        gx0 = gy * x1 * x0 ** (x1 - 1 + (base_is_0 & (_values(x1) == 0)))
+        x0_d = x0 ** (x1 - 1 + (base_is_0 & (_values(x1) == 0)))
+        gx0 = gy * x1 * _times_rounding_of_minus_one(x0_d, x0, _values(x1))
         gx1 = gy * y * Log().apply(x0 + base_is_0)
         return unbroadcast(gx0, x0), unbroadcast(gx1, x1)
 
@@ -301,6 +332,52 @@ def _pow_case(sampler: Sampler) -> Case:
     return Case(shapes, domains=(NONZERO, Domain(-3.0, 3.0, integer=True)))
 
 
+def _power(mp: Any, x: Any, c: Any) -> Any:
+    """``x ** c`` exactly, but inf or 0 when far out of every float's range, which mpmath would
+    take long to compute."""
+    if x and c:
+        scale = c * mp.log(abs(x))
+        if abs(scale) > 1e5:
+            return mp.inf if scale > 0 else mp.zero
+    return mp.power(x, c)
+
+
+def _pow_derivative(mp: Any, x: Any, c: Any) -> Any:
+    """d/dx x ** c, exactly: 0 for c = 0, also at x = 0."""
+    return c * _power(mp, x, c - 1) if c else mp.zero
+
+
+def _rpow_derivative(mp: Any, x: Any, c: Any) -> Any:
+    """d/dx c ** x, exactly: 0 for c = 0 and x > 0, where 0 ** x is constant."""
+    return _power(mp, c, x) * mp.log(c) if c or x <= 0 else mp.zero
+
+
+_EXPONENTS = Domain(-64.0, 64.0)
+_INTEGER_EXPONENTS = Domain(-64.0, 64.0, integer=True)
+_POW = Accuracy(
+    _power,
+    (_pow_derivative, None),
+    (NONNEGATIVE, _EXPONENTS),
+    also=((REALS, _INTEGER_EXPONENTS),),
+)
+_EXACT = {
+    "add": Accuracy(lambda mp, a, b: a + b, (lambda mp, a, b: 1, lambda mp, a, b: 1), (REALS,) * 2),
+    "sub": Accuracy(
+        lambda mp, a, b: a - b, (lambda mp, a, b: 1, lambda mp, a, b: -1), (REALS,) * 2
+    ),
+    "mul": Accuracy(lambda mp, a, b: a * b, (lambda mp, a, b: b, lambda mp, a, b: a), (REALS,) * 2),
+    "div": Accuracy(
+        lambda mp, a, b: a / b, (lambda mp, a, b: 1 / b, lambda mp, a, b: -a / b**2), (REALS,) * 2
+    ),
+}
+"""The exact values and derivatives of the binary ops; those holding a constant have the
+derivative by their first operand only."""
+
+
+def _by_first(accuracy: Accuracy) -> Accuracy:
+    return replace(accuracy, derivatives=(accuracy.derivatives[0], None))
+
+
 SPECS = [
     OpSpec(
         "add",
@@ -311,6 +388,7 @@ SPECS = [
         operators=("__add__", "__radd__"),
         infix=operator.add,
         numpy=(np.add,),
+        accuracy=_EXACT["add"],
     ),
     OpSpec(
         "sub",
@@ -321,6 +399,7 @@ SPECS = [
         operators=("__sub__", "__rsub__"),
         infix=operator.sub,
         numpy=(np.subtract,),
+        accuracy=_EXACT["sub"],
     ),
     OpSpec(
         "mul",
@@ -331,6 +410,7 @@ SPECS = [
         operators=("__mul__", "__rmul__"),
         infix=operator.mul,
         numpy=(np.multiply,),
+        accuracy=_EXACT["mul"],
     ),
     OpSpec(
         "div",
@@ -341,6 +421,7 @@ SPECS = [
         operators=("__truediv__", "__rtruediv__"),
         infix=operator.truediv,
         numpy=(np.divide,),
+        accuracy=_EXACT["div"],
     ),
     # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
     # above reach them too, with mixed operand kinds
@@ -354,6 +435,7 @@ SPECS = [
         operators=("__add__", "__radd__"),
         infix=operator.add,
         numpy=(np.add,),
+        accuracy=_by_first(_EXACT["add"]),
     ),
     OpSpec(
         "sub_constant",
@@ -365,6 +447,7 @@ SPECS = [
         operators=("__sub__",),
         infix=operator.sub,
         numpy=(np.subtract,),
+        accuracy=_by_first(_EXACT["sub"]),
     ),
     OpSpec(
         "mul_constant",
@@ -376,6 +459,7 @@ SPECS = [
         operators=("__mul__", "__rmul__"),
         infix=operator.mul,
         numpy=(np.multiply,),
+        accuracy=_by_first(_EXACT["mul"]),
     ),
     OpSpec(
         "div_constant",
@@ -387,6 +471,7 @@ SPECS = [
         operators=("__truediv__",),
         infix=operator.truediv,
         numpy=(np.divide,),
+        accuracy=_by_first(_EXACT["div"]),
     ),
     OpSpec(
         "neg",
@@ -396,9 +481,18 @@ SPECS = [
         (ANY,),
         operators=("__neg__",),
         infix=operator.neg,
+        accuracy=Accuracy(lambda mp, x: -x, (lambda mp, x: -1,), (REALS,)),
         numpy=(np.negative,),
     ),
-    OpSpec("square", Square, square, np.square, (ANY,), numpy=(np.square,)),
+    OpSpec(
+        "square",
+        Square,
+        square,
+        np.square,
+        (ANY,),
+        accuracy=Accuracy(lambda mp, x: x * x, (lambda mp, x: 2 * x,), (REALS,)),
+        numpy=(np.square,),
+    ),
     OpSpec(
         "pow",
         Pow,
@@ -410,6 +504,7 @@ SPECS = [
         infix=operator.pow,
         case=_pow_case,
         numpy=(np.power,),
+        accuracy=_POW,
     ),
     OpSpec(
         "rpow",
@@ -422,6 +517,9 @@ SPECS = [
         infix=lambda x, c: c**x,
         numpy=(np.power,),
         numpy_reflected=True,
+        accuracy=Accuracy(
+            lambda mp, x, c: _power(mp, c, x), (_rpow_derivative, None), (REALS, NONNEGATIVE)
+        ),
     ),
     OpSpec(
         "power",
@@ -433,5 +531,8 @@ SPECS = [
         operators=("__pow__",),
         infix=operator.pow,
         numpy=(np.power,),
+        accuracy=replace(
+            _POW, derivatives=(_pow_derivative, lambda mp, x, c: _power(mp, x, c) * mp.log(x))
+        ),
     ),
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import ANY, BOUNDED, POSITIVE, OpSpec
+from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, REALS, Accuracy, Domain, OpSpec
 
 
 class Exp(Function):
@@ -55,7 +57,8 @@ class Tanh(Function):
         return np.tanh(x)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return gy * (1 - y * y)
+        # NOTE: not 1 - y * y, which cancels where |y| is near 1.
+        return gy * 4 * _bell(x, 2)
 
 
 class Sqrt(Function):
@@ -72,12 +75,33 @@ class Sigmoid(Function):
     __slots__ = ()
 
     def forward(self, x: Array) -> Array:
-        # NOTE: through tanh, 1 / (1 + exp(-x)) would overflow (and warn) for large -x.
-        y: Array = np.tanh(x * 0.5) * 0.5 + 0.5
+        # NOTE: 1 / (1 + e) or e / (1 + e) with e = exp(-|x|): no cancellation on either side
+        # (as tanh(x / 2) / 2 + 1 / 2 has for x < 0), and no overflow.
+        e = np.exp(-np.abs(x))
+        y: Array = np.where(x >= 0, 1, e) / (1 + e)
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return gy * y * (1 - y)
+        # NOTE: not y * (1 - y), which cancels where y is near 1.
+        return gy * _bell(x, 1)
+
+
+def _values(t: Array | Variable) -> Array:
+    """The values of ``t``, an array or a Variable, as a constant."""
+    return t.data if isinstance(t, Variable) else t
+
+
+def _bell(x: Tensor, scale: int) -> Tensor:
+    """``e (1 + e) ** -2`` with ``e = exp(-scale |x|)``: sigmoid'(x) = sigmoid(x) sigmoid(-x) for
+    ``scale`` 1, and tanh'(x) / 4 for ``scale`` 2, without the cancellation of ``y (1 - y)`` or
+    ``1 - y * y`` where ``y`` is near 1, and without overflow. Its own derivatives stay small
+    graphs: the exponential's derivative is itself."""
+    values = _values(x)
+    minus_scale_sign = np.where(values < 0, values.dtype.type(scale), values.dtype.type(-scale))
+    # NOTE: scale * |x| overflows only where e, and the derivative, is 0 anyway.
+    with np.errstate(over="ignore"):
+        e = Exp().apply(x * minus_scale_sign)
+    return e * (1 + e) ** -2
 
 
 def exp(x: Operand) -> Variable:
@@ -110,12 +134,87 @@ def sigmoid(x: Operand) -> Variable:
     return Sigmoid()(x)
 
 
+# NOTE: gradient-check domains as wide as the central differences allow: the tails of sigmoid
+# and tanh, where their derivatives are tiny, small arguments of log and sqrt, many periods.
+_TAILS = Domain(-80.0, 80.0)
+_SATURATING = Domain(-20.0, 20.0)
+_PERIODS = Domain(-100.0, 100.0)
+_SCALES = Domain(0.01, 100.0)
+
+_ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
+"""Where sin or cos crosses zero: their values there are small and need relative accuracy."""
+
 SPECS = [
-    OpSpec("exp", Exp, exp, np.exp, (BOUNDED,), numpy=(np.exp,)),
-    OpSpec("log", Log, log, np.log, (POSITIVE,), numpy=(np.log,)),
-    OpSpec("sin", Sin, sin, np.sin, (ANY,), numpy=(np.sin,)),
-    OpSpec("cos", Cos, cos, np.cos, (ANY,), numpy=(np.cos,)),
-    OpSpec("tanh", Tanh, tanh, np.tanh, (BOUNDED,), numpy=(np.tanh,)),
-    OpSpec("sqrt", Sqrt, sqrt, np.sqrt, (POSITIVE,), numpy=(np.sqrt,)),
-    OpSpec("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), (BOUNDED,)),
+    OpSpec(
+        "exp",
+        Exp,
+        exp,
+        np.exp,
+        (BOUNDED,),
+        accuracy=Accuracy(lambda mp, x: mp.exp(x), (lambda mp, x: mp.exp(x),), (REALS,)),
+        numpy=(np.exp,),
+    ),
+    OpSpec(
+        "log",
+        Log,
+        log,
+        np.log,
+        (_SCALES,),
+        accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
+        numpy=(np.log,),
+    ),
+    OpSpec(
+        "sin",
+        Sin,
+        sin,
+        np.sin,
+        (_PERIODS,),
+        accuracy=Accuracy(
+            lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
+        ),
+        numpy=(np.sin,),
+    ),
+    OpSpec(
+        "cos",
+        Cos,
+        cos,
+        np.cos,
+        (_PERIODS,),
+        accuracy=Accuracy(
+            lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
+        ),
+        numpy=(np.cos,),
+    ),
+    OpSpec(
+        "tanh",
+        Tanh,
+        tanh,
+        np.tanh,
+        (_SATURATING,),
+        accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
+        numpy=(np.tanh,),
+    ),
+    OpSpec(
+        "sqrt",
+        Sqrt,
+        sqrt,
+        np.sqrt,
+        (_SCALES,),
+        accuracy=Accuracy(
+            lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
+        ),
+        numpy=(np.sqrt,),
+    ),
+    OpSpec(
+        "sigmoid",
+        Sigmoid,
+        sigmoid,
+        lambda x: 1 / (1 + np.exp(-x)),
+        (_TAILS,),
+        accuracy=Accuracy(
+            lambda mp, x: 1 / (1 + mp.exp(-x)),
+            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
+            (REALS,),
+        ),
+    ),
 ]

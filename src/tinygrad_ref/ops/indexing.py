@@ -10,7 +10,9 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
 
 IndexItem: TypeAlias = (
@@ -29,14 +31,15 @@ lists), or a tuple of them."""
 
 
 def _constant(idx: Index) -> Index:
-    """A private copy of ``idx``, so that changing its arrays afterwards changes no gradient."""
+    """A private copy of ``idx`` while a graph is recorded, so that changing its arrays
+    afterwards changes no gradient (under ``no_grad()``, ``idx`` itself)."""
     for item in idx if isinstance(idx, tuple) else (idx,):
         if isinstance(item, Variable):
             raise TypeError(
                 "cannot index with a Variable: an index is a constant, not differentiated; "
                 "index with an integer ndarray"
             )
-    return copy.deepcopy(idx)
+    return copy.deepcopy(idx) if Config.enable_backprop else idx
 
 
 class GetItem(Function):
@@ -72,7 +75,8 @@ class GetItemGrad(Function):
         return gx
 
     def vjp(self, ggx: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
-        return GetItem(self.idx).apply(ggx)
+        # NOTE: np.add.at broadcasts gy to the indexed places; the reverse sums it back.
+        return unbroadcast(GetItem(self.idx).apply(ggx), gy)
 
 
 def get_item(x: Operand, idx: Index) -> Variable:
@@ -126,16 +130,20 @@ def _get_item_case(sampler: Sampler) -> Case:
 
 
 def _get_item_grad_case(sampler: Sampler) -> Case:
+    """A gradient of the indexed places' shape, or of one that broadcasts to it."""
     shape = sampler.shape(min_dims=1)
     idx = _index(sampler, shape)
-    return Case((np.empty(shape)[idx].shape,), {"idx": idx, "shape": shape})
+    selected = np.empty(shape)[idx].shape
+    if sampler.boolean():
+        selected = reduced_shape(sampler, selected)
+    return Case((selected,), {"idx": idx, "shape": shape})
 
 
 def _get_item_grad_reference(gy: Any, idx: Any, shape: Shape) -> Any:
     """One element at a time: every selection of an element adds to it."""
-    gy = np.asarray(gy)
-    gx = np.zeros(shape, dtype=gy.dtype)
+    gx = np.zeros(shape, dtype=np.asarray(gy).dtype)
     positions = np.arange(gx.size).reshape(shape)[idx]
+    gy = np.broadcast_to(gy, positions.shape)
     for position, g in zip(np.ravel(positions), np.ravel(gy), strict=True):
         gx.flat[position] += g
     return gx

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.shape import Axis, BroadcastTo, Reshape, normalize_axes
+from tinygrad_ref.ops.shape import Axis, BroadcastTo, Cast, Reshape, normalize_axes
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, draw_axis
 
 
@@ -54,7 +54,15 @@ class Mean(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         count: int = math.prod(x.shape[a] for a in normalize_axes(self.axis, x.shape))
-        return _spread(gy, x, self.axis, self.keepdims) / count
+        return _divided_by_count(_spread(gy, x, self.axis, self.keepdims), count)
+
+
+def _divided_by_count(g: Tensor, count: int) -> Tensor:
+    """``g / count``, in float32 where ``count`` overflows ``g``'s dtype: a weak Python int takes
+    ``g``'s dtype, and a float16 count beyond 65,504 is inf (a gradient of 0)."""
+    if count <= float(np.finfo(g.dtype).max):
+        return g / count
+    return Cast(g.dtype).apply(Cast(np.float32).apply(g) / count)
 
 
 def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:

@@ -49,7 +49,10 @@ def _sum_to(x: Array, shape: tuple[int, ...]) -> Array:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
-    y: Array = x.sum(axis=axes, keepdims=True)
+    # NOTE: float16 accumulates in float32, as np.mean does: summed in float16, a gradient
+    # summed over more than a few thousand elements stalls (4 + 0.001 rounds to 4).
+    accumulator = np.float32 if x.dtype.itemsize < 4 else x.dtype
+    y: Array = x.sum(axis=axes, keepdims=True, dtype=accumulator).astype(x.dtype, copy=False)
     return y.reshape(shape) if lead else y
 
 
@@ -165,6 +168,43 @@ def cast(x: Operand, dtype: npt.DTypeLike) -> Variable:
     return Cast(dtype)(x)
 
 
+def expand_dims(x: Operand, axis: int | tuple[int, ...]) -> Variable:
+    """``x`` with a new axis of size 1 at each position ``axis`` of the result, as NumPy's
+    (DeZero inserts a negative axis before that position instead)."""
+    shape = np.shape(_data(x))
+    axes = normalize_axes(axis, (0,) * (len(shape) + (len(axis) if isinstance(axis, tuple) else 1)))
+    dims = iter(shape)
+    return reshape(x, tuple(1 if i in axes else next(dims) for i in range(len(shape) + len(axes))))
+
+
+def flatten(x: Operand) -> Variable:
+    """``x`` as a matrix of one row per sample: its first axis kept, the others flattened
+    (DeZero's ``flatten``, for the batch of a network)."""
+    shape = np.shape(_data(x))
+    if not shape:
+        raise ValueError("flatten keeps the first axis, so it needs at least 1 dimension")
+    return reshape(x, (shape[0], -1))
+
+
+def squeeze(x: Operand, axis: Axis = None) -> Variable:
+    """``x`` without the axes of size 1 named by ``axis`` (all of them for ``None``), as
+    NumPy's: naming an axis whose size is not 1 is a ValueError."""
+    shape = np.shape(_data(x))
+    axes = (
+        tuple(i for i, n in enumerate(shape) if n == 1)
+        if axis is None
+        else normalize_axes(axis, shape)
+    )
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"cannot squeeze axis {a} of size {shape[a]} (shape {shape})")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def _data(x: Operand) -> Any:
+    return x.data if isinstance(x, Variable) else x
+
+
 def unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     """The gradient ``g`` of a broadcast result, reduced to the shape and dtype of the input
     ``like``: the step every binary op's backward ends with."""
@@ -175,7 +215,7 @@ def unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     return g
 
 
-def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
+def reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
     """A shape that broadcasts to ``shape``: leading axes dropped, some axes set to 1."""
     lead = sampler.integer(0, len(shape))
     return tuple(1 if sampler.boolean() else n for n in shape[lead:])
@@ -183,12 +223,12 @@ def _reduced_shape(sampler: Sampler, shape: Shape) -> Shape:
 
 def _sum_to_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
-    return Case((shape,), {"shape": _reduced_shape(sampler, shape)})
+    return Case((shape,), {"shape": reduced_shape(sampler, shape)})
 
 
 def _broadcast_to_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
-    return Case((_reduced_shape(sampler, shape),), {"shape": shape})
+    return Case((reduced_shape(sampler, shape),), {"shape": shape})
 
 
 def _cast_case(sampler: Sampler) -> Case:
@@ -234,6 +274,38 @@ def _sum_to_reference(x: Any, shape: Shape) -> Any:
     return np.sum(x, axis=axes).reshape(shape)
 
 
+def _expand_dims_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    count = sampler.integer(1, 2)
+    ndim = len(shape) + count
+    axes = sorted({sampler.integer(-ndim, ndim - 1) % ndim for _ in range(count)})
+    if len(axes) < count:
+        axes.append(next(a for a in range(ndim) if a not in axes))
+    signed = tuple(a - ndim if sampler.boolean() else a for a in axes)
+    return Case((shape,), {"axis": signed[0] if count == 1 else signed})
+
+
+def _flatten_case(sampler: Sampler) -> Case:
+    return Case((sampler.shape(min_dims=1),))
+
+
+def _reference_flatten(x: Any) -> Any:
+    return np.reshape(x, (np.shape(x)[0], -1))
+
+
+def _squeeze_case(sampler: Sampler) -> Case:
+    shape = tuple(n if sampler.boolean() else 1 for n in sampler.shape())
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    kind = sampler.choice(["none", "int", "tuple"] if ones else ["none", "tuple"])
+    if kind == "none":
+        return Case((shape,), {"axis": None})
+    if kind == "int":
+        return Case(
+            (shape,), {"axis": sampler.choice(ones) - (len(shape) if sampler.boolean() else 0)}
+        )
+    return Case((shape,), {"axis": tuple(a for a in ones if sampler.boolean())})
+
+
 SPECS = [
     OpSpec(
         "reshape",
@@ -254,6 +326,19 @@ SPECS = [
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
         numpy=(np.transpose,),
+    ),
+    OpSpec(
+        "expand_dims",
+        Reshape,
+        expand_dims,
+        np.expand_dims,
+        (ANY,),
+        case=_expand_dims_case,
+        numpy=(np.expand_dims,),
+    ),
+    OpSpec("flatten", Reshape, flatten, _reference_flatten, (ANY,), case=_flatten_case),
+    OpSpec(
+        "squeeze", Reshape, squeeze, np.squeeze, (ANY,), case=_squeeze_case, numpy=(np.squeeze,)
     ),
     OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
     OpSpec(

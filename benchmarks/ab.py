@@ -1,0 +1,170 @@
+"""A/B timing of two versions of tinygrad_ref, both loaded in this one process.
+
+    git worktree add /tmp/ab-old <commit>          # the version to compare against
+    python benchmarks/ab.py /tmp/ab-old .          # A = the old tree, B = this one
+    python benchmarks/ab.py /tmp/ab-old . --repeat 31 --quick
+
+Each tree is a checkout of the project (its ``src/tinygrad_ref`` is imported) or a directory
+holding a ``tinygrad_ref`` package. Both versions are imported side by side: each keeps its own
+modules, swapped out of ``sys.modules`` once loaded. Every workload runs A and B alternately,
+in ABBA order so that a slow drift of the machine hits both alike, at least 15 times each, and
+reports each version's median with its spread (the interquartile range and the extremes) and the
+ratio B / A of the medians. A difference inside the spread counts as none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from run import chain_of_ops  # NOTE: benchmarks/, this script's directory, is on sys.path
+
+Workload = Callable[[ModuleType], Callable[[], Any]]
+
+
+def load(tree: Path) -> ModuleType:
+    """The ``tinygrad_ref`` package of ``tree``, imported apart from any other version."""
+    src = tree / "src" if (tree / "src" / "tinygrad_ref").is_dir() else tree
+    if not (src / "tinygrad_ref" / "__init__.py").is_file():
+        raise SystemExit(f"{tree} holds no tinygrad_ref package (looked in {src})")
+    _forget_loaded()
+    sys.path.insert(0, str(src))
+    try:
+        package = importlib.import_module("tinygrad_ref")
+    finally:
+        sys.path.remove(str(src))
+        # NOTE: the modules stay alive through the package; forgetting them lets the other
+        # version import its own under the same names.
+        _forget_loaded()
+    return package
+
+
+def _forget_loaded() -> None:
+    for name in [n for n in sys.modules if n == "tinygrad_ref" or n.startswith("tinygrad_ref.")]:
+        del sys.modules[name]
+
+
+def scalar_chain(size: int) -> Workload:
+    """``4 * size`` ops on a 0-d float64 Variable, forward and backward."""
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def run() -> Any:
+            x = tg.Variable(np.asarray(1.0))
+            chain_of_ops(x, size).backward()
+            return x.grad.data
+
+        return run
+
+    return workload
+
+
+def large_arrays(size: int) -> Workload:
+    """``(a*b + c)/(a + 1) - c**2`` on float64 Variables of ``size`` elements, forward and
+    backward."""
+    rng = np.random.default_rng(0)
+    a0, b0, c0 = (rng.random(size) for _ in range(3))
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def run() -> Any:
+            a, b, c = tg.Variable(a0), tg.Variable(b0), tg.Variable(c0)
+            y = (a * b + c) / (a + 1) - c**2
+            y.backward()
+            return a.grad.data
+
+        return run
+
+    return workload
+
+
+def array_constants(size: int) -> Workload:
+    """``(x * c) / d + c`` for a float64 Variable ``x`` and ndarray constants ``c``, ``d`` of
+    ``size`` elements, forward and backward: the constants a graph now copies."""
+    rng = np.random.default_rng(1)
+    x0, c, d = rng.random(size), rng.random(size), rng.random(size) + 1.0
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def run() -> Any:
+            x = tg.Variable(x0)
+            y = (x * c) / d + c
+            y.backward()
+            return x.grad.data
+
+        return run
+
+    return workload
+
+
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def timed(fn: Callable[[], Any], clock: Callable[[], float]) -> float:
+    gc.collect()
+    start = clock()
+    fn()
+    return clock() - start
+
+
+def compare(
+    name: str,
+    unit: str,
+    scale: float,
+    workload: Workload,
+    versions: tuple[ModuleType, ModuleType],
+    repeat: int,
+    clock: Callable[[], float],
+) -> dict[str, list[float]]:
+    """Run ``workload`` with A and B alternately (ABBA), ``repeat`` times each; print and return
+    the times, in ``unit`` (seconds times ``scale``)."""
+    runs = {"A": workload(versions[0]), "B": workload(versions[1])}
+    np.testing.assert_allclose(runs["A"](), runs["B"](), rtol=1e-12)  # NOTE: and warm both up
+    times: dict[str, list[float]] = {"A": [], "B": []}
+    for i in range(repeat):
+        for version in ("A", "B") if i % 2 == 0 else ("B", "A"):
+            times[version].append(timed(runs[version], clock) * scale)
+    print(f"\n## {name} ({repeat} runs each, {unit})")
+    print(f"{'':<3}{'median':>10}{'q1':>10}{'q3':>10}{'min':>10}{'max':>10}")
+    for version, ts in times.items():
+        q1, _, q3 = statistics.quantiles(ts, n=4)
+        cells = [statistics.median(ts), q1, q3, min(ts), max(ts)]
+        print(f"{version:<3}" + "".join(f"{c:>10.3f}" for c in cells))
+    median_a, median_b = (statistics.median(times[v]) for v in ("A", "B"))
+    print(f"B / A = {median_b / median_a:.3f}")
+    return times
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("a", type=Path, help="tree of version A (the baseline)")
+    parser.add_argument("b", type=Path, help="tree of version B")
+    parser.add_argument("--repeat", type=int, default=15, help="runs of each version (>= 15)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
+    parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="cpu (default) or wall")
+    args = parser.parse_args(argv)
+    versions = (load(args.a.resolve()), load(args.b.resolve()))
+    clock = CLOCKS[args.clock]
+    print(
+        f"# A/B: A = {args.a}, B = {args.b}; {args.clock} time; "
+        f"Python {sys.version.split()[0]}, NumPy {np.__version__}"
+    )
+    chain = 50 if args.quick else 2000
+    size = 1000 if args.quick else 1_000_000
+    workloads: list[tuple[str, str, float, Workload]] = [
+        (f"scalar chain, {4 * chain:,} ops", "us/op", 1e6 / (4 * chain), scalar_chain(chain)),
+        (f"large arrays, {size:,} float64", "ms", 1e3, large_arrays(size)),
+        (f"array constants, {size:,} float64", "ms", 1e3, array_constants(size)),
+    ]
+    for name, unit, scale, workload in workloads:
+        compare(name, unit, scale, workload, versions, args.repeat, clock)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Activations over an axis: softmax, log_softmax and logsumexp, and DeZero's simple versions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.arithmetic import Div, neg
+from tinygrad_ref.ops.elementwise import Exp, exp
+from tinygrad_ref.ops.reduction import Sum, _spread, sum
+from tinygrad_ref.ops.shape import Axis, normalize_axes
+from tinygrad_ref.spec import ANY, BOUNDED, Accuracy, Case, Domain, OpSpec, Sampler, draw_axis
+
+
+def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """``x`` minus its largest value over ``axes`` (kept as size 1), and that value: exp of the
+    first never overflows, and its largest term is exactly 1."""
+    shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    return x - shift, shift
+
+
+def _log_sum_exp_shifted(shifted: Array, axes: tuple[int, ...]) -> Array:
+    with np.errstate(divide="ignore"):  # NOTE: log(0) of an empty sum is -inf, as SciPy's
+        y: Array = np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    return y
+
+
+def _logsumexp(x: Array, axes: tuple[int, ...]) -> Array:
+    """``log(sum(exp(x)))`` over ``axes``, kept as size 1, without overflow."""
+    shifted, shift = _shifted(x, axes)
+    y: Array = _log_sum_exp_shifted(shifted, axes) + shift
+    return y
+
+
+def log_softmax_of(x: Array, axes: tuple[int, ...]) -> Array:
+    """``x - logsumexp(x)`` over ``axes``, computed from the shifted ``x`` so that logits of
+    1e4 lose nothing to the rounding of a large logsumexp."""
+    shifted, _ = _shifted(x, axes)
+    y: Array = shifted - _log_sum_exp_shifted(shifted, axes)
+    return y
+
+
+class Softmax(Function):
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: Axis = 1) -> None:
+        self.axis = axis
+
+    def forward(self, x: Array) -> Array:
+        axes = normalize_axes(self.axis, np.shape(x))
+        e = np.exp(_shifted(x, axes)[0])
+        y: Array = e / np.sum(e, axis=axes, keepdims=True)
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        gx = y * gy
+        return gx - y * Sum(self.axis, keepdims=True).apply(gx)
+
+
+class LogSoftmax(Function):
+    __slots__ = ("axis",)
+
+    def __init__(self, axis: Axis = 1) -> None:
+        self.axis = axis
+
+    def forward(self, x: Array) -> Array:
+        return log_softmax_of(x, normalize_axes(self.axis, np.shape(x)))
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy - Exp().apply(y) * Sum(self.axis, keepdims=True).apply(gy)
+
+
+class LogSumExp(Function):
+    __slots__ = ("axis", "keepdims")
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: Array) -> Array:
+        axes = normalize_axes(self.axis, np.shape(x))
+        y = _logsumexp(x, axes)
+        return y if self.keepdims else np.squeeze(y, axis=axes)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: the softmax of x itself, not exp(x - y): y of 1e4 is rounded to 1e4's ulp.
+        softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
+        return _spread(gy, x, self.axis, self.keepdims) * softmax
+
+
+def softmax(x: Operand, axis: Axis = 1) -> Variable:
+    """``exp(x) / sum(exp(x))`` over ``axis`` (DeZero's default 1, an int, a tuple or
+    ``None`` for all), computed from ``x - max(x)`` so that large logits do not overflow."""
+    return Softmax(axis)(x)
+
+
+def log_softmax(x: Operand, axis: Axis = 1) -> Variable:
+    """``log(softmax(x, axis))``, computed as ``x - logsumexp(x)``: finite for any finite
+    logits, where the log of a softmax that underflowed to 0 would be ``-inf``."""
+    return LogSoftmax(axis)(x)
+
+
+def logsumexp(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """``log(sum(exp(x)))`` over ``axis`` without overflow, as ``scipy.special.logsumexp``."""
+    return LogSumExp(axis, keepdims)(x)
+
+
+def softmax_simple(x: Operand, axis: Axis = 1) -> Variable:
+    """DeZero's softmax written with exp, sum and division: it overflows for logits beyond
+    about 700 (88 in float32); :func:`softmax` does not."""
+    e = exp(x)
+    return e / sum(e, axis, keepdims=True)
+
+
+def sigmoid_simple(x: Operand) -> Variable:
+    """DeZero's ``1 / (1 + exp(-x))`` written with its primitives."""
+    return 1 / (1 + exp(neg(x)))
+
+
+def _reference_logsumexp(x: Any, axis: Axis, keepdims: bool) -> Any:
+    x = np.asarray(x)
+    axes = normalize_axes(axis, x.shape)
+    high = np.max(x, axis=axes, keepdims=True)
+    y = np.log(np.sum(np.exp(x - high), axis=axes, keepdims=True)) + high
+    return y if keepdims else np.squeeze(y, axis=axes)
+
+
+def _reference_softmax(x: Any, axis: Axis) -> Any:
+    x = np.asarray(x)
+    axes = normalize_axes(axis, x.shape)
+    e = np.exp(x - np.max(x, axis=axes, keepdims=True))
+    return e / np.sum(e, axis=axes, keepdims=True)
+
+
+def _reference_log_softmax(x: Any, axis: Axis) -> Any:
+    return np.asarray(x) - _reference_logsumexp(x, axis, keepdims=True)
+
+
+def _axis_case(sampler: Sampler) -> Case:
+    shape = sampler.shape()
+    return Case((shape,), {"axis": draw_axis(sampler, len(shape))})
+
+
+def _logsumexp_case(sampler: Sampler) -> Case:
+    case = _axis_case(sampler)
+    return Case(case.shapes, {**case.params, "keepdims": sampler.boolean()})
+
+
+SPECS = [
+    OpSpec("softmax", Softmax, softmax, _reference_softmax, (ANY,), case=_axis_case),
+    OpSpec("log_softmax", LogSoftmax, log_softmax, _reference_log_softmax, (ANY,), case=_axis_case),
+    OpSpec("logsumexp", LogSumExp, logsumexp, _reference_logsumexp, (ANY,), case=_logsumexp_case),
+    OpSpec("softmax_simple", Exp, softmax_simple, _reference_softmax, (ANY,), case=_axis_case),
+    OpSpec(
+        "sigmoid_simple",
+        Div,
+        sigmoid_simple,
+        lambda x: 1 / (1 + np.exp(-x)),
+        (BOUNDED,),
+        # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32
+        # below -44: its accuracy domain ends there (sigmoid itself has the whole float range).
+        accuracy=Accuracy(
+            lambda mp, x: 1 / (1 + mp.exp(-x)),
+            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
+            (Domain(-44.0, math.inf),),
+        ),
+    ),
+]

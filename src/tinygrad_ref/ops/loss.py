@@ -1,0 +1,310 @@
+"""Losses, as DeZero names them: softmax and sigmoid cross entropy, binary cross entropy, mean
+squared error; and accuracy, which is not differentiable. Labels and targets are constants: they
+get no gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.activation import LogSoftmax, Softmax, log_softmax, log_softmax_of
+from tinygrad_ref.ops.arithmetic import Pow, sub
+from tinygrad_ref.ops.elementwise import Sigmoid
+from tinygrad_ref.ops.reduction import sum
+from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
+from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
+
+Labels = npt.NDArray[np.intp]
+
+
+def _raw(x: Operand) -> npt.NDArray[Any]:
+    return np.asarray(x.data if isinstance(x, Variable) else x)
+
+
+def integer_labels(t: Operand, classes: int, what: str = "labels") -> Labels:
+    """``t`` (an array of any real dtype, or a Variable, holding integers in ``[0, classes)``)
+    as an integer array; a ValueError naming ``what`` otherwise."""
+    data = _raw(t)
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be integers, not an array of dtype {data.dtype}")
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data) | (data != np.round(data))
+        if np.any(bad):
+            raise ValueError(f"{what} must be integers; got {data[bad].flat[0]}")
+    labels = data.astype(np.intp)
+    outside = (labels < 0) | (labels >= classes)
+    if np.any(outside):
+        raise ValueError(
+            f"{what} must lie in [0, {classes}) for {classes} classes; got {labels[outside][0]}"
+        )
+    return labels
+
+
+def _samples(shape: tuple[int, ...], what: str) -> int:
+    """DeZero's N: the length of the first axis, by which the losses divide their sum."""
+    if not shape or shape[0] == 0:
+        raise ValueError(f"{what} needs at least one sample along its first axis; got {shape}")
+    return shape[0]
+
+
+def _class_labels(t: Operand, x_shape: tuple[int, ...], what: str) -> Labels:
+    """The labels of logits of ``x_shape`` (N, C): N integers in [0, C), shaped (N,) or (N, 1)."""
+    if len(x_shape) != 2:
+        raise ValueError(f"{what} needs scores of shape (N, C); got shape {x_shape}")
+    n, classes = x_shape
+    labels = integer_labels(t, classes)
+    if labels.shape not in ((n,), (n, 1)):
+        raise ValueError(f"labels must have shape ({n},) for {n} samples; got {labels.shape}")
+    return labels.ravel()
+
+
+def _targets(t: Operand, shape: tuple[int, ...]) -> Array:
+    """Targets for predictions of ``shape``: of its size, reshaped to it as DeZero does."""
+    data = _raw(t)
+    if data.size != np.prod(shape):
+        raise ValueError(f"targets of shape {data.shape} do not match predictions of shape {shape}")
+    targets: Array = data.reshape(shape).astype(np.float64)
+    return targets
+
+
+class SoftmaxCrossEntropy(Function):
+    """The mean over the N rows of logits ``x`` (N, C) of ``-log softmax(x)[label]``."""
+
+    __slots__ = ("labels", "t")
+
+    def __init__(self, t: Operand) -> None:
+        self.t = t
+
+    def forward(self, x: Array) -> Array:
+        self.labels = _class_labels(self.t, np.shape(x), "softmax_cross_entropy")
+        n = _samples(x.shape, "softmax_cross_entropy")
+        log_p = log_softmax_of(x, (1,))
+        y: Array = np.asarray(-np.sum(log_p[np.arange(n), self.labels]) / n)
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        n, classes = x.shape
+        one_hot: Array = np.eye(classes, dtype=x.dtype)[self.labels]
+        gx: Tensor = (Softmax(1).apply(x) - one_hot) * (gy / n)
+        return gx
+
+
+class MeanSquaredError(Function):
+    """``sum((x0 - x1) ** 2) / len(x0 - x1)``, as DeZero's: divided by the first axis."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        diff = x0 - x1
+        y: Array = np.asarray(np.sum(diff * diff) / _samples(diff.shape, "mean_squared_error"))
+        return y
+
+    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        diff = x0 - x1
+        g = gy * diff * (2 / len(diff))
+        return unbroadcast(g, x0), unbroadcast(-g, x1)
+
+
+class SigmoidCrossEntropy(Function):
+    """``-sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / N``, computed from the logits
+    as ``max(x, 0) - x t + log1p(exp(-|x|))``, which neither overflows nor loses the tails."""
+
+    __slots__ = ("t", "targets")
+
+    def __init__(self, t: Operand) -> None:
+        self.t = t
+
+    def forward(self, x: Array) -> Array:
+        n = _samples(np.shape(x), "sigmoid_cross_entropy")
+        self.targets = t = _targets(self.t, x.shape).astype(x.dtype)
+        y: Array = np.asarray(np.sum(np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))) / n)
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return (Sigmoid().apply(x) - self.targets) * (gy / len(x))
+
+
+def _shortfall(d: Array | Variable, floor: float) -> Array:
+    """How far each value of ``d`` lies below ``floor`` (0 where it does not)."""
+    data = d.data if isinstance(d, Variable) else d
+    shortfall: Array = np.maximum(data, floor) - data
+    return shortfall
+
+
+def _at_least(d: Tensor, floor: float) -> Tensor:
+    """``d`` raised to ``floor`` where it is below, by a constant, so it stays differentiable."""
+    shortfall = _shortfall(d, floor)
+    return d + shortfall if np.any(shortfall) else d
+
+
+class BinaryCrossEntropy(Function):
+    """``-sum(t log p + (1 - t) log(1 - p)) / N`` for probabilities ``p`` in [0, 1]; as in
+    PyTorch, each log is clamped at -100 and ``p (1 - p)`` in the gradient at 1e-12, so that
+    ``p`` of exactly 0 or 1 gives a finite loss and gradient."""
+
+    __slots__ = ("t", "targets")
+
+    def __init__(self, t: Operand) -> None:
+        self.t = t
+
+    def forward(self, p: Array) -> Array:
+        n = _samples(np.shape(p), "binary_cross_entropy")
+        if np.any((p < 0) | (p > 1)):
+            raise ValueError("binary_cross_entropy needs probabilities p in [0, 1]")
+        self.targets = t = _targets(self.t, p.shape).astype(p.dtype)
+        with np.errstate(divide="ignore"):
+            log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        y: Array = np.asarray(-np.sum(t * log_p + (1 - t) * log_q) / n)
+        return y
+
+    def vjp(self, gy: Tensor, p: Tensor, y: Tensor) -> Tensor:
+        return (p - self.targets) / _at_least(p * (1 - p), 1e-12) * (gy / len(p))
+
+
+def softmax_cross_entropy(x: Operand, t: Operand) -> Variable:
+    """The cross entropy of the softmax of logits ``x`` (N, C) against integer labels ``t``
+    (N,), averaged over the N samples. Labels may be of any real dtype or a Variable, as long
+    as they hold integers in [0, C); they get no gradient. Finite for any finite logits."""
+    return SoftmaxCrossEntropy(t)(x)
+
+
+def softmax_cross_entropy_simple(x: Operand, t: Operand) -> Variable:
+    """The same loss written with :func:`log_softmax`, indexing and a sum (DeZero's simple
+    version takes the log of a clipped softmax instead)."""
+    shape = np.shape(_raw(x))
+    labels = _class_labels(t, shape, "softmax_cross_entropy_simple")
+    n = _samples(shape, "softmax_cross_entropy_simple")
+    return -sum(log_softmax(x)[np.arange(n), labels]) / n
+
+
+def mean_squared_error(x0: Operand, x1: Operand) -> Variable:
+    """``sum((x0 - x1) ** 2) / len(x0 - x1)``: DeZero's mean over the first axis (PyTorch's
+    ``mse_loss`` divides by the number of elements instead)."""
+    return MeanSquaredError()(x0, x1)
+
+
+def mean_squared_error_simple(x0: Operand, x1: Operand) -> Variable:
+    """:func:`mean_squared_error` written with subtraction, a power and a sum."""
+    diff = sub(x0, x1)
+    return sum(diff**2) / _samples(diff.shape, "mean_squared_error_simple")
+
+
+def sigmoid_cross_entropy(x: Operand, t: Operand) -> Variable:
+    """Binary cross entropy of the logits ``x`` against targets ``t`` (in [0, 1], reshaped to
+    ``x``'s shape), summed and divided by ``len(x)``. Finite for any finite logits."""
+    return SigmoidCrossEntropy(t)(x)
+
+
+def binary_cross_entropy(p: Operand, t: Operand) -> Variable:
+    """Binary cross entropy of probabilities ``p`` against targets ``t``, summed and divided
+    by ``len(p)``; prefer :func:`sigmoid_cross_entropy` on logits, which loses nothing."""
+    return BinaryCrossEntropy(t)(p)
+
+
+def accuracy(y: Operand, t: Operand) -> Variable:
+    """The fraction of rows of scores ``y`` (N, C) whose largest score is at the label ``t``;
+    not differentiable: a new leaf Variable, as DeZero's."""
+    scores = _raw(y)
+    labels = _class_labels(t, scores.shape, "accuracy")
+    return Variable(np.asarray(np.mean(scores.argmax(axis=1) == labels)))
+
+
+def _labelled_case(sampler: Sampler) -> Case:
+    n, classes = sampler.integer(1, 4), sampler.integer(1, 5)
+    t = np.array([sampler.integer(0, classes - 1) for _ in range(n)])
+    return Case(((n, classes),), {"t": t})
+
+
+def _targets_case(sampler: Sampler) -> Case:
+    shape = sampler.shape(min_dims=1, max_dims=2)
+    t = np.array([sampler.integer(0, 4) / 4 for _ in range(int(np.prod(shape)))])
+    return Case((shape,), {"t": t.reshape(shape)})
+
+
+def _mse_case(sampler: Sampler) -> Case:
+    """Two shapes that broadcast, of at least one dimension together."""
+    longer = sampler.shape(min_dims=1, max_dims=2)
+    shapes = (longer, reduced_shape(sampler, longer))
+    return Case(shapes[::-1] if sampler.boolean() else shapes)
+
+
+def _reference_softmax_cross_entropy(x: Any, t: Any) -> Any:
+    x = np.asarray(x)
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.mean(log_p[np.arange(len(x)), t])
+
+
+def _reference_mean_squared_error(x0: Any, x1: Any) -> Any:
+    diff = np.asarray(x0 - x1)
+    return np.sum(diff**2) / len(diff)
+
+
+def _reference_sigmoid_cross_entropy(x: Any, t: Any) -> Any:
+    """Through ``-log sigmoid(x) = logaddexp(0, -x)``, in float64."""
+    x = np.asarray(x)
+    wide = x.astype(np.float64)
+    loss = np.sum(t * np.logaddexp(0, -wide) + (1 - t) * np.logaddexp(0, wide)) / len(x)
+    return loss.astype(x.dtype)
+
+
+def _reference_binary_cross_entropy(p: Any, t: Any) -> Any:
+    p = np.asarray(p)
+    return -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p)).astype(p.dtype) / len(p)
+
+
+PROBABILITY = Domain(0.05, 0.95)
+
+SPECS = [
+    OpSpec(
+        "softmax_cross_entropy",
+        SoftmaxCrossEntropy,
+        softmax_cross_entropy,
+        _reference_softmax_cross_entropy,
+        (ANY,),
+        case=_labelled_case,
+    ),
+    OpSpec(
+        "softmax_cross_entropy_simple",
+        LogSoftmax,
+        softmax_cross_entropy_simple,
+        _reference_softmax_cross_entropy,
+        (ANY,),
+        case=_labelled_case,
+    ),
+    OpSpec(
+        "mean_squared_error",
+        MeanSquaredError,
+        mean_squared_error,
+        _reference_mean_squared_error,
+        (ANY, ANY),
+        case=_mse_case,
+    ),
+    OpSpec(
+        "mean_squared_error_simple",
+        Pow,
+        mean_squared_error_simple,
+        _reference_mean_squared_error,
+        (ANY, ANY),
+        case=_mse_case,
+    ),
+    OpSpec(
+        "sigmoid_cross_entropy",
+        SigmoidCrossEntropy,
+        sigmoid_cross_entropy,
+        _reference_sigmoid_cross_entropy,
+        (ANY,),
+        case=_targets_case,
+    ),
+    OpSpec(
+        "binary_cross_entropy",
+        BinaryCrossEntropy,
+        binary_cross_entropy,
+        _reference_binary_cross_entropy,
+        (PROBABILITY,),
+        case=_targets_case,
+    ),
+]
