@@ -29,6 +29,7 @@ import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -445,6 +446,188 @@ def large_arrays(peers: list[Peer], size: int, repeat: int) -> dict[str, float]:
     return results
 
 
+# -- convolutional layers (issue #12) -------------------------------------------------------
+
+
+def _windows_by_hand(x: Any, k: int, s: int, p: int, fill: float = 0.0) -> Any:
+    """im2col by hand: ``(N, C, K, K, OH, OW)``, one strided copy per kernel offset."""
+    n, c, h, w = x.shape
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill) if p else x
+    col = np.empty((n, c, k, k, oh, ow), dtype=x.dtype)
+    for j in range(k):
+        for i in range(k):
+            col[:, :, j, i] = xp[:, :, j : j + s * oh : s, i : i + s * ow : s]
+    return col
+
+
+def _image_by_hand(col: Any, shape: tuple[int, ...], s: int, p: int) -> Any:
+    """col2im by hand: the columns added back into an image of ``shape``."""
+    n, c, k, _, oh, ow = col.shape
+    img = np.zeros((n, c, shape[2] + 2 * p, shape[3] + 2 * p), dtype=col.dtype)
+    for j in range(k):
+        for i in range(k):
+            img[:, :, j : j + s * oh : s, i : i + s * ow : s] += col[:, :, j, i]
+    return img[:, :, p : p + shape[2], p : p + shape[3]]
+
+
+def _conv_by_hand(x: Any, w: Any, b: Any) -> Any:
+    """A 3x3 convolution, stride 1, pad 1, forward + backward seeded with ones, by hand: the
+    im2col matrix (a row per window), 2-D matrix products, col2im adding the rows back."""
+    n, _, h, width = x.shape
+    oc = w.shape[0]
+    col6 = _windows_by_hand(x, 3, 1, 1)
+    col = col6.transpose(0, 4, 5, 1, 2, 3).reshape(n * h * width, -1)
+    del col6
+    w2 = w.reshape(oc, -1)
+    y = (col @ w2.T + b).reshape(n, h, width, oc).transpose(0, 3, 1, 2)
+    gy = np.ones_like(y)
+    gy2 = gy.transpose(0, 2, 3, 1).reshape(-1, oc)
+    gw = (gy2.T @ col).reshape(w.shape)
+    gb = gy.sum(axis=(0, 2, 3))
+    gcol = (gy2 @ w2).reshape(n, h, width, *w.shape[1:]).transpose(0, 3, 4, 5, 1, 2)
+    gx = _image_by_hand(gcol, x.shape, 1, 1)
+    return y, gx, gw, gb
+
+
+def _pool_by_hand(x: Any) -> Any:
+    """2x2 max pooling, stride 2, forward + backward seeded with ones, by hand."""
+    n, c = x.shape[:2]
+    col = _windows_by_hand(x, 2, 2, 0)
+    oh, ow = col.shape[4:]
+    col = col.reshape(n, c, 4, oh, ow)
+    arg = col.argmax(axis=2)[:, :, None]
+    y = np.take_along_axis(col, arg, axis=2).reshape(n, c, oh, ow)
+    gcol = np.zeros_like(col)
+    np.put_along_axis(gcol, arg, np.ones_like(y)[:, :, None], axis=2)
+    return y, _image_by_hand(gcol.reshape(n, c, 2, 2, oh, ow), x.shape, 2, 0)
+
+
+def _batch_norm_by_hand(x: Any, gamma: Any, beta: Any) -> Any:
+    """Training-mode batch norm over (N, H, W), forward + backward seeded with ones, by hand."""
+    axes, m = (0, 2, 3), x.size // x.shape[1]
+    xc = x - x.mean(axis=axes, keepdims=True)
+    inv_std = 1 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + 2e-5)
+    xhat = xc * inv_std
+    y = gamma.reshape(1, -1, 1, 1) * xhat + beta.reshape(1, -1, 1, 1)
+    gy = np.ones_like(y)
+    gbeta, ggamma = gy.sum(axis=axes), (gy * xhat).sum(axis=axes)
+    centered = gy - gbeta.reshape(1, -1, 1, 1) / m - xhat * ggamma.reshape(1, -1, 1, 1) / m
+    return y, centered * gamma.reshape(1, -1, 1, 1) * inv_std, ggamma, gbeta
+
+
+def _graph_run(leaf: Callable[[Any], Any], make: Callable[..., Any], *arrays: Any) -> Any:
+    """A run that makes a leaf of each array, calls ``make`` on them, and runs backward."""
+
+    def run() -> Any:
+        leaves = [leaf(a) for a in arrays]
+        make(*leaves).backward()
+        return [x.grad for x in leaves]
+
+    return run
+
+
+def _conv_peer_runs(peers: list[Peer], x0: Any, w0: Any, b0: Any) -> dict[str, dict[str, Any]]:
+    """For each library, its conv layer, 2x2 max pooling and batch norm, forward + backward."""
+    names = {p.name for p in peers}
+    c = x0.shape[1]
+    gamma0, beta0 = np.ones(c, dtype=x0.dtype), np.zeros(c, dtype=x0.dtype)
+    runs: dict[str, dict[str, Any]] = {
+        "numpy by hand": {
+            "conv": lambda: _conv_by_hand(x0, w0, b0),
+            "pool": lambda: _pool_by_hand(x0),
+            "norm": lambda: _batch_norm_by_hand(x0, gamma0, beta0),
+        }
+    }
+
+    ours = partial(_graph_run, tg.Variable)
+    mean, var = np.zeros(c, dtype=x0.dtype), np.ones(c, dtype=x0.dtype)
+    runs["tinygrad_ref"] = {
+        "conv": ours(lambda x, w, b: tg.conv2d(x, w, b, 1, 1), x0, w0, b0),
+        "pool": ours(lambda x: tg.pooling(x, 2, 2), x0),
+        "norm": ours(lambda x, g, b: tg.batch_norm(x, g, b, mean, var), x0, gamma0, beta0),
+    }
+    if "dezero" in names:
+        import dezero
+        import dezero.functions as dzf
+
+        theirs = partial(_graph_run, dezero.Variable)
+        dz_mean, dz_var = mean.copy(), var.copy()
+        runs["dezero"] = {
+            "conv": theirs(lambda x, w, b: dzf.conv2d(x, w, b, 1, 1), x0, w0, b0),
+            "pool": theirs(lambda x: dzf.pooling(x, 2, 2), x0),
+            "norm": theirs(
+                lambda x, g, b: dzf.batch_nrom(x, g, b, dz_mean, dz_var), x0, gamma0, beta0
+            ),
+        }
+    if "torch" in names:
+        import torch
+        import torch.nn.functional as tf
+
+        def torch_run(make: Callable[..., Any], *arrays: Any) -> Callable[[], Any]:
+            def run() -> Any:
+                leaves = [torch.tensor(a, requires_grad=True) for a in arrays]
+                make(*leaves).sum().backward()
+                return [leaf.grad for leaf in leaves]
+
+            return run
+
+        t_mean, t_var = torch.zeros(c), torch.ones(c)
+        runs["torch"] = {
+            "conv": torch_run(lambda x, w, b: tf.conv2d(x, w, b, 1, 1), x0, w0, b0),
+            "pool": torch_run(lambda x: tf.max_pool2d(x, 2, 2), x0),
+            "norm": torch_run(
+                lambda x, g, b: tf.batch_norm(x, t_mean, t_var, g, b, training=True, eps=2e-5),
+                x0,
+                gamma0,
+                beta0,
+            ),
+        }
+    return runs
+
+
+def conv_layers(peers: list[Peer], quick: bool, repeat: int) -> dict[str, float]:
+    """A 3x3 conv layer, 2x2 max pooling and batch norm, float32, forward + backward."""
+    shape = (4, 4, 8, 8) if quick else (32, 16, 28, 28)
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(shape).astype(np.float32)
+    w0 = rng.standard_normal((2 * shape[1], shape[1], 3, 3)).astype(np.float32)
+    b0 = rng.standard_normal(2 * shape[1]).astype(np.float32)
+    runs = _conv_peer_runs(peers, x0, w0, b0)
+    by_hand = runs["numpy by hand"]
+    ours = runs["tinygrad_ref"]
+    for key, index in (("conv", 1), ("pool", 1), ("norm", 1)):
+        got = ours[key]()[0].data
+        np.testing.assert_allclose(got, by_hand[key]()[index], rtol=1e-3, atol=1e-3)
+    results: dict[str, float] = {}
+    table = Table(
+        f"convolutional layers: x {shape} float32, W {w0.shape}, forward + backward",
+        '"numpy by hand": the same im2col algorithm written in NumPy (one strided copy per '
+        "kernel offset, batched matrix products, col2im adding up). Median ms",
+        ["library", "conv ms", "/ by hand", "pool ms", "/ by hand", "norm ms", "/ by hand"],
+        [16, 10, 11, 10, 11, 10, 11],
+    )
+    timings = {
+        key: medians({name: r[key] for name, r in runs.items()}, repeat)
+        for key in ("conv", "pool", "norm")
+    }
+    for name in runs:
+        cells = []
+        for key in ("conv", "pool", "norm"):
+            t, base = timings[key][name], timings[key]["numpy by hand"]
+            cells += [f"{t * 1e3:.2f}", _ratio(t, base)]
+            results[f"{key} {name}"] = t
+        table.row(name, *cells)
+    ours_peak = traced_peak(ours["conv"])[1]
+    hand_peak = traced_peak(by_hand["conv"])[1]
+    results["conv peak ratio"] = ours_peak / hand_peak
+    print(
+        f"conv forward + backward peak traced memory: tinygrad_ref {ours_peak / MIB:.1f} MiB, "
+        f"numpy by hand {hand_peak / MIB:.1f} MiB ({ours_peak / hand_peak:.3f}x)"
+    )
+    return results
+
+
 def memory(peers: list[Peer], skipped: dict[str, str], iterations: int) -> None:
     """Peak memory of a ``no_grad`` loop, and what a dropped graph leaves behind with the
     cycle collector disabled."""
@@ -665,8 +848,10 @@ def main(argv: list[str] | None = None) -> None:
     memory(peers, skipped, 1000 if quick else 10_000)
     higher_order(peers, skipped, 200 if quick else 2000, repeat)
     mlp = mlp_step(peers, 100, 5 * repeat if quick else 60 * repeat)
+    conv = conv_layers(peers, quick, repeat)
     if not quick:
         _targets(scalar, fan, deep, large, mlp)
+        _conv_targets(conv)
 
 
 def _targets(
@@ -704,6 +889,19 @@ def _targets(
     )
     check("deep chain 1e6 ops peak < 1.5 GiB", deep["peak"] / GIB, 1.5, " GiB")
     check("mlp step / NumPy by hand <= 1.3", mlp["tinygrad_ref"] / mlp["numpy by hand"], 1.3)
+
+
+def _conv_targets(conv: dict[str, float]) -> None:
+    table = Table("targets (issue #12)", "", ["target", "measured", "met"], [52, 12, 6])
+    for key, what in (("conv", "conv layer"), ("pool", "2x2 max pooling"), ("norm", "batch norm")):
+        ratio = conv[f"{key} tinygrad_ref"] / conv[f"{key} numpy by hand"]
+        table.row(
+            f"{what} / NumPy by hand <= 1.3", f"{ratio:.3f}x", "yes" if ratio <= 1.3 else "NO"
+        )
+    peak = conv["conv peak ratio"]
+    table.row(
+        "conv peak memory / NumPy by hand <= 1.5", f"{peak:.3f}x", "yes" if peak <= 1.5 else "NO"
+    )
 
 
 def _cpus() -> int | str:

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=DEFAULT_EXAMPLES,
         metavar="N",
-        help=f"examples per op (default {DEFAULT_EXAMPLES})",
+        help=f"examples per op (default {DEFAULT_EXAMPLES}; an op of cost c runs 1/c as many)",
     )
     verify.add_argument(
         "--op",
@@ -113,9 +113,10 @@ def verify(
     start = time.perf_counter()
     for number, name in enumerate(names, 1):
         label = f"[{number}/{len(names)}] {name}"
+        total = max(1, examples // REGISTRY[name].cost)
 
-        def report_progress(stats: OpStats, label: str = label) -> None:
-            print(f"\r{label}: {stats.examples}/{examples} examples", end="", file=progress)
+        def report_progress(stats: OpStats, label: str = label, total: int = total) -> None:
+            print(f"\r{label}: {stats.examples}/{total} examples", end="", file=progress)
             progress.flush()
 
         stats = OpStats()

@@ -327,6 +327,16 @@ class Variable:
     ) -> Variable:
         return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
 
+    # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
+    def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
+        return tinygrad_ref.ops.max(self, axis, keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
+        return tinygrad_ref.ops.min(self, axis, keepdims=keepdims)
+
+    def __abs__(self) -> Variable:
+        return tinygrad_ref.ops.abs(self)
+
     def dot(self, other: Operand) -> Variable:
         """``self @ other``: DeZero's name for the matrix product."""
         return tinygrad_ref.ops.matmul(self, other)

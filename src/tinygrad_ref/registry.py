@@ -14,17 +14,33 @@ from types import MappingProxyType
 from tinygrad_ref.ops import (
     activation,
     arithmetic,
+    conv,
     elementwise,
     indexing,
     layer,
     linalg,
     loss,
+    normalization,
+    piecewise,
     reduction,
     shape,
 )
 from tinygrad_ref.spec import OpSpec
 
-_MODULES = (arithmetic, elementwise, reduction, shape, linalg, indexing, activation, loss, layer)
+_MODULES = (
+    arithmetic,
+    elementwise,
+    reduction,
+    shape,
+    linalg,
+    indexing,
+    activation,
+    loss,
+    layer,
+    piecewise,
+    conv,
+    normalization,
+)
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(
     {spec.name: spec for module in _MODULES for spec in module.SPECS}

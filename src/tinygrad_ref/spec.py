@@ -144,6 +144,12 @@ class OpSpec:
     """What ``numpy`` runs, when ``function`` takes its parameters in another order than NumPy:
     the same parameters, by the same names, in NumPy's order (``where(condition, x, y)`` for a
     spec whose function takes the condition last)."""
+    kink: Kink | None = None
+    """Where a non-smooth op has no derivative, and its convention there."""
+    cost: int = 1
+    """How many ordinary examples one example of this op costs to check (a convolution's
+    central differences take hundreds of evaluations): a verification run draws ``1 / cost``
+    as many examples of it, and at least one."""
     # NOTE: the full-range accuracy block (tinygrad_ref.ulp); every elementwise op has one.
     accuracy: Accuracy | None = None
     """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""
@@ -180,3 +186,41 @@ def draw_axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:
         return sampler.integer(-ndim, ndim - 1)
     axes = tuple(a - ndim if sampler.boolean() else a for a in range(ndim) if sampler.boolean())
     return axes[::-1] if sampler.boolean() else axes
+
+
+# Kinks: where a non-smooth op has no derivative, and the derivative it takes there.
+
+Params = Mapping[str, Any]
+"""The keyword parameters of a call (:attr:`Case.params`)."""
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A set of operand values on which a non-smooth op has no derivative (``where``), and the
+    derivative it takes there instead (``convention``). The strategies keep operands farther
+    from the set than the numerical oracle reaches, and draw other calls exactly on it, where
+    the gradient is checked against the convention."""
+
+    where: str
+    """The set, as a formula: ``"x == 0"``."""
+    convention: str
+    """The derivative on the set, with whom it agrees: ``"relu'(0) = 0 (PyTorch, DeZero)"``."""
+
+
+@dataclass(frozen=True)
+class PointKink(Kink):
+    """The op's one operand at the values ``points(params)``, where its derivative is
+    ``slopes(params)`` (one per point): relu at 0, clip at its bounds."""
+
+    points: Callable[[Params], tuple[float, ...]]
+    slopes: Callable[[Params], tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class TieKink(Kink):
+    """Ties among the elements an op selects from (the output is one of them): operands 0 and
+    1 elementwise (``among="operands"``: maximum, minimum) or the elements of operand 0 along
+    ``params["axis"]`` (``among="axis"``: max, min). The gradient of an output element is split
+    evenly among the elements equal to it."""
+
+    among: Literal["operands", "axis"]

@@ -27,12 +27,15 @@ from hypothesis.extra import numpy as hnp
 
 from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.gradcheck import (
+    Float64Array,
     GradcheckError,
     GradcheckReport,
     check_gradients,
     check_second_gradients,
+    oracle_reach,
 )
-from tinygrad_ref.spec import Domain, OpSpec, Role, Shape
+from tinygrad_ref.ops.shape import normalize_axes
+from tinygrad_ref.spec import Domain, Kink, OpSpec, Params, PointKink, Role, Shape, TieKink
 
 _T = TypeVar("_T")
 
@@ -269,7 +272,7 @@ def examples(
         for kind, domain, shape in zip(kinds, domains, shapes, strict=True)
     )
     infix = spec.infix is not None and draw(st.booleans())
-    return Example(spec, drawn, case.params, infix)
+    return Example(spec, _kept_apart(spec, drawn, case.params), case.params, infix)
 
 
 @dataclass
@@ -399,10 +402,209 @@ def verify_op(
         if on_example is not None:
             on_example(stats)
 
-    test: Callable[[], None] = run
+    if kinds is None:
+        verify_kink(spec, dtype=dtype, settings=settings, seed=seed)
+    base = hypothesis.settings() if settings is None else settings
+    _run(run, hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost)), seed)
+    return stats
+
+
+def _run(test: Callable[[], None], settings: hypothesis.settings | None, seed: int | None) -> None:
+    """Run a Hypothesis test with these ``settings`` (else the profile's) and ``seed``."""
     if settings is not None:
         test = settings(test)
     if seed is not None:
         test = hypothesis.seed(seed)(test)
     test()
-    return stats
+
+
+# Kinks: operands kept out of the oracle's reach of them, and calls drawn on them, where the
+# gradient must be the declared convention.
+
+KINK_MARGIN = 3.0
+"""Strategies keep every value ``v`` at least ``KINK_MARGIN * oracle_reach(p)`` from a kink point
+``p``: then ``|v - p| > oracle_reach(v) + oracle_reach(p)`` (the reach grows only by
+``cbrt(eps) * |v - p|`` from ``p`` to ``v``), so no step from either crosses the other."""
+
+TIE_VALUES = (-1.5, 0.0, 0.5)
+"""The values of operands drawn to tie: few, so that most elements tie."""
+
+
+def _outside(v: float, points: Float64Array, dtype: np.dtype[Any]) -> float:
+    """``v``, or the nearest number of ``dtype`` to it outside ``p +- KINK_MARGIN *
+    oracle_reach(p)`` for every point ``p``."""
+    margins = KINK_MARGIN * oracle_reach(points)
+    merged: list[list[float]] = []
+    for point, margin in sorted(zip(points.tolist(), margins.tolist(), strict=True)):
+        if merged and point - margin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], point + margin)
+        else:
+            merged.append([point - margin, point + margin])
+    for low, high in merged:
+        if low < v < high:
+            return (
+                _inward(low, dtype, up=False)
+                if v - low <= high - v
+                else _inward(high, dtype, up=True)
+            )
+    return v
+
+
+def _move_apart(
+    kink: Kink,
+    values: list[Float64Array],
+    dtypes: list[np.dtype[Any]],
+    movable: list[bool],
+    params: Params,
+) -> None:
+    """Move ``values`` (in place) out of the oracle's reach of ``kink``."""
+    if isinstance(kink, PointKink):
+        points = np.array(kink.points(params), dtype=np.float64)
+        flat = values[0].reshape(-1)
+        for k in range(flat.size):
+            flat[k] = _outside(flat[k], points, dtypes[0])
+        return
+    if not isinstance(kink, TieKink):
+        raise TypeError(f"unknown kind of kink: {kink!r}")
+    if kink.among == "operands":
+        # NOTE: each element of one operand keeps away from every element of the other it meets.
+        moved = 1 if movable[1] else 0
+        shape = np.broadcast_shapes(values[0].shape, values[1].shape)
+        owner = np.broadcast_to(np.arange(values[moved].size).reshape(values[moved].shape), shape)
+        others = np.broadcast_to(values[1 - moved], shape)
+        flat = values[moved].reshape(-1)
+        for k in range(flat.size):
+            flat[k] = _outside(flat[k], others[owner == k], dtypes[moved])
+        return
+    x = values[0]
+    axes = normalize_axes(params["axis"], x.shape)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    grouped = np.moveaxis(x, axes, last)
+    rows = grouped.reshape(-1, math.prod(x.shape[a] for a in axes))
+    for row in rows:
+        for k in range(1, row.size):
+            row[k] = _outside(row[k], row[:k], dtypes[0])
+    x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
+
+
+def _with_values(x: Operand, values: Float64Array) -> Operand:
+    """``x`` holding ``values`` instead, of its kind and dtype."""
+    if np.array_equal(values, _raw(x)):
+        return x
+    if isinstance(x, Variable):
+        return Variable(values.astype(x.dtype))
+    if isinstance(x, (np.ndarray, np.generic)):
+        return values.astype(x.dtype) if isinstance(x, np.ndarray) else x.dtype.type(values[()])
+    return float(values)
+
+
+def _kept_apart(spec: OpSpec, operands: tuple[Operand, ...], params: Params) -> tuple[Operand, ...]:
+    """``operands`` with their values near ``spec``'s kink moved out of the oracle's reach."""
+    if spec.kink is None:
+        return operands
+    values = [np.array(_raw(x), dtype=np.float64) for x in operands]
+    dtypes = [np.asarray(_raw(x)).dtype for x in operands]
+    movable = [type(x) is not int for x in operands]
+    _move_apart(spec.kink, values, dtypes, movable, params)
+    return tuple(_with_values(x, v) for x, v in zip(operands, values, strict=True))
+
+
+@st.composite
+def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = None) -> Example:
+    """Calls of a non-smooth op exactly on its kink, every operand a Variable: an operand with
+    point kinks holds only those points, operands that tie hold :data:`TIE_VALUES`."""
+    kink = spec.kink
+    if kink is None:
+        raise ValueError(f"{spec.name} declares no kink")
+    case = spec.draw_case(_DrawSampler(draw))
+    pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
+    operands = tuple(
+        Variable(
+            draw(
+                hnp.arrays(
+                    draw(dtypes()) if dtype is None else np.dtype(dtype),
+                    shape,
+                    elements=st.sampled_from(pool),
+                )
+            )
+        )
+        for shape in case.shapes
+    )
+    return Example(spec, operands, case.params)
+
+
+def _summed_to(g: Float64Array, shape: Shape) -> Float64Array:
+    """``g`` summed back to the ``shape`` it was broadcast from."""
+    g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    summed: Float64Array = g.sum(
+        axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True
+    )
+    return summed
+
+
+def _convention(
+    kink: Kink, values: list[Float64Array], params: Params, y: Float64Array, gy: Float64Array
+) -> list[Float64Array]:
+    """The gradients the kink's declared convention gives, from the declaration alone."""
+    if isinstance(kink, PointKink):
+        x = values[0]
+        slopes = np.zeros_like(x)
+        for point, slope in zip(kink.points(params), kink.slopes(params), strict=True):
+            slopes[(x == point) & (slopes == 0)] = slope
+        return [gy * slopes]
+    if not isinstance(kink, TieKink):
+        raise TypeError(f"unknown kind of kink: {kink!r}")
+    if kink.among == "operands":
+        wins = [np.broadcast_to(v, y.shape) == y for v in values]
+        count = wins[0] + wins[1].astype(np.float64)
+        return [_summed_to(gy * win / count, v.shape) for win, v in zip(wins, values, strict=True)]
+    x = values[0]
+    extreme = np.reshape(y, np.sum(x, axis=params["axis"], keepdims=True).shape)
+    wins = x == extreme
+    return [np.reshape(gy, extreme.shape) * wins / np.sum(wins, axis=params["axis"], keepdims=True)]
+
+
+def check_kink_example(example: Example) -> None:
+    """The gradients of a call on its op's kink equal the convention the op declares there,
+    computed from the declaration (never from the op's backward); raises AssertionError."""
+    kink = example.spec.kink
+    assert kink is not None
+    operands = [Variable(x.data.copy()) for x in example.operands if isinstance(x, Variable)]
+    y = example.fn(*operands)
+    gy = np.random.default_rng(0).uniform(-1.5, 1.5, size=y.shape).astype(y.dtype)
+    y.grad = Variable(gy)
+    y.backward()
+    expected = _convention(
+        kink,
+        [x.data.astype(np.float64) for x in operands],
+        example.params,
+        y.data.astype(np.float64),
+        gy.astype(np.float64),
+    )
+    for i, (x, gx) in enumerate(zip(operands, expected, strict=True)):
+        actual = np.zeros(x.shape, x.dtype) if x.grad is None else x.grad.data
+        message = f"{example}: on its kink {kink.where}, the analytic gradient of operand {i}"
+        _assert_within_rounding(actual, gx.astype(x.dtype), f"{message} breaks {kink.convention}")
+
+
+def verify_kink(
+    spec: OpSpec,
+    *,
+    dtype: np.dtype[Any] | None = None,
+    settings: hypothesis.settings | None = None,
+    seed: int | None = None,
+) -> int:
+    """Check ``spec``'s kink convention on calls drawn exactly on its kink (none if it has no
+    kink) and return how many were checked; raises on the first (shrunk) failing one."""
+    if spec.kink is None:
+        return 0
+    checked = 0
+
+    @hypothesis.given(kink_examples(spec, dtype))
+    def run(example: Example) -> None:
+        nonlocal checked
+        check_kink_example(example)
+        checked += 1
+
+    _run(run, settings, seed)
+    return checked

@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from tests.helpers import through_numpy
-from tinygrad_ref import Array, Config, Variable, interop, ops, sub
+from tinygrad_ref import Array, Config, Variable, interop, ops, sub, using_config
 from tinygrad_ref.core import Tensor
+from tinygrad_ref.ops.conv import Window
+from tinygrad_ref.ops.elementwise import _values
+from tinygrad_ref.ops.normalization import _per_channel, _shifted
+from tinygrad_ref.ops.piecewise import _masked
+from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Case, OpSpec, Sampler
@@ -124,6 +129,114 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
+class WholeGradientToEveryTieMax(ops.Max):
+    """DeZero's rule: every element tied for the maximum gets the whole gradient, instead of an
+    even share. Right wherever there is no tie."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        values = _values(x)
+        axes = ops.normalize_axes(self.axis, values.shape)
+        winners = values == np.max(values, axis=axes, keepdims=True)
+        return _masked(ops.Sum(self.axis, self.keepdims).vjp(gy, x, y), winners, x)
+
+
+class OneAtZeroReLU(ops.ReLU):
+    """relu'(0) = 1 instead of the declared 0. Right wherever x is not 0."""
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(gy, _values(x) >= 0, x)
+
+
+class HandWrittenCol2im(ops.Col2im):
+    """col2im written out, with a place to plant a bug: the rows between windows
+    (``stride + extra_rows``), and whether a window adds into the image or overwrites it."""
+
+    extra_rows = 0
+    overwrite = False
+
+    def forward(self, col: Array) -> Array:
+        (kh, kw), (sh, sw), (ph, pw) = self.window.kernel, self.window.stride, self.window.pad
+        n, c, h, w = self.image_shape
+        if self.to_matrix:
+            col = col.reshape(n, *self.window.out_size(self.image_shape), c, kh, kw)
+            col = col.transpose(0, 3, 4, 5, 1, 2)
+        oh, ow = col.shape[4:]
+        sh += self.extra_rows
+        img = np.zeros((n, c, h + 2 * ph + self.extra_rows * oh, w + 2 * pw), dtype=col.dtype)
+        for j in range(kh):
+            for i in range(kw):
+                rows, columns = slice(j, j + sh * oh, sh), slice(i, i + sw * ow, sw)
+                window = (slice(None), slice(None), rows, columns)
+                if self.overwrite:
+                    img[window] = col[:, :, j, i]
+                else:
+                    img[window] += col[:, :, j, i]
+        return img[:, :, ph : ph + h, pw : pw + w]
+
+
+class StrideOffByOneCol2im(HandWrittenCol2im):
+    """Adds each window one row further down than its stride puts it."""
+
+    extra_rows = 1
+
+
+class OverwritingCol2im(HandWrittenCol2im):
+    """``=`` instead of ``+=``: where windows overlap, the last one wins."""
+
+    overwrite = True
+
+
+def im2col_with_backward(col2im: type[ops.Col2im]) -> Callable[..., Variable]:
+    """im2col whose backward is the broken ``col2im``."""
+
+    class BrokenIm2col(ops.Im2col):
+        def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+            return col2im(x.shape, self.window, self.to_matrix).apply(gy)
+
+    def im2col(x: Any, kernel_size: Any, stride: Any, pad: Any, to_matrix: bool) -> Variable:
+        return BrokenIm2col(Window.of(kernel_size, stride, pad), to_matrix)(x)
+
+    return im2col
+
+
+class MeanTermMissingBatchNorm(ops.BatchNorm):
+    """Training-mode batch norm whose gradient of ``x`` lacks the ``- mean(gy)`` term."""
+
+    def vjp(
+        self, gy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        gx, ggamma, gbeta = super().vjp(gy, x, gamma, beta, y)
+        m = x.size // x.shape[1]
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        _, inv_std = self._normalized(x)
+        scale = _per_channel(gamma, x.ndim) * inv_std
+        mean_term = _per_channel(Sum(axes).apply(gy), x.ndim) / m * scale
+        return unbroadcast(gx + mean_term, x), ggamma, gbeta
+
+
+def small_image_case(sampler: Sampler) -> Case:
+    """One small image whose 2x2 windows overlap (stride 1) or not (stride 2): both bugs of
+    col2im show on it, and a failing case needs little shrinking."""
+    side = sampler.integer(3, 4)
+    params = {"kernel_size": 2, "stride": sampler.integer(1, 2), "pad": 0}
+    return Case(((1, 1, side, side),), {**params, "to_matrix": sampler.boolean()})
+
+
+def small_batch_case(sampler: Sampler) -> Case:
+    """A batch of a few values in one channel: the missing term shows on any batch of two or
+    more, and a failing case needs little shrinking."""
+    n = sampler.integer(2, 3)
+    state = {"mean": np.zeros(1), "var": np.ones(1)}
+    return Case(((n, 1), (1,), (1,)), {"offsets": 1.0 + np.arange(n).reshape(n, 1), **state})
+
+
+def batch_norm_without_mean_term(
+    x: Any, gamma: Any, beta: Any, offsets: Array, mean: Array, var: Array
+) -> Variable:
+    with using_config("train", True):
+        return MeanTermMissingBatchNorm(mean, var)(_shifted(x, offsets), gamma, beta)
+
+
 class UncoupledSoftmax(ops.Softmax):
     """``y * gy`` alone: the term through the normalizing sum is missing."""
 
@@ -181,6 +294,19 @@ PLANTED = {
     ),
     "repeated indices overwriting instead of accumulating": planted(
         "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+    ),
+    "max giving every tied element the whole gradient": planted(
+        "max", lambda x, axis, keepdims: WholeGradientToEveryTieMax(axis, keepdims)(x)
+    ),
+    "relu with derivative 1 at its kink": planted("relu", lambda x: OneAtZeroReLU()(x)),
+    "col2im with a stride off by one": planted(
+        "im2col", im2col_with_backward(StrideOffByOneCol2im), small_image_case
+    ),
+    "col2im overwriting overlaps instead of adding": planted(
+        "im2col", im2col_with_backward(OverwritingCol2im), small_image_case
+    ),
+    "batch norm without its mean term": planted(
+        "batch_norm", batch_norm_without_mean_term, small_batch_case
     ),
     "softmax without its normalizing term": planted(
         "softmax", lambda x, axis: UncoupledSoftmax(axis)(x)

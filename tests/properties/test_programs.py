@@ -17,8 +17,13 @@ from tinygrad_ref.testing import arrays, dtypes, shapes
 
 pytestmark = pytest.mark.properties
 
+# NOTE: without the non-smooth ops: a composed value lands on a kink easily (abs(x - x)), and
+# how far the oracle's steps move it depends on the whole program; they are fuzzed on their own,
+# with margins from their kinks.
 ELEMENTWISE = sorted(
-    name for name, spec in REGISTRY.items() if spec.case is None and spec.roles is None
+    name
+    for name, spec in REGISTRY.items()
+    if spec.case is None and spec.roles is None and spec.kink is None
 )
 INPUTS = Domain(-2.0, 2.0)
 

@@ -14,6 +14,7 @@ WORKLOADS = [
     "## memory",
     "## higher order",
     "## mlp training step",
+    "## convolutional layers",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
 

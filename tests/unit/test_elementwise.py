@@ -5,7 +5,20 @@ import numpy as np
 import pytest
 
 from tests.helpers import first_and_second, grad_of
-from tinygrad_ref import Variable, cos, exp, log, sigmoid, sin, sqrt, tanh
+from tinygrad_ref import (
+    Variable,
+    cos,
+    exp,
+    expm1,
+    log,
+    log1p,
+    log_sigmoid,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    tanh,
+)
 
 
 @pytest.mark.parametrize(
@@ -18,6 +31,10 @@ from tinygrad_ref import Variable, cos, exp, log, sigmoid, sin, sqrt, tanh
         (sigmoid, 0.0, 0.25, 0.0),
         (exp, 1.0, math.e, math.e),
         (log, 2.0, 0.5, -0.25),
+        (log1p, 1.0, 0.5, -0.25),
+        (expm1, 1.0, math.e, math.e),
+        (softplus, 0.0, 0.5, 0.25),
+        (log_sigmoid, 0.0, 0.5, -0.25),
     ],
 )
 def test_hand_computed_first_and_second_derivatives(
@@ -27,7 +44,7 @@ def test_hand_computed_first_and_second_derivatives(
     assert tuple(map(float, derivatives)) == pytest.approx((first, second), abs=1e-15)
 
 
-@pytest.mark.parametrize("f", [sin, cos, tanh, sqrt, sigmoid])
+@pytest.mark.parametrize("f", [sin, cos, tanh, sqrt, sigmoid, log1p, expm1, softplus, log_sigmoid])
 def test_float32_stays_float32(f: Callable[[Variable], Variable]) -> None:
     x = Variable(np.array([0.5, 2.0], dtype=np.float32))
     y = f(x)
@@ -63,3 +80,51 @@ def test_the_sixth_derivative_of_tanh_by_repeated_backward() -> None:
         x.cleargrad()
         gx.backward(create_graph=True)
     assert float(grad_of(x)) == pytest.approx(tanh_derivative(6, 0.5), rel=1e-12)
+
+
+def value_and_derivative(f: Callable[[Variable], Variable], x: float) -> tuple[float, float]:
+    v = Variable(np.array(x))
+    y = f(v)
+    y.backward()
+    return float(y.data), float(grad_of(v))
+
+
+EPS = float(np.finfo(np.float64).eps)
+
+TAILS = [
+    # NOTE: references from the math module and series whose next term is below rounding.
+    (softplus, -40.0, math.exp(-40.0), math.exp(-40.0)),
+    (softplus, -700.0, math.exp(-700.0), math.exp(-700.0)),
+    (softplus, 40.0, 40.0, 1.0),
+    (softplus, 1000.0, 1000.0, 1.0),
+    (log_sigmoid, -40.0, -40.0, 1.0),
+    (log_sigmoid, -1000.0, -1000.0, 1.0),
+    (log_sigmoid, 40.0, -math.exp(-40.0), math.exp(-40.0)),
+    (sigmoid, -40.0, math.exp(-40.0), math.exp(-40.0)),
+    (sigmoid, -700.0, math.exp(-700.0), math.exp(-700.0)),
+    (expm1, -40.0, -1.0, math.exp(-40.0)),
+    (expm1, 1e-10, math.expm1(1e-10), math.exp(1e-10)),
+    (log1p, 1e-20, 1e-20, 1.0),
+    (log1p, -0.999999, math.log1p(-0.999999), 1 / (1 - 0.999999)),
+]
+
+
+@pytest.mark.parametrize(("f", "x", "value", "derivative"), TAILS)
+def test_accurate_to_a_few_ulps_in_the_tails(
+    f: Callable[[Variable], Variable], x: float, value: float, derivative: float
+) -> None:
+    assert value_and_derivative(f, x) == pytest.approx((value, derivative), rel=4 * EPS, abs=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_sigmoid_and_softplus_stay_finite_for_any_input(dtype: type[np.floating]) -> None:
+    x = Variable(np.array([-1e4, -40.0, 0.0, 40.0, 1e4], dtype=dtype))
+    for f in (log_sigmoid, softplus):
+        y = f(x)
+        y.backward()
+        assert y.dtype == dtype
+        assert np.all(np.isfinite(y.data))
+        assert np.all(np.isfinite(grad_of(x)))
+        x.cleargrad()
+    np.testing.assert_array_equal(log_sigmoid(x).data[:2], [-1e4, -40.0])
+    np.testing.assert_array_equal(softplus(x).data[3:], [40.0, 1e4])

@@ -3,8 +3,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+import tinygrad_ref
 from tests.helpers import assert_float16_rounds, first_and_second, float16_gradients, grad_of
-from tinygrad_ref import Variable, mean, sum
+from tinygrad_ref import Variable, average, mean, sum
 
 X = np.arange(24.0).reshape(2, 3, 4)
 
@@ -81,6 +82,58 @@ def test_keepdims_is_keyword_only_as_in_numpy() -> None:
     x = Variable(np.ones((2, 3)))
     with pytest.raises(TypeError):
         x.sum(0, True)  # type: ignore[call-arg]  # NOTE: the point is the runtime check
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (-1, 0), (), (0, 1, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_max_and_min_match_numpy_and_pass_the_gradient_to_the_extreme(
+    axis: int | tuple[int, ...] | None, keepdims: bool
+) -> None:
+    data = np.random.default_rng(0).permutation(24).reshape(2, 3, 4).astype(np.float64)
+    for f, reference in ((tinygrad_ref.max, np.max), (tinygrad_ref.min, np.min)):
+        x = Variable(data.copy())
+        y = f(x, axis, keepdims=keepdims)
+        expected = reference(data, axis=axis, keepdims=keepdims)
+        assert type(y.data) is np.ndarray
+        np.testing.assert_array_equal(y.data, expected)
+        y.backward()
+        extreme = reference(data, axis=axis, keepdims=True)
+        np.testing.assert_array_equal(grad_of(x), (data == extreme).astype(np.float64))
+
+
+def test_max_and_min_split_the_gradient_evenly_among_ties() -> None:
+    x = Variable(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, 5.0, -1.0]]))
+    (x.max(axis=1) * np.array([1.0, 3.0, 2.0])).backward()
+    np.testing.assert_array_equal(grad_of(x), [[0, 0.5, 0.5], [1, 1, 1], [0, 2, 0]])
+    x.cleargrad()
+    x.min().backward()
+    np.testing.assert_array_equal(grad_of(x), [[0, 0, 0], [0, 0, 0], [0, 0, 1]])
+    x.cleargrad()
+    tinygrad_ref.min(x, 0, keepdims=True).backward()
+    np.testing.assert_array_equal(grad_of(x), [[0, 0, 0], [0, 1, 0], [1, 0, 1]])
+
+
+def test_max_keeps_float32_and_has_a_zero_second_derivative() -> None:
+    x = Variable(np.array([1.0, 4.0, 2.0], dtype=np.float32))
+    first, second = first_and_second(lambda v: v.max() * v.max(), x)
+    assert first.dtype == np.float32
+    np.testing.assert_array_equal(first, [0.0, 8.0, 0.0])
+    np.testing.assert_array_equal(second, [0.0, 2.0, 0.0])
+
+
+def test_average_is_dezeros_name_for_mean() -> None:
+    x = Variable(X.copy())
+    np.testing.assert_array_equal(average(x, 1, keepdims=True).data, X.mean(1, keepdims=True))
+    average(x).backward()
+    np.testing.assert_array_equal(grad_of(x), np.full(X.shape, 1 / X.size))
+
+
+def test_max_and_min_take_keepdims_by_keyword_only() -> None:
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(TypeError):
+        x.max(0, True)  # type: ignore[call-arg]  # NOTE: the point is the runtime check
+    with pytest.raises(TypeError):
+        tinygrad_ref.min(x, 0, True)  # type: ignore[call-arg]  # NOTE: the point is the runtime check
 
 
 # NOTE: a size, count or scale meeting a low-precision dtype: more than 65,504 elements

@@ -104,6 +104,49 @@ def _bell(x: Tensor, scale: int) -> Tensor:
     return e * (1 + e) ** -2
 
 
+class Log1p(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.log1p(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / (1 + x)
+
+
+class Expm1(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return np.expm1(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: not y + 1, which cancels to 0 for large -x.
+        return gy * Exp().apply(x)
+
+
+class Softplus(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        # NOTE: max(x, 0) + log1p(exp(-|x|)): exp never overflows, small results keep their
+        # digits.
+        return np.logaddexp(0, x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Sigmoid().apply(x)
+
+
+class LogSigmoid(Function):
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        return -np.logaddexp(0, -x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Sigmoid().apply(-x)
+
+
 def exp(x: Operand) -> Variable:
     return Exp()(x)
 
@@ -133,6 +176,31 @@ def sigmoid(x: Operand) -> Variable:
     """The logistic function ``1 / (1 + exp(-x))``."""
     return Sigmoid()(x)
 
+
+def log1p(x: Operand) -> Variable:
+    """``log(1 + x)``, accurate also for tiny ``x``."""
+    return Log1p()(x)
+
+
+def expm1(x: Operand) -> Variable:
+    """``exp(x) - 1``, accurate also for tiny ``x``."""
+    return Expm1()(x)
+
+
+def softplus(x: Operand) -> Variable:
+    """``log(1 + exp(x))``, as PyTorch's (with ``beta=1`` and no threshold), stable for any
+    ``x``; its derivative is ``sigmoid(x)``."""
+    return Softplus()(x)
+
+
+def log_sigmoid(x: Operand) -> Variable:
+    """``log(sigmoid(x)) = -softplus(-x)``, as PyTorch's, finite for any ``x``."""
+    return LogSigmoid()(x)
+
+
+WIDE = Domain(-40.0, 40.0)
+"""Out to where softplus and log_sigmoid saturate; their accuracy beyond is tested in the unit
+tests (the references here would overflow)."""
 
 # NOTE: gradient-check domains as wide as the central differences allow: the tails of sigmoid
 # and tanh, where their derivatives are tiny, small arguments of log and sqrt, many periods.
@@ -215,6 +283,46 @@ SPECS = [
             lambda mp, x: 1 / (1 + mp.exp(-x)),
             (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
             (REALS,),
+        ),
+    ),
+    OpSpec(
+        "log1p",
+        Log1p,
+        log1p,
+        np.log1p,
+        (Domain(-0.9, 10.0),),
+        accuracy=Accuracy(
+            lambda mp, x: mp.log1p(x), (lambda mp, x: 1 / (1 + x),), (Domain(-1.0, math.inf),)
+        ),
+        numpy=(np.log1p,),
+    ),
+    OpSpec(
+        "expm1",
+        Expm1,
+        expm1,
+        np.expm1,
+        (BOUNDED,),
+        accuracy=Accuracy(lambda mp, x: mp.expm1(x), (lambda mp, x: mp.exp(x),), (REALS,)),
+        numpy=(np.expm1,),
+    ),
+    OpSpec(
+        "softplus",
+        Softplus,
+        softplus,
+        lambda x: np.log1p(np.exp(x)),
+        (WIDE,),
+        accuracy=Accuracy(
+            lambda mp, x: mp.log1p(mp.exp(x)), (lambda mp, x: 1 / (1 + mp.exp(-x)),), (REALS,)
+        ),
+    ),
+    OpSpec(
+        "log_sigmoid",
+        LogSigmoid,
+        log_sigmoid,
+        lambda x: -np.log1p(np.exp(-x)),
+        (WIDE,),
+        accuracy=Accuracy(
+            lambda mp, x: -mp.log1p(mp.exp(-x)), (lambda mp, x: 1 / (1 + mp.exp(x)),), (REALS,)
         ),
     ),
 ]

@@ -1,4 +1,4 @@
-"""Reductions over axes: sum and mean."""
+"""Reductions over axes: sum, mean, max and min."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import math
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.elementwise import _values
+from tinygrad_ref.ops.piecewise import _masked
 from tinygrad_ref.ops.shape import Axis, BroadcastTo, Cast, Reshape, normalize_axes
-from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, draw_axis
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, TieKink, draw_axis
 
 
 def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
@@ -65,6 +67,36 @@ def _divided_by_count(g: Tensor, count: int) -> Tensor:
     return Cast(g.dtype).apply(Cast(np.float32).apply(g) / count)
 
 
+class Max(Function):
+    __slots__ = ("axis", "keepdims")
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: Array) -> Array:
+        y: Array = np.max(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: each output element's gradient is split evenly among the elements of x equal
+        # to it; y tells which, so that Min shares this rule.
+        x_values = _values(x)
+        winners = x_values == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
+        counts = np.sum(winners, axis=normalize_axes(self.axis, x.shape), keepdims=True)
+        return _masked(_spread(gy, x, self.axis, self.keepdims), winners / counts, x)
+
+
+class Min(Max):
+    """As DeZero's: :class:`Max` with the smallest element instead."""
+
+    __slots__ = ()
+
+    def forward(self, x: Array) -> Array:
+        y: Array = np.min(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
+        return y
+
+
 def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     """``x`` summed over ``axis`` (an int, a tuple of ints, negative ones counting from the end,
     or ``None`` for all), keeping the reduced axes as size 1 if ``keepdims``; as NumPy's."""
@@ -76,10 +108,28 @@ def mean(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     return Mean(axis, keepdims)(x)
 
 
+def average(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """DeZero's name for :func:`mean`."""
+    return mean(x, axis, keepdims=keepdims)
+
+
+def max(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """The largest element of ``x`` over ``axis``, as :func:`sum` takes it (NumPy's ``max``).
+    The gradient of a tie is split evenly among the tied elements, as ``torch.amax``'s."""
+    return Max(axis, keepdims)(x)
+
+
+def min(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """The smallest element of ``x`` over ``axis``; ties split the gradient as :func:`max`."""
+    return Min(axis, keepdims)(x)
+
+
 def _reduction_case(sampler: Sampler) -> Case:
     shape = sampler.shape()
     return Case((shape,), {"axis": draw_axis(sampler, len(shape)), "keepdims": sampler.boolean()})
 
+
+_EVEN_SPLIT = "split evenly among the tied elements (torch.amax, JAX)"
 
 SPECS = [
     OpSpec(
@@ -101,5 +151,27 @@ SPECS = [
         infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
         case=_reduction_case,
         numpy=(np.mean,),
+    ),
+    OpSpec(
+        "max",
+        Max,
+        max,
+        lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+        (ANY,),
+        infix=lambda x, axis, keepdims: x.max(axis, keepdims=keepdims),
+        case=_reduction_case,
+        kink=TieKink("ties along axis", _EVEN_SPLIT, "axis"),
+        numpy=(np.max, np.amax, np.maximum.reduce),
+    ),
+    OpSpec(
+        "min",
+        Min,
+        min,
+        lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+        (ANY,),
+        infix=lambda x, axis, keepdims: x.min(axis, keepdims=keepdims),
+        case=_reduction_case,
+        kink=TieKink("ties along axis", _EVEN_SPLIT, "axis"),
+        numpy=(np.min, np.amin, np.minimum.reduce),
     ),
 ]

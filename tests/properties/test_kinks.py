@@ -1,0 +1,78 @@
+"""Non-smooth ops: drawn operands keep out of the numerical oracle's reach of every kink, and
+the calls drawn on a kink really sit on it."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from tinygrad_ref import Variable
+from tinygrad_ref.gradcheck import oracle_reach
+from tinygrad_ref.ops import normalize_axes
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import PointKink, TieKink
+from tinygrad_ref.testing import Example, examples, kink_examples
+
+pytestmark = pytest.mark.properties
+
+KINKED = sorted(name for name, spec in REGISTRY.items() if spec.kink is not None)
+TIED = [name for name in KINKED if isinstance(REGISTRY[name].kink, TieKink)]
+
+
+def values(x: object) -> np.ndarray:
+    return np.asarray(x.data if isinstance(x, Variable) else x, dtype=np.float64)
+
+
+def assert_out_of_reach(a: np.ndarray, b: np.ndarray) -> None:
+    """No central-difference step from an element of ``a`` or of ``b`` (broadcast together),
+    nor one from each at once, reaches the other."""
+    a, b = np.broadcast_arrays(a, b)
+    gap, reach = np.abs(a - b), oracle_reach(a) + oracle_reach(b)
+    assert np.all(gap > reach), f"gaps {gap[gap <= reach]} within the reach {reach[gap <= reach]}"
+
+
+def reduced_together(x: np.ndarray, axis: int | tuple[int, ...] | None) -> np.ndarray:
+    """The elements of ``x`` a reduction over ``axis`` compares, one group per row."""
+    axes = normalize_axes(axis, x.shape)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    return np.moveaxis(x, axes, last).reshape(-1, math.prod(x.shape[a] for a in axes))
+
+
+@pytest.mark.parametrize("name", KINKED)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_drawn_operands_keep_out_of_the_oracles_reach_of_the_kink(
+    name: str, data: st.DataObject
+) -> None:
+    example: Example = data.draw(examples(REGISTRY[name]))
+    kink = example.spec.kink
+    operands = [values(x) for x in example.operands]
+    if isinstance(kink, PointKink):
+        for point in kink.points(example.params):
+            assert_out_of_reach(operands[0], np.array(point))
+    elif isinstance(kink, TieKink) and kink.among == "operands":
+        assert_out_of_reach(operands[0], operands[1])
+    else:
+        for row in reduced_together(operands[0], example.params["axis"]):
+            others = ~np.eye(row.size, dtype=bool)
+            pairs = np.broadcast_arrays(row[:, None], row[None, :])
+            assert_out_of_reach(pairs[0][others], pairs[1][others])
+
+
+def has_a_tie(example: Example) -> bool:
+    """Whether an output element of the call is selected from several equal elements."""
+    operands = [values(x) for x in example.operands]
+    kink = example.spec.kink
+    assert isinstance(kink, TieKink)
+    if kink.among == "operands":
+        return bool(np.any(operands[0] == operands[1]))
+    rows = reduced_together(operands[0], example.params["axis"])
+    extremes = (rows.max(axis=1, keepdims=True), rows.min(axis=1, keepdims=True))
+    return all(bool(np.any(np.sum(rows == e, axis=1) > 1)) for e in extremes)
+
+
+@pytest.mark.parametrize("name", TIED)
+def test_the_tie_strategy_draws_ties(name: str) -> None:
+    find(kink_examples(REGISTRY[name]), has_a_tie)
