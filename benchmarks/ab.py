@@ -106,6 +106,24 @@ def array_constants(size: int) -> Workload:
 CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
+def layer(batch: int) -> Workload:
+    """``tanh(x @ W + b)`` summed, for data ``x`` (``batch`` x 784, an ndarray constant) and
+    Variables ``W`` (784 x 100) and ``b``, forward and backward: a constant's gradient that no
+    one needs."""
+    rng = np.random.default_rng(2)
+    x, w0, b0 = rng.random((batch, 784)), rng.random((784, 100)) * 0.01, np.zeros(100)
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def run() -> Any:
+            w, b = tg.Variable(w0), tg.Variable(b0)
+            tg.tanh(x @ w + b).sum().backward()
+            return w.grad.data
+
+        return run
+
+    return workload
+
+
 def timed(fn: Callable[[], Any], clock: Callable[[], float]) -> float:
     gc.collect()
     start = clock()
@@ -157,10 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     chain = 50 if args.quick else 2000
     size = 1000 if args.quick else 1_000_000
+    batch = 10 if args.quick else 100
     workloads: list[tuple[str, str, float, Workload]] = [
         (f"scalar chain, {4 * chain:,} ops", "us/op", 1e6 / (4 * chain), scalar_chain(chain)),
         (f"large arrays, {size:,} float64", "ms", 1e3, large_arrays(size)),
         (f"array constants, {size:,} float64", "ms", 1e3, array_constants(size)),
+        (f"layer, batch {batch}: tanh(x @ W + b), x constant", "ms", 1e3, layer(batch)),
     ]
     for name, unit, scale, workload in workloads:
         compare(name, unit, scale, workload, versions, args.repeat, clock)

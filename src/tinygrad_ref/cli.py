@@ -17,6 +17,7 @@ _missing: ImportError | None = None
 try:
     import hypothesis
 
+    from tinygrad_ref import mutants
     from tinygrad_ref.testing import OpStats, verify_op
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
@@ -32,6 +33,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
     return value
 
 
@@ -77,18 +85,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--density",
-        type=float,
+        type=_positive_float,
         default=1.0,
         metavar="D",
         help="with --accuracy: samples per binade, relative to the default (default 1)",
+    )
+    verify.add_argument(
+        "--mutants",
+        action="store_true",
+        help=(
+            "measure the verification's power instead: plant wrong rules in every op and "
+            "report which are caught (--examples is then per mutant)"
+        ),
     )
     return parser
 
 
 def _errors(report: GradcheckReport | None) -> str:
+    """The worst relative error and the worst margin (error over allowed error)."""
     if report is None:
-        return f"{'-':>10} {'-':>10}"
-    return f"{report.max_abs_error:10.2e} {report.max_rel_error:10.2e}"
+        return f"{'-':>9} {'-':>7}"
+    return f"{report.max_rel_error:9.1e} {report.margin:7.2g}"
+
+
+ORACLES = {"complex step": "complex", "Richardson": "Richardson"}
+
+
+def _oracle(report: GradcheckReport) -> str:
+    """Which oracle decided the first derivatives."""
+    names = [ORACLES.get(name, name) for name in report.oracle.split(", ") if name]
+    return "+".join(dict.fromkeys(names)) or "-"
 
 
 def verify(
@@ -104,8 +130,8 @@ def verify(
         max_examples=examples, deadline=None, database=None, print_blob=False
     )
     header = (
-        f"{'op':<14} {'examples':>8} {'1st abs':>10} {'1st rel':>10} "
-        f"{'2nd abs':>10} {'2nd rel':>10}  result"
+        f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} "
+        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10}  result"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -136,7 +162,7 @@ def verify(
             failures[name] = (stats.examples, message)
         print(file=progress)
         result = "FAIL" if name in failures else "pass"
-        errors = f"{_errors(stats.first)} {_errors(stats.second)}"
+        errors = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
         print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
@@ -150,11 +176,21 @@ def verify(
         f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
     )
     print(f"\n{verdict} ({elapsed:.1f} s, seed {seed})", file=out)
+    print(
+        "margin: the worst error over allowed error (at most 1 passes); oracle: the one that "
+        "checked first derivatives (second ones: Richardson)",
+        file=out,
+    )
     return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.mutants and args.dtype is not None:
+        parser.error("--dtype does not apply to --mutants: each mutant has its own dtype")
+    if args.mutants and args.accuracy:
+        parser.error("--mutants and --accuracy are separate measurements: choose one")
     if _missing is not None:
         print(
             f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
@@ -167,4 +203,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
         specs = [REGISTRY[name] for name in names]
         return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
+    if args.mutants:
+        return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
     return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)

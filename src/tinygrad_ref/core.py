@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeGuard, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Protocol,
+    TypeAlias,
+    TypeGuard,
+    TypeVar,
+    cast,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -431,26 +441,47 @@ def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     )
 
 
+class _SeveralOutputs(Protocol):
+    """A Function whose ``forward`` is typed to return a tuple other than a 1-tuple."""
+
+    @property
+    def forward(self) -> Callable[..., tuple[Any, ...]]: ...
+
+
+class _OneOutputTuple(Protocol):
+    """A Function whose ``forward`` is typed to return a 1-tuple: one output, as in DeZero."""
+
+    @property
+    def forward(self) -> Callable[..., tuple[Any]]: ...
+
+
 class Function:
     """A differentiable operation, written DeZero's way: subclass it and define
 
-    * ``forward(self, *xs)``: compute the output from the inputs' ndarrays;
-    * ``backward(self, gy)``: return one gradient (a Variable, or ``None``) per input,
-      reading the inputs from ``self.inputs`` and the output from ``self.outputs[0]()``;
+    * ``forward(self, *xs)``: compute the output from the inputs' ndarrays, or a tuple of
+      outputs (then calling the Function gives a tuple of Variables; a 1-tuple gives one);
+    * ``backward(self, *gys)``: given one gradient per output, return one gradient (a
+      Variable, or ``None``) per input, reading the inputs from ``self.inputs`` and the
+      outputs from ``self.outputs[i]()``;
 
-    or, instead of ``backward``, ``vjp(self, gy, *xs, y)``: the same rule written once for
-    plain arrays and for Variables (see :data:`Tensor`). The built-in ops use ``vjp`` so that a
-    reverse pass with ``create_graph=False`` runs on arrays and builds nothing.
+    or, instead of ``backward``, ``vjp(self, *gys, *xs, *ys)``: the same rule written once for
+    plain arrays and for Variables (see :data:`Tensor`), given the gradients of the outputs,
+    the inputs, then the outputs (``vjp(self, gy, x, y)`` for one input and one output). The
+    built-in ops use ``vjp`` so that a reverse pass with ``create_graph=False`` runs on arrays
+    and builds nothing. An output that got no gradient gets zeros of its shape.
 
     Calling an instance records the graph: ``inputs`` (the input Variables), ``outputs`` (a
-    ``weakref`` to the output, so that a graph has no reference cycle) and ``generation``.
+    ``weakref`` to each output, so that a graph has no reference cycle) and ``generation``.
     An instance is one node of the graph and can be called only once while recording.
     """
 
-    __slots__ = ("__weakref__", "generation", "inputs", "outputs")
+    __slots__ = ("__weakref__", "generation", "inputs", "output_values", "outputs")
 
     inputs: list[Variable]
     outputs: list[weakref.ref[Variable]]
+    output_values: tuple[Array, ...]
+    """With several outputs, their data, which ``vjp`` receives (and the shapes of the zeros
+    an output that got no gradient gets) even when the output Variables are gone."""
     generation: int
 
     uses_vjp: ClassVar[bool] = False
@@ -469,12 +500,18 @@ class Function:
     def backward(self, *gys: Any) -> Any:
         if not self.uses_vjp:
             raise NotImplementedError(f"{type(self).__name__} defines neither backward() nor vjp()")
-        return self.vjp(*gys, *self.inputs, self.outputs[0]())
+        return self.vjp(*gys, *self.inputs, *[ref() for ref in self.outputs])
 
     def vjp(self, *args: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define vjp()")
 
-    def __call__(self, *inputs: Operand) -> Variable:
+    @overload
+    def __call__(self: _OneOutputTuple, *inputs: Operand) -> Variable: ...
+    @overload
+    def __call__(self: _SeveralOutputs, *inputs: Operand) -> tuple[Variable, ...]: ...
+    @overload
+    def __call__(self, *inputs: Operand) -> Variable: ...
+    def __call__(self, *inputs: Operand) -> Variable | tuple[Variable, ...]:
         xs, arrays, generation = [], [], 0
         for operand in inputs:
             x = operand if type(operand) is Variable else _as_input(operand, inputs)
@@ -487,20 +524,56 @@ class Function:
         y = self.forward(*arrays)
         if type(y) is not np.ndarray or y.dtype.kind != "f":
             # NOTE: on 0-d arrays NumPy returns NumPy scalars, the common case here
-            y = np.asarray(y) if isinstance(y, np.floating) else _as_output(y, self)
+            if isinstance(y, np.floating):
+                y = np.asarray(y)
+            elif type(y) is tuple and len(y) != 1:
+                return self._several(y, xs, generation)
+            else:
+                y = _as_output(y[0] if type(y) is tuple else y, self)
         output = _new_variable(y)
         if Config.enable_backprop:
             if getattr(self, "outputs", None) is not None:
-                raise RuntimeError(
-                    f"this {type(self).__name__} instance is already a node of a graph; "
-                    "create a new instance for each call"
-                )
+                _refuse_a_second_call(self)
             self.generation = generation
             self.inputs = xs
             self.outputs = [weakref.ref(output)]
             output.creator = self
             output.generation = generation + 1
         return output
+
+    def _several(
+        self, ys: tuple[Any, ...], xs: list[Variable], generation: int
+    ) -> tuple[Variable, ...]:
+        """The outputs of a ``forward`` that returned the tuple ``ys`` (not a 1-tuple): a
+        Variable each, recorded as one output is."""
+        if not ys:
+            raise TypeError(f"{type(self).__name__}.forward returned an empty tuple")
+        values = tuple(
+            np.asarray(y) if isinstance(y, np.floating) else _as_output(y, self) for y in ys
+        )
+        outputs = tuple(_new_variable(value) for value in values)
+        if Config.enable_backprop:
+            if getattr(self, "outputs", None) is not None:
+                _refuse_a_second_call(self)
+            self.generation, self.inputs, self.output_values = generation, xs, values
+            self.outputs = [weakref.ref(y) for y in outputs]
+            for y in outputs:
+                y.creator, y.generation = self, generation + 1
+        return outputs
+
+    def _revived_output(self, i: int) -> Variable:
+        """Output ``i`` again, after its Variable was dropped: a recorded pass needs it as a node
+        of this Function, so that the gradients it records flow back through it."""
+        y = _new_variable(self.output_values[i])
+        y.creator, y.generation = self, self.generation + 1
+        self.outputs[i] = weakref.ref(y)
+        return y
+
+    def needs_grad(self, i: int) -> bool:
+        """Whether the reverse pass uses a gradient for input ``i``: every input but a constant
+        (an operand given as a number or an array, never differentiated). A ``vjp`` may return
+        ``None`` for the others instead of computing their gradient."""
+        return type(self.inputs[i]) is not _Constant
 
     @overload
     def apply(self, x: Array) -> Array: ...
@@ -515,19 +588,28 @@ class Function:
         return y
 
 
+def _refuse_a_second_call(f: Function) -> None:
+    raise RuntimeError(
+        f"this {type(f).__name__} instance is already a node of a graph; "
+        "create a new instance for each call"
+    )
+
+
 def _as_output(y: object, f: Function) -> Array:
-    """What ``f.forward`` returned, when it is not a floating ndarray, as the output's data."""
+    """What ``f.forward`` returned (or one item of the tuple it returned), when it is not a
+    floating ndarray, as an output's data."""
     if isinstance(y, (tuple, list)):
         raise TypeError(
-            f"{type(f).__name__}.forward must return one array, not a {type(y).__name__}"
+            f"{type(f).__name__}.forward must return arrays (one, or a tuple of them), "
+            f"not a {type(y).__name__}"
         )
     return _as_data(y)
 
 
-def _input_grads_from_backward(f: Function, gy: Any) -> tuple[Any, ...]:
+def _input_grads_from_backward(f: Function, *gys: Any) -> tuple[Any, ...]:
     """Gradients (arrays or None) of the inputs of ``f``, which has no ``vjp``, given the array
-    gradient of its output: its ``backward`` runs on Variables, and records nothing."""
-    gxs = _checked_grads(f, f.backward(_new_variable(np.asarray(gy))))
+    gradients of its outputs: its ``backward`` runs on Variables, and records nothing."""
+    gxs = _checked_grads(f, f.backward(*[_new_variable(np.asarray(gy)) for gy in gys]))
     return tuple(None if gx is None else gx.data for gx in gxs)
 
 
@@ -573,31 +655,38 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
     # graph costs a heap operation per generation rather than per function.
     waiting = {start.creator.generation: [start.creator]}
     heap = [-start.creator.generation]
+    done: set[Function] = set()
     while heap:
         for f in waiting.pop(-heappop(heap)):
-            y = f.outputs[0]()
-            assert y is not None  # NOTE: alive: it is a key of `grads`.
-            gy = grads.pop(y)
-            if not retain_grad:
-                y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
-            elif y is not start:
-                _store(y, gy, held, create_graph)
             inputs = f.inputs
-            if not f.uses_vjp:
-                gxs = (
-                    _checked_grads(f, f.backward(gy))
-                    if create_graph
-                    else _input_grads_from_backward(f, gy)
-                )
-            elif create_graph:
-                gxs = f.vjp(gy, *inputs, y)
-            # NOTE: one and two inputs spelled out: in Python 3.11 a comprehension is a call
-            elif len(inputs) == 1:
-                gxs = f.vjp(gy, inputs[0].data, y.data)
-            elif len(inputs) == 2:
-                gxs = f.vjp(gy, inputs[0].data, inputs[1].data, y.data)
+            if len(f.outputs) > 1:
+                if f in done:  # NOTE: queued once for each output that got a gradient
+                    continue
+                done.add(f)
+                gxs = _from_several_outputs(f, grads, start, held, retain_grad, create_graph)
             else:
-                gxs = f.vjp(gy, *[x.data for x in inputs], y.data)
+                y = f.outputs[0]()
+                assert y is not None  # NOTE: alive: it is a key of `grads`.
+                gy = grads.pop(y)
+                if not retain_grad:
+                    y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
+                elif y is not start:
+                    _store(y, gy, held, create_graph)
+                if not f.uses_vjp:
+                    gxs = (
+                        _checked_grads(f, f.backward(gy))
+                        if create_graph
+                        else _input_grads_from_backward(f, gy)
+                    )
+                elif create_graph:
+                    gxs = f.vjp(gy, *inputs, y)
+                # NOTE: one and two inputs spelled out: in Python 3.11 a comprehension is a call
+                elif len(inputs) == 1:
+                    gxs = f.vjp(gy, inputs[0].data, y.data)
+                elif len(inputs) == 2:
+                    gxs = f.vjp(gy, inputs[0].data, inputs[1].data, y.data)
+                else:
+                    gxs = f.vjp(gy, *[x.data for x in inputs], y.data)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
@@ -618,6 +707,39 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
                     bucket.append(x.creator)
     for x, gx in grads.items():
         _store(x, gx, held, create_graph)
+
+
+def _from_several_outputs(
+    f: Function,
+    grads: dict[Variable, Any],
+    start: Variable,
+    held: set[int],
+    retain_grad: bool,
+    create_graph: bool,
+) -> Any:
+    """What the rule of ``f``, a Function of several outputs, returns given one gradient per
+    output: each output's from ``grads``, or zeros of its shape if it got none (PyTorch's)."""
+    gys, ys = [], []
+    for i, ref in enumerate(f.outputs):
+        y = ref()
+        gy = None if y is None else grads.pop(y, None)
+        if y is not None and not retain_grad:
+            y.grad = None
+        elif y is not None and y is not start and gy is not None:
+            _store(y, gy, held, create_graph)
+        if gy is None:
+            gy = np.zeros_like(f.output_values[i])
+            gy = _new_variable(gy) if create_graph else gy
+        gys.append(gy)
+        if create_graph:
+            ys.append(f._revived_output(i) if y is None else y)
+    if not f.uses_vjp:
+        if create_graph:
+            return _checked_grads(f, f.backward(*gys))
+        return _input_grads_from_backward(f, *gys)
+    if create_graph:
+        return f.vjp(*gys, *f.inputs, *ys)
+    return f.vjp(*gys, *[x.data for x in f.inputs], *f.output_values)
 
 
 def _memory_id(data: Array) -> int:

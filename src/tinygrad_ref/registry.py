@@ -17,6 +17,7 @@ from tinygrad_ref.ops import (
     conv,
     elementwise,
     indexing,
+    join,
     layer,
     linalg,
     loss,
@@ -40,6 +41,7 @@ _MODULES = (
     piecewise,
     conv,
     normalization,
+    join,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from tinygrad_ref.core import Function, Variable
 
@@ -144,6 +145,10 @@ class OpSpec:
     """What ``numpy`` runs, when ``function`` takes its parameters in another order than NumPy:
     the same parameters, by the same names, in NumPy's order (``where(condition, x, y)`` for a
     spec whose function takes the condition last)."""
+    analytic: bool = False
+    """Whether ``reference`` is analytic in its operands and accepts complex arrays for them,
+    so that the complex step (``Im reference(x + i*h) / h``) differentiates it exactly to
+    rounding: the oracle ``verify`` then uses for first derivatives."""
     kink: Kink | None = None
     """Where a non-smooth op has no derivative, and its convention there."""
     cost: int = 1
@@ -224,3 +229,14 @@ class TieKink(Kink):
     evenly among the elements equal to it."""
 
     among: Literal["operands", "axis"]
+
+
+@dataclass(frozen=True)
+class WindowTieKink(Kink):
+    """Ties among the elements of a window whose maximum an op takes (max pooling):
+    ``windows(params, shape)`` lists, for each output element in order, the flat indices of
+    its window's elements in operand 0 of ``shape`` (-1 for padding, which never wins). The
+    whole gradient of an output element goes to the first maximum of its window, in the order
+    listed."""
+
+    windows: Callable[[Params, Shape], npt.NDArray[np.intp]]

@@ -67,6 +67,9 @@ class AccuracyReport:
     derivative: Worst = field(default_factory=Worst)
     values_checked: int = 0
     derivatives_checked: int = 0
+    thresholds: tuple[float, ...] = ()
+    """Where the exact value or derivative stops being a normal number (or zero): the first
+    input past each overflow or underflow threshold, found by bisection (one-operand ops)."""
 
     @property
     def passed(self) -> bool:
@@ -312,6 +315,7 @@ class _Measure:
             if kinds[k] == kinds[k + 1] or (a < 0) != (b < 0) or a == 0 or b == 0:
                 continue
             edge = self._bisect(a, b)
+            self.report.thresholds += (float(edge),)
             found += [float(_step(edge, s)) for s in (-2, -1, 0, 1, 2)]
         return found
 

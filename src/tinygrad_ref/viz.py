@@ -71,12 +71,14 @@ def to_dot(output: Variable, verbose: bool = False) -> str:
     steps = _steps(output)
     if not steps:
         variable(output)
-    for i, (f, y) in enumerate(steps):
+    for i, (f, _) in enumerate(steps):
         inputs = [variable(x) for x in f.inputs]
         label = _quoted(type(f).__name__)
         lines.append(f"  f{i} [label={label}, color=lightblue, style=filled, shape=box]")
         lines.extend(f"  {x} -> f{i}" for x in inputs)
-        lines.append(f"  f{i} -> {variable(y)}")
+        # NOTE: every output still alive; the one the walk came through is
+        outputs = [ref() for ref in f.outputs]
+        lines.extend(f"  f{i} -> {variable(y)}" for y in outputs if y is not None)
     lines.append("}")
     return "\n".join(lines) + "\n"
 

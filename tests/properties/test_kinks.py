@@ -12,24 +12,28 @@ from tinygrad_ref import Variable
 from tinygrad_ref.gradcheck import oracle_reach
 from tinygrad_ref.ops import normalize_axes
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.spec import PointKink, TieKink
+from tinygrad_ref.spec import PointKink, TieKink, WindowTieKink
 from tinygrad_ref.testing import Example, examples, kink_examples
 
 pytestmark = pytest.mark.properties
 
 KINKED = sorted(name for name, spec in REGISTRY.items() if spec.kink is not None)
 TIED = [name for name in KINKED if isinstance(REGISTRY[name].kink, TieKink)]
+WINDOWED = [name for name in KINKED if isinstance(REGISTRY[name].kink, WindowTieKink)]
 
 
 def values(x: object) -> np.ndarray:
     return np.asarray(x.data if isinstance(x, Variable) else x, dtype=np.float64)
 
 
-def assert_out_of_reach(a: np.ndarray, b: np.ndarray) -> None:
+def assert_out_of_reach(
+    a: np.ndarray, b: np.ndarray, reach_a: np.ndarray, reach_b: np.ndarray
+) -> None:
     """No central-difference step from an element of ``a`` or of ``b`` (broadcast together),
-    nor one from each at once, reaches the other."""
-    a, b = np.broadcast_arrays(a, b)
-    gap, reach = np.abs(a - b), oracle_reach(a) + oracle_reach(b)
+    nor one from each at once, reaches the other. The reaches are the oracle's, each element's
+    in its own operand's array (the steps follow that array's scale)."""
+    a, b, reach_a, reach_b = np.broadcast_arrays(a, b, reach_a, reach_b)
+    gap, reach = np.abs(a - b), reach_a + reach_b
     assert np.all(gap > reach), f"gaps {gap[gap <= reach]} within the reach {reach[gap <= reach]}"
 
 
@@ -50,15 +54,34 @@ def test_drawn_operands_keep_out_of_the_oracles_reach_of_the_kink(
     kink = example.spec.kink
     operands = [values(x) for x in example.operands]
     if isinstance(kink, PointKink):
+        # NOTE: a kink point is no input: only the operand's own steps, in its array, count
+        reach = oracle_reach(operands[0])
         for point in kink.points(example.params):
-            assert_out_of_reach(operands[0], np.array(point))
+            gap = np.abs(operands[0] - point)
+            assert np.all(gap > reach), f"gaps {gap[gap <= reach]} within the reach {reach}"
     elif isinstance(kink, TieKink) and kink.among == "operands":
-        assert_out_of_reach(operands[0], operands[1])
+        reaches = [oracle_reach(x) for x in operands]
+        assert_out_of_reach(operands[0], operands[1], reaches[0], reaches[1])
     else:
-        for row in reduced_together(operands[0], example.params["axis"]):
+        groups = compared_together(example, operands[0])
+        reaches = compared_together(example, oracle_reach(operands[0]))
+        for row, reach in zip(groups, reaches, strict=True):
             others = ~np.eye(row.size, dtype=bool)
             pairs = np.broadcast_arrays(row[:, None], row[None, :])
-            assert_out_of_reach(pairs[0][others], pairs[1][others])
+            reach_pairs = np.broadcast_arrays(reach[:, None], reach[None, :])
+            assert_out_of_reach(
+                pairs[0][others], pairs[1][others], reach_pairs[0][others], reach_pairs[1][others]
+            )
+
+
+def compared_together(example: Example, x: np.ndarray) -> list[np.ndarray]:
+    """The groups of elements of ``x`` (operand 0, or an array of its shape) an op compares:
+    along an axis, or in a window."""
+    kink = example.spec.kink
+    if isinstance(kink, WindowTieKink):
+        flat = x.reshape(-1)
+        return [flat[window[window >= 0]] for window in kink.windows(example.params, x.shape)]
+    return list(reduced_together(x, example.params["axis"]))
 
 
 def has_a_tie(example: Example) -> bool:
@@ -76,3 +99,16 @@ def has_a_tie(example: Example) -> bool:
 @pytest.mark.parametrize("name", TIED)
 def test_the_tie_strategy_draws_ties(name: str) -> None:
     find(kink_examples(REGISTRY[name]), has_a_tie)
+
+
+def has_a_tied_maximum(example: Example) -> bool:
+    """Whether some window's maximum is held by several of its elements."""
+    return any(
+        np.sum(row == row.max()) > 1
+        for row in compared_together(example, values(example.operands[0]))
+    )
+
+
+@pytest.mark.parametrize("name", WINDOWED)
+def test_the_window_tie_strategy_draws_ties(name: str) -> None:
+    find(kink_examples(REGISTRY[name]), has_a_tied_maximum)

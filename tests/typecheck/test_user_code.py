@@ -121,3 +121,38 @@ def test_numpy_interop_as_the_type_checker_sees_it() -> None:
     assert isinstance(y, Variable)
     assert_type(tg.exp(x), Variable)  # NOTE: the typed way
     assert (np.asarray(x) == x.data).all()
+
+
+class MinAndMax(Function):
+    """Several outputs: calling it gives a tuple of Variables."""
+
+    def forward(self, x0: Array, x1: Array) -> tuple[Array, Array]:
+        return np.minimum(x0, x1), np.maximum(x0, x1)
+
+    def backward(self, g_min: Variable, g_max: Variable) -> tuple[Variable, Variable]:
+        return g_min, g_max
+
+
+class Doubled(Function):
+    """A 1-tuple is one output, as in DeZero: calling it gives a Variable."""
+
+    def forward(self, x: Array) -> tuple[Array]:
+        return (x * 2.0,)
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy * 2.0
+
+
+def test_single_and_multiple_output_functions_are_typed_apart() -> None:
+    x = Variable(np.array([1.0, 4.0]))
+    assert_type(Cube()(x), Variable)
+    assert_type(Affine(2.0)(x, x), Variable)
+    assert_type(Doubled()(x), Variable)
+    outputs = MinAndMax()(x, np.array([2.0, 3.0]))
+    assert_type(outputs, tuple[Variable, ...])
+    low, high = outputs
+    assert_type(low, Variable)
+    assert (low.data.tolist(), high.data.tolist()) == ([1.0, 3.0], [2.0, 4.0])
+    assert_type(tg.split(x, 2), tuple[Variable, ...])
+    assert_type(tg.concatenate([x, x]), Variable)
+    assert_type(tg.stack([x, x], axis=1), Variable)

@@ -62,6 +62,6 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    for workload in ("## scalar chain", "## large arrays", "## array constants"):
+    for workload in ("## scalar chain", "## large arrays", "## array constants", "## layer"):
         assert workload in done.stdout
-    assert done.stdout.count("B / A = ") == 3
+    assert done.stdout.count("B / A = ") == 4

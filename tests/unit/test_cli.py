@@ -54,6 +54,7 @@ def test_verify_exits_1_and_shows_the_failure(monkeypatch: pytest.MonkeyPatch) -
         (["verify", "--op", "nope"], "invalid choice: 'nope'"),
         (["verify", "--examples", "0"], "must be at least 1"),
         (["verify", "--dtype", "float16"], "invalid choice: 'float16'"),
+        (["verify", "--accuracy", "--density", "0"], "must be more than 0, got 0.0"),
         ([], "the following arguments are required: command"),
     ],
 )
@@ -88,7 +89,7 @@ def test_an_op_that_crashes_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None
     code, output = run(["verify", "--op", "exp", "neg", "--examples", "3"])
     assert code == 1
     assert "RuntimeError('boom')" in output
-    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 7]
+    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 8]
     assert [(row[0], row[-1]) for row in rows] == [("exp", "FAIL"), ("neg", "pass")]
 
 

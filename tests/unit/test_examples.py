@@ -66,3 +66,9 @@ def test_the_perceptron_fits_the_sine() -> None:
     loss = load("mlp_sine").main()
     assert math.isfinite(loss)
     assert loss < 0.01
+
+
+def test_the_cnn_reads_the_synthetic_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    accuracy = load("cnn_digits").main()
+    assert accuracy >= 0.95
+    assert f"test accuracy {accuracy:.1%}" in capsys.readouterr().out

@@ -109,13 +109,13 @@ def test_integer_output_becomes_float64_and_0d_results_stay_arrays() -> None:
     assert y.data == 3.0
 
 
-def test_forward_returning_a_tuple_is_refused() -> None:
-    class Split(Function):
-        def forward(self, x: Array) -> tuple[Array, Array]:
-            return x, x
+def test_forward_returning_an_empty_tuple_is_refused() -> None:
+    class Nothing(Function):
+        def forward(self, x: Array) -> tuple[()]:
+            return ()
 
-    with pytest.raises(TypeError, match=r"Split.forward must return one array"):
-        Split()(Variable(1.0))
+    with pytest.raises(TypeError, match=r"Nothing.forward returned an empty tuple"):
+        Nothing()(Variable(1.0))
 
 
 def test_missing_forward_and_backward_are_named() -> None:
@@ -212,7 +212,7 @@ def test_forward_returning_a_list_is_refused() -> None:
         def forward(self, x: Array) -> object:
             return [x, x]
 
-    with pytest.raises(TypeError, match=r"Pair.forward must return one array, not a list"):
+    with pytest.raises(TypeError, match=r"Pair.forward must return arrays .*, not a list"):
         Pair()(Variable(np.ones(2)))
 
 
@@ -342,3 +342,87 @@ def test_an_overriding_backward_may_return_an_array_in_both_passes(create_graph:
     x = Variable(np.ones(2))
     ArrayGradient()(x).backward(create_graph=create_graph)
     np.testing.assert_array_equal(grad_of(x), [2.0, 2.0])
+
+
+class SumAndDifference(Function):
+    """Two outputs, DeZero's way: backward gets one gradient per output."""
+
+    def forward(self, x0: Array, x1: Array) -> tuple[Array, Array]:
+        return x0 + x1, x0 - x1
+
+    def backward(self, g_sum: Variable, g_difference: Variable) -> tuple[Variable, Variable]:
+        return g_sum + g_difference, g_sum - g_difference
+
+
+class SquareAndCube(Function):
+    """Two outputs, the vjp way: gradients of the outputs, the input, then the outputs."""
+
+    def forward(self, x: Array) -> tuple[Array, Array]:
+        return x**2, x**3
+
+    def vjp(self, g2: Tensor, g3: Tensor, x: Tensor, y2: Tensor, y3: Tensor) -> Tensor:
+        return g2 * 2 * x + g3 * 3 * y2
+
+
+class OneTuple(Function):
+    def forward(self, x: Array) -> tuple[Array]:
+        return (x * 2.0,)
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy * 2.0
+
+
+def test_a_forward_returning_a_tuple_gives_a_tuple_of_variables() -> None:
+    a, b = Variable(np.array(3.0)), Variable(np.array(1.0))
+    outputs = SumAndDifference()(a, b)
+    assert isinstance(outputs, tuple)
+    s, d = outputs
+    assert (float(s.data), float(d.data)) == (4.0, 2.0)
+    assert s.creator is d.creator
+    assert s.creator is not None
+    assert [ref() for ref in s.creator.outputs] == [s, d]
+    (s * 2.0 + d * 5.0).backward()
+    assert (float(grad_of(a)), float(grad_of(b))) == (7.0, -3.0)
+
+
+def test_a_one_tuple_gives_a_bare_variable_as_in_dezero() -> None:
+    y = OneTuple()(Variable(np.array(3.0)))
+    assert isinstance(y, Variable)
+    assert y.data == 6.0
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_an_output_without_a_gradient_gets_zeros_even_once_dropped(create_graph: bool) -> None:
+    x = Variable(np.array([1.0, 2.0]))
+    square, cube = SquareAndCube()(x)
+    del square
+    cube.sum().backward(create_graph=create_graph)
+    np.testing.assert_array_equal(grad_of(x), [3.0, 12.0])
+
+
+def test_second_derivatives_through_several_outputs() -> None:
+    x = Variable(np.array([1.0, 2.0]))
+    square, cube = SquareAndCube()(x)
+    (square + cube).sum().backward(create_graph=True)
+    gx = x.grad
+    assert gx is not None
+    np.testing.assert_array_equal(gx.data, [5.0, 16.0])  # 2x + 3x^2
+    x.cleargrad()
+    del square, cube  # NOTE: the recorded pass keeps what it needs
+    gx.sum().backward()
+    np.testing.assert_array_equal(grad_of(x), [8.0, 14.0])  # 2 + 6x
+
+
+def test_outputs_of_several_are_weak_references() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        x = Variable(np.ones(2))
+        outputs = SumAndDifference()(x, x)
+        creator = outputs[0].creator
+        assert creator is not None
+        node = weakref.ref(creator)
+        del creator, outputs
+        assert node() is None
+    finally:
+        gc.enable()

@@ -78,8 +78,8 @@ def test_gradcheck_names_the_input_element_values_and_tolerance(fast: bool) -> N
     pattern = (
         r"direction 0: analytic .*, numerical .*, \|difference\| .* > tolerance"
         if fast
-        else r"input 1 at index \(0,\): analytic .*, numerical .*, \|difference\| .* > tolerance "
-        r".* \(atol 1e-06 \+ rtol 1e-05 \* \|numerical\|\)"
+        else r"input 1 at index \(\d,\): analytic .*, numerical .*, \|difference\| .* > tolerance "
+        r".* \(oracle error .* \+ analytic rounding\); margin"
     )
     with pytest.raises(GradcheckError, match=pattern):
         gradcheck(lambda c, v: c * BrokenCube()(v), 2.0, x, fast=fast)
@@ -130,7 +130,7 @@ def test_gradgradcheck_passes_a_correct_second_derivative() -> None:
 def test_gradgradcheck_catches_a_backward_that_is_not_differentiable() -> None:
     x = Variable(np.array([0.5, -1.0]))
     assert gradcheck(lambda v: DetachedCube()(v), x)
-    with pytest.raises(GradcheckError, match="gradient of input 0, input 0 at index"):
+    with pytest.raises(GradcheckError, match="Hessian-vector product, input 0 at index"):
         gradgradcheck(lambda v: DetachedCube()(v), x)
 
 

@@ -112,3 +112,17 @@ def test_parameter_is_a_variable_with_dot_and_matmul() -> None:
     w.dot(x).backward()
     np.testing.assert_array_equal(grad_of(w), [[1.0, -1.0], [1.0, -1.0]])
     assert isinstance(w, Parameter)
+
+
+def test_linear_skips_the_gradient_of_constant_data_only() -> None:
+    data = np.array([[1.0, 2.0], [3.0, 4.0]])
+    w = Variable(np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]]))
+    y = linear(data, w)
+    assert y.creator is not None
+    assert [y.creator.needs_grad(i) for i in range(2)] == [False, True]
+    y.backward()
+    x = Variable(data)
+    w_again = Variable(w.data)
+    linear(x, w_again).backward()
+    np.testing.assert_array_equal(grad_of(w), grad_of(w_again))
+    np.testing.assert_array_equal(grad_of(x), [[3.0, 0.0], [3.0, 0.0]])

@@ -3,6 +3,7 @@ import pytest
 
 from tests.helpers import grad_of
 from tinygrad_ref import Variable, matmul
+from tinygrad_ref.ops import MatMul
 
 A = np.arange(6.0).reshape(2, 3)
 B = np.arange(12.0).reshape(3, 4) - 5.0
@@ -106,3 +107,29 @@ def test_batch_axes_that_do_not_broadcast_are_named() -> None:
         ValueError, match=r"the batch dimensions \(2,\) and \(3,\) do not broadcast"
     ):
         Variable(np.ones((2, 2, 3))) @ np.ones((3, 3, 1))
+
+
+def test_the_gradient_of_a_constant_operand_is_not_computed() -> None:
+    x, w = np.ones((4, 3)), Variable(np.ones((3, 2)))
+    y = x @ w
+    assert isinstance(y.creator, MatMul)
+    gy = np.ones((4, 2))
+    ga, gb = y.creator.vjp(gy, x, w.data, y.data)
+    assert ga is None
+    np.testing.assert_array_equal(gb, x.T @ gy)
+    z = w.T @ x.T
+    assert isinstance(z.creator, MatMul)
+    ga, gb = z.creator.vjp(gy.T, w.data.T, x.T, z.data)
+    assert gb is None
+    np.testing.assert_array_equal(ga, gy.T @ x)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_the_skipped_gradient_is_right_when_that_operand_is_a_variable(create_graph: bool) -> None:
+    a = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    b = np.array([[1.0, -1.0], [2.0, 0.5]])
+    (a @ b).sum().backward(create_graph=create_graph)
+    np.testing.assert_array_equal(grad_of(a), np.ones((2, 2)) @ b.T)
+    c = Variable(b.copy())
+    (a.data @ c).sum().backward(create_graph=create_graph)
+    np.testing.assert_array_equal(grad_of(c), a.data.T @ np.ones((2, 2)))

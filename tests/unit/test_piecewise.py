@@ -159,9 +159,11 @@ def test_where_refuses_a_condition_that_is_not_boolean() -> None:
 
 
 def test_the_kink_margin_is_wider_than_the_oracles_reach_and_needed() -> None:
-    """Central differences across relu's kink are wrong; at the strategies' margin they agree."""
-    reach = float(oracle_reach(0.0))
-    assert gradcheck(relu, Variable(np.array(KINK_MARGIN * reach)))
-    assert gradcheck(relu, Variable(np.array(-KINK_MARGIN * reach)))
-    with pytest.raises(GradcheckError, match="input 0: analytic"):
-        gradcheck(relu, Variable(np.array(0.5 * reach)))
+    """Central differences across relu's kink are wrong; at the strategies' margin they agree.
+    The reach is that of an element at the kink in its array (here beside a 1)."""
+    beside_one = np.array([0.0, 1.0])
+    reach = float(oracle_reach(beside_one, at=np.zeros(1))[0])
+    for v in (KINK_MARGIN * reach, -KINK_MARGIN * reach):
+        assert gradcheck(relu, Variable(np.array([v, 1.0])))
+    with pytest.raises(GradcheckError, match="input 0 at index"):
+        gradcheck(relu, Variable(np.array([0.1 * reach, 1.0])))

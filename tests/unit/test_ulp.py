@@ -16,6 +16,7 @@ from tinygrad_ref import Variable, sigmoid, tanh
 from tinygrad_ref.core import Array, Function, Tensor
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import REALS, Domain, OpSpec
+from tinygrad_ref.testing import Example, check_forward
 from tinygrad_ref.ulp import DTYPES, check_accuracy, check_all, samples
 
 ACCURATE = [name for name, spec in REGISTRY.items() if spec.accuracy is not None]
@@ -86,6 +87,15 @@ def test_samples_cover_every_binade_of_both_signs_and_the_edges() -> None:
         assert set(edges) <= set(xs.tolist())
         assert not np.any((xs != 0) & (np.abs(xs) < info.smallest_normal)), "no subnormal input"
         assert samples(Domain(0.0, math.inf), dtype).min() == 0
+
+
+def test_the_overflow_and_underflow_thresholds_are_found_by_bisection() -> None:
+    for dtype in DTYPES:
+        info = np.finfo(dtype)
+        thresholds = check_accuracy(REGISTRY["exp"], dtype, density=0.1).thresholds
+        for exact in (math.log(info.max), math.log(info.smallest_normal)):
+            distance = min(abs(t - exact) for t in thresholds)
+            assert distance <= 2 * abs(float(np.spacing(dtype.type(exact)))), (dtype, exact)
 
 
 class CancellingSigmoid(Function):
@@ -204,3 +214,12 @@ def test_the_library_imports_without_mpmath_and_hypothesis() -> None:
         "assert tinygrad_ref.sigmoid(0.0).data == 0.5\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_forward_check_is_relative_for_elementwise_ops() -> None:
+    # NOTE: the earlier sigmoid is 44% off at -17 in float32, by 3e-8: within an absolute 4 eps.
+    spec = planted("sigmoid", CancellingSigmoid, lambda x: CancellingSigmoid()(x))
+    example = Example(spec, (Variable(np.array([-17.0, 0.0], dtype=np.float32)),))
+    with pytest.raises(AssertionError, match="forward value"):
+        check_forward(example)
+    check_forward(Example(REGISTRY["sigmoid"], example.operands))

@@ -82,6 +82,7 @@ from tinygrad_ref.ops.indexing import (
     get_item,
     get_item_grad,
 )
+from tinygrad_ref.ops.join import Concatenate, Split, Stack, concatenate, split, stack
 from tinygrad_ref.ops.layer import Dropout, Linear, dropout, embed_id, linear, linear_simple
 from tinygrad_ref.ops.linalg import MatMul, matmul
 from tinygrad_ref.ops.loss import (
@@ -146,6 +147,7 @@ __all__ = [
     "Cast",
     "Clip",
     "Col2im",
+    "Concatenate",
     "Conv2d",
     "Cos",
     "Deconv2d",
@@ -187,8 +189,10 @@ __all__ = [
     "Softmax",
     "SoftmaxCrossEntropy",
     "Softplus",
+    "Split",
     "Sqrt",
     "Square",
+    "Stack",
     "Sub",
     "SubConstant",
     "Sum",
@@ -208,6 +212,7 @@ __all__ = [
     "cast",
     "clip",
     "col2im",
+    "concatenate",
     "conv2d",
     "conv2d_simple",
     "cos",
@@ -258,9 +263,11 @@ __all__ = [
     "softmax_cross_entropy_simple",
     "softmax_simple",
     "softplus",
+    "split",
     "sqrt",
     "square",
     "squeeze",
+    "stack",
     "sub",
     "sum",
     "sum_to",

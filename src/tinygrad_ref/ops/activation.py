@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.arithmetic import Div, neg
-from tinygrad_ref.ops.elementwise import Exp, exp
+from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, exp
 from tinygrad_ref.ops.reduction import Sum, _spread, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes
-from tinygrad_ref.spec import ANY, BOUNDED, Accuracy, Case, Domain, OpSpec, Sampler, draw_axis
+from tinygrad_ref.spec import ANY, BOUNDED, Case, Domain, OpSpec, Sampler, draw_axis
 
 
 def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
@@ -24,8 +25,13 @@ def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
 
 
 def _log_sum_exp_shifted(shifted: Array, axes: tuple[int, ...]) -> Array:
+    """``log(sum(exp(shifted)))`` as ``log1p`` of the terms besides one largest (exactly 1),
+    so that a sum near 1 keeps its digits."""
+    top = shifted == 0
+    others = np.sum(np.where(top, 0, np.exp(shifted)), axis=axes, keepdims=True)
     with np.errstate(divide="ignore"):  # NOTE: log(0) of an empty sum is -inf, as SciPy's
-        y: Array = np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+        ties = np.sum(top, axis=axes, keepdims=True, dtype=shifted.dtype)
+        y: Array = np.log1p(others + (ties - 1))
     return y
 
 
@@ -121,11 +127,20 @@ def sigmoid_simple(x: Operand) -> Variable:
     return 1 / (1 + exp(neg(x)))
 
 
+def _reference_log_sum(x: Any, axes: tuple[int, ...]) -> tuple[Any, Any]:
+    """NumPy's: the largest value, and ``log1p`` of the other terms relative to it."""
+    high = np.max(x, axis=axes, keepdims=True)
+    rest = np.sum(np.exp(x - high), axis=axes, keepdims=True, where=x != high) + (
+        np.sum(x == high, axis=axes, keepdims=True, dtype=x.dtype) - 1
+    )
+    return high, np.log1p(rest)
+
+
 def _reference_logsumexp(x: Any, axis: Axis, keepdims: bool) -> Any:
     x = np.asarray(x)
     axes = normalize_axes(axis, x.shape)
-    high = np.max(x, axis=axes, keepdims=True)
-    y = np.log(np.sum(np.exp(x - high), axis=axes, keepdims=True)) + high
+    high, log_sum = _reference_log_sum(x, axes)
+    y = high + log_sum
     return y if keepdims else np.squeeze(y, axis=axes)
 
 
@@ -136,8 +151,15 @@ def _reference_softmax(x: Any, axis: Axis) -> Any:
     return e / np.sum(e, axis=axes, keepdims=True)
 
 
+def _reference_softmax_simple(x: Any, axis: Axis) -> Any:
+    e = np.exp(np.asarray(x))
+    return e / np.sum(e, axis=normalize_axes(axis, e.shape), keepdims=True)
+
+
 def _reference_log_softmax(x: Any, axis: Axis) -> Any:
-    return np.asarray(x) - _reference_logsumexp(x, axis, keepdims=True)
+    x = np.asarray(x)
+    high, log_sum = _reference_log_sum(x, normalize_axes(axis, x.shape))
+    return (x - high) - log_sum
 
 
 def _axis_case(sampler: Sampler) -> Case:
@@ -154,7 +176,9 @@ SPECS = [
     OpSpec("softmax", Softmax, softmax, _reference_softmax, (ANY,), case=_axis_case),
     OpSpec("log_softmax", LogSoftmax, log_softmax, _reference_log_softmax, (ANY,), case=_axis_case),
     OpSpec("logsumexp", LogSumExp, logsumexp, _reference_logsumexp, (ANY,), case=_logsumexp_case),
-    OpSpec("softmax_simple", Exp, softmax_simple, _reference_softmax, (ANY,), case=_axis_case),
+    OpSpec(
+        "softmax_simple", Exp, softmax_simple, _reference_softmax_simple, (ANY,), case=_axis_case
+    ),
     OpSpec(
         "sigmoid_simple",
         Div,
@@ -163,10 +187,6 @@ SPECS = [
         (BOUNDED,),
         # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32
         # below -44: its accuracy domain ends there (sigmoid itself has the whole float range).
-        accuracy=Accuracy(
-            lambda mp, x: 1 / (1 + mp.exp(-x)),
-            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
-            (Domain(-44.0, math.inf),),
-        ),
+        accuracy=replace(SIGMOID_ACCURACY, domains=(Domain(-44.0, math.inf),)),
     ),
 ]

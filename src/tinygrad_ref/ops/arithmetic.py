@@ -389,6 +389,7 @@ SPECS = [
         infix=operator.add,
         numpy=(np.add,),
         accuracy=_EXACT["add"],
+        analytic=True,
     ),
     OpSpec(
         "sub",
@@ -400,6 +401,7 @@ SPECS = [
         infix=operator.sub,
         numpy=(np.subtract,),
         accuracy=_EXACT["sub"],
+        analytic=True,
     ),
     OpSpec(
         "mul",
@@ -411,6 +413,7 @@ SPECS = [
         infix=operator.mul,
         numpy=(np.multiply,),
         accuracy=_EXACT["mul"],
+        analytic=True,
     ),
     OpSpec(
         "div",
@@ -422,6 +425,7 @@ SPECS = [
         infix=operator.truediv,
         numpy=(np.divide,),
         accuracy=_EXACT["div"],
+        analytic=True,
     ),
     # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
     # above reach them too, with mixed operand kinds
@@ -436,6 +440,7 @@ SPECS = [
         infix=operator.add,
         numpy=(np.add,),
         accuracy=_by_first(_EXACT["add"]),
+        analytic=True,
     ),
     OpSpec(
         "sub_constant",
@@ -448,6 +453,7 @@ SPECS = [
         infix=operator.sub,
         numpy=(np.subtract,),
         accuracy=_by_first(_EXACT["sub"]),
+        analytic=True,
     ),
     OpSpec(
         "mul_constant",
@@ -460,6 +466,7 @@ SPECS = [
         infix=operator.mul,
         numpy=(np.multiply,),
         accuracy=_by_first(_EXACT["mul"]),
+        analytic=True,
     ),
     OpSpec(
         "div_constant",
@@ -472,6 +479,7 @@ SPECS = [
         infix=operator.truediv,
         numpy=(np.divide,),
         accuracy=_by_first(_EXACT["div"]),
+        analytic=True,
     ),
     OpSpec(
         "neg",
@@ -483,6 +491,7 @@ SPECS = [
         infix=operator.neg,
         accuracy=Accuracy(lambda mp, x: -x, (lambda mp, x: -1,), (REALS,)),
         numpy=(np.negative,),
+        analytic=True,
     ),
     OpSpec(
         "square",
@@ -492,6 +501,7 @@ SPECS = [
         (ANY,),
         accuracy=Accuracy(lambda mp, x: x * x, (lambda mp, x: 2 * x,), (REALS,)),
         numpy=(np.square,),
+        analytic=True,
     ),
     OpSpec(
         "pow",
@@ -505,6 +515,7 @@ SPECS = [
         case=_pow_case,
         numpy=(np.power,),
         accuracy=_POW,
+        analytic=True,
     ),
     OpSpec(
         "rpow",
@@ -520,6 +531,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x, c: _power(mp, c, x), (_rpow_derivative, None), (REALS, NONNEGATIVE)
         ),
+        analytic=True,
     ),
     OpSpec(
         "power",
@@ -534,5 +546,6 @@ SPECS = [
         accuracy=replace(
             _POW, derivatives=(_pow_derivative, lambda mp, x, c: _power(mp, x, c) * mp.log(x))
         ),
+        analytic=True,
     ),
 ]

@@ -14,7 +14,7 @@ matrix ``(N*OH*OW, C*KH*KW)`` with ``to_matrix=True``.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -25,7 +25,17 @@ from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, Reshape, Transpose, unbroadcast
-from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Role, Sampler, Shape
+from tinygrad_ref.spec import (
+    ANY,
+    Case,
+    Domain,
+    Kink,
+    OpSpec,
+    Role,
+    Sampler,
+    Shape,
+    WindowTieKink,
+)
 
 IntPair: TypeAlias = int | tuple[int, int]
 """A size for both spatial axes, or a ``(height, width)`` pair (DeZero's ``pair``)."""
@@ -463,7 +473,7 @@ def _shape(x: Operand) -> Shape:
 SMALL_INTEGERS = Domain(-3.0, 3.0, integer=True)
 
 TIE_GAP = 1.0
-"""The distance between the values of a window that max pooling's strategy builds in: the
+"""The distance between the values of a window that pooling_simple's strategy builds in: the
 operand (within ``TIE_HALF_WIDTH`` of 0) is added to a permutation of ``TIE_GAP * (1, 2,
 ...)``, so that no two elements of a window are within ``TIE_GAP - 2 * TIE_HALF_WIDTH`` of each
 other, far more than the numerical oracle's steps (checked by the property suite)."""
@@ -540,7 +550,29 @@ def _pooling_case(sampler: Sampler) -> Case:
     params = _window_params(sampler, image)
     kernel, pads = params["kernel_size"], pair(params["pad"], "pad")
     params["pad"] = tuple(min(p, k // 2) for p, k in zip(pads, kernel, strict=True))
-    return Case((image,), {"offsets": _tie_free_offsets(sampler, image), **params})
+    return Case((image,), params)
+
+
+def _tie_free_pooling_case(sampler: Sampler) -> Case:
+    case = _pooling_case(sampler)
+    offsets = _tie_free_offsets(sampler, case.shapes[0])
+    return Case(case.shapes, {"offsets": offsets, **case.params})
+
+
+def _pooling_windows(params: Mapping[str, Any], shape: Shape) -> npt.NDArray[np.intp]:
+    """The flat indices of each pooling window's elements (-1 for padding), a row per output
+    element in order, the window's elements in row-major order."""
+    window = Window.of(params["kernel_size"], params["stride"], params["pad"])
+    index = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    col = window.windows(index, fill=-1.0).transpose(0, 1, 4, 5, 2, 3)
+    return col.reshape(-1, window.kernel[0] * window.kernel[1]).astype(np.intp)
+
+
+MAX_POOLING_TIE = WindowTieKink(
+    where="two elements of a window tie for its maximum",
+    convention="the whole gradient to the window's first maximum, row-major (DeZero, PyTorch)",
+    windows=_pooling_windows,
+)
 
 
 def _average_pooling_case(sampler: Sampler) -> Case:
@@ -636,15 +668,9 @@ def _deconv2d_reference(
 
 
 def _pooling_reference(
-    x: Any,
-    offsets: Array,
-    kernel_size: IntPair,
-    stride: IntPair,
-    pad: IntPair,
-    fill: float = -np.inf,
+    x: Any, kernel_size: IntPair, stride: IntPair, pad: IntPair, fill: float = -np.inf
 ) -> Array:
-    shifted = np.asarray(_shifted(x, offsets))
-    y: Array = _patches(shifted, kernel_size, stride, pad, fill).max(axis=(4, 5))
+    y: Array = _patches(np.asarray(x), kernel_size, stride, pad, fill).max(axis=(4, 5))
     return y
 
 
@@ -662,12 +688,15 @@ def _spec(
     reference: Callable[..., Any],
     domains: tuple[Domain, ...],
     case: Callable[[Sampler], Case],
+    kink: Kink | None = None,
 ) -> OpSpec:
     """A spec of this module: every operand may be a Variable or an array, and an example
     costs about ten ordinary ones (hundreds of evaluations for its central differences)."""
     anything: Role = "any"
     roles = (anything,) * len(domains)
-    return OpSpec(name, primitive, function, reference, domains, roles, case=case, cost=10)
+    return OpSpec(
+        name, primitive, function, reference, domains, roles, case=case, cost=10, kink=kink
+    )
 
 
 CONV_OPERANDS = (SMALL_INTEGERS,) * 3
@@ -678,21 +707,14 @@ SPECS = [
     _spec("conv2d", Conv2d, conv2d, _conv2d_reference, CONV_OPERANDS, _conv_case),
     _spec("conv2d_simple", Im2col, conv2d_simple, _conv2d_reference, CONV_OPERANDS, _conv_case),
     _spec("deconv2d", Deconv2d, deconv2d, _deconv2d_reference, CONV_OPERANDS, _deconv_case),
-    _spec(
-        "pooling",
-        Pooling,
-        lambda x, offsets, **window: pooling(_shifted(x, offsets), **window),
-        _pooling_reference,
-        (TIE_FREE,),
-        _pooling_case,
-    ),
+    _spec("pooling", Pooling, pooling, _pooling_reference, (ANY,), _pooling_case, MAX_POOLING_TIE),
     _spec(
         "pooling_simple",
         Pooling,
         lambda x, offsets, **window: pooling_simple(_shifted(x, offsets), **window),
-        lambda x, offsets, **window: _pooling_reference(x, offsets, **window, fill=0.0),
+        lambda x, offsets, **window: _pooling_reference(_shifted(x, offsets), **window, fill=0.0),
         (TIE_FREE,),
-        _pooling_case,
+        _tie_free_pooling_case,
     ),
     _spec(
         "average_pooling",

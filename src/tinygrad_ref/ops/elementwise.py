@@ -212,6 +212,10 @@ _SCALES = Domain(0.01, 100.0)
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
 
+SIGMOID_ACCURACY = Accuracy(
+    lambda mp, x: 1 / (1 + mp.exp(-x)), (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),), (REALS,)
+)
+
 SPECS = [
     OpSpec(
         "exp",
@@ -221,6 +225,7 @@ SPECS = [
         (BOUNDED,),
         accuracy=Accuracy(lambda mp, x: mp.exp(x), (lambda mp, x: mp.exp(x),), (REALS,)),
         numpy=(np.exp,),
+        analytic=True,
     ),
     OpSpec(
         "log",
@@ -230,6 +235,7 @@ SPECS = [
         (_SCALES,),
         accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
         numpy=(np.log,),
+        analytic=True,
     ),
     OpSpec(
         "sin",
@@ -241,6 +247,7 @@ SPECS = [
             lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
         numpy=(np.sin,),
+        analytic=True,
     ),
     OpSpec(
         "cos",
@@ -252,6 +259,7 @@ SPECS = [
             lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
         numpy=(np.cos,),
+        analytic=True,
     ),
     OpSpec(
         "tanh",
@@ -261,6 +269,7 @@ SPECS = [
         (_SATURATING,),
         accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
         numpy=(np.tanh,),
+        analytic=True,
     ),
     OpSpec(
         "sqrt",
@@ -272,6 +281,7 @@ SPECS = [
             lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
         ),
         numpy=(np.sqrt,),
+        analytic=True,
     ),
     OpSpec(
         "sigmoid",
@@ -279,11 +289,8 @@ SPECS = [
         sigmoid,
         lambda x: 1 / (1 + np.exp(-x)),
         (_TAILS,),
-        accuracy=Accuracy(
-            lambda mp, x: 1 / (1 + mp.exp(-x)),
-            (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),),
-            (REALS,),
-        ),
+        accuracy=SIGMOID_ACCURACY,
+        analytic=True,
     ),
     OpSpec(
         "log1p",

@@ -159,6 +159,7 @@ SPECS = [
         operators=("__getitem__",),
         infix=lambda x, idx: x[idx],
         case=_get_item_case,
+        analytic=True,
     ),
     OpSpec(
         "get_item_grad",
@@ -167,5 +168,6 @@ SPECS = [
         _get_item_grad_reference,
         (ANY,),
         case=_get_item_grad_case,
+        analytic=True,
     ),
 ]

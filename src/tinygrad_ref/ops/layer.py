@@ -23,6 +23,8 @@ def _check_linear(x: tuple[int, ...], w: tuple[int, ...]) -> None:
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    if shape == target[len(target) - len(shape) :]:
+        return True  # NOTE: the common bias of shape (m,), without np.broadcast_shapes' cost
     try:
         return np.broadcast_shapes(shape, target) == target
     except ValueError:
@@ -44,9 +46,9 @@ class Linear(Function):
             y = y + b[0]
         return y
 
-    def vjp(self, gy: Tensor, x: Tensor, w: Tensor, *b_and_y: Tensor) -> tuple[Tensor, ...]:
+    def vjp(self, gy: Tensor, x: Tensor, w: Tensor, *b_and_y: Tensor) -> tuple[Tensor | None, ...]:
         n, m = w.shape
-        gx = unbroadcast(gy @ w.T, x)
+        gx = unbroadcast(gy @ w.T, x) if self.needs_grad(0) else None
         gw = unbroadcast(_reshaped(x, (-1, n)).T @ _reshaped(gy, (-1, m)), w)
         if len(b_and_y) == 1:
             return gx, gw

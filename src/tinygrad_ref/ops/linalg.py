@@ -52,16 +52,22 @@ class MatMul(Function):
         y: Array = np.matmul(a, b)
         return y
 
-    def vjp(self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    def vjp(
+        self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor
+    ) -> tuple[Tensor | None, Tensor | None]:
         # NOTE: a vector is a one-row matrix on the left and a one-column matrix on the right,
-        # as in NumPy; gy gets back the axis the product dropped.
+        # as in NumPy; gy gets back the axis the product dropped. A constant operand (the data
+        # of a layer) needs no gradient: its product, as costly as the other, is skipped.
         a2 = _reshaped(a, (1, *a.shape) if a.ndim == 1 else a.shape)
         b2 = _reshaped(b, (*b.shape, 1) if b.ndim == 1 else b.shape)
         batch: tuple[int, ...] = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         gy2 = _reshaped(gy, (*batch, a2.shape[-2], b2.shape[-1]))
-        ga = unbroadcast(gy2 @ _swap_last(b2), a2)
-        gb = unbroadcast(_swap_last(a2) @ gy2, b2)
-        return _reshaped(ga, a.shape), _reshaped(gb, b.shape)
+        ga = gb = None
+        if self.needs_grad(0):
+            ga = _reshaped(unbroadcast(gy2 @ _swap_last(b2), a2), a.shape)
+        if self.needs_grad(1):
+            gb = _reshaped(unbroadcast(_swap_last(a2) @ gy2, b2), b.shape)
+        return ga, gb
 
 
 def matmul(a: Operand, b: Operand) -> Variable:
@@ -91,5 +97,6 @@ SPECS = [
         infix=operator.matmul,
         case=_matmul_case,
         numpy=(np.matmul,),
+        analytic=True,
     ),
 ]

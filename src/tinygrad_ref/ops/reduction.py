@@ -141,6 +141,7 @@ SPECS = [
         infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
         case=_reduction_case,
         numpy=(np.sum, np.add.reduce),
+        analytic=True,
     ),
     OpSpec(
         "mean",
@@ -151,6 +152,7 @@ SPECS = [
         infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
         case=_reduction_case,
         numpy=(np.mean,),
+        analytic=True,
     ),
     OpSpec(
         "max",

@@ -316,6 +316,7 @@ SPECS = [
         infix=lambda x, shape: x.reshape(*shape),
         case=_reshape_case,
         numpy=(np.reshape,),
+        analytic=True,
     ),
     OpSpec(
         "transpose",
@@ -326,6 +327,7 @@ SPECS = [
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
         numpy=(np.transpose,),
+        analytic=True,
     ),
     OpSpec(
         "expand_dims",
@@ -340,7 +342,15 @@ SPECS = [
     OpSpec(
         "squeeze", Reshape, squeeze, np.squeeze, (ANY,), case=_squeeze_case, numpy=(np.squeeze,)
     ),
-    OpSpec("sum_to", SumTo, sum_to, _sum_to_reference, (ANY,), case=_sum_to_case),
+    OpSpec(
+        "sum_to",
+        SumTo,
+        sum_to,
+        _sum_to_reference,
+        (ANY,),
+        case=_sum_to_case,
+        analytic=True,
+    ),
     OpSpec(
         "broadcast_to",
         BroadcastTo,
@@ -349,6 +359,7 @@ SPECS = [
         (ANY,),
         case=_broadcast_to_case,
         numpy=(np.broadcast_to,),
+        analytic=True,
     ),
     OpSpec(
         "cast",

@@ -1,0 +1,565 @@
+"""The verification measures its own power: wrong rules planted in every registered op.
+
+Each :class:`Mutant` turns an op's rule (the ``vjp`` or ``backward`` of its Function) into a
+wrong one: the first gradient scaled by ``1 + r``, its sign flipped, the cotangent ignored, two
+inputs' gradients swapped, a broadcast reduction dropped, a rule wrong only when
+``create_graph=True`` records it or only for float32. Mutants are built from the Function
+alone, so every op of the registry, present or future, gets the whole zoo.
+
+:func:`hunt` plants one mutant in one op and fuzzes the op with the verification of
+:mod:`tinygrad_ref.testing` (:func:`~tinygrad_ref.testing.check_example`): the mutant is caught
+when an example fails. Only the examples on which the mutant changes a gradient count (a swap
+changes nothing where the two gradients are equal); a mutant that changes no gradient in any
+drawn example does not apply to the op, and is reported with the reason.
+:func:`smallest_caught` bisects the scale ``r`` for the smallest relative error the
+verification catches in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Literal, TextIO
+
+import hypothesis
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity
+
+from tinygrad_ref.config import Config
+from tinygrad_ref.core import Function, Variable, _Constant
+from tinygrad_ref.ops.shape import SumTo
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import OpSpec
+from tinygrad_ref.testing import Example, Kind, check_example, examples
+
+Gradients = list[Any]
+"""The gradients a rule returns, one per input (arrays, Variables or ``None``, also for the
+inputs that are constants)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of the rule being mutated."""
+
+    rule: Callable[[Any], Gradients]
+    """The correct rule, as a function of the cotangent."""
+    gy: Any
+    """The cotangent it was called with: an array, or a Variable when recorded."""
+
+    @property
+    def recorded(self) -> bool:
+        """Whether ``create_graph=True`` records this call."""
+        return Config.enable_backprop
+
+
+Mutation = Callable[[Call], Gradients]
+"""A wrong rule: the gradients it returns for a call (on some calls, the right ones)."""
+
+
+def _first(grads: Gradients) -> int | None:
+    return next((i for i, g in enumerate(grads) if g is not None), None)
+
+
+def _values(g: Any) -> Any:
+    return g.data if isinstance(g, Variable) else g
+
+
+def scaled(r: float, when: Callable[[Call, Any], bool] = lambda call, g: True) -> Mutation:
+    """The first gradient times ``1 + r``, on the calls where ``when(call, gradient)``."""
+
+    def mutation(call: Call) -> Gradients:
+        grads = call.rule(call.gy)
+        i = _first(grads)
+        if i is not None and when(call, grads[i]):
+            grads[i] = grads[i] * (1 + r)
+        return grads
+
+    return mutation
+
+
+def _sign_flipped(call: Call) -> Gradients:
+    grads = call.rule(call.gy)
+    i = _first(grads)
+    if i is not None:
+        grads[i] = -grads[i]
+    return grads
+
+
+def _cotangent_ignored(call: Call) -> Gradients:
+    """The rule applied to a cotangent of ones: right only when the cotangent is ones."""
+    ones = np.ones_like(_values(call.gy))
+    return call.rule(Variable(ones) if isinstance(call.gy, Variable) else ones)
+
+
+def _swapped(call: Call) -> Gradients:
+    """The first two gradients of one shape and dtype swapped (another swap fails loudly)."""
+    grads = call.rule(call.gy)
+    present = [i for i, g in enumerate(grads) if g is not None]
+    for n, i in enumerate(present):
+        for j in present[n + 1 :]:
+            a, b = _values(grads[i]), _values(grads[j])
+            if a.shape == b.shape and a.dtype == b.dtype:
+                grads[i], grads[j] = grads[j], grads[i]
+                return grads
+    return grads
+
+
+def _reduction_dropped(call: Call) -> Gradients:
+    """The rule with every :class:`~tinygrad_ref.ops.shape.SumTo` it runs (the reduction of
+    ``unbroadcast``) doing nothing: gradients keep the broadcast shape."""
+    original = SumTo.forward
+    SumTo.forward = lambda self, x: x  # type: ignore[method-assign]  # NOTE: restored below
+    try:
+        return call.rule(call.gy)
+    finally:
+        SumTo.forward = original  # type: ignore[method-assign]  # NOTE: the correct one
+
+
+def _correct(call: Call) -> Gradients:
+    return call.rule(call.gy)
+
+
+def _largest(*arrays: Any) -> float:
+    return max((float(np.max(np.abs(a), initial=0.0)) for a in arrays), default=0.0)
+
+
+ROUNDING = 8
+"""A change counts when it exceeds this many units of rounding (eps of the gradient's dtype)
+of the largest magnitude among the cotangent and the right gradients: a gradient that is zero
+up to rounding (batch norm of a batch of one) is changed by a scale, but not observably."""
+
+
+def _differ(right: Gradients, wrong: Gradients, gy: Any) -> bool:
+    """Whether ``wrong`` differs from ``right`` in a shape, a dtype or beyond rounding in a
+    value, for the cotangent ``gy``."""
+    present = [_values(r) for r in right if r is not None]
+    scale = _largest(_values(gy), *present)
+    for r, w in zip(right, wrong, strict=True):
+        if r is None or w is None:
+            if r is not w:
+                return True
+            continue
+        a, b = _values(r), _values(w)
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return True
+        if _largest(a - b) > ROUNDING * float(np.finfo(a.dtype).eps) * scale:
+            return True
+    return False
+
+
+@dataclass
+class Hits:
+    """What a planted mutant did: how often it was called, how often it changed a gradient."""
+
+    calls: int = 0
+    changed: int = 0
+    inputs: int = 0
+    """The most gradients one call returned."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A wrong rule, planted in any op's Function."""
+
+    name: str
+    description: str
+    mutation: Mutation
+    dtype: np.dtype[Any]
+    """The dtype of the examples it is hunted with."""
+    inapplicable: Callable[[Hits], str] = lambda hits: "it never changes a gradient"
+    """Why it does not apply to an op on which it never changed a gradient."""
+    inputs: int = 1
+    """How many inputs that are not constants a Function needs for the mutant to apply."""
+    probes: int = 30
+    """Examples drawn, beyond those checked, before a mutant that changed no gradient is
+    judged not to apply."""
+
+
+def _swap_inapplicable(hits: Hits) -> str:
+    if hits.inputs < 2:
+        return "it has one input"
+    return "no two of its inputs' gradients of one shape and dtype differ"
+
+
+FLOAT64, FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("1e-3", "the first gradient scaled by 1 + 1e-3", scaled(1e-3), FLOAT64),
+    Mutant("1e-6", "the first gradient scaled by 1 + 1e-6", scaled(1e-6), FLOAT64),
+    Mutant("sign", "the first gradient's sign flipped", _sign_flipped, FLOAT64),
+    Mutant(
+        "cotangent",
+        "the cotangent ignored: right only for a cotangent of ones",
+        _cotangent_ignored,
+        FLOAT64,
+    ),
+    Mutant("swap", "two inputs' gradients swapped", _swapped, FLOAT64, _swap_inapplicable, 2),
+    Mutant(
+        "reduction",
+        "a broadcast reduction dropped",
+        _reduction_dropped,
+        FLOAT64,
+        lambda hits: "no broadcasting case (its rule sums nothing back)",
+        # NOTE: few cases broadcast a batch axis of matmul (and reach its reduction)
+        probes=80,
+    ),
+    Mutant(
+        "create_graph",
+        "the first gradient 1e-3 off only when create_graph=True records the rule",
+        scaled(1e-3, lambda call, g: call.recorded),
+        FLOAT64,
+    ),
+    Mutant(
+        "float32",
+        "the first gradient 1e-3 off only for float32",
+        scaled(1e-3, lambda call, g: _values(g).dtype == FLOAT32),
+        FLOAT32,
+    ),
+)
+"""The zoo planted in every op."""
+
+
+@contextmanager
+def planted(primitive: type[Function], mutation: Mutation) -> Iterator[Hits]:
+    """Within the block, every instance of ``primitive`` uses the wrong rule ``mutation``
+    (its ``vjp``, or its ``backward`` where the reverse pass uses that); restored on exit."""
+    name = "vjp" if primitive.uses_vjp else "backward"
+    own = primitive.__dict__.get(name)
+    correct = getattr(primitive, name)
+    hits = Hits()
+
+    def wrong(self: Function, gy: Any, *rest: Any) -> Any:
+        # NOTE: the gradients of constant inputs are dropped by the reverse pass; a mutant
+        # that changed only them would change nothing.
+        live = [not isinstance(x, _Constant) for x in self.inputs]
+
+        def rule(cotangent: Any) -> Gradients:
+            grads = correct(self, cotangent, *rest)
+            grads = list(grads) if isinstance(grads, tuple) else [grads]
+            return [g if keep else None for g, keep in zip(grads, live, strict=True)]
+
+        right = rule(gy)
+        grads = mutation(Call(rule, gy))
+        hits.calls += 1
+        hits.inputs = max(hits.inputs, sum(live))
+        hits.changed += _differ(right, grads, gy)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+    setattr(primitive, name, wrong)
+    try:
+        yield hits
+    finally:
+        if own is None:
+            delattr(primitive, name)
+        else:
+            setattr(primitive, name, own)
+
+
+def _kinds(spec: OpSpec) -> list[Kind]:
+    """Every operand that may be a Variable is one, so that each reaches the op's Function
+    (``add`` of a Variable and a constant would record ``AddConstant``, not ``Add``)."""
+    return [Kind.NDARRAY if role == "constant" else Kind.VARIABLE for role in spec.operand_roles]
+
+
+Verdict = Literal["caught", "escaped", "n/a", "false alarm"]
+"""``caught``: an example that the mutant changes fails, and passes without the mutant;
+``false alarm``: it fails without the mutant too."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the hunt for one mutant in one op found."""
+
+    verdict: Verdict
+    examples: int
+    """How many examples on which the mutant changed a gradient were checked."""
+    detail: str
+    """The failure that caught it, why it does not apply, or what it escaped."""
+
+
+def _computed_in(example: Example, dtype: np.dtype[Any]) -> bool:
+    """Whether ``example``'s result has ``dtype``: a cast to float32 of float64 operands is
+    known only to float32's precision, which hides a mutant hunted in float64."""
+    return bool(example.expected().dtype == dtype)
+
+
+def _changes(example: Example, hits: Hits) -> bool:
+    """Whether the planted mutant changes a gradient in a reverse pass of ``example``, plain or
+    recorded, from a cotangent that is not ones (as gradcheck's): a cheap probe, before the
+    verification proper. A pass that fails counts as a change, for the verification to judge."""
+    before = hits.changed
+    rng = np.random.default_rng(0)
+    try:
+        for create_graph in (False, True):
+            operands = [
+                Variable(x.data.copy()) if isinstance(x, Variable) else x for x in example.operands
+            ]
+            y = example.fn(*operands)
+            y.grad = Variable(rng.uniform(0.5, 1.5, y.shape).astype(y.dtype))
+            y.backward(create_graph=create_graph)
+    except Exception:  # NOTE: the verification will fail on it too, and say why
+        return True
+    return hits.changed > before
+
+
+class _Enough(Exception):
+    """Stops a hunt: enough examples passed."""
+
+
+def _settings(max_examples: int) -> hypothesis.settings:
+    return hypothesis.settings(
+        max_examples=max_examples,
+        phases=(Phase.explicit, Phase.generate),
+        deadline=None,
+        database=None,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 0) -> Outcome:
+    """Fuzz ``spec``'s op with ``mutant`` planted (``None``: the correct op, a control) until
+    an example fails or ``examples_wanted`` examples on which it changes a gradient pass."""
+    mutation = _correct if mutant is None else mutant.mutation
+    dtype = mutant.dtype if mutant is not None else FLOAT64
+    checked = 0
+    failure: str | None = None
+    failing: Example | None = None
+
+    with planted(spec.primitive, mutation) as hits:
+
+        @hypothesis.given(examples(spec, dtype, _kinds(spec)))
+        def run(example: Example) -> None:
+            nonlocal checked, failure, failing
+            if checked >= examples_wanted:  # NOTE: Hypothesis replays the example that stopped it
+                raise _Enough
+            if not _computed_in(example, dtype):
+                return
+            if mutant is not None and not _changes(example, hits):
+                if hits.calls and hits.inputs < mutant.inputs:
+                    raise _Enough  # NOTE: it cannot apply; no need to draw more
+                return
+            try:
+                check_example(example)
+            except Exception as error:
+                kind = "" if isinstance(error, AssertionError) else f"{type(error).__name__}: "
+                if failure is None:
+                    failure, failing = kind + str(error), example
+                raise
+            checked += 1
+            if checked >= examples_wanted:
+                raise _Enough
+
+        test = hypothesis.seed(seed)(
+            _settings(examples_wanted + (mutant.probes if mutant else 0))(run)
+        )
+        with suppress(Exception):  # NOTE: the verdict is what `run` recorded, whatever was raised
+            test()
+    calls = hits.calls
+    if failure is not None and mutant is None:
+        return Outcome("false alarm", checked + 1, failure)
+    if failing is not None:
+        try:
+            check_example(failing)
+        except Exception as error:
+            return Outcome("false alarm", checked + 1, f"the correct op fails too: {error}")
+    if failure is not None:
+        return Outcome("caught", checked + 1, failure)
+    if mutant is not None and checked == 0:
+        reason = (
+            mutant.inapplicable(hits) if calls else f"no example calls {spec.primitive.__name__}"
+        )
+        return Outcome("n/a", 0, reason)
+    return Outcome("escaped", checked, f"{checked} examples passed")
+
+
+def _collect(spec: OpSpec, count: int, seed: int) -> list[Example]:
+    """At most ``count`` examples of ``spec``'s op computed in float64."""
+    drawn: list[Example] = []
+
+    @hypothesis.given(examples(spec, FLOAT64, _kinds(spec)))
+    def collect(example: Example) -> None:
+        if len(drawn) >= count:
+            raise _Enough
+        if _computed_in(example, FLOAT64):
+            drawn.append(example)
+
+    with suppress(_Enough):
+        hypothesis.seed(seed)(_settings(3 * count)(collect))()
+    return drawn
+
+
+def _fails(example: Example, mutation: Mutation, primitive: type[Function]) -> bool:
+    with planted(primitive, mutation):
+        try:
+            check_example(example)
+        except AssertionError:
+            return True
+    return False
+
+
+SCALE_RANGE = (1e-16, 1e-1)
+"""Where :func:`smallest_caught` searches: float64 cannot hold a smaller scale than 1e-16."""
+
+
+def smallest_caught(spec: OpSpec, count: int, seed: int = 0, steps: int = 8) -> float | None:
+    """The smallest relative error in the first gradient that fails one of ``count`` float64
+    examples (those that the correct op passes): a scale ``1 + r`` bisected in ``log10(r)``
+    to a factor of ``10 ** (15 / 2 ** steps)``, reported as the error ``(1 + r) - 1`` that
+    float64 makes of it; ``None`` if even ``r = 0.1`` passes."""
+    drawn = [e for e in _collect(spec, count, seed) if not _fails(e, _correct, spec.primitive)]
+
+    def caught(r: float) -> bool:
+        for n, example in enumerate(drawn):
+            if _fails(example, scaled(r), spec.primitive):
+                drawn.insert(0, drawn.pop(n))  # NOTE: it will likely catch smaller ones too
+                return True
+        return False
+
+    low, high = (math.log10(r) for r in SCALE_RANGE)
+    if not caught(10**high):
+        return None
+    for _ in range(steps):
+        middle = (low + high) / 2
+        if caught(10**middle):
+            high = middle
+        else:
+            low = middle
+    return (1 + 10**high) - 1
+
+
+@dataclass
+class OpReport:
+    """Every mutant's outcome in one op."""
+
+    name: str
+    control: Outcome | None
+    """The correct op's run, unless skipped: every catch is checked on its own example too."""
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    smallest: float | None = None
+    seconds: float = 0.0
+    """CPU time: the machine may be shared, and the checks run on one core."""
+
+    @property
+    def applicable(self) -> int:
+        return sum(o.verdict != "n/a" for o in self.outcomes.values())
+
+    @property
+    def caught(self) -> int:
+        return sum(o.verdict == "caught" for o in self.outcomes.values())
+
+    @property
+    def passed(self) -> bool:
+        """Whether the correct op passes and every applicable mutant is caught."""
+        return self.broken is None and self.caught == self.applicable
+
+    @property
+    def broken(self) -> str | None:
+        """How the correct op failed its control run, if it did."""
+        control = self.control
+        return None if control is None or control.verdict == "escaped" else control.detail
+
+
+def measure(
+    spec: OpSpec,
+    examples_wanted: int,
+    seed: int = 0,
+    mutants: Sequence[Mutant] = MUTANTS,
+    bisection: int | None = 10,
+    control: bool = True,
+) -> OpReport:
+    """Run the correct op (if ``control``), hunt every mutant in ``spec``'s op, then (unless
+    ``bisection`` is ``None``) search the smallest scale caught on that many examples."""
+    start = time.process_time()
+    examples_wanted = max(1, examples_wanted // spec.cost)  # NOTE: as verify thins costly ops
+    report = OpReport(spec.name, hunt(spec, None, examples_wanted, seed) if control else None)
+    for mutant in mutants:
+        report.outcomes[mutant.name] = hunt(spec, mutant, examples_wanted, seed)
+    if bisection is not None:
+        report.smallest = smallest_caught(spec, bisection, seed)
+    report.seconds = time.process_time() - start
+    return report
+
+
+NAME_WIDTH = 29
+"""The op column fits ``softmax_cross_entropy_simple``."""
+
+_MARKS = {"caught": "yes", "escaped": "ESCAPED", "n/a": "n/a", "false alarm": "FALSE"}
+
+
+def _header(mutants: Sequence[Mutant]) -> str:
+    columns = "".join(f" {m.name:>{max(len(m.name), 7)}}" for m in mutants)
+    return f"{'op':<{NAME_WIDTH}}{columns} {'caught':>7} {'smallest':>9} {'cpu s':>6}"
+
+
+def _row(report: OpReport, mutants: Sequence[Mutant]) -> str:
+    cells = "".join(
+        f" {_MARKS[report.outcomes[m.name].verdict]:>{max(len(m.name), 7)}}" for m in mutants
+    )
+    caught = f"{report.caught}/{report.applicable}"
+    smallest = "-" if report.smallest is None else f"{report.smallest:.1e}"
+    if report.broken is not None:
+        caught = "BROKEN"
+    return f"{report.name:<{NAME_WIDTH}}{cells} {caught:>7} {smallest:>9} {report.seconds:>6.1f}"
+
+
+def run(
+    names: Sequence[str],
+    examples_wanted: int,
+    seed: int,
+    out: TextIO,
+    progress: TextIO,
+    bisection: int | None = 10,
+) -> int:
+    """``verify --mutants``: measure the ops ``names``, print one row per op; 1 if an applicable
+    mutant escaped or a correct op failed, else 0."""
+    header = _header(MUTANTS)
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    reports = []
+    start, cpu = time.perf_counter(), time.process_time()
+    for number, name in enumerate(names, 1):
+        print(f"[{number}/{len(names)}] {name}...", file=progress)
+        progress.flush()
+        report = measure(REGISTRY[name], examples_wanted, seed, bisection=bisection)
+        reports.append(report)
+        print(_row(report, MUTANTS), file=out)
+        out.flush()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    inapplicable: dict[tuple[str, str], list[str]] = {}
+    for report in reports:
+        for mutant in MUTANTS:
+            outcome = report.outcomes[mutant.name]
+            if outcome.verdict == "n/a":
+                inapplicable.setdefault((mutant.name, outcome.detail), []).append(report.name)
+    if inapplicable:
+        print("\nnot applicable:", file=out)
+    for (mutant_name, reason), ops in inapplicable.items():
+        line = f"  {mutant_name}, {reason}: {' '.join(ops)}"
+        print(textwrap.fill(line, 100, subsequent_indent="      "), file=out)
+    failed = [r for r in reports if not r.passed]
+    for report in failed:
+        if report.broken is not None:
+            print(f"\n{report.name}: the correct op FAILED: {report.broken}", file=out)
+        for mutant in MUTANTS:
+            outcome = report.outcomes[mutant.name]
+            if outcome.verdict in ("escaped", "false alarm"):
+                verdict = outcome.verdict.upper()
+                print(
+                    f"\n{report.name}: {mutant.description}: {verdict} ({outcome.detail})", file=out
+                )
+    caught = sum(r.caught for r in reports)
+    applicable = sum(r.applicable for r in reports)
+    print(
+        f"\n{caught} of {applicable} applicable mutants caught in {len(reports)} ops "
+        f"({elapsed:.1f} s, {cpu:.1f} s of CPU, seed {seed}, "
+        f"{examples_wanted} examples per mutant)",
+        file=out,
+    )
+    return 1 if failed else 0

@@ -1,0 +1,26 @@
+"""The verification catches every wrong rule planted in every registered op
+(``python -m tinygrad_ref verify --mutants``, in a fast configuration)."""
+
+import pytest
+
+from tinygrad_ref.mutants import MUTANTS, measure
+from tinygrad_ref.registry import REGISTRY
+
+pytestmark = pytest.mark.properties
+
+EXAMPLES = 2
+"""Examples per mutant that must all pass for it to escape: a caught mutant fails on the first
+or second example that it changes."""
+
+
+@pytest.mark.parametrize("name", REGISTRY)
+def test_every_applicable_mutant_is_caught(name: str) -> None:
+    # NOTE: no control run: the rest of the suite checks the correct ops, and each catch is
+    # checked to pass without its mutant.
+    report = measure(REGISTRY[name], EXAMPLES, bisection=None, control=False)
+    missed = [
+        f"{mutant.description}: {outcome.verdict} ({outcome.detail})"
+        for mutant in MUTANTS
+        if (outcome := report.outcomes[mutant.name]).verdict in ("escaped", "false alarm")
+    ]
+    assert not missed, f"{name}: " + "; ".join(missed)

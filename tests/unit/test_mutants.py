@@ -1,0 +1,189 @@
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+
+from tinygrad_ref import Variable, cli, mutants, ops
+from tinygrad_ref.core import Tensor
+from tinygrad_ref.mutants import (
+    MUTANTS,
+    Mutation,
+    hunt,
+    planted,
+    scaled,
+    smallest_caught,
+)
+from tinygrad_ref.registry import REGISTRY
+
+ZOO = {mutant.name: mutant for mutant in MUTANTS}
+
+
+def mul_grads(
+    mutation: Mutation,
+    x0: Variable,
+    x1: Variable,
+    seed: float = 1.0,
+    create_graph: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    with planted(ops.Mul, mutation) as hits:
+        y = ops.Mul()(x0, x1)
+        y.grad = Variable(np.full(y.shape, seed, dtype=y.dtype))
+        y.backward(create_graph=create_graph)
+    assert hits.calls == 1
+    assert x0.grad is not None
+    assert x1.grad is not None
+    return x0.grad.data, x1.grad.data
+
+
+def operands(dtype: type = np.float64) -> tuple[Variable, Variable]:
+    return Variable(np.array([2.0, 3.0], dtype=dtype)), Variable(np.array([5.0, 7.0], dtype=dtype))
+
+
+def test_planting_replaces_the_rule_only_inside_the_block() -> None:
+    correct = ops.Mul.vjp
+
+    def fail_inside() -> None:
+        with planted(ops.Mul, scaled(1.0)):
+            assert ops.Mul.vjp is not correct
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
+    assert ops.Mul.vjp is correct
+    assert "vjp" in ops.Mul.__dict__
+    with planted(ops.Square, scaled(1.0)):
+        pass
+    assert ops.Square.vjp is ops.Square.__dict__["vjp"]
+
+
+def test_an_inherited_rule_is_planted_and_removed_again() -> None:
+    class Twice(ops.Mul):
+        pass
+
+    with planted(Twice, scaled(1.0)):
+        assert "vjp" in Twice.__dict__
+    assert "vjp" not in Twice.__dict__
+
+
+def test_scaling_changes_only_the_first_gradient() -> None:
+    g0, g1 = mul_grads(scaled(0.5), *operands())
+    np.testing.assert_array_equal(g0, [7.5, 10.5])
+    np.testing.assert_array_equal(g1, [2.0, 3.0])
+
+
+def test_the_sign_flip_negates_the_first_gradient() -> None:
+    g0, g1 = mul_grads(ZOO["sign"].mutation, *operands())
+    np.testing.assert_array_equal(g0, [-5.0, -7.0])
+    np.testing.assert_array_equal(g1, [2.0, 3.0])
+
+
+def test_an_ignored_cotangent_is_right_only_for_ones() -> None:
+    np.testing.assert_array_equal(mul_grads(ZOO["cotangent"].mutation, *operands())[0], [5, 7])
+    g0, g1 = mul_grads(ZOO["cotangent"].mutation, *operands(), seed=2.0)
+    np.testing.assert_array_equal(g0, [5.0, 7.0])
+    np.testing.assert_array_equal(g1, [2.0, 3.0])
+
+
+def test_the_swap_exchanges_gradients_of_one_shape() -> None:
+    g0, g1 = mul_grads(ZOO["swap"].mutation, *operands())
+    np.testing.assert_array_equal(g0, [2.0, 3.0])
+    np.testing.assert_array_equal(g1, [5.0, 7.0])
+    x0, x1 = Variable(np.array([2.0, 3.0])), Variable(np.array(5.0))
+    g0, g1 = mul_grads(ZOO["swap"].mutation, x0, x1)
+    np.testing.assert_array_equal(g0, [5.0, 5.0])
+    assert g1 == 5.0
+
+
+def test_the_dropped_reduction_leaves_the_broadcast_shape() -> None:
+    x0, x1 = Variable(np.array([2.0, 3.0])), Variable(np.array(5.0))
+    g0, g1 = mul_grads(ZOO["reduction"].mutation, x0, x1)
+    np.testing.assert_array_equal(g0, [5.0, 5.0])
+    np.testing.assert_array_equal(g1, [2.0, 3.0])
+    assert ops.SumTo((1,))(Variable(np.ones(3))).shape == (1,)
+
+
+def test_the_create_graph_mutant_is_wrong_only_when_recorded() -> None:
+    mutation = ZOO["create_graph"].mutation
+    np.testing.assert_array_equal(mul_grads(mutation, *operands())[0], [5.0, 7.0])
+    recorded = mul_grads(mutation, *operands(), create_graph=True)[0]
+    np.testing.assert_allclose(recorded, [5.005, 7.007], rtol=1e-15)
+
+
+def test_the_float32_mutant_is_wrong_only_for_float32() -> None:
+    mutation = ZOO["float32"].mutation
+    np.testing.assert_array_equal(mul_grads(mutation, *operands())[0], [5.0, 7.0])
+    g0 = mul_grads(mutation, *operands(np.float32))[0]
+    assert g0.dtype == np.float32
+    np.testing.assert_allclose(g0, [5.005, 7.007], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("op", "mutant", "reason"),
+    [
+        ("neg", "swap", "it has one input"),
+        ("add", "swap", "gradients of one shape and dtype differ"),
+        ("exp", "reduction", "no broadcasting case"),
+    ],
+)
+def test_a_mutant_that_changes_no_gradient_does_not_apply(
+    op: str, mutant: str, reason: str
+) -> None:
+    outcome = hunt(REGISTRY[op], ZOO[mutant], 2)
+    assert outcome.verdict == "n/a"
+    assert reason in outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("op", "mutant"), [("sub", "swap"), ("matmul", "swap"), ("add", "reduction")]
+)
+def test_the_strategies_draw_the_cases_a_mutant_needs(op: str, mutant: str) -> None:
+    outcome = hunt(REGISTRY[op], ZOO[mutant], 2)
+    assert outcome.verdict == "caught"
+
+
+def test_the_correct_op_passes_its_control() -> None:
+    outcome = hunt(REGISTRY["mul"], None, 3)
+    assert (outcome.verdict, outcome.examples) == ("escaped", 3)
+
+
+class WrongExp(ops.Exp):
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * y * 1.1
+
+
+def test_a_catch_on_an_example_the_correct_op_fails_is_a_false_alarm() -> None:
+    broken = dataclasses.replace(
+        REGISTRY["exp"], primitive=WrongExp, function=lambda x: WrongExp()(x)
+    )
+    assert hunt(broken, None, 2).verdict == "false alarm"
+    outcome = hunt(broken, ZOO["sign"], 2)
+    assert outcome.verdict == "false alarm"
+    assert "the correct op fails too" in outcome.detail
+
+
+def test_the_smallest_error_caught_is_bracketed() -> None:
+    spec = REGISTRY["neg"]
+    smallest = smallest_caught(spec, 2, steps=6)
+    assert smallest is not None
+    assert 2e-16 <= smallest < 1e-3
+
+
+def test_verify_mutants_prints_a_row_per_op() -> None:
+    out, progress = io.StringIO(), io.StringIO()
+    code = mutants.run(["neg"], 2, 0, out, progress, bisection=2)
+    text = out.getvalue()
+    rows = [line.split() for line in text.splitlines() if line.startswith("neg ")]
+    assert len(rows) == 1
+    assert rows[0][-3] in {"5/6", "6/6"}
+    assert "swap, it has one input: neg\n" in text
+    assert "reduction, no broadcasting case (its rule sums nothing back): neg\n" in text
+    assert code == (1 if "ESCAPED" in text else 0)
+    assert "[1/1] neg" in progress.getvalue()
+
+
+def test_dtype_does_not_apply_to_mutants(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["verify", "--mutants", "--dtype", "float32"])
+    assert exit_info.value.code == 2
+    assert "--dtype does not apply to --mutants" in capsys.readouterr().err

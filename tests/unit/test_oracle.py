@@ -1,0 +1,334 @@
+"""The numerical oracle and its derived tolerances: no false alarm on correct gradients at
+awkward scales, no miss of small planted errors, in full and fast mode."""
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from tinygrad_ref import (
+    Array,
+    Config,
+    Function,
+    GradcheckError,
+    Variable,
+    check_gradients,
+    cos,
+    exp,
+    gradgradcheck,
+    log,
+    reshape,
+    sin,
+    sqrt,
+    tanh,
+)
+from tinygrad_ref.core import Tensor
+from tinygrad_ref.gradcheck import (
+    check_second_gradients,
+    numerical_estimates,
+    numerical_grad,
+    numerical_jacobian,
+    oracle_reach,
+)
+from tinygrad_ref.ops import Cos
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.testing import Example, check_example
+
+MODES = [pytest.param(False, id="full"), pytest.param(True, id="fast")]
+RNG = np.random.default_rng(2026)
+
+
+class Planted(Function):
+    """``f`` with the derivative ``df`` times ``1 + error``: everywhere, or in one element."""
+
+    def __init__(
+        self,
+        f: Callable[[Array], Array],
+        df: Callable[[Array], Array],
+        error: float = 0.0,
+        where: int | None = None,
+    ) -> None:
+        self.f, self.df, self.error, self.where = f, df, error, where
+
+    def forward(self, x: Array) -> Array:
+        return self.f(x)
+
+    def factor(self, shape: tuple[int, ...]) -> Array:
+        factor = np.full(shape, 1.0 + (self.error if self.where is None else 0.0))
+        if self.where is not None:
+            factor.reshape(-1)[self.where] += self.error
+        return factor
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        data = self.inputs[0].data
+        return gy * (self.df(data) * self.factor(data.shape))
+
+
+FUNCTIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
+    "sin": (np.sin, np.cos),
+    "exp": (np.exp, np.exp),
+    "cube": (lambda x: x**3, lambda x: 3 * x**2),
+    "tanh": (np.tanh, lambda x: 1 / np.cosh(x) ** 2),
+}
+
+
+def planted(name: str, error: float = 0.0, where: int | None = None) -> Callable[..., Variable]:
+    f, df = FUNCTIONS[name]
+    return lambda v: Planted(f, df, error, where)(v)
+
+
+def passes(fn: Callable[..., Variable], *inputs: Variable, fast: bool) -> bool:
+    report = check_gradients(fn, *inputs, fast=fast)
+    assert (report.failure is None) == (report.margin <= 1)
+    return report.failure is None
+
+
+# --- no false alarms ---------------------------------------------------------------------
+
+
+SMALL = {
+    "log": lambda v: log(v),
+    "sqrt": lambda v: sqrt(v),
+    "reciprocal": lambda v: 1.0 / v,
+    "log of a square root": lambda v: log(sqrt(v) * 3.0),
+}
+
+
+@pytest.mark.parametrize("fast", MODES)
+@pytest.mark.parametrize("name", SMALL)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_functions_of_small_arguments_pass(name: str, dtype: type, fast: bool) -> None:
+    x = Variable(RNG.uniform(3e-5, 3e-4, size=7).astype(dtype))
+    assert passes(SMALL[name], x, fast=fast)
+
+
+@pytest.mark.parametrize("fast", MODES)
+@pytest.mark.parametrize("name", SMALL)
+def test_small_and_large_arguments_in_one_array_pass(name: str, fast: bool) -> None:
+    x = Variable(np.array([[2e-5, 6.0], [8e-4, 70.0], [1.5e-5, 0.3]]))
+    assert passes(SMALL[name], x, fast=fast)
+
+
+@pytest.mark.parametrize("fast", MODES)
+@pytest.mark.parametrize("fn", [sin, cos, lambda v: sin(v) * cos(v * 0.5)])
+def test_functions_of_large_arguments_pass(fn: Callable[..., Variable], fast: bool) -> None:
+    x = Variable(RNG.uniform(2.5e4, 6e4, size=(3, 4)))
+    assert passes(fn, x, fast=fast)
+
+
+@pytest.mark.parametrize("fast", MODES)
+def test_inputs_of_very_different_scales_pass(fast: bool) -> None:
+    a = Variable(RNG.uniform(-8e4, -2e4, size=12))
+    b = Variable(RNG.uniform(-3.0, 3.0, size=12))
+    assert passes(lambda a, b: a + sin(b), a, b, fast=fast)
+    assert passes(lambda a, b: a * 1e-3 - cos(b) * tanh(b), a, b, fast=fast)
+
+
+@pytest.mark.parametrize("fast", MODES)
+def test_a_step_that_would_leave_the_domain_shrinks(fast: bool) -> None:
+    x = Variable(np.array([1e-7, 1e-6, 500.0, 2000.0]))
+    assert passes(lambda v: log(v) + sqrt(v), x, fast=fast)
+
+
+@pytest.mark.parametrize("fast", MODES)
+def test_correct_gradients_of_a_large_input_pass(fast: bool) -> None:
+    x = Variable(RNG.normal(size=(30, 30)) if not fast else RNG.normal(size=(100, 100)))
+    for name in FUNCTIONS:
+        assert passes(planted(name), x, fast=fast)
+
+
+# --- no misses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_fast_mode_catches_one_element_wrong_by_1e_4_in_100x100(name: str) -> None:
+    x = Variable(RNG.normal(size=(100, 100)))
+    where = int(RNG.integers(x.size))
+    assert not passes(planted(name, 1e-4, where), x, fast=True)
+
+
+@pytest.mark.parametrize("fast", MODES)
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_element_wrong_by_1e_6_is_caught(name: str, fast: bool) -> None:
+    x = Variable(RNG.normal(size=(100, 100)) if fast else RNG.normal(size=(12, 12)))
+    assert not passes(planted(name, 1e-6), x, fast=fast)
+    assert not passes(planted(name, -1e-6), x, fast=fast)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_full_mode_catches_one_element_wrong_by_1e_6(name: str) -> None:
+    x = Variable(RNG.normal(size=(6, 7)))
+    report = check_gradients(planted(name, 1e-6, 25), x)
+    assert report.failure is not None
+    assert report.mismatches[0].where == "input 0 at index (3, 4)"
+    assert report.mismatches[0].margin > 1
+
+
+def test_the_complex_step_catches_errors_of_1e_9() -> None:
+    x = Variable(RNG.normal(size=(4, 5)))
+    report = check_gradients(
+        planted("sin", 1e-9), x, method="complex", reference=lambda v: np.sin(v)
+    )
+    assert report.failure is not None
+    assert report.oracle == "complex step"
+    assert (
+        check_gradients(planted("sin"), x, method="complex", reference=lambda v: np.sin(v)).failure
+        is None
+    )
+
+
+def test_a_float32_gradient_off_by_1e_4_is_caught_by_the_precision_check() -> None:
+    x = Variable(RNG.uniform(0.5, 2.0, size=10).astype(np.float32))
+
+    class Float32Wrong(Function):
+        def forward(self, x: Array) -> Array:
+            return np.exp(x)
+
+        def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+            return gy * y * (1.0 + (1e-4 if y.dtype == np.float32 else 0.0))
+
+    report = check_gradients(lambda v: Float32Wrong()(v), x)
+    assert report.failure is not None
+    assert report.mismatches[0].check == "precision"
+    assert check_gradients(lambda v: exp(v), x).failure is None
+
+
+# --- recorded against plain ------------------------------------------------------------------
+
+
+class WrongWhenRecorded(Function):
+    """Right on arrays (a plain pass); off by 1e-6 when create_graph=True records its rule
+    (one rule: the most-derived of backward and vjp is used in both passes)."""
+
+    recorded_scale = 1 + 1e-6
+    plain_scale = 1.0
+
+    def forward(self, x: Array) -> Array:
+        return np.sin(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        scale = self.recorded_scale if Config.enable_backprop else self.plain_scale
+        return gy * Cos().apply(x) * scale
+
+
+class WrongWhenPlain(WrongWhenRecorded):
+    recorded_scale = 1.0
+    plain_scale = 1 + 1e-6
+
+
+@pytest.mark.parametrize("fast", MODES)
+def test_a_gradient_wrong_only_when_recorded_is_named(fast: bool) -> None:
+    x = Variable(RNG.normal(size=5))
+    report = check_gradients(lambda v: WrongWhenRecorded()(v), x, fast=fast)
+    assert report.failure is not None
+    assert "the create_graph=True pass is the one off" in report.failure
+    with pytest.raises(GradcheckError, match="recorded with create_graph=True"):
+        gradgradcheck(lambda v: WrongWhenRecorded()(v), x, fast=fast)
+
+
+def test_a_gradient_wrong_only_in_the_plain_pass_is_named() -> None:
+    x = Variable(RNG.normal(size=5))
+    report = check_second_gradients(lambda v: WrongWhenPlain()(v), x)
+    assert report.failure is not None
+    assert "the plain pass is the one off" in report.failure
+
+
+def test_second_derivatives_of_correct_functions_pass() -> None:
+    a, b = Variable(RNG.uniform(0.5, 2.0, size=(2, 3))), Variable(RNG.normal(size=3))
+    for fast in (False, True):
+        assert gradgradcheck(lambda a, b: exp(a) * sin(b) / (a + 1.0), a, b, fast=fast)
+
+
+# --- the oracle itself ----------------------------------------------------------------------
+
+
+def test_the_error_bounds_hold() -> None:
+    x = Variable(np.array([3e-4, 0.2, 4.0, 3e4]))
+    (weights,) = numerical_grad(lambda v: v, x, method="complex")
+    assert weights is not None
+    cases: list[tuple[Callable[[Variable], Variable], Callable[[Array], Array]]] = [
+        (sin, np.cos),
+        (log, np.reciprocal),
+        (sqrt, lambda x: 0.5 / np.sqrt(x)),
+    ]
+    for fn, derivative in cases:
+        (estimate,) = numerical_estimates(fn, x)
+        assert estimate is not None
+        truth = weights * derivative(x.data)
+        assert np.all(np.abs(estimate.value - truth) <= estimate.error)
+        assert np.all(estimate.error <= 1e-7 * np.abs(truth))
+
+
+def test_methods_agree() -> None:
+    x = Variable(RNG.normal(size=(2, 3)))
+    (richardson,) = numerical_grad(lambda v: sin(v) * v, x)
+    (complex_step,) = numerical_grad(lambda v: np.sin(v) * v, x, method="complex")
+    assert richardson is not None
+    assert complex_step is not None
+    np.testing.assert_allclose(richardson, complex_step, rtol=1e-9)
+
+
+def test_numerical_jacobian_of_a_matrix_product() -> None:
+    a = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]])
+    x = Variable(np.array([0.3, -0.7, 2.0]))
+    jacobian, constant = numerical_jacobian(lambda v, c: v * c, x, 2.0)
+    assert constant is None
+    assert jacobian is not None
+    np.testing.assert_allclose(jacobian, 2.0 * np.eye(3), atol=1e-12)
+    (product,) = numerical_jacobian(lambda v: (v * a).sum(axis=1), x)
+    assert product is not None
+    assert product.shape == (2, 3)
+    np.testing.assert_allclose(product, a, atol=1e-12)
+
+
+def test_the_oracle_never_evaluates_farther_than_its_reach() -> None:
+    x = np.array([0.5, -3.0, 1e-3, 40.0])
+    seen: list[Array] = []
+
+    def record(v: Variable) -> Variable:
+        seen.append(v.data.copy())
+        return sin(v)
+
+    check_gradients(record, Variable(x))
+    check_gradients(record, Variable(x), fast=True)
+    assert np.all(np.abs(np.array(seen) - x) <= oracle_reach(x))
+
+
+def test_complex_method_needs_a_reference() -> None:
+    with pytest.raises(ValueError, match="needs reference"):
+        check_gradients(lambda v: sin(v), Variable(1.0), method="complex")
+
+
+# --- replayable failures ------------------------------------------------------------------
+
+
+def test_a_failing_example_prints_a_reproducer_that_fails_the_same_way() -> None:
+    class OffMul(Function):
+        def forward(self, a: Array, b: Array) -> Array:
+            return a * b
+
+        def vjp(self, gy: Tensor, a: Tensor, b: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+            return gy * b * (1 + 1e-7), gy * a
+
+    spec = dataclasses.replace(REGISTRY["mul"], function=lambda a, b: OffMul()(a, b))
+    operands = (Variable(np.array([0.1, -3.7], dtype=np.float32)), np.float64(2.5))
+    with pytest.raises(GradcheckError, match="Reproduce with:") as error:
+        check_example(Example(spec, operands))
+    source = str(error.value).split("Reproduce with:\n")[1]
+    assert "np.array([0.10000000149011612, -3.700000047683716], dtype=np.float32)" in source
+    assert "np.float64(2.5)" in source
+    assert "seed=0" in source
+    exec(source, {})  # NOTE: the registered mul is right: its reproducer passes
+    planted = source.replace("spec = REGISTRY[", "spec = PLANTED[")
+    with pytest.raises(GradcheckError, match="input 0"):
+        exec(planted, {"PLANTED": {"mul": spec}})
+
+
+def test_view_ops_outputs_are_read_before_the_point_moves() -> None:
+    """A view op's output shares memory with the evaluation point, which the oracle moves."""
+    for x in (Variable(np.array(0.0)), Variable(np.array([1.5, -2.0]))):
+        (grad,) = numerical_grad(lambda v: reshape(v, (1, -1)), x)
+        assert grad is not None
+        assert np.all(np.abs(grad) >= 0.5)
+        assert check_gradients(lambda v: reshape(v, (1, -1)), x).failure is None
