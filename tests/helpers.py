@@ -56,8 +56,9 @@ class Linear(Function):
 def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
     """``spec`` with its function called through the NumPy ufunc or function ``target``: the
     operands reversed if the spelling is reflected, else each argument under NumPy's name for
-    it, by position where NumPy takes it only so."""
-    dispatch = interop.Dispatch(spec.numpy_function or spec.function, spec.arity)
+    it, by position where NumPy takes it only so; what NumPy returns goes through
+    ``spec.numpy_result``, if any, with the parameters NumPy does not take."""
+    dispatch = interop.dispatch_of(spec)
     numpy_name = {
         ours: theirs for theirs, ours in interop.parameter_names(target, dispatch).items()
     }
@@ -69,10 +70,13 @@ def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
             reflected: Variable = target(*operands[::-1], **params)
             return reflected
         given = inspect.signature(spec.function).bind(*operands, **params).arguments
+        ours = {name: given.pop(name) for name in list(given) if name not in numpy_name}
+        if spec.numpy_result is None:
+            given, ours = given | ours, {}
         named = {numpy_name.get(name, name): value for name, value in given.items()}
         by_position = [named.pop(name) for name in positional_only if name in named]
-        y: Variable = target(*by_position, **named)
-        return y
+        y: Any = target(*by_position, **named)
+        return y if spec.numpy_result is None else spec.numpy_result(y, **ours)
 
     return dataclasses.replace(spec, function=call, infix=None)
 

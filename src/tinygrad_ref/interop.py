@@ -8,8 +8,10 @@ op that backs them and return a recorded Variable, as the operators do.
   array cannot hold a graph. Comparisons and the other ufuncs that only inspect values give
   NumPy boolean arrays of the data.
 * ``__array_function__``: a NumPy function (``np.sum(v, axis=0)``) runs the op whose spec lists
-  it; ``np.dot`` and ``np.vdot`` are composed from ops by NumPy's rules; the functions that only
-  inspect values (``np.allclose``, ``np.shape``) run on the data.
+  it (``np.concatenate``, ``np.stack`` take a sequence as NumPy does; ``np.split`` gives
+  ``split``'s tuple, not NumPy's list); ``np.dot`` and ``np.vdot`` are composed from ops by
+  NumPy's rules; the functions that only inspect values (``np.allclose``, ``np.shape``) run
+  on the data.
 * ``__array__``: ``np.asarray(v)`` is ``v.data``, without its graph.
 
 Anything else given a Variable raises a ``TypeError`` naming it, never an array of objects:
@@ -30,6 +32,7 @@ import numpy.typing as npt
 from tinygrad_ref import ops
 from tinygrad_ref.core import Array, Operand, Variable, _is_python_number
 from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import OpSpec
 
 UfuncKey = tuple[np.ufunc, str]
 """A ufunc and one of its methods: ``(np.add, "__call__")`` or ``(np.add, "reduce")``."""
@@ -40,8 +43,16 @@ class Dispatch:
     """What a NumPy ufunc or function given a Variable runs: ``function``, whose first
     ``arity`` parameters are the operands (see :func:`parameter_names`)."""
 
-    function: Callable[..., Variable]
+    function: Callable[..., Variable | tuple[Variable, ...]]
     arity: int
+
+
+def dispatch_of(spec: OpSpec) -> Dispatch:
+    """What the NumPy spellings ``spec`` claims run: an op whose function takes its operands as
+    ``*xs`` takes them through NumPy as one sequence (``np.concatenate(xs, axis=0)``)."""
+    parameters = inspect.signature(spec.function).parameters.values()
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    return Dispatch(spec.numpy_function or spec.function, 1 if variadic else spec.arity)
 
 
 def ufunc_key(target: object) -> UfuncKey | None:
@@ -106,7 +117,7 @@ def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
             continue
         for target in spec.numpy:
             key = ufunc_key(target)
-            dispatch = Dispatch(spec.numpy_function or spec.function, spec.arity)
+            dispatch = dispatch_of(spec)
             if key is None:
                 functions.setdefault(target, dispatch)
             else:
@@ -273,7 +284,7 @@ def array_ufunc(
         return call.function(a, b)
     if ufunc.nout > 1:
         raise TypeError(
-            f"{name_of(target)} has {ufunc.nout} outputs and a tinygrad_ref op has one, so it "
+            f"{name_of(target)} has {ufunc.nout} outputs and no tinygrad_ref op backs it, so it "
             "does not take a Variable; to compute without a graph, give it the data, v.data"
         )
     raise _not_supported(name_of(target))
@@ -334,7 +345,9 @@ def parameter_names(target: Callable[..., Any], dispatch: Dispatch) -> Mapping[s
     return names
 
 
-def _run(target: Callable[..., Any], dispatch: Dispatch, given: dict[str, Any]) -> Variable:
+def _run(
+    target: Callable[..., Any], dispatch: Dispatch, given: dict[str, Any]
+) -> Variable | tuple[Variable, ...]:
     """The op's function called with what NumPy's ``target`` was ``given``, with NumPy's
     defaults; a parameter the op does not take is dropped at its default (``order="C"``),
     refused otherwise."""

@@ -12,7 +12,18 @@ import pytest
 import tinygrad_ref
 from tests.helpers import grad_of
 from tinygrad_ref import REGISTRY, Operand, Variable, gradcheck, interop, viz
-from tinygrad_ref.ops import Exp, MatMul, MulConstant, Reshape, Rpow, Sub, Sum
+from tinygrad_ref.ops import (
+    Concatenate,
+    Exp,
+    MatMul,
+    MulConstant,
+    Reshape,
+    Rpow,
+    Split,
+    Stack,
+    Sub,
+    Sum,
+)
 
 # NOTE: NumPy's stubs refuse a Variable where these tests pass one on purpose, so NumPy is called
 # through an untyped name.
@@ -290,6 +301,24 @@ def test_numpy_functions_dispatch_with_numpys_signatures() -> None:
         npa.mean(m, where=np.ones((2, 3), bool))
 
 
+def test_numpy_joins_and_splits_take_numpys_sequences() -> None:
+    x, a = Variable(np.array([1.0, 2.0])), np.array([3.0, 4.0])
+    joined = npa.concatenate([x, a], axis=0)
+    assert isinstance(joined.creator, Concatenate)
+    assert joined.data.tolist() == [1.0, 2.0, 3.0, 4.0]
+    stacked = npa.stack((a, x), 1)
+    assert isinstance(stacked.creator, Stack)
+    assert stacked.data.tolist() == [[3.0, 1.0], [4.0, 2.0]]
+    parts = npa.split(joined, [1])
+    assert isinstance(parts, tuple)
+    assert [p.data.tolist() for p in parts] == [[1.0], [2.0, 3.0, 4.0]]
+    assert isinstance(parts[0].creator, Split)
+    (parts[1].sum() * 2.0 + stacked[0, 1] * 5.0).backward()
+    assert grad_of(x).tolist() == [5.0, 2.0]
+    with pytest.raises(TypeError, match=r"np.concatenate\(\): dtype= is not supported"):
+        npa.concatenate([x, a], dtype=np.float32)
+
+
 def test_functions_that_inspect_values_run_on_the_data() -> None:
     x = Variable(np.array([1.0, np.inf]))
     assert npa.allclose(x, [1.0, np.inf]) is True
@@ -345,7 +374,7 @@ def test_every_numpy_spelling_dispatches_to_one_op() -> None:
             key = interop.ufunc_key(target)
             dispatch = interop.FUNCTIONS[target] if key is None else interop.UFUNCS[key]
             if not spec.numpy_reflected:
-                assert dispatch.function is (spec.numpy_function or spec.function), spec.name
+                assert dispatch == interop.dispatch_of(spec), spec.name
 
 
 # NOTE: the ops whose NumPy name differs from theirs.
