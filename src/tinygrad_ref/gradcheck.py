@@ -700,11 +700,12 @@ def _terms(
     element, the largest element of its array, and the largest weighted output over
     ``s = max(step scale, 1)`` (what a relative rounding error of the output becomes in a
     derivative, for a function that varies on the scale of its input), or the outer
-    function's over ``s**2`` for a second derivative."""
+    function's over ``s`` for a second derivative: one factor of the scale, not two, since many
+    functions vary on a scale of 1 whatever their input's size (softmax is shift-invariant)."""
     largest = float(np.abs(analytic).max(initial=0.0))
     # NOTE: at least 1: functions of small arguments vary on a scale of their own (exp, tanh)
     scale = np.maximum(step_scale(point), 1.0)
-    output = np.maximum(magnitude / scale, outer / scale / scale)
+    output = np.maximum(magnitude, outer) / scale
     terms: Float64Array = np.maximum(np.maximum(np.abs(analytic), largest), output)
     return terms
 

@@ -12,14 +12,13 @@ import numpy.typing as npt
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.activation import (
     LogSoftmax,
-    Softmax,
     _reference_log_softmax,
     log_softmax,
     log_softmax_of,
 )
 from tinygrad_ref.ops.arithmetic import Pow, sub
-from tinygrad_ref.ops.elementwise import Sigmoid
-from tinygrad_ref.ops.reduction import sum
+from tinygrad_ref.ops.elementwise import Exp, Sigmoid, _values
+from tinygrad_ref.ops.reduction import Sum, sum
 from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
 
@@ -94,7 +93,13 @@ class SoftmaxCrossEntropy(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         n, classes = x.shape
         one_hot: Array = np.eye(classes, dtype=x.dtype)[self.labels]
-        gx: Tensor = (Softmax(1).apply(x) - one_hot) * (gy / n)
+        # NOTE: softmax(x) - one_hot, with the label's p - 1 written as minus the other classes'
+        # share, which does not cancel where p is near 1; the shift is a constant, as softmax
+        # is shift-invariant
+        e = Exp().apply(x - np.max(_values(x), axis=1, keepdims=True))
+        others = Sum((1,), True).apply(e * (1 - one_hot))
+        total = others + Sum((1,), True).apply(e * one_hot)
+        gx: Tensor = (e * (1 - one_hot) - others * one_hot) / total * (gy / n)
         return gx
 
 
