@@ -392,5 +392,8 @@ def test_a_numpy_spelling_that_swaps_its_operands_is_reported(
 ) -> None:
     swapped = interop.Dispatch(lambda x0, x1: sub(x1, x0), 2)
     monkeypatch.setitem(interop.UFUNCS, (np.subtract, "__call__"), swapped)
-    with pytest.raises(AssertionError, match="forward value"):
-        verify_op(through_numpy(REGISTRY["sub"], np.subtract))
+    with pytest.raises(AssertionError, match=r"forward value|analytic"):
+        verify_op(
+            through_numpy(REGISTRY["sub"], np.subtract),
+            settings=hypothesis.settings(report_multiple_bugs=False),
+        )
