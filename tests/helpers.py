@@ -1,12 +1,15 @@
 """Small helpers shared by the tests."""
 
+import dataclasses
+import inspect
 import operator
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from tinygrad_ref import Array, Function, Variable
+from tinygrad_ref import Array, Function, Variable, interop
+from tinygrad_ref.spec import OpSpec
 
 BinaryOp = Callable[[Any, Any], Any]
 
@@ -48,6 +51,34 @@ class Linear(Function):
     def backward(self, gy: Variable) -> tuple[Variable, Variable]:
         x, w = self.inputs
         return gy * w, gy * x
+
+
+def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
+    """``spec`` with its function called through the NumPy ufunc or function ``target``: the
+    operands reversed if the spelling is reflected, else each argument under NumPy's name for
+    it, by position where NumPy takes it only so; what NumPy returns goes through
+    ``spec.numpy_result``, if any, with the parameters NumPy does not take."""
+    dispatch = interop.dispatch_of(spec)
+    numpy_name = {
+        ours: theirs for theirs, ours in interop.parameter_names(target, dispatch).items()
+    }
+    numpy_params = inspect.signature(target).parameters.values()
+    positional_only = [p.name for p in numpy_params if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+
+    def call(*operands: Any, **params: Any) -> Variable:
+        if spec.numpy_reflected:
+            reflected: Variable = target(*operands[::-1], **params)
+            return reflected
+        given = inspect.signature(spec.function).bind(*operands, **params).arguments
+        ours = {name: given.pop(name) for name in list(given) if name not in numpy_name}
+        if spec.numpy_result is None:
+            given, ours = given | ours, {}
+        named = {numpy_name.get(name, name): value for name, value in given.items()}
+        by_position = [named.pop(name) for name in positional_only if name in named]
+        y: Any = target(*by_position, **named)
+        return y if spec.numpy_result is None else spec.numpy_result(y, **ours)
+
+    return dataclasses.replace(spec, function=call, infix=None)
 
 
 def float16_gradients(f: Callable[[Variable], Variable], data: np.ndarray) -> list[Array]:

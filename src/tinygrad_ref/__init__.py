@@ -1,7 +1,7 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
-from tinygrad_ref import viz
+from tinygrad_ref import interop, viz
 from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -143,6 +143,7 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "im2col",
+    "interop",
     "leaky_relu",
     "linear",
     "linear_simple",

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from heapq import heappop, heappush
-from typing import Any, ClassVar, Protocol, TypeAlias, TypeGuard, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Protocol,
+    TypeAlias,
+    TypeGuard,
+    TypeVar,
+    cast,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -76,10 +86,44 @@ class Variable:
 
     __slots__ = ("__weakref__", "creator", "data", "generation", "grad", "name")
 
-    # NOTE: both make NumPy defer to Variable: `ndarray + v` and `np.float64(2) * v` call our
-    # reflected methods, and `np.exp(v)` or `ndarray += v` raise TypeError.
+    # NOTE: NumPy's protocols, implemented in tinygrad_ref.interop: a ufunc or NumPy function
+    # given a Variable runs the op behind it (`ndarray * v` is np.multiply), comparisons compare
+    # the data. Kept from DeZero, the priority no longer decides anything for ufuncs.
     __array_priority__ = 200
-    __array_ufunc__ = None
+    __hash__ = object.__hash__  # NOTE: identity, as __eq__ compares values
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return tinygrad_ref.interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(
+        self, func: Any, types: Collection[type], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        return tinygrad_ref.interop.array_function(func, types, args, kwargs)
+
+    if not TYPE_CHECKING:
+        # NOTE: hidden from type checkers, as NumPy's stubs would then type `ndarray - v` as an
+        # ndarray instead of a Variable.
+        def __array__(self, dtype=None, copy=None):
+            return tinygrad_ref.interop.as_ndarray(self, dtype, copy)
+
+    def __eq__(self, other: object) -> npt.NDArray[np.bool_]:  # type: ignore[override]
+        # NOTE: object's __eq__ returns a bool; NumPy's ndarray overrides it the same way.
+        return tinygrad_ref.interop.compare(self, "__eq__", other)
+
+    def __ne__(self, other: object) -> npt.NDArray[np.bool_]:  # type: ignore[override]
+        return tinygrad_ref.interop.compare(self, "__ne__", other)
+
+    def __lt__(self, other: Operand) -> npt.NDArray[np.bool_]:
+        return tinygrad_ref.interop.compare(self, "__lt__", other)
+
+    def __le__(self, other: Operand) -> npt.NDArray[np.bool_]:
+        return tinygrad_ref.interop.compare(self, "__le__", other)
+
+    def __gt__(self, other: Operand) -> npt.NDArray[np.bool_]:
+        return tinygrad_ref.interop.compare(self, "__gt__", other)
+
+    def __ge__(self, other: Operand) -> npt.NDArray[np.bool_]:
+        return tinygrad_ref.interop.compare(self, "__ge__", other)
 
     data: Array
     """The value. ``None`` only in an empty ``Variable(None)`` (DeZero's placeholder)."""

@@ -133,6 +133,22 @@ class OpSpec:
     """Draws shapes and parameters; ``None`` means elementwise operands that broadcast."""
     second_order: bool = True
     """Whether second derivatives are checked too."""
+    # NOTE: NumPy interop (tinygrad_ref.interop)
+    numpy: tuple[Callable[..., Any], ...] = ()
+    """The NumPy ufuncs (``np.subtract``), ufunc methods (``np.add.reduce``) and functions
+    (``np.sum``) that dispatch to this op when given a Variable; each is called with the
+    operands and parameters ``function`` takes, as ``np.subtract(x0, x1)`` for ``sub(x0, x1)``."""
+    numpy_reflected: bool = False
+    """Whether ``numpy`` takes the operands in reverse order: ``np.power(c, x)`` is
+    ``rpow(x, c)``. Such a spelling dispatches to the op that claims it unreflected."""
+    numpy_function: Callable[..., Variable | tuple[Variable, ...]] | None = None
+    """What ``numpy`` runs, when ``function`` takes its parameters in another order or form than
+    NumPy: the same parameters, by the same names, as NumPy takes them (``where(condition, x,
+    y)`` for a spec whose function takes the condition last, ``concatenate(xs, axis)`` for one
+    that takes ``*xs``, ``split(x, indices_or_sections, axis)`` for one that checks a part)."""
+    numpy_result: Callable[..., Variable] | None = None
+    """What the property suite checks of what ``numpy`` returns, given that and the parameters
+    of ``function`` that NumPy does not take (``split``'s ``part`` of the parts)."""
     analytic: bool = False
     """Whether ``reference`` is analytic in its operands and accepts complex arrays for them,
     so that the complex step (``Im reference(x + i*h) / h``) differentiates it exactly to

@@ -8,7 +8,8 @@ import hypothesis
 import numpy as np
 import pytest
 
-from tinygrad_ref import Array, Config, Variable, ops, sub, using_config
+from tests.helpers import through_numpy
+from tinygrad_ref import Array, Config, Variable, interop, ops, sub, using_config
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops.conv import Window
 from tinygrad_ref.ops.elementwise import _values
@@ -18,7 +19,7 @@ from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Case, OpSpec, Sampler
-from tinygrad_ref.testing import verify_op
+from tinygrad_ref.testing import Kind, verify_op
 
 pytestmark = pytest.mark.properties
 
@@ -375,6 +376,24 @@ def test_a_reflected_operator_that_swaps_its_operands_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Variable, "__rsub__", lambda self, other: sub(self, other))
-    # NOTE: the forward value shows it, and so does the complex step on the reference
+    # NOTE: only a Python number on the left reaches __rsub__: NumPy's arrays and scalars call
+    # np.subtract, which dispatches to sub itself. The forward value shows it, and so does the
+    # complex step on the reference.
     with pytest.raises(AssertionError, match=r"forward value|analytic"):
-        verify_op(REGISTRY["sub"], settings=hypothesis.settings(report_multiple_bugs=False))
+        verify_op(
+            REGISTRY["sub"],
+            kinds=(Kind.PYTHON_FLOAT, Kind.VARIABLE),
+            settings=hypothesis.settings(report_multiple_bugs=False),
+        )
+
+
+def test_a_numpy_spelling_that_swaps_its_operands_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    swapped = interop.Dispatch(lambda x0, x1: sub(x1, x0), 2)
+    monkeypatch.setitem(interop.UFUNCS, (np.subtract, "__call__"), swapped)
+    with pytest.raises(AssertionError, match=r"forward value|analytic"):
+        verify_op(
+            through_numpy(REGISTRY["sub"], np.subtract),
+            settings=hypothesis.settings(report_multiple_bugs=False),
+        )

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from tests.helpers import through_numpy
+from tinygrad_ref import interop
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
 from tinygrad_ref.testing import DTYPES, Kind, verify_op
@@ -59,3 +61,39 @@ def test_every_operand_kind_on_either_side(
     name: str, dtype: np.dtype[np.floating], kinds: tuple[Kind, ...]
 ) -> None:
     verify_op(REGISTRY[name], dtype=dtype, kinds=kinds, settings=settings(max_examples=5))
+
+
+def operand_kind_combinations(spec: OpSpec) -> list[tuple[Kind, ...]]:
+    """The mixes of operand kinds the suites above draw for ``spec``."""
+    if spec.case is None:
+        return kind_combinations(spec)
+    by_role: dict[str, list[Kind]] = {
+        "variable": [Kind.VARIABLE],
+        "constant": [Kind.NDARRAY],
+        "any": [*ARRAY_KINDS],
+    }
+    per_operand = [by_role[role] for role in spec.operand_roles]
+    return [kinds for kinds in itertools.product(*per_operand) if Kind.VARIABLE in kinds]
+
+
+NUMPY_CASES = [
+    pytest.param(
+        name,
+        i,
+        dtype,
+        kinds,
+        id=f"{name}-{interop.name_of(target)}-{dtype}-{'-'.join(k.value for k in kinds)}",
+    )
+    for name, spec in REGISTRY.items()
+    for i, target in enumerate(spec.numpy)
+    for dtype in DTYPES
+    for kinds in operand_kind_combinations(spec)
+]
+
+
+@pytest.mark.parametrize(("name", "index", "dtype", "kinds"), NUMPY_CASES)
+def test_every_op_through_its_numpy_spelling(
+    name: str, index: int, dtype: np.dtype[np.floating], kinds: tuple[Kind, ...]
+) -> None:
+    spec = through_numpy(REGISTRY[name], REGISTRY[name].numpy[index])
+    verify_op(spec, dtype=dtype, kinds=kinds, settings=settings(max_examples=5))

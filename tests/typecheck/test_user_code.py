@@ -4,7 +4,10 @@ Each ``assert_type`` fails the type check if the library's annotations change wh
 own strict code sees.
 """
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 from typing_extensions import assert_type
 
 import tinygrad_ref as tg
@@ -106,6 +109,18 @@ def test_parameter_update_under_no_grad() -> None:
     with tg.no_grad():
         w.data -= 0.5 * w.grad.data
     np.testing.assert_array_equal(w.data, [0.5, -0.5])
+
+
+def test_numpy_interop_as_the_type_checker_sees_it() -> None:
+    x = Variable(np.array([1.0, 2.0]))
+    a = np.array([1.0, 3.0])
+    assert_type(x == a, npt.NDArray[np.bool_])
+    assert_type(x < 2.0, npt.NDArray[np.bool_])
+    assert_type(np.asarray(x), npt.NDArray[Any])
+    y = np.exp(x)  # NOTE: NumPy's stubs cannot see the dispatch, and type it as Any
+    assert isinstance(y, Variable)
+    assert_type(tg.exp(x), Variable)  # NOTE: the typed way
+    assert (np.asarray(x) == x.data).all()
 
 
 class MinAndMax(Function):

@@ -158,15 +158,6 @@ def test_unsupported_operand_types_are_named() -> None:
         _ = x * np.complex128(1j)
 
 
-def test_numpy_ufuncs_and_in_place_ndarray_operators_refuse_variables() -> None:
-    x = Variable(np.ones(2))
-    with pytest.raises(TypeError, match="does not support ufuncs"):
-        np.exp(x)  # type: ignore[call-overload]  # NOTE: the point is the runtime check
-    a = np.ones(2)
-    with pytest.raises(TypeError, match="does not support ufuncs"):
-        a += x  # type: ignore[call-overload]  # NOTE: the point is the runtime check
-
-
 def test_shapes_that_do_not_broadcast_are_named() -> None:
     with pytest.raises(ValueError, match=r"could not be broadcast .* shapes \(2,\) \(3,\)"):
         _ = Variable(np.ones(2)) + np.ones(3)

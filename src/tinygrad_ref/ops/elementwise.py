@@ -224,6 +224,7 @@ SPECS = [
         np.exp,
         (BOUNDED,),
         accuracy=Accuracy(lambda mp, x: mp.exp(x), (lambda mp, x: mp.exp(x),), (REALS,)),
+        numpy=(np.exp,),
         analytic=True,
     ),
     OpSpec(
@@ -233,6 +234,7 @@ SPECS = [
         np.log,
         (_SCALES,),
         accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
+        numpy=(np.log,),
         analytic=True,
     ),
     OpSpec(
@@ -244,6 +246,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
+        numpy=(np.sin,),
         analytic=True,
     ),
     OpSpec(
@@ -255,6 +258,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
         ),
+        numpy=(np.cos,),
         analytic=True,
     ),
     OpSpec(
@@ -264,6 +268,7 @@ SPECS = [
         np.tanh,
         (_SATURATING,),
         accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
+        numpy=(np.tanh,),
         analytic=True,
     ),
     OpSpec(
@@ -275,6 +280,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
         ),
+        numpy=(np.sqrt,),
         analytic=True,
     ),
     OpSpec(
@@ -295,6 +301,7 @@ SPECS = [
         accuracy=Accuracy(
             lambda mp, x: mp.log1p(x), (lambda mp, x: 1 / (1 + x),), (Domain(-1.0, math.inf),)
         ),
+        numpy=(np.log1p,),
     ),
     OpSpec(
         "expm1",
@@ -303,6 +310,7 @@ SPECS = [
         np.expm1,
         (BOUNDED,),
         accuracy=Accuracy(lambda mp, x: mp.expm1(x), (lambda mp, x: mp.exp(x),), (REALS,)),
+        numpy=(np.expm1,),
     ),
     OpSpec(
         "softplus",

@@ -160,7 +160,10 @@ def _split_checked(
     x: Operand, indices_or_sections: Sections, axis: int, part: int | None
 ) -> Variable:
     """One part, or every part flattened and joined: what the verification checks of split."""
-    parts = split(x, indices_or_sections, axis)
+    return _checked_part(split(x, indices_or_sections, axis), part)
+
+
+def _checked_part(parts: Sequence[Variable], part: int | None) -> Variable:
     return parts[part] if part is not None else concatenate([p.reshape(-1) for p in parts])
 
 
@@ -181,6 +184,8 @@ SPECS = [
         # each operand's kind at random, and every kind is an array here.
         roles=("any", "any", "any"),
         case=lambda sampler: _join_case(sampler, stacked=False),
+        numpy=(np.concatenate,),
+        numpy_function=concatenate,
     ),
     OpSpec(
         "stack",
@@ -190,6 +195,8 @@ SPECS = [
         (ANY, ANY),
         roles=("any", "any"),
         case=lambda sampler: _join_case(sampler, stacked=True),
+        numpy=(np.stack,),
+        numpy_function=stack,
     ),
     OpSpec(
         "split",
@@ -198,5 +205,8 @@ SPECS = [
         _split_reference,
         (ANY,),
         case=_split_case,
+        numpy=(np.split,),
+        numpy_function=split,
+        numpy_result=_checked_part,
     ),
 ]

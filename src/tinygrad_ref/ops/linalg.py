@@ -96,6 +96,7 @@ SPECS = [
         operators=("__matmul__", "__rmatmul__"),
         infix=operator.matmul,
         case=_matmul_case,
+        numpy=(np.matmul,),
         analytic=True,
     ),
 ]

@@ -258,6 +258,7 @@ SPECS = [
         infix=operator.abs,
         kink=PointKink("x == 0", "abs'(0) = 0 (PyTorch, HIPS; JAX: 1)", _at_zero, lambda p: (0.0,)),
         accuracy=Accuracy(lambda mp, x: mp.fabs(x), (lambda mp, x: mp.sign(x),), (REALS,)),
+        numpy=(np.abs,),
     ),
     OpSpec(
         "maximum",
@@ -267,6 +268,7 @@ SPECS = [
         (ANY, ANY),
         kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
         accuracy=_selection_accuracy(max),
+        numpy=(np.maximum,),
     ),
     OpSpec(
         "minimum",
@@ -276,6 +278,7 @@ SPECS = [
         (ANY, ANY),
         kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
         accuracy=_selection_accuracy(min),
+        numpy=(np.minimum,),
     ),
     OpSpec(
         "clip",
@@ -290,6 +293,7 @@ SPECS = [
             _clip_bounds,
             lambda p: (1.0, 1.0),
         ),
+        numpy=(np.clip,),
     ),
     OpSpec(
         "where",
@@ -298,5 +302,7 @@ SPECS = [
         lambda x, y, condition: np.where(condition, x, y),
         (ANY, ANY),
         case=_where_case,
+        numpy=(np.where,),
+        numpy_function=where,
     ),
 ]

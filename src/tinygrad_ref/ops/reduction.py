@@ -140,6 +140,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
         case=_reduction_case,
+        numpy=(np.sum, np.add.reduce),
         analytic=True,
     ),
     OpSpec(
@@ -150,6 +151,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
         case=_reduction_case,
+        numpy=(np.mean,),
         analytic=True,
     ),
     OpSpec(
@@ -161,6 +163,7 @@ SPECS = [
         infix=lambda x, axis, keepdims: x.max(axis, keepdims=keepdims),
         case=_reduction_case,
         kink=TieKink("ties along axis", _EVEN_SPLIT, "axis"),
+        numpy=(np.max, np.amax, np.maximum.reduce),
     ),
     OpSpec(
         "min",
@@ -171,5 +174,6 @@ SPECS = [
         infix=lambda x, axis, keepdims: x.min(axis, keepdims=keepdims),
         case=_reduction_case,
         kink=TieKink("ties along axis", _EVEN_SPLIT, "axis"),
+        numpy=(np.min, np.amin, np.minimum.reduce),
     ),
 ]

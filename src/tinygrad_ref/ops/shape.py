@@ -151,10 +151,10 @@ def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Variable:
     return BroadcastTo(shape)(x)
 
 
-def reshape(x: Operand, shape: tuple[int, ...]) -> Variable:
-    """``x`` with its values in ``shape`` (one entry may be -1), as NumPy's; the result may be
-    a view of ``x``'s data."""
-    return Reshape(shape)(x)
+def reshape(x: Operand, shape: int | tuple[int, ...]) -> Variable:
+    """``x`` with its values in ``shape`` (one entry may be -1; an int is a 1-d shape), as
+    NumPy's; the result may be a view of ``x``'s data."""
+    return Reshape((shape,) if isinstance(shape, int) else shape)(x)
 
 
 def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Variable:
@@ -315,6 +315,7 @@ SPECS = [
         (ANY,),
         infix=lambda x, shape: x.reshape(*shape),
         case=_reshape_case,
+        numpy=(np.reshape,),
         analytic=True,
     ),
     OpSpec(
@@ -325,11 +326,22 @@ SPECS = [
         (ANY,),
         infix=lambda x, axes: x.T if axes is None else x.transpose(*axes),
         case=_transpose_case,
+        numpy=(np.transpose,),
         analytic=True,
     ),
-    OpSpec("expand_dims", Reshape, expand_dims, np.expand_dims, (ANY,), case=_expand_dims_case),
+    OpSpec(
+        "expand_dims",
+        Reshape,
+        expand_dims,
+        np.expand_dims,
+        (ANY,),
+        case=_expand_dims_case,
+        numpy=(np.expand_dims,),
+    ),
     OpSpec("flatten", Reshape, flatten, _reference_flatten, (ANY,), case=_flatten_case),
-    OpSpec("squeeze", Reshape, squeeze, np.squeeze, (ANY,), case=_squeeze_case),
+    OpSpec(
+        "squeeze", Reshape, squeeze, np.squeeze, (ANY,), case=_squeeze_case, numpy=(np.squeeze,)
+    ),
     OpSpec(
         "sum_to",
         SumTo,
@@ -346,6 +358,7 @@ SPECS = [
         np.broadcast_to,
         (ANY,),
         case=_broadcast_to_case,
+        numpy=(np.broadcast_to,),
         analytic=True,
     ),
     OpSpec(
