@@ -10,7 +10,7 @@ import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.arithmetic import Div, neg
-from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, exp
+from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, _values, exp
 from tinygrad_ref.ops.reduction import Sum, _spread, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes
 from tinygrad_ref.spec import ANY, BOUNDED, Case, Domain, OpSpec, Sampler, draw_axis
@@ -77,7 +77,22 @@ class LogSoftmax(Function):
         return log_softmax_of(x, normalize_axes(self.axis, np.shape(x)))
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return gy - Exp().apply(y) * Sum(self.axis, keepdims=True).apply(gy)
+        # NOTE: gy - softmax * sum(gy) as (gy * (S - e) - e * (sum(gy) - gy)) / S, with e the
+        # shifted exponentials and S their sum; S - e at the largest logits (e = 1) is summed
+        # from the others, so nothing cancels where softmax is near 1 (the label of a confident
+        # classifier)
+        values = _values(x)
+        axes = normalize_axes(self.axis, np.shape(values))
+        high = np.max(values, axis=axes, keepdims=True)
+        largest = (values == high).astype(values.dtype)
+        e = Exp().apply(x - high)
+        s = Sum(self.axis, keepdims=True).apply(e)
+        # NOTE: the other largest ones are e's too (all 1): their sum less e does not cancel
+        others = Sum(self.axis, keepdims=True).apply(e * (1 - largest))
+        tied = Sum(self.axis, keepdims=True).apply(e * largest) - e
+        complement = (s - e) * (1 - largest) + (others + tied) * largest
+        gx: Tensor = (gy * complement - e * (Sum(self.axis, keepdims=True).apply(gy) - gy)) / s
+        return gx
 
 
 class LogSumExp(Function):
