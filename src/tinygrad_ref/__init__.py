@@ -98,6 +98,7 @@ from tinygrad_ref.ops import (
 )
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
+from tinygrad_ref.transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 __all__ = [
     "REGISTRY",
@@ -140,10 +141,15 @@ __all__ = [
     "expm1",
     "flatten",
     "get_item",
+    "grad",
     "gradcheck",
     "gradgradcheck",
+    "hessian",
+    "hvp",
     "im2col",
     "interop",
+    "jacobian",
+    "jvp",
     "leaky_relu",
     "linear",
     "linear_simple",
@@ -193,6 +199,8 @@ __all__ = [
     "test_mode",
     "transpose",
     "using_config",
+    "value_and_grad",
     "viz",
+    "vjp",
     "where",
 ]

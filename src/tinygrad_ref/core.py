@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -84,7 +84,7 @@ class Variable:
     """A node of the graph: an ndarray ``data``, its gradient ``grad`` and the ``creator``
     Function that produced it (``None`` for a leaf)."""
 
-    __slots__ = ("__weakref__", "creator", "data", "generation", "grad", "name")
+    __slots__ = ("__weakref__", "_tangents", "creator", "data", "generation", "grad", "name")
 
     # NOTE: NumPy's protocols, implemented in tinygrad_ref.interop: a ufunc or NumPy function
     # given a Variable runs the op behind it (`ndarray * v` is np.multiply), comparisons compare
@@ -131,6 +131,8 @@ class Variable:
     grad: Variable | None
     creator: Function | None
     generation: int
+    _tangents: dict[_Trace, Any] | None
+    """In forward mode, this variable's tangent in each active trace that reached it."""
 
     def __init__(self, data: npt.ArrayLike | None, name: str | None = None) -> None:
         # NOTE: typed as Array so that ordinary code needs no narrowing; the empty
@@ -140,6 +142,7 @@ class Variable:
         self.grad = None
         self.creator = None
         self.generation = 0
+        self._tangents = None
 
     def set_creator(self, func: Function) -> None:
         self.creator = func
@@ -193,7 +196,7 @@ class Variable:
             name: getattr(self, name)
             for cls in type(self).__mro__
             for name in getattr(cls, "__slots__", ())
-            if name != "__weakref__" and hasattr(self, name)
+            if name not in ("__weakref__", "_tangents") and hasattr(self, name)
         }
         grad = self.grad
         if grad is not None and grad.creator is not None:
@@ -201,6 +204,7 @@ class Variable:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        self._tangents = None
         for name, value in state.items():
             setattr(self, name, value)
 
@@ -252,7 +256,7 @@ class Variable:
         if self.creator is None:
             return
         with using_config("enable_backprop", create_graph):
-            _backpropagate(self, seed if create_graph else seed.data, retain_grad, create_graph)
+            _backpropagate({self: seed if create_graph else seed.data}, retain_grad, create_graph)
 
     def __neg__(self) -> Variable:
         return tinygrad_ref.ops.neg(self)
@@ -378,6 +382,7 @@ def _new_variable(data: Array, cls: type[Variable] = Variable) -> Variable:
     v.grad = None
     v.creator = None
     v.generation = 0
+    v._tangents = None
     return v
 
 
@@ -470,6 +475,14 @@ class Function:
     built-in ops use ``vjp`` so that a reverse pass with ``create_graph=False`` runs on arrays
     and builds nothing. An output that got no gradient gets zeros of its shape.
 
+    For forward mode (:func:`tinygrad_ref.jvp` and the transforms built on it) define also
+    ``jvp(self, *txs, *xs, *ys)``: the tangent of each output given the tangents of the inputs,
+    the inputs, then the outputs, written for arrays and Variables as ``vjp`` is. Every input
+    gets a tangent of its shape (zeros, possibly a read-only broadcast view, for one that has
+    none); return one tangent of its output's shape per output (a tuple with several). A class
+    that defines its reverse rule below the class that defines its ``jvp`` is refused by
+    forward mode: the inherited forward rule may no longer agree with the reverse one.
+
     Calling an instance records the graph: ``inputs`` (the input Variables), ``outputs`` (a
     ``weakref`` to each output, so that a graph has no reference cycle) and ``generation``.
     An instance is one node of the graph and can be called only once while recording.
@@ -489,10 +502,30 @@ class Function:
     defined lowest in the class hierarchy wins (``backward`` if one class defines both), in a
     plain pass and in a recorded one alike."""
 
+    forward_mode_error: ClassVar[str | None] = None
+    """Why forward mode refuses this class (it has no ``jvp``, or its ``jvp`` is inherited from
+    above its reverse rule), or ``None``."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        rule = next(k for k in cls.__mro__ if "backward" in vars(k) or "vjp" in vars(k))
+        mro = cls.__mro__
+        rule = next(k for k in mro if "backward" in vars(k) or "vjp" in vars(k))
         cls.uses_vjp = rule is not Function and "backward" not in vars(rule)
+        forward_rule = next(k for k in mro if "jvp" in vars(k))
+        if forward_rule is Function:
+            cls.forward_mode_error = (
+                f"{cls.__name__} defines no jvp(self, *tangents, *inputs, *outputs), which "
+                "forward mode (jvp, jacobian(mode='fwd'), hessian, hvp) needs"
+            )
+        elif mro.index(forward_rule) > mro.index(rule):
+            cls.forward_mode_error = (
+                f"{cls.__name__} overrides its reverse rule ({rule.__name__}."
+                f"{'vjp' if cls.uses_vjp else 'backward'}) but inherits jvp from "
+                f"{forward_rule.__name__}, which may no longer agree with it; define "
+                f"{cls.__name__}.jvp"
+            )
+        else:
+            cls.forward_mode_error = None
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -504,6 +537,9 @@ class Function:
 
     def vjp(self, *args: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define vjp()")
+
+    def jvp(self, *args: Any) -> Any:
+        raise NotImplementedError(type(self).forward_mode_error)
 
     @overload
     def __call__(self: _OneOutputTuple, *inputs: Operand) -> Variable: ...
@@ -539,6 +575,8 @@ class Function:
             self.outputs = [weakref.ref(output)]
             output.creator = self
             output.generation = generation + 1
+        if _traces:
+            _carry_tangents(self, xs, (output,))
         return output
 
     def _several(
@@ -559,6 +597,8 @@ class Function:
             self.outputs = [weakref.ref(y) for y in outputs]
             for y in outputs:
                 y.creator, y.generation = self, generation + 1
+        if _traces:
+            _carry_tangents(self, xs, outputs)
         return outputs
 
     def _revived_output(self, i: int) -> Variable:
@@ -586,6 +626,95 @@ class Function:
             return self(x)
         y: Array = self.forward(x)
         return y
+
+
+class _Trace:
+    """One forward-mode pass (one call of :func:`tinygrad_ref.jvp`): the tangents it carries
+    are stored on the variables it reaches, under this key. ``recorded`` says whether the
+    tangents are computed as a recorded graph, so that a reverse pass can differentiate them."""
+
+    __slots__ = ("recorded",)
+
+    def __init__(self, recorded: bool) -> None:
+        self.recorded = recorded
+
+
+_traces: list[_Trace] = []
+"""The active forward-mode passes, outermost first; a call of a Function carries the tangents
+of each one that reached one of its inputs."""
+
+
+def tangent_of(x: Variable, trace: _Trace) -> Any:
+    """The tangent ``trace`` carries on ``x``, or ``None``."""
+    tangents = x._tangents
+    return None if tangents is None else tangents.get(trace)
+
+
+def set_tangent(x: Variable, trace: _Trace, tangent: Any) -> None:
+    if x._tangents is None:
+        x._tangents = {trace: tangent}
+    else:
+        x._tangents[trace] = tangent
+
+
+def _zero_tangent(x: Variable) -> Array:
+    """The tangent of an input no trace reached: zeros, as a read-only view of one zero."""
+    return np.broadcast_to(np.zeros((), x.data.dtype), x.data.shape)
+
+
+def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -> None:
+    """Give the outputs ``ys`` of ``f`` their tangents in every active trace that reached one of
+    its inputs ``xs``. A rule runs with that trace and the ones inside it suspended, so that the
+    traces around it differentiate what it computes (forward over forward)."""
+    for level in range(len(_traces) - 1, -1, -1):
+        trace = _traces[level]
+        txs = [tangent_of(x, trace) for x in xs]
+        if all(t is None for t in txs):
+            continue
+        if f.forward_mode_error is not None:
+            raise NotImplementedError(f.forward_mode_error)
+        txs = [_zero_tangent(x) if t is None else t for x, t in zip(xs, txs, strict=True)]
+        inner = _traces[level:]
+        del _traces[level:]
+        try:
+            if trace.recorded or level > 0:
+                with using_config("enable_backprop", trace.recorded):
+                    tys = f.jvp(*txs, *xs, *ys)
+            else:
+                tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
+        finally:
+            _traces.extend(inner)
+        if type(tys) is not tuple:
+            tys = (tys,)
+        if len(tys) != len(ys):
+            raise ValueError(
+                f"{type(f).__name__}.jvp returned {len(tys)} tangents for {len(ys)} outputs"
+            )
+        for y, ty in zip(ys, tys, strict=True):
+            set_tangent(y, trace, _checked_tangent(ty, y, f))
+
+
+def _checked_tangent(t: Any, y: Variable, f: Function) -> Any:
+    """What ``f.jvp`` returned for its output ``y``, as an array or Variable of ``y``'s shape
+    and dtype."""
+    if not isinstance(t, (np.ndarray, Variable)):
+        if not isinstance(t, np.generic) and not _is_python_number(t):
+            raise TypeError(
+                f"{type(f).__name__}.jvp must return arrays or Variables, not {type(t).__name__}"
+            )
+        t = np.asarray(t)
+    if t.shape != y.data.shape:
+        raise ValueError(
+            f"{type(f).__name__}.jvp returned a tangent of shape {t.shape} for an output of "
+            f"shape {y.data.shape}"
+        )
+    if t.dtype != y.data.dtype:
+        t = (
+            tinygrad_ref.ops.cast(t, y.data.dtype)
+            if isinstance(t, Variable)
+            else t.astype(y.data.dtype)
+        )
+    return t
 
 
 def _refuse_a_second_call(f: Function) -> None:
@@ -643,18 +772,27 @@ def _checked_grad(g: object, x: Variable, what: str) -> Variable:
     return g if g.dtype == x.dtype else tinygrad_ref.ops.cast(g, x.dtype)
 
 
-def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: bool) -> None:
-    """The reverse pass from ``start``, whose gradient is ``seed`` (an array, or a Variable when
-    ``create_graph``). Functions run in decreasing generation, each once, after every function
-    that uses its output."""
-    assert start.creator is not None
-    grads: dict[Variable, Any] = {start: seed}
-    held = {_memory_id(seed.data if create_graph else seed)}
+def _backpropagate(
+    seeds: dict[Variable, Any],
+    retain_grad: bool,
+    create_graph: bool,
+    only: set[Function] | None = None,
+) -> dict[Variable, Any]:
+    """The reverse pass from the variables ``seeds`` maps to their gradients (arrays, or
+    Variables when ``create_graph``). Functions run in decreasing generation, each once, after
+    every function that uses its output. Given ``only``, the pass of a transform: it runs
+    only those functions, stores no ``grad`` and returns the gradients it reached."""
+    grads: dict[Variable, Any] = dict(seeds)
+    held = {_memory_id(seed.data if create_graph else seed) for seed in seeds.values()}
     # NOTE: a heap of generations, each with the functions waiting in it: functions of one
     # generation never use each other's outputs, so a whole bucket runs at once, and a wide
     # graph costs a heap operation per generation rather than per function.
-    waiting = {start.creator.generation: [start.creator]}
-    heap = [-start.creator.generation]
+    waiting: dict[int, list[Function]] = {}
+    for start in seeds:
+        if start.creator is not None and (only is None or start.creator in only):
+            waiting.setdefault(start.creator.generation, []).append(start.creator)
+    heap = [-generation for generation in waiting]
+    heapify(heap)
     done: set[Function] = set()
     while heap:
         for f in waiting.pop(-heappop(heap)):
@@ -663,14 +801,16 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
                 if f in done:  # NOTE: queued once for each output that got a gradient
                     continue
                 done.add(f)
-                gxs = _from_several_outputs(f, grads, start, held, retain_grad, create_graph)
+                gxs = _from_several_outputs(f, grads, seeds, held, retain_grad, create_graph, only)
             else:
                 y = f.outputs[0]()
                 assert y is not None  # NOTE: alive: it is a key of `grads`.
                 gy = grads.pop(y)
-                if not retain_grad:
+                if only is not None:
+                    pass
+                elif not retain_grad:
                     y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
-                elif y is not start:
+                elif y not in seeds:
                     _store(y, gy, held, create_graph)
                 if not f.uses_vjp:
                     gxs = (
@@ -700,22 +840,25 @@ def _backpropagate(start: Variable, seed: Any, retain_grad: bool, create_graph: 
                     grads[x] = grads[x] + gx
                     continue
                 grads[x] = gx
-                if x.creator is not None:
+                if x.creator is not None and (only is None or x.creator in only):
                     bucket = waiting.setdefault(x.creator.generation, [])
                     if not bucket:
                         heappush(heap, -x.creator.generation)
                     bucket.append(x.creator)
-    for x, gx in grads.items():
-        _store(x, gx, held, create_graph)
+    if only is None:
+        for x, gx in grads.items():
+            _store(x, gx, held, create_graph)
+    return grads
 
 
 def _from_several_outputs(
     f: Function,
     grads: dict[Variable, Any],
-    start: Variable,
+    seeds: dict[Variable, Any],
     held: set[int],
     retain_grad: bool,
     create_graph: bool,
+    only: set[Function] | None,
 ) -> Any:
     """What the rule of ``f``, a Function of several outputs, returns given one gradient per
     output: each output's from ``grads``, or zeros of its shape if it got none (PyTorch's)."""
@@ -723,9 +866,11 @@ def _from_several_outputs(
     for i, ref in enumerate(f.outputs):
         y = ref()
         gy = None if y is None else grads.pop(y, None)
-        if y is not None and not retain_grad:
+        if y is None or only is not None:
+            pass
+        elif not retain_grad:
             y.grad = None
-        elif y is not None and y is not start and gy is not None:
+        elif y not in seeds and gy is not None:
             _store(y, gy, held, create_graph)
         if gy is None:
             gy = np.zeros_like(f.output_values[i])
@@ -776,3 +921,43 @@ def _accumulate(x: Variable, gx: Any, held: set[int], create_graph: bool) -> Non
         )
     held.add(_memory_id(grad.data))
     x.grad = grad
+
+
+def _leading_to(starts: Collection[Variable], targets: Collection[Variable]) -> set[Function]:
+    """The functions on a path from one of ``targets`` to one of ``starts``: those a pass from
+    ``starts`` must run to reach the targets, and no other (not those behind the targets, nor
+    those of variables the targets do not affect)."""
+    reached: set[Function] = set()
+    stack = [y.creator for y in starts if y.creator is not None and y not in targets]
+    while stack:
+        f = stack.pop()
+        if f in reached:
+            continue
+        reached.add(f)
+        stack.extend(x.creator for x in f.inputs if x.creator is not None and x not in targets)
+    leading: set[Function] = set()
+    # NOTE: a function's inputs come from functions of lower generations.
+    for f in sorted(reached, key=lambda f: f.generation):
+        if any(x in targets or x.creator in leading for x in f.inputs):
+            leading.add(f)
+    return leading
+
+
+def gradients(
+    seeds: dict[Variable, Any], targets: Sequence[Variable], create_graph: bool
+) -> list[Any]:
+    """The gradients of the ``targets`` in a reverse pass from the variables ``seeds`` maps to
+    their gradients, as the transforms need them: no ``grad`` is stored or cleared, and only the
+    functions between the seeds and the targets run. A target the seeds do not depend on gets
+    zeros. Arrays, or recorded Variables when ``create_graph``."""
+    only = _leading_to(seeds, targets)
+    with using_config("enable_backprop", create_graph):
+        grads = _backpropagate(seeds, False, create_graph, only)
+    found = []
+    for x in targets:
+        g = grads.get(x)
+        if g is None:
+            zeros = np.zeros_like(x.data)
+            g = _new_variable(zeros) if create_graph else zeros
+        found.append(g)
+    return found

@@ -100,6 +100,9 @@ class Reshape(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return Reshape(x.shape).apply(gy)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Reshape(y.shape).apply(tx)
+
 
 class Transpose(Function):
     __slots__ = ("axes",)
