@@ -54,3 +54,9 @@ def test_a_vjp_returning_the_wrong_number_of_gradients_is_refused(create_graph: 
     y = TwoInputs()(Variable(2.0), Variable(3.0))
     with pytest.raises(ValueError, match=r"TwoInputs.vjp returned 1 gradients for 2 inputs"):
         y.backward(create_graph=create_graph)
+
+
+def test_the_transforms_pass_tells_its_targets_by_identity_not_by_value() -> None:
+    # NOTE: y = x * 1.0 equals x; a pass that compared by value took y for its target x.
+    assert tg.grad(lambda x: x * 1.0)(2.0) == 1.0
+    np.testing.assert_array_equal(tg.grad(lambda x: (x * x).sum())(np.ones(3)), [2.0, 2.0, 2.0])
