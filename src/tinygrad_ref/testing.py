@@ -865,7 +865,7 @@ def check_hessian(example: Example, seed: int = 0) -> float:
     symmetry's difference in rounding errors of its terms."""
     fn = _differentiated(example)[1]
     points = [p.astype(np.float64) for p in _variable_data(example)]
-    w = np.random.default_rng(seed + 3).standard_normal(fn(*points).shape)
+    w = np.random.default_rng(seed + 3).standard_normal(fn(*map(Variable, points)).shape)
     argnums = tuple(range(len(points)))
 
     def phi(*xs: Operand) -> Variable:
