@@ -949,10 +949,19 @@ def verify_forward(
     """Fuzz one op's jvp rule (:func:`check_forward_example`) with Hypothesis; raises on the
     first (shrunk) failing example."""
     stats = ForwardStats() if stats is None else stats
+    failed = False
 
     @hypothesis.given(examples(spec, dtype))
     def run(example: Example) -> None:
-        check_forward_example(example, stats)
+        nonlocal failed
+        if failed:  # NOTE: Hypothesis shrinking the failure: not counted
+            check_forward_example(example)
+            return
+        try:
+            check_forward_example(example, stats)
+        except BaseException:
+            failed = True
+            raise
 
     _run(run, _thinned(spec, settings), seed)
     return stats
