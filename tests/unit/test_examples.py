@@ -72,3 +72,52 @@ def test_the_cnn_reads_the_synthetic_digits(capsys: pytest.CaptureFixture[str]) 
     accuracy = load("cnn_digits").main()
     assert accuracy >= 0.95
     assert f"test accuracy {accuracy:.1%}" in capsys.readouterr().out
+
+
+def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
+    """The gradient of sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2, derived by hand."""
+    r = x[1:] - x[:-1] ** 2
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * r - 2 * (1 - x[:-1])
+    g[1:] += 200 * r
+    return g
+
+
+def rosenbrock_hessian(x: np.ndarray) -> np.ndarray:
+    """Its Hessian, tridiagonal, derived by hand."""
+    h = np.diag(np.r_[1200 * x[:-1] ** 2 - 400 * x[1:] + 2, 0.0])
+    h[1:, 1:] += np.diag(np.full(x.size - 1, 200.0))
+    off = np.diag(-400 * x[:-1], 1)
+    result: np.ndarray = h + off + off.T
+    return result
+
+
+def test_newton_with_the_hessian_reaches_the_rosenbrock_minimum(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = load("rosenbrock_newton")
+    x0 = np.full(10, 0.9)
+    np.testing.assert_allclose(
+        example.hessian(example.rosenbrock)(x0), rosenbrock_hessian(x0), rtol=1e-13, atol=1e-12
+    )
+    path = example.main()
+    expected_first = x0 - np.linalg.solve(rosenbrock_hessian(x0), rosenbrock_gradient(x0))
+    np.testing.assert_allclose(path[0], expected_first, rtol=1e-12)
+    errors = [float(np.max(np.abs(x - 1.0))) for x in path]
+    assert errors[-1] < 1e-8
+    assert all(e1 <= 20 * e0**2 for e0, e1 in itertools.pairwise(errors) if 1e-6 < e0 < 0.05)
+    assert f"step {len(path)}: max |x - 1| = " in capsys.readouterr().out
+
+
+def test_a_hessian_free_step_solves_newtons_system_and_decreases_the_function() -> None:
+    example = load("hessian_free")
+    x = np.full(100, 1.1)
+    step = example.hessian_free_step(x)
+    g = rosenbrock_gradient(x)
+    residual = np.linalg.norm(rosenbrock_hessian(x) @ step.p + g) / np.linalg.norm(g)
+    assert residual < 1e-8
+    assert step.products < x.size  # NOTE: fewer products than the Hessian's columns
+    assert step.f_before == pytest.approx(99 * (100 * (1.1 - 1.21) ** 2 + 0.1**2), rel=1e-12)
+    assert step.f_after < step.f_before / 10
+    with pytest.raises(ValueError, match="not positive definite"):
+        example.hessian_free_step(np.full(100, 0.9))
