@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import math
 import os
 import platform
 import statistics
@@ -39,6 +40,9 @@ import tinygrad_ref as tg
 
 GIB = 2**30
 MIB = 2**20
+CPU = time.process_time
+"""The clock of the forward-mode workloads: CPU time of the process (of all its threads), which
+a loaded machine's waits for a core do not inflate."""
 
 
 @dataclass
@@ -106,6 +110,11 @@ def _micrograd() -> Peer:
 
 def _torch() -> Peer:
     import torch
+    import torch.func
+
+    # NOTE: the first torch.func.grad imports ~800 modules (torch._dynamo, sympy); made here,
+    # before gc.freeze(), their objects do not slow down every later collection.
+    torch.func.grad(torch.sin)(torch.zeros(()))
 
     def backward(y: Any, create_graph: bool) -> None:
         y.backward(torch.ones_like(y), create_graph=create_graph)
@@ -809,6 +818,239 @@ def mlp_step(peers: list[Peer], batch: int, repeat: int) -> dict[str, float]:
     return results
 
 
+# -- forward mode and the functional transforms (issue 13) ----------------------------------
+
+
+def sine_chain(x: Any, rounds: int, sin: Callable[[Any], Any]) -> Any:
+    """``y = sin(y); y = y*1.0001; y = y + 0.1``, ``rounds`` times from ``x``: 3 * rounds ops."""
+    y = x
+    for _ in range(rounds):
+        y = sin(y)
+        y = y * 1.0001
+        y = y + 0.1
+    return y
+
+
+def rosenbrock(x: Any) -> Any:
+    """``sum 100 (x[i+1] - x[i]**2)**2 + (1 - x[i])**2``, for tinygrad_ref and PyTorch alike."""
+    head, tail = x[:-1], x[1:]
+    return (100 * (tail - head**2) ** 2 + (1 - head) ** 2).sum()
+
+
+def _rosenbrock_hvp_by_hand(x: Any, v: Any) -> Any:
+    """The Rosenbrock Hessian (tridiagonal, derived by hand) times ``v``, as a reference."""
+    diagonal = np.zeros_like(x)
+    diagonal[:-1] = 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    diagonal[1:] += 200
+    off = -400 * x[:-1]
+    hv = diagonal * v
+    hv[:-1] += off * v[1:]
+    hv[1:] += off * v[:-1]
+    return hv
+
+
+def _jvp_scalar_chain(torch: Any, rounds: int, repeat: int) -> dict[str, float]:
+    """``jvp`` of a 0-d chain against the plain (recorded) forward pass of the same chain."""
+
+    def by_hand() -> tuple[float, float]:
+        y, ty = 1.0, 1.0
+        for _ in range(rounds):
+            y, ty = math.sin(y), math.cos(y) * ty
+            y, ty = y * 1.0001, ty * 1.0001
+            y = y + 0.1
+        return y, ty
+
+    def chain(x: Any) -> Any:
+        return sine_chain(x, rounds, tg.sin)
+
+    x0, t0 = np.array(1.0), np.array(1.0)
+    runs: dict[str, Callable[[], Any]] = {
+        "forward, recorded": lambda: chain(tg.Variable(x0)),
+        "forward, no_grad": lambda: _no_grad_call(chain, x0),
+        "jvp": lambda: tg.jvp(chain, (x0,), (t0,)),
+    }
+    if torch is not None:
+        tx0, tt0 = torch.tensor(1.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
+
+        def torch_chain(x: Any) -> Any:
+            return sine_chain(x, rounds, torch.sin)
+
+        runs["torch forward, recorded"] = lambda: torch_chain(tx0.clone().requires_grad_())
+        runs["torch.func.jvp"] = lambda: torch.func.jvp(torch_chain, (tx0,), (tt0,))
+    for name in ("jvp", "torch.func.jvp"):
+        if name in runs:
+            got = [float(a) for a in runs[name]()]
+            np.testing.assert_allclose(got, by_hand(), rtol=1e-12, err_msg=name)
+    results = medians(runs, repeat, CPU)
+    table = Table(
+        f"forward mode, 0-d chain: jvp of {3 * rounds} ops (sin, *, +) on 0-d float64",
+        "median CPU us per op; the plain forward pass records its graph (the default)",
+        ["run", "us/op", "/ forward, recorded"],
+        [26, 10, 20],
+    )
+    for name, t in results.items():
+        base = results[
+            "torch forward, recorded" if name.startswith("torch") else "forward, recorded"
+        ]
+        table.row(name, f"{t / (3 * rounds) * 1e6:.2f}", _ratio(t, base))
+    return results
+
+
+def _no_grad_call(f: Callable[[Any], Any], x: Any) -> Any:
+    with tg.no_grad():
+        return f(tg.Variable(x))
+
+
+def _jvp_large_arrays(torch: Any, size: int, repeat: int) -> dict[str, float]:
+    """``jvp`` of ``(a*b + c)/(a + 1) - c**2`` on float64 arrays against NumPy by hand."""
+    rng = np.random.default_rng(0)
+    a0, b0, c0, ta0, tb0, tc0 = (rng.random(size) for _ in range(6))
+
+    def by_hand() -> tuple[Any, Any]:
+        # NOTE: each primitive's value and the tangent of its output, in the order of the ops
+        a, b, c, ta, tb, tc = a0, b0, c0, ta0, tb0, tc0
+        t1 = a * b
+        u1 = ta * b + a * tb
+        t2 = t1 + c
+        u2 = u1 + tc
+        t3 = a + 1
+        t4 = t2 / t3
+        u4 = (u2 - t4 * ta) / t3
+        t5 = c**2
+        u5 = 2 * c * tc
+        return t4 - t5, u4 - u5
+
+    def f(a: Any, b: Any, c: Any) -> Any:
+        return (a * b + c) / (a + 1) - c**2
+
+    runs: dict[str, Callable[[], Any]] = {
+        "numpy by hand": by_hand,
+        "tinygrad_ref jvp": lambda: tg.jvp(f, (a0, b0, c0), (ta0, tb0, tc0)),
+    }
+    if torch is not None:
+        primals = tuple(torch.from_numpy(p) for p in (a0, b0, c0))
+        tangents = tuple(torch.from_numpy(t) for t in (ta0, tb0, tc0))
+        runs["torch.func.jvp"] = lambda: torch.func.jvp(f, primals, tangents)
+    expected = by_hand()
+    for name, run in runs.items():
+        for got, want in zip(run(), expected, strict=True):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9, atol=1e-12, err_msg=name)
+    results = medians(runs, repeat, CPU)
+    table = Table(
+        f"forward mode, large arrays: jvp of (a*b + c)/(a + 1) - c**2 on {size:,} float64 "
+        "elements, a tangent for each",
+        '"numpy by hand": each op\'s value and tangent written in NumPy. Median CPU ms',
+        ["run", "ms", "/ numpy by hand"],
+        [24, 10, 17],
+    )
+    for name, t in results.items():
+        table.row(name, f"{t * 1e3:.2f}", _ratio(t, results["numpy by hand"]))
+    return results
+
+
+def _second_order_runs(
+    torch: Any, n: int, names: list[str]
+) -> tuple[Any, dict[str, Callable[[], Any]]]:
+    """A point ``x0`` in n dimensions and the runs ``names`` there, checked: the Rosenbrock
+    function's ``grad``, ``hvp`` (along a random direction) and ``hessian``, by tinygrad_ref and,
+    prefixed ``torch``, by ``torch.func``."""
+    rng = np.random.default_rng(n)
+    x0, v0 = 1 + 0.1 * rng.standard_normal(n), rng.standard_normal(n)
+    runs: dict[str, Callable[[], Any]] = {
+        "grad": partial(tg.grad(rosenbrock), x0),
+        "hvp": partial(tg.hvp, rosenbrock, x0, v0),
+        "hessian": partial(tg.hessian(rosenbrock), x0),
+    }
+    if torch is not None:
+        tx, tv = torch.from_numpy(x0), torch.from_numpy(v0)
+        torch_grad = torch.func.grad(rosenbrock)
+        runs["torch grad"] = partial(torch_grad, tx)
+        runs["torch hvp"] = lambda: torch.func.jvp(torch_grad, (tx,), (tv,))[1]
+        runs["torch hessian"] = partial(torch.func.hessian(rosenbrock), tx)
+    runs = {name: runs[name] for name in names}
+    expected = _rosenbrock_hvp_by_hand(x0, v0)
+    for name, run in runs.items():
+        if "grad" not in name:
+            got = np.asarray(run())
+            got = got @ v0 if "hessian" in name else got
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-9, err_msg=name)
+    return x0, runs
+
+
+def _hvp_against_grad(torch: Any, sizes: list[int], repeat: int) -> dict[str, float]:
+    """``hvp`` (forward over reverse) against ``grad`` of the Rosenbrock function."""
+    results: dict[str, float] = {}
+    table = Table(
+        "hvp against grad: the Rosenbrock function of n inputs",
+        "hvp is jvp(grad(f)): one forward pass recorded with tangents, one recorded reverse "
+        "pass carrying tangents. Median CPU ms",
+        ["n", "grad", "hvp", "hvp / grad", "torch grad", "torch hvp", "hvp / grad"],
+        [10, 10, 10, 12, 12, 12, 10],
+    )
+    names = ["grad", "hvp"] + (["torch grad", "torch hvp"] if torch is not None else [])
+    for n in sizes:
+        times = medians(_second_order_runs(torch, n, names)[1], repeat, CPU)
+        results |= {f"{name} {n}": t for name, t in times.items()}
+        cells = []
+        for prefix in ("", "torch ") if torch is not None else ("",):
+            grad_t, hvp_t = times[f"{prefix}grad"], times[f"{prefix}hvp"]
+            cells += [f"{grad_t * 1e3:.3f}", f"{hvp_t * 1e3:.3f}", _ratio(hvp_t, grad_t)]
+        table.row(f"{n:,}", *cells)
+    return results
+
+
+def _hessian_passes(torch: Any, sizes: list[int], repeat: int) -> dict[str, float]:
+    """``hessian`` of the Rosenbrock function of n inputs: n hvp-sized passes, n evaluations."""
+    calls = 0
+
+    def counted(x: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return rosenbrock(x)
+
+    results: dict[str, float] = {}
+    table = Table(
+        "hessian: the Rosenbrock function of n inputs, forward over reverse",
+        "evaluations of f per hessian; median CPU ms of hessian and of one hvp; "
+        "hessian / (n * hvp) stays near 1 when the Hessian costs n hvp-sized passes (n**2 "
+        "evaluations would make it grow as n)",
+        ["n", "f calls", "hessian ms", "hvp ms", "/ (n * hvp)", "torch.func.hessian ms"],
+        [8, 10, 13, 10, 14, 22],
+    )
+    names = ["hessian", "hvp"] + (["torch hessian"] if torch is not None else [])
+    for n in sizes:
+        x0, runs = _second_order_runs(torch, n, names)
+        calls = 0
+        tg.hessian(counted)(x0)
+        times = medians(runs, repeat, CPU)
+        passes = times["hessian"] / (n * times["hvp"])
+        results |= {f"calls {n}": calls, f"passes {n}": passes}
+        results |= {f"{name} {n}": t for name, t in times.items()}
+        torch_cell = f"{times['torch hessian'] * 1e3:.3f}" if torch is not None else "-"
+        hessian_ms, hvp_ms = times["hessian"] * 1e3, times["hvp"] * 1e3
+        table.row(n, calls, f"{hessian_ms:.2f}", f"{hvp_ms:.3f}", f"{passes:.2f}", torch_cell)
+    return results
+
+
+def forward_mode(
+    peers: list[Peer], skipped: dict[str, str], quick: bool, repeat: int
+) -> dict[str, dict[str, float]]:
+    """Forward mode and the transforms built on it (issue 13), beside ``torch.func`` (when the
+    torch peer is loaded): ``torch`` below is the module, or ``None``."""
+    torch: Any = None
+    if any(p.name == "torch" for p in peers):
+        import torch
+    results = {
+        "chain": _jvp_scalar_chain(torch, 10 if quick else 100, 5 * repeat),
+        "arrays": _jvp_large_arrays(torch, 10_000 if quick else 1_000_000, 3 * repeat),
+        "hvp": _hvp_against_grad(torch, [10, 1000] if quick else [10, 100_000], 3 * repeat),
+        "hessian": _hessian_passes(torch, [4, 8] if quick else [8, 16, 32, 64], repeat),
+    }
+    if torch is None:
+        print(f"\ntorch.func (forward mode): {skipped.get('torch', 'skipped')}")
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
@@ -846,9 +1088,11 @@ def main(argv: list[str] | None = None) -> None:
     higher_order(peers, skipped, 200 if quick else 2000, repeat)
     mlp = mlp_step(peers, 100, 5 * repeat if quick else 60 * repeat)
     conv = conv_layers(peers, quick, repeat)
+    forward = forward_mode(peers, skipped, quick, repeat)
     if not quick:
         _targets(scalar, fan, deep, large, mlp)
         _conv_targets(conv)
+        _forward_targets(forward)
 
 
 def _targets(
@@ -902,6 +1146,34 @@ def _conv_targets(conv: dict[str, float]) -> None:
     peak = conv["conv peak ratio"]
     met = "yes" if peak <= 1.5 else "NO"
     table.row("conv peak memory / NumPy by hand <= 1.5", f"{peak:.3f}x", met)
+
+
+def _forward_targets(forward: dict[str, dict[str, float]]) -> None:
+    table = Table("targets (issue #13)", "", ["target", "measured", "met"], [58, 12, 6])
+
+    def check(what: str, value: float, limit: float) -> None:
+        table.row(what, f"{value:.3f}x", "yes" if value <= limit else "NO")
+
+    chain, arrays, hvp = forward["chain"], forward["arrays"], forward["hvp"]
+    check(
+        "jvp of a 0-d chain / forward pass, recorded <= 1.6",
+        chain["jvp"] / chain["forward, recorded"],
+        1.6,
+    )
+    check(
+        "jvp on 1e6 elements / NumPy by hand <= 1.2",
+        arrays["tinygrad_ref jvp"] / arrays["numpy by hand"],
+        1.2,
+    )
+    for n in (10, 100_000):
+        check(f"hvp / grad, n = {n:,} <= 4", hvp[f"hvp {n}"] / hvp[f"grad {n}"], 4)
+    hessian = forward["hessian"]
+    for n in (8, 64):
+        calls = hessian[f"calls {n}"]
+        table.row(
+            f"hessian, n = {n}: evaluations of f = n", f"{calls:.0f}", "yes" if calls == n else "NO"
+        )
+    check("hessian / (n * hvp), n = 64 <= 1.5", hessian["passes 64"], 1.5)
 
 
 def _cpus() -> int | str:

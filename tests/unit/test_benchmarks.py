@@ -15,6 +15,10 @@ WORKLOADS = [
     "## higher order",
     "## mlp training step",
     "## convolutional layers",
+    "## forward mode, 0-d chain",
+    "## forward mode, large arrays",
+    "## hvp against grad",
+    "## hessian",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
 
