@@ -805,16 +805,24 @@ def mlp_step(peers: list[Peer], batch: int, repeat: int) -> dict[str, float]:
     for name, run in runs.items():
         for got, want in zip(run(), expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
-    results = medians(runs, repeat)
-    table = Table(
+    return _against_numpy_by_hand(
         f"mlp training step: 784-100-10, batch {batch}, float64, forward + backward",
         "linear, relu, linear, softmax cross entropy; the gradients of the weights and biases "
         '(not of the data); "numpy by hand": the same step written in NumPy. Median ms',
-        ["library", "ms", "/ numpy by hand"],
-        [16, 10, 17],
+        medians(runs, repeat),
+        ("library", 16, 3),
     )
+
+
+def _against_numpy_by_hand(
+    title: str, note: str, results: dict[str, float], first: tuple[str, int, int]
+) -> dict[str, float]:
+    """A table of the median ms of each run and its ratio to "numpy by hand"'s; ``first`` is
+    the first column's title and width, and the digits of the times."""
+    name_title, width, digits = first
+    table = Table(title, note, [name_title, "ms", "/ numpy by hand"], [width, 10, 17])
     for name, t in results.items():
-        table.row(name, f"{t * 1e3:.3f}", _ratio(t, results["numpy by hand"]))
+        table.row(name, f"{t * 1e3:.{digits}f}", _ratio(t, results["numpy by hand"]))
     return results
 
 
@@ -881,17 +889,16 @@ def _jvp_scalar_chain(torch: Any, rounds: int, repeat: int) -> dict[str, float]:
         if name in runs:
             got = [float(a) for a in runs[name]()]
             np.testing.assert_allclose(got, by_hand(), rtol=1e-12, err_msg=name)
-    results = medians(runs, repeat, CPU)
     table = Table(
         f"forward mode, 0-d chain: jvp of {3 * rounds} ops (sin, *, +) on 0-d float64",
         "median CPU us per op; the plain forward pass records its graph (the default)",
         ["run", "us/op", "/ forward, recorded"],
         [26, 10, 20],
     )
+    results = medians(runs, repeat, CPU)
     for name, t in results.items():
-        base = results[
-            "torch forward, recorded" if name.startswith("torch") else "forward, recorded"
-        ]
+        library = "torch " if name.startswith("torch") else ""
+        base = results[f"{library}forward, recorded"]
         table.row(name, f"{t / (3 * rounds) * 1e6:.2f}", _ratio(t, base))
     return results
 
@@ -907,18 +914,13 @@ def _jvp_large_arrays(torch: Any, size: int, repeat: int) -> dict[str, float]:
     a0, b0, c0, ta0, tb0, tc0 = (rng.random(size) for _ in range(6))
 
     def by_hand() -> tuple[Any, Any]:
-        # NOTE: each primitive's value and the tangent of its output, in the order of the ops
+        # NOTE: the same primitives and the tangent of each, as one would write them: a
+        # temporary is freed as soon as its expression is done, as jvp, recording nothing, does
         a, b, c, ta, tb, tc = a0, b0, c0, ta0, tb0, tc0
-        t1 = a * b
-        u1 = ta * b + a * tb
-        t2 = t1 + c
-        u2 = u1 + tc
-        t3 = a + 1
-        t4 = t2 / t3
-        u4 = (u2 - t4 * ta) / t3
-        t5 = c**2
-        u5 = 2 * c * tc
-        return t4 - t5, u4 - u5
+        d = a + 1
+        q = (a * b + c) / d
+        tq = (ta * b + a * tb + tc - q * ta) / d
+        return q - c**2, tq - 2 * c * tc
 
     def f(a: Any, b: Any, c: Any) -> Any:
         return (a * b + c) / (a + 1) - c**2
@@ -935,17 +937,13 @@ def _jvp_large_arrays(torch: Any, size: int, repeat: int) -> dict[str, float]:
     for name, run in runs.items():
         for got, want in zip(run(), expected, strict=True):
             np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9, atol=1e-12, err_msg=name)
-    results = medians(runs, repeat, CPU)
-    table = Table(
+    return _against_numpy_by_hand(
         f"forward mode, large arrays: jvp of (a*b + c)/(a + 1) - c**2 on {size:,} float64 "
         "elements, a tangent for each",
         '"numpy by hand": each op\'s value and tangent written in NumPy. Median CPU ms',
-        ["run", "ms", "/ numpy by hand"],
-        [24, 10, 17],
+        medians(runs, repeat, CPU),
+        ("run", 24, 2),
     )
-    for name, t in results.items():
-        table.row(name, f"{t * 1e3:.2f}", _ratio(t, results["numpy by hand"]))
-    return results
 
 
 def _second_order_runs(
