@@ -66,6 +66,9 @@ class Softmax(Function):
         gx = y * gy
         return gx - y * Sum(self.axis, keepdims=True).apply(gx)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return y * (tx - Sum(self.axis, keepdims=True).apply(y * tx))
+
 
 class LogSoftmax(Function):
     __slots__ = ("axis",)
@@ -81,18 +84,38 @@ class LogSoftmax(Function):
         # shifted exponentials and S their sum; S - e at the largest logits (e = 1) is summed
         # from the others, so nothing cancels where softmax is near 1 (the label of a confident
         # classifier)
-        values = _values(x)
-        axes = normalize_axes(self.axis, np.shape(values))
-        high = np.max(values, axis=axes, keepdims=True)
-        largest = (values == high).astype(values.dtype)
-        e = Exp().apply(x - high)
-        s = Sum(self.axis, keepdims=True).apply(e)
-        # NOTE: the other largest ones are e's too (all 1): their sum less e does not cancel
-        others = Sum(self.axis, keepdims=True).apply(e * (1 - largest))
-        tied = Sum(self.axis, keepdims=True).apply(e * largest) - e
-        complement = (s - e) * (1 - largest) + (others + tied) * largest
+        e, largest = self._exponentials(x)
+        s, complement = self._sums_of_others(e, largest)
         gx: Tensor = (gy * complement - e * (Sum(self.axis, keepdims=True).apply(gy) - gy)) / s
         return gx
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: tx - sum(e tx) / S as (tx (S - e) - (sum(e tx) - e tx)) / S: at the largest
+        # logits both differences are summed from the others, as in vjp, so nothing cancels
+        # where softmax is near 1.
+        e, largest = self._exponentials(x)
+        s, complement = self._sums_of_others(e, largest)
+        _, others = self._sums_of_others(e * tx, largest)
+        ty: Tensor = (tx * complement - others) / s
+        return ty
+
+    def _exponentials(self, x: Tensor) -> tuple[Tensor, Array]:
+        """``exp(x - max(x))`` over the axis, and where ``x`` is largest (1, else 0)."""
+        values = _values(x)
+        axes = normalize_axes(self.axis, np.shape(values))
+        # NOTE: the initial value lets an empty axis through (with nothing to be largest).
+        high = np.max(values, axis=axes, keepdims=True, initial=-np.inf)
+        largest = (values == high).astype(values.dtype)
+        return Exp().apply(x - high), largest
+
+    def _sums_of_others(self, t: Tensor, largest: Array) -> tuple[Tensor, Tensor]:
+        """The sum of ``t`` over the axis, and at each element the sum of the others: at the
+        largest logits summed from them, not as the sum less a term nearly as large."""
+        total = Sum(self.axis, keepdims=True).apply(t)
+        others = Sum(self.axis, keepdims=True).apply(t * (1 - largest))
+        # NOTE: at a tie for the largest, the sum over the tied ones less t does not cancel.
+        tied = Sum(self.axis, keepdims=True).apply(t * largest) - t
+        return total, (total - t) * (1 - largest) + (others + tied) * largest
 
 
 class LogSumExp(Function):
@@ -111,6 +134,10 @@ class LogSumExp(Function):
         # NOTE: the softmax of x itself, not exp(x - y): y of 1e4 is rounded to 1e4's ulp.
         softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
         return _spread(gy, x, self.axis, self.keepdims) * softmax
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
+        return Sum(self.axis, self.keepdims).apply(softmax * tx)
 
 
 def softmax(x: Operand, axis: Axis = 1) -> Variable:
