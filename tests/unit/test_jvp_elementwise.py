@@ -31,6 +31,16 @@ def test_binary_ops_take_both_tangents() -> None:
     assert power == pytest.approx(3 * 4 + 8 * math.log(2), rel=4 * FLOAT64_EPS)
 
 
+def test_a_float32_operand_does_not_round_a_float64_tangent() -> None:
+    x0, x1 = np.float64(1.0), np.array(3.0, dtype=np.float32)
+    t = tangent(lambda a, b: a / b, (x0, x1), (0.0, np.float32(1.0)))
+    assert t.dtype == np.float64
+    assert t == pytest.approx(-1 / 9, rel=4 * FLOAT64_EPS)
+    base, exponent = np.array(2.0, dtype=np.float32), np.float64(0.5)
+    t = tangent(lambda a, b: a**b, (base, exponent), (np.float32(0.0), 1.0))
+    assert t == pytest.approx(math.sqrt(2) * math.log(2), rel=4 * FLOAT64_EPS)
+
+
 def test_adding_a_bigger_constant_broadcasts_the_tangent() -> None:
     c = np.arange(6.0).reshape(2, 3)
     x = np.ones(3, dtype=np.float32)
@@ -79,6 +89,19 @@ def test_log_softmax_tangent_at_a_confident_logit() -> None:
     p = math.exp(-20) / (1 + math.exp(-20))
     assert t[0] == pytest.approx(p, rel=4 * FLOAT32_EPS)
     assert t[1] == pytest.approx(-(1 - p), rel=4 * FLOAT32_EPS)
+
+
+def test_softmax_derivatives_at_a_confident_logit() -> None:
+    # NOTE: y * (t - sum(y * t)) is 0 in float32 here; the exact value is p0 p1.
+    x = np.array([0.0, -20.0], dtype=np.float32)
+    e = math.exp(-20)
+    one_hot = np.array([1, 0], dtype=np.float32)
+    t = tangent(lambda x: tg.softmax(x, axis=0), (x,), (one_hot,))
+    assert t[0] == pytest.approx(e / (1 + e) ** 2, rel=4 * FLOAT32_EPS)
+    v = Variable(x)
+    (tg.softmax(v, axis=0) * one_hot).sum().backward()
+    assert v.grad is not None
+    assert v.grad.data[0] == pytest.approx(e / (1 + e) ** 2, rel=4 * FLOAT32_EPS)
 
 
 def test_logsumexp_tangent_is_the_softmax_mean_of_the_tangent() -> None:

@@ -98,8 +98,8 @@ class Div(Function):
         return unbroadcast(gx0, x0), unbroadcast(-gx0 * y, x1)
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        # NOTE: not (tx0 - y * tx1) / x1, where y * tx1 can overflow though the result does not.
-        return tx0 / x1 - tx1 / x1 * y
+        # NOTE: tx1 * y first, in the result's dtype: tx1 / x1 would round in a float32 pair's.
+        return (tx0 - tx1 * y) / x1
 
 
 class Square(Function):
@@ -307,25 +307,28 @@ class Power(Function):
         return x0**x1
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        power_less_one, log_base = _power_factors(x0, x1)
+        power_less_one, log_base = _power_factors(x0, x1, y)
         gx0 = gy * x1 * power_less_one
         gx1 = gy * y * log_base
         return unbroadcast(gx0, x0), unbroadcast(gx1, x1)
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        power_less_one, log_base = _power_factors(x0, x1)
+        power_less_one, log_base = _power_factors(x0, x1, y)
         return tx0 * x1 * power_less_one + tx1 * y * log_base
 
 
-def _power_factors(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
-    """``x0 ** (x1 - 1)`` and ``log(x0)``, the factors of the derivatives of ``x0 ** x1``.
+def _power_factors(x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """``x0 ** (x1 - 1)`` and ``log(x0)`` (in the dtype of ``y = x0 ** x1``, so that a float32
+    base does not round a float64 exponent's derivative), the factors of the derivatives of
+    ``x0 ** x1``.
 
     NOTE: at 0 ** 0 the base gets 0 (x0 ** 0 is constant), and where x0 is 0 the exponent gets 0
     (0 ** x1 is constant for x1 > 0): constant masks that keep 0 * inf (and log 0) out, and
     leave every other point's derivatives alone."""
     base_is_0 = _values(x0) == 0
     x0_d = x0 ** (x1 - 1 + (base_is_0 & (_values(x1) == 0)))
-    return _times_rounding_of_minus_one(x0_d, x0, _values(x1)), Log().apply(x0 + base_is_0)
+    base = x0 if x0.dtype == y.dtype else Cast(y.dtype).apply(x0)
+    return _times_rounding_of_minus_one(x0_d, x0, _values(x1)), Log().apply(base + base_is_0)
 
 
 def add(x0: Operand, x1: Operand) -> Variable:
