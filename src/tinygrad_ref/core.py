@@ -927,6 +927,8 @@ def _leading_to(starts: Collection[Variable], targets: Collection[Variable]) -> 
     """The functions on a path from one of ``targets`` to one of ``starts``: those a pass from
     ``starts`` must run to reach the targets, and no other (not those behind the targets, nor
     those of variables the targets do not affect)."""
+    # NOTE: a set, whose membership is identity (a list's compares values with __eq__)
+    targets = set(targets)
     reached: set[Function] = set()
     stack = [y.creator for y in starts if y.creator is not None and y not in targets]
     while stack:

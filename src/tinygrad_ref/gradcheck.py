@@ -560,6 +560,40 @@ def numerical_jacobian(
     )
 
 
+def numerical_directional(
+    fn: Callable[..., Any],
+    inputs: Sequence[Operand],
+    tangents: Sequence[npt.ArrayLike | None],
+    *,
+    method: Method = "richardson",
+) -> Estimate:
+    """The derivative of ``fn(*inputs)`` along ``tangents`` (one per input, ``None`` for one
+    that stays fixed), ``d/ds fn(x + s v)`` at ``s = 0``, for every element of the output, with
+    a bound on each one's error: the oracle of :func:`numerical_estimates` in the one variable
+    ``s``, whose steps move each input by a step of ``s`` times its tangent. With
+    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there."""
+    if len(tangents) != len(inputs):
+        raise ValueError(f"{len(tangents)} tangents for {len(inputs)} inputs")
+    points = [
+        np.asarray(x.data if isinstance(x, Variable) else x, dtype=np.float64)
+        if v is not None
+        else x
+        for x, v in zip(inputs, tangents, strict=True)
+    ]
+    directions = [None if v is None else np.asarray(v, dtype=np.float64) for v in tangents]
+
+    def along(s: Any) -> Any:
+        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1
+        moved = [
+            x if v is None else x + (s - 1) * v for x, v in zip(points, directions, strict=True)
+        ]
+        return fn(*moved)
+
+    start = Variable(np.array(1.0))
+    objective = _Objective(along, [start], 0, raw=method == "complex")
+    return _per_element(objective, None, method, weighted=False)[0]
+
+
 def _fresh(inputs: Sequence[Operand], dtype: npt.DTypeLike | None = None) -> list[Operand]:
     """Copies of the inputs with new Variables (of ``dtype`` if given) in place of the old."""
     return [

@@ -23,18 +23,26 @@ from typing import Any, Literal, TypeVar
 
 import hypothesis
 import numpy as np
+import numpy.typing as npt
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.gradcheck import (
+    EMPTY_REPORT,
+    ROUNDING_MULTIPLE,
+    SECOND_ORDER_ROUNDING_MULTIPLE,
     Float64Array,
     GradcheckError,
     GradcheckReport,
+    _rounding,
     check_gradients,
     check_second_gradients,
+    numerical_directional,
     oracle_reach,
+    step_scale,
 )
+from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.ops.shape import normalize_axes
 from tinygrad_ref.spec import (
     Domain,
@@ -47,6 +55,7 @@ from tinygrad_ref.spec import (
     TieKink,
     WindowTieKink,
 )
+from tinygrad_ref.transforms import grad, jvp, vjp
 
 _T = TypeVar("_T")
 
@@ -699,3 +708,244 @@ def verify_kink(
 
     _run(run, _thinned(spec, settings), seed)
     return checked
+
+
+# Forward mode: every op's jvp rule against its vjp (exactly) and against the oracle.
+
+ADJOINT_ULPS = 16.0
+"""How far ``<u, J v>`` (from the jvp) and ``<Jᵀ u, v>`` (from the vjp) may differ, in rounding
+errors of the op's dtype times the magnitude of their terms (see :func:`check_adjoint`)."""
+
+
+def _differentiated(example: Example) -> tuple[list[int], Callable[..., Variable]]:
+    """Which operands of ``example`` are Variables, and the op as a function of them alone."""
+    where = [i for i, x in enumerate(example.operands) if isinstance(x, Variable)]
+
+    def fn(*xs: Operand) -> Variable:
+        # NOTE: the Variables replaced by the transforms' arguments
+        args = list(example.operands)
+        for i, x in zip(where, xs, strict=True):
+            args[i] = x
+        return example.fn(*args)
+
+    return where, fn
+
+
+def _variable_data(example: Example) -> list[Array]:
+    return [x.data for x in example.operands if isinstance(x, Variable)]
+
+
+def _directions(points: Sequence[Array], seed: int) -> list[Array]:
+    """Random tangents, each element of its point's dtype and as large as the oracle's step
+    scale there (so that steps along it stay as far from kinks as the strategies keep)."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.choice([-1.0, 1.0], p.shape) * rng.uniform(0.5, 1.0, p.shape) * step_scale(p)).astype(
+            p.dtype
+        )
+        for p in points
+    ]
+
+
+def _inner(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """``sum(a * b)`` with the products in float64 (exact for float32 factors) summed exactly."""
+    products = np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)
+    return math.fsum(products.ravel().tolist())
+
+
+def _alone(vs: Sequence[Array]) -> list[list[Array]]:
+    """The tangents ``vs`` one at a time, zeros for the other inputs."""
+    return [[v if j == k else np.zeros_like(v) for j, v in enumerate(vs)] for k in range(len(vs))]
+
+
+def _parts(fn: Callable[..., Any], points: Sequence[Array], vs: Sequence[Array]) -> list[Any]:
+    """The jvp along each input's tangent alone: ``J_k v_k``, the terms of ``J v``."""
+    return [jvp(fn, points, tangents)[1] for tangents in _alone(vs)]
+
+
+def check_adjoint(example: Example, seed: int = 0) -> float:
+    """Check ``<u, J v> = <Jᵀ u, v>`` between the op's jvp and vjp rules, on random tangents
+    ``v`` and cotangents ``u``, in the example's own dtypes. Returns the difference in rounding
+    errors of the terms; raises ``GradcheckError`` beyond :data:`ADJOINT_ULPS`.
+
+    Both sides are the same sum of products ``u_i J_ij v_j`` in exact arithmetic. The inner
+    products are taken exactly (:func:`_inner`), so the difference comes from the rules alone:
+    each element of ``J_k v_k`` (the jvp along input ``k`` alone) and of ``J_kᵀ u`` is within a
+    few rounding errors of itself (the accuracy bounds of ``verify --accuracy``: 8 ULP for a
+    derivative, one more for the product with the tangent), so that ``|<u, J v> - <Jᵀ u, v>|
+    <= ADJOINT_ULPS * eps * (sum_k <|u|, |J_k v_k|> + sum_k <|J_kᵀ u|, |v_k|>)``, the
+    magnitude of the terms, with twice the bound of each side to spare."""
+    fn = _differentiated(example)[1]
+    points = _variable_data(example)
+    vs = _directions(points, seed)
+    y, ty = jvp(fn, points, vs)
+    u = np.random.default_rng(seed + 1).standard_normal(np.shape(y)).astype(y.dtype)
+    gs = vjp(fn, *points)[1](u)
+    forward = _inner(u, ty)
+    reverse = math.fsum(_inner(g, v) for g, v in zip(gs, vs, strict=True))
+    terms = math.fsum(_inner(np.abs(u), np.abs(p)) for p in _parts(fn, points, vs))
+    terms += math.fsum(_inner(np.abs(g), np.abs(v)) for g, v in zip(gs, vs, strict=True))
+    info = np.finfo(y.dtype)
+    eps = float(info.eps)
+    ulps = abs(forward - reverse) / (eps * max(terms, float(info.smallest_normal)))
+    if not ulps <= ADJOINT_ULPS:
+        check = (
+            "from tinygrad_ref.testing import Example, check_adjoint\n"
+            f"check_adjoint(Example(spec, operands, params, infix={example.infix}), seed={seed})"
+        )
+        raise GradcheckError(
+            f"{example}: its jvp and vjp disagree: <u, J v> = {forward!r} but <Jᵀ u, v> = "
+            f"{reverse!r}, {ulps:.3g} rounding errors of the terms ({terms:.3g}), "
+            f"more than {ADJOINT_ULPS:g}\nReproduce with:\n{example.reproducer(check)}"
+        )
+    return ulps
+
+
+def check_directional(example: Example, seed: int = 0) -> GradcheckReport:
+    """Check the op's jvp along random tangents against the numerical oracle's derivative
+    along them (the complex step on an analytic reference, else Richardson), in float64, by
+    the bound :func:`tinygrad_ref.check_gradients` uses: ``|jvp64 - n| <= E + 64 eps T``, with
+    ``T`` the magnitude of the terms ``|J_k v_k|``; and the working-dtype jvp against the
+    float64 one, ``|jvp - jvp64| <= 64 eps_working T``."""
+    where, fn = _differentiated(example)
+    working = _variable_data(example)
+    points = [p.astype(np.float64) for p in working]
+    vs = [v.astype(np.float64) for v in _directions(working, seed)]
+    precise = np.asarray(jvp(fn, points, vs)[1], dtype=np.float64)
+    terms: Float64Array = np.sum(
+        [np.abs(np.asarray(p, dtype=np.float64)) for p in _parts(fn, points, vs)], axis=0
+    )
+    spec, params = example.spec, example.params
+    tangents: list[Array | None] = [None] * len(example.operands)
+    inputs: list[Any] = [_raw(x) for x in example.operands]
+    for i, point, v in zip(where, points, vs, strict=True):
+        inputs[i], tangents[i] = point, v
+    if spec.analytic:
+        estimate = numerical_directional(
+            lambda *xs: spec.reference(*xs, **params), inputs, tangents, method="complex"
+        )
+    else:
+        estimate = numerical_directional(example.fn, inputs, tangents)
+    allowed = estimate.error + ROUNDING_MULTIPLE * np.asarray(_rounding(np.float64, terms))
+    report = _directional_report(example, precise, estimate.value, allowed, "the oracle")
+    if any(p.dtype != np.float64 for p in working):
+        plain = np.asarray(jvp(fn, working, _directions(working, seed))[1], dtype=np.float64)
+        dtype = np.result_type(*working)
+        allowed = ROUNDING_MULTIPLE * np.asarray(_rounding(dtype, terms))
+        report = report.merge(
+            _directional_report(example, plain, precise, allowed, f"the float64 jvp ({dtype})")
+        )
+    return report
+
+
+def _directional_report(
+    example: Example, actual: Float64Array, expected: Float64Array, allowed: Any, what: str
+) -> GradcheckReport:
+    error = np.abs(actual - expected)
+    margin = float(np.max(error / np.maximum(allowed, 1e-300), initial=0.0))
+    bad = ~(error <= allowed)
+    failure = None
+    if bad.any():
+        k = tuple(int(i) for i in np.argwhere(bad)[0])
+        failure = (
+            f"{example}: jvp along random tangents at output index {k} is "
+            f"{actual[k]!r}, {what} gives {expected[k]!r} "
+            f"(allowed error {np.asarray(allowed)[k]:.3g})"
+        )
+        raise GradcheckError(failure)
+    largest = float(error.max(initial=0.0))
+    return GradcheckReport(largest, 0.0, failure, margin, "directional")
+
+
+def check_hessian(example: Example, seed: int = 0) -> float:
+    """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
+    symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to
+    ``64 eps`` of the terms' magnitude), and ``H a`` equals the oracle's derivative of
+    ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
+    symmetry's difference in rounding errors of its terms."""
+    fn = _differentiated(example)[1]
+    points = [p.astype(np.float64) for p in _variable_data(example)]
+    w = np.random.default_rng(seed + 3).standard_normal(fn(*map(Variable, points)).shape)
+    argnums = tuple(range(len(points)))
+
+    def phi(*xs: Operand) -> Variable:
+        return (fn(*xs) * w).sum()
+
+    def flat_gradient(*xs: Operand) -> Variable:
+        return concatenate([reshape(g, (-1,)) for g in grad(phi, argnums)(*xs)])
+
+    gradient = grad(phi, argnums)
+    a = [v.astype(np.float64) for v in _directions(points, seed)]
+    b = [v.astype(np.float64) for v in _directions(points, seed + 2)]
+    ha = jvp(gradient, points, a)[1]
+    hb = jvp(gradient, points, b)[1]
+    one = math.fsum(_inner(bk, hk) for bk, hk in zip(b, ha, strict=True))
+    other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
+    terms = math.fsum(_inner(np.abs(bk), np.abs(hk)) for bk, hk in zip(b, ha, strict=True))
+    terms += math.fsum(_inner(np.abs(ak), np.abs(hk)) for ak, hk in zip(a, hb, strict=True))
+    eps = float(np.finfo(np.float64).eps)
+    ulps = abs(one - other) / (eps * max(terms, float(np.finfo(np.float64).smallest_normal)))
+    if not ulps <= SECOND_ORDER_ROUNDING_MULTIPLE:
+        raise GradcheckError(
+            f"{example}: its Hessian (forward over reverse) is not symmetric: <b, H a> = "
+            f"{one!r} but <a, H b> = {other!r}, {ulps:.3g} rounding errors of the terms "
+            f"({terms:.3g})"
+        )
+    actual = np.concatenate([np.ravel(h) for h in ha])
+    parts = [
+        np.concatenate([np.ravel(h) for h in jvp(gradient, points, tangents)[1]])
+        for tangents in (
+            [ak if j == k else np.zeros_like(ak) for j, ak in enumerate(a)] for k in argnums
+        )
+    ]
+    estimate = numerical_directional(flat_gradient, points, a)
+    allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(
+        np.float64, np.sum(np.abs(parts), axis=0)
+    )
+    _directional_report(example, actual, estimate.value, allowed, "the oracle's derivative of grad")
+    return ulps
+
+
+def check_forward_example(example: Example, stats: ForwardStats | None = None) -> None:
+    """The forward-mode checks of one example: :func:`check_adjoint`,
+    :func:`check_directional`, and :func:`check_hessian` if the spec declares second
+    derivatives."""
+    stats = ForwardStats() if stats is None else stats
+    check_forward(example)
+    stats.examples += 1
+    stats.adjoint_ulps = max(stats.adjoint_ulps, check_adjoint(example))
+    stats.directional = stats.directional.merge(check_directional(example))
+    if example.spec.second_order:
+        stats.symmetry_ulps = max(stats.symmetry_ulps, check_hessian(example))
+
+
+@dataclass
+class ForwardStats:
+    """What a forward-mode verification run measured for one op."""
+
+    examples: int = 0
+    adjoint_ulps: float = 0.0
+    """The worst ``|<u, J v> - <Jᵀ u, v>|``, in rounding errors of the terms."""
+    directional: GradcheckReport = field(default_factory=lambda: EMPTY_REPORT)
+    symmetry_ulps: float = 0.0
+    """The worst asymmetry of the Hessian, in rounding errors of the terms."""
+
+
+def verify_forward(
+    spec: OpSpec,
+    *,
+    dtype: np.dtype[Any] | None = None,
+    settings: hypothesis.settings | None = None,
+    seed: int | None = None,
+    stats: ForwardStats | None = None,
+) -> ForwardStats:
+    """Fuzz one op's jvp rule (:func:`check_forward_example`) with Hypothesis; raises on the
+    first (shrunk) failing example."""
+    stats = ForwardStats() if stats is None else stats
+
+    @hypothesis.given(examples(spec, dtype))
+    def run(example: Example) -> None:
+        check_forward_example(example, stats)
+
+    _run(run, _thinned(spec, settings), seed)
+    return stats
