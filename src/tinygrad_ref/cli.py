@@ -18,7 +18,13 @@ try:
     import hypothesis
 
     from tinygrad_ref import mutants
-    from tinygrad_ref.testing import OpStats, verify_op
+    from tinygrad_ref.testing import (
+        ADJOINT_ULPS,
+        ForwardStats,
+        OpStats,
+        verify_forward,
+        verify_op,
+    )
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
 try:
@@ -27,6 +33,9 @@ except ImportError as error:
     _missing = _missing or error
 
 DEFAULT_EXAMPLES = 100
+FORWARD_SHARE = 4
+"""The forward-mode checks of an op draw this many times fewer examples: each checks an exact
+identity, not an estimate."""
 
 
 def _positive(text: str) -> int:
@@ -55,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Fuzz every registered op: forward values against NumPy, first and second "
             "derivatives against central differences, over random shapes, broadcasting, "
-            "dtypes and operand kinds. Exits 1 if any op fails."
+            "dtypes and operand kinds; its forward rule (jvp) against its reverse rule by the "
+            "exact adjoint identity and against the oracle. Exits 1 if any op fails."
         ),
     )
     verify.add_argument(
@@ -117,6 +127,10 @@ def _oracle(report: GradcheckReport) -> str:
     return "+".join(dict.fromkeys(names)) or "-"
 
 
+def _message(error: BaseException) -> str:
+    return str(error) if isinstance(error, AssertionError) else repr(error)
+
+
 def verify(
     names: Sequence[str],
     examples: int,
@@ -131,7 +145,7 @@ def verify(
     )
     header = (
         f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} "
-        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10}  result"
+        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7}  result"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -158,11 +172,24 @@ def verify(
                 on_example=report_progress if progress.isatty() else None,
             )
         except Exception as error:  # NOTE: one op's crash is that op's failure
-            message = str(error) if isinstance(error, AssertionError) else repr(error)
-            failures[name] = (stats.examples, message)
+            failures[name] = (stats.examples, _message(error))
+        forward = ForwardStats()
+        try:
+            verify_forward(
+                REGISTRY[name],
+                dtype=None if dtype is None else np.dtype(dtype),
+                settings=hypothesis.settings(
+                    settings, max_examples=max(1, examples // FORWARD_SHARE)
+                ),
+                seed=seed,
+                stats=forward,
+            )
+        except Exception as error:
+            failures.setdefault(name, (forward.examples, "forward mode: " + _message(error)))
         print(file=progress)
         result = "FAIL" if name in failures else "pass"
         errors = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
+        errors += f" {forward.adjoint_ulps:7.2g} {forward.directional.margin:7.2g}"
         print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
@@ -178,7 +205,9 @@ def verify(
     print(f"\n{verdict} ({elapsed:.1f} s, seed {seed})", file=out)
     print(
         "margin: the worst error over allowed error (at most 1 passes); oracle: the one that "
-        "checked first derivatives (second ones: Richardson)",
+        "checked first derivatives (second ones: Richardson); adjoint: the worst "
+        "|<u, J v> - <Jᵀ u, v>| of the jvp and vjp rules, in rounding errors of the terms "
+        f"(at most {ADJOINT_ULPS:g} passes); jvp: the worst margin of the jvp against the oracle",
         file=out,
     )
     return 1 if failures else 0

@@ -664,26 +664,39 @@ def _zero_tangent(x: Variable) -> Array:
 
 def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -> None:
     """Give the outputs ``ys`` of ``f`` their tangents in every active trace that reached one of
-    its inputs ``xs``. A rule runs with that trace and the ones inside it suspended, so that the
-    traces around it differentiate what it computes (forward over forward)."""
+    its inputs ``xs``. A rule that computes on Variables runs with its trace and the ones inside
+    it suspended, so that the traces around it differentiate what it computes (forward over
+    forward), and its own calls carry nothing of its trace."""
     for level in range(len(_traces) - 1, -1, -1):
         trace = _traces[level]
-        txs = [tangent_of(x, trace) for x in xs]
-        if all(t is None for t in txs):
+        txs: list[Any] = []
+        reached, complete = False, True
+        for x in xs:
+            tangents = x._tangents
+            t = None if tangents is None else tangents.get(trace)
+            if t is None:
+                complete = False
+            else:
+                reached = True
+            txs.append(t)
+        if not reached:
             continue
         if f.forward_mode_error is not None:
             raise NotImplementedError(f.forward_mode_error)
-        txs = [_zero_tangent(x) if t is None else t for x, t in zip(xs, txs, strict=True)]
-        inner = _traces[level:]
-        del _traces[level:]
-        try:
-            if trace.recorded or level > 0:
+        if not complete:
+            txs = [_zero_tangent(x) if t is None else t for x, t in zip(xs, txs, strict=True)]
+        if trace.recorded or level > 0:
+            inner = _traces[level:]
+            del _traces[level:]
+            try:
                 with using_config("enable_backprop", trace.recorded):
                     tys = f.jvp(*txs, *xs, *ys)
-            else:
-                tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
-        finally:
-            _traces.extend(inner)
+            finally:
+                _traces.extend(inner)
+        elif len(xs) == 1 and len(ys) == 1:
+            tys = f.jvp(txs[0], xs[0].data, ys[0].data)
+        else:
+            tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
         if type(tys) is not tuple:
             tys = (tys,)
         if len(tys) != len(ys):
@@ -691,7 +704,12 @@ def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -
                 f"{type(f).__name__}.jvp returned {len(tys)} tangents for {len(ys)} outputs"
             )
         for y, ty in zip(ys, tys, strict=True):
-            set_tangent(y, trace, _checked_tangent(ty, y, f))
+            if type(ty) is not np.ndarray or ty.shape != y.data.shape or ty.dtype != y.data.dtype:
+                ty = _checked_tangent(ty, y, f)
+            if y._tangents is None:
+                y._tangents = {trace: ty}
+            else:
+                y._tangents[trace] = ty
 
 
 def _checked_tangent(t: Any, y: Variable, f: Function) -> Any:

@@ -13,6 +13,9 @@ changes nothing where the two gradients are equal); a mutant that changes no gra
 drawn example does not apply to the op, and is reported with the reason.
 :func:`smallest_caught` bisects the scale ``r`` for the smallest relative error the
 verification catches in float64.
+
+:data:`FORWARD_MUTANTS` plant wrong forward rules (``jvp``) the same way, hunted with the
+forward-mode checks (:func:`~tinygrad_ref.testing.check_forward_example`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,17 @@ from tinygrad_ref.core import Function, Variable, _Constant
 from tinygrad_ref.ops.shape import SumTo
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
-from tinygrad_ref.testing import Example, Kind, check_example, examples
+from tinygrad_ref.testing import (
+    Example,
+    Kind,
+    _differentiated,
+    _directions,
+    _variable_data,
+    check_example,
+    check_forward_example,
+    examples,
+)
+from tinygrad_ref.transforms import jvp
 
 Gradients = list[Any]
 """The gradients a rule returns, one per input (arrays, Variables or ``None``, also for the
@@ -177,6 +190,9 @@ class Mutant:
     probes: int = 30
     """Examples drawn, beyond those checked, before a mutant that changed no gradient is
     judged not to apply."""
+    rule: Literal["vjp", "jvp"] = "vjp"
+    """The rule it is planted in: the reverse one, or the forward one (then ``mutation``
+    gets the input tangents as its ``gy`` and returns the output tangents)."""
 
 
 def _swap_inapplicable(hits: Hits) -> str:
@@ -221,6 +237,118 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 """The zoo planted in every op."""
+
+
+def _tangent_ignored(call: Call) -> Gradients:
+    """The forward rule applied to tangents of ones: right only for tangents of ones."""
+    ones = [np.ones_like(_values(t)) for t in call.gy]
+    return call.rule(
+        [Variable(o) if isinstance(t, Variable) else o for o, t in zip(ones, call.gy, strict=True)]
+    )
+
+
+def _tangents_swapped(call: Call) -> Gradients:
+    """The forward rule given the first two input tangents of one shape and dtype swapped."""
+    tangents = list(call.gy)
+    for i in range(len(tangents)):
+        for j in range(i + 1, len(tangents)):
+            a, b = _values(tangents[i]), _values(tangents[j])
+            if a.shape == b.shape and a.dtype == b.dtype:
+                tangents[i], tangents[j] = tangents[j], tangents[i]
+                return call.rule(tangents)
+    return call.rule(tangents)
+
+
+def _tangent_dropped(call: Call) -> Gradients:
+    """The forward rule with the last input's tangent replaced by zeros (its term left out)."""
+    tangents = list(call.gy)
+    if len(tangents) > 1:
+        tangents[-1] = tangents[-1] * 0
+    return call.rule(tangents)
+
+
+FORWARD_MUTANTS: tuple[Mutant, ...] = (
+    Mutant("jvp1e-3", "the first tangent scaled by 1 + 1e-3", scaled(1e-3), FLOAT64, rule="jvp"),
+    Mutant("jvp1e-6", "the first tangent scaled by 1 + 1e-6", scaled(1e-6), FLOAT64, rule="jvp"),
+    Mutant("jvpsign", "the first tangent's sign flipped", _sign_flipped, FLOAT64, rule="jvp"),
+    Mutant(
+        "jvpones",
+        "the input tangents ignored: right only for tangents of ones",
+        _tangent_ignored,
+        FLOAT64,
+        rule="jvp",
+    ),
+    Mutant(
+        "jvpswap",
+        "two inputs' tangents swapped",
+        _tangents_swapped,
+        FLOAT64,
+        _swap_inapplicable,
+        2,
+        rule="jvp",
+    ),
+    Mutant(
+        "jvpdrop",
+        "the last input's tangent left out",
+        _tangent_dropped,
+        FLOAT64,
+        _swap_inapplicable,
+        2,
+        rule="jvp",
+    ),
+    Mutant(
+        "jvpvar",
+        "the first tangent 1e-3 off only when the rule runs on Variables (recorded)",
+        scaled(1e-3, lambda call, g: isinstance(g, Variable)),
+        FLOAT64,
+        rule="jvp",
+    ),
+    Mutant(
+        "jvpf32",
+        "the first tangent 1e-3 off only for float32",
+        scaled(1e-3, lambda call, g: _values(g).dtype == FLOAT32),
+        FLOAT32,
+        rule="jvp",
+    ),
+)
+"""The forward rule's zoo, planted in every op too."""
+
+ALL_MUTANTS = MUTANTS + FORWARD_MUTANTS
+
+
+@contextmanager
+def planted_jvp(primitive: type[Function], mutation: Mutation) -> Iterator[Hits]:
+    """Within the block, every instance of ``primitive`` uses the wrong forward rule
+    ``mutation``; restored on exit."""
+    own = primitive.__dict__.get("jvp")
+    correct = primitive.jvp
+    hits = Hits()
+
+    def wrong(self: Function, *args: Any) -> Any:
+        right = correct(self, *args)
+        outputs = len(right) if isinstance(right, tuple) else 1
+        count = (len(args) - outputs) // 2
+        tangents, rest = list(args[:count]), args[count:]
+
+        def rule(given: Any) -> Gradients:
+            result = correct(self, *given, *rest)
+            return list(result) if isinstance(result, tuple) else [result]
+
+        wrong_tangents = mutation(Call(rule, tangents))
+        scale = np.concatenate([np.ravel(_values(t)) for t in tangents])
+        hits.calls += 1
+        hits.inputs = max(hits.inputs, count)
+        hits.changed += _differ(rule(tangents), wrong_tangents, scale)
+        return tuple(wrong_tangents) if outputs > 1 else wrong_tangents[0]
+
+    primitive.jvp = wrong  # type: ignore[method-assign]  # NOTE: restored below
+    try:
+        yield hits
+    finally:
+        if own is None:
+            del primitive.jvp
+        else:
+            primitive.jvp = own  # type: ignore[method-assign]  # NOTE: the correct one
 
 
 @contextmanager
@@ -306,6 +434,21 @@ def _changes(example: Example, hits: Hits) -> bool:
     return hits.changed > before
 
 
+def _changes_tangents(example: Example, hits: Hits) -> bool:
+    """Whether the planted forward mutant changes a tangent in forward mode on ``example``,
+    on arrays or on recorded Variables."""
+    before = hits.changed
+    fn = _differentiated(example)[1]
+    points = _variable_data(example)
+    try:
+        for recorded in (False, True):
+            primals = [Variable(p) for p in points] if recorded else points
+            jvp(fn, primals, _directions(points, 0))
+    except Exception:  # NOTE: the verification will fail on it too, and say why
+        return True
+    return hits.changed > before
+
+
 class _Enough(Exception):
     """Stops a hunt: enough examples passed."""
 
@@ -328,11 +471,17 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
     an example fails or ``examples_wanted`` examples on which it changes a gradient pass."""
     mutation = _correct if mutant is None else mutant.mutation
     dtype = mutant.dtype if mutant is not None else FLOAT64
+    forward = mutant is not None and mutant.rule == "jvp"
+    plant, check, changes = (
+        (planted_jvp, check_forward_example, _changes_tangents)
+        if forward
+        else (planted, check_example, _changes)
+    )
     checked = 0
     failure: str | None = None
     failing: Example | None = None
 
-    with planted(spec.primitive, mutation) as hits:
+    with plant(spec.primitive, mutation) as hits:
 
         @hypothesis.given(examples(spec, dtype, _kinds(spec)))
         def run(example: Example) -> None:
@@ -341,12 +490,12 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
                 raise _Enough
             if not _computed_in(example, dtype):
                 return
-            if mutant is not None and not _changes(example, hits):
+            if mutant is not None and not changes(example, hits):
                 if hits.calls and hits.inputs < mutant.inputs:
                     raise _Enough  # NOTE: it cannot apply; no need to draw more
                 return
             try:
-                check_example(example)
+                check(example)
             except Exception as error:
                 kind = "" if isinstance(error, AssertionError) else f"{type(error).__name__}: "
                 if failure is None:
@@ -366,7 +515,7 @@ def hunt(spec: OpSpec, mutant: Mutant | None, examples_wanted: int, seed: int = 
         return Outcome("false alarm", checked + 1, failure)
     if failing is not None:
         try:
-            check_example(failing)
+            check(failing)
         except Exception as error:
             return Outcome("false alarm", checked + 1, f"the correct op fails too: {error}")
     if failure is not None:
@@ -470,7 +619,7 @@ def measure(
     spec: OpSpec,
     examples_wanted: int,
     seed: int = 0,
-    mutants: Sequence[Mutant] = MUTANTS,
+    mutants: Sequence[Mutant] = ALL_MUTANTS,
     bisection: int | None = 10,
     control: bool = True,
 ) -> OpReport:
@@ -519,7 +668,7 @@ def run(
 ) -> int:
     """``verify --mutants``: measure the ops ``names``, print one row per op; 1 if an applicable
     mutant escaped or a correct op failed, else 0."""
-    header = _header(MUTANTS)
+    header = _header(ALL_MUTANTS)
     print(header, file=out)
     print("-" * len(header), file=out)
     reports = []
@@ -529,12 +678,12 @@ def run(
         progress.flush()
         report = measure(REGISTRY[name], examples_wanted, seed, bisection=bisection)
         reports.append(report)
-        print(_row(report, MUTANTS), file=out)
+        print(_row(report, ALL_MUTANTS), file=out)
         out.flush()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     inapplicable: dict[tuple[str, str], list[str]] = {}
     for report in reports:
-        for mutant in MUTANTS:
+        for mutant in ALL_MUTANTS:
             outcome = report.outcomes[mutant.name]
             if outcome.verdict == "n/a":
                 inapplicable.setdefault((mutant.name, outcome.detail), []).append(report.name)
@@ -547,7 +696,7 @@ def run(
     for report in failed:
         if report.broken is not None:
             print(f"\n{report.name}: the correct op FAILED: {report.broken}", file=out)
-        for mutant in MUTANTS:
+        for mutant in ALL_MUTANTS:
             outcome = report.outcomes[mutant.name]
             if outcome.verdict in ("escaped", "false alarm"):
                 verdict = outcome.verdict.upper()

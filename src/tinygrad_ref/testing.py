@@ -805,8 +805,9 @@ def check_directional(example: Example, seed: int = 0) -> GradcheckReport:
     """Check the op's jvp along random tangents against the numerical oracle's derivative
     along them (the complex step on an analytic reference, else Richardson), in float64, by
     the bound :func:`tinygrad_ref.check_gradients` uses: ``|jvp64 - n| <= E + 64 eps T``, with
-    ``T`` the magnitude of the terms ``|J_k v_k|``; and the working-dtype jvp against the
-    float64 one, ``|jvp - jvp64| <= 64 eps_working T``."""
+    ``T`` the magnitude of the terms ``|J_k v_k|``; the jvp computed on recorded Variables
+    against the one on arrays, ``<= 64 eps T``; and the working-dtype jvp against the float64
+    one, ``|jvp - jvp64| <= 64 eps_working T``."""
     where, fn = _differentiated(example)
     working = _variable_data(example)
     points = [p.astype(np.float64) for p in working]
@@ -828,6 +829,12 @@ def check_directional(example: Example, seed: int = 0) -> GradcheckReport:
         estimate = numerical_directional(example.fn, inputs, tangents)
     allowed = estimate.error + ROUNDING_MULTIPLE * np.asarray(_rounding(np.float64, terms))
     report = _directional_report(example, precise, estimate.value, allowed, "the oracle")
+    # NOTE: the rules again on recorded Variables, as reverse over forward runs them
+    recorded = np.asarray(jvp(fn, [Variable(p) for p in points], vs)[1].data, dtype=np.float64)
+    allowed = ROUNDING_MULTIPLE * np.asarray(_rounding(np.float64, terms))
+    report = report.merge(
+        _directional_report(example, recorded, precise, allowed, "the jvp on arrays (recorded)")
+    )
     if any(p.dtype != np.float64 for p in working):
         plain = np.asarray(jvp(fn, working, _directions(working, seed))[1], dtype=np.float64)
         dtype = np.result_type(*working)
@@ -942,10 +949,19 @@ def verify_forward(
     """Fuzz one op's jvp rule (:func:`check_forward_example`) with Hypothesis; raises on the
     first (shrunk) failing example."""
     stats = ForwardStats() if stats is None else stats
+    failed = False
 
     @hypothesis.given(examples(spec, dtype))
     def run(example: Example) -> None:
-        check_forward_example(example, stats)
+        nonlocal failed
+        if failed:  # NOTE: Hypothesis shrinking the failure: not counted
+            check_forward_example(example)
+            return
+        try:
+            check_forward_example(example, stats)
+        except BaseException:
+            failed = True
+            raise
 
     _run(run, _thinned(spec, settings), seed)
     return stats

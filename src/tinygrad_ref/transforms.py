@@ -42,7 +42,9 @@ depend on its arguments."""
 Outputs: TypeAlias = Output | tuple[Output, ...]
 """What a function given to ``jvp`` or ``vjp`` returns: one output or a tuple of them."""
 Result: TypeAlias = Array | Variable
-"""A derivative: an array for array arguments, a Variable for Variable arguments."""
+"""A derivative: an array for array arguments, a Variable for Variable arguments. Where the
+differentiated arguments are not the first one alone, the types cannot tell which: the
+transforms are typed ``Any`` there."""
 
 _A = TypeVar("_A", covariant=True)
 _V = TypeVar("_V", covariant=True)
@@ -173,13 +175,9 @@ def _gradient_call(
 @overload
 def grad(f: Callable[..., Output], argnums: Literal[0] = 0) -> Transformed[Array, Variable]: ...
 @overload
-def grad(
-    f: Callable[..., Output], argnums: tuple[Literal[0]]
-) -> Transformed[tuple[Array], tuple[Variable]]: ...
+def grad(f: Callable[..., Output], argnums: int) -> Callable[..., Any]: ...
 @overload
-def grad(
-    f: Callable[..., Output], argnums: int | tuple[int, ...]
-) -> Callable[..., Result | tuple[Result, ...]]: ...
+def grad(f: Callable[..., Output], argnums: tuple[int, ...]) -> Callable[..., tuple[Any, ...]]: ...
 def grad(f: Callable[..., Output], argnums: int | tuple[int, ...] = 0) -> Any:
     """The gradient of ``f`` by its argument ``argnums`` (an int, or a tuple of ints for a tuple
     of gradients), as JAX's ``grad``. ``f``'s output must have one element, of any shape."""
@@ -197,7 +195,7 @@ def value_and_grad(
 @overload
 def value_and_grad(
     f: Callable[..., Output], argnums: int | tuple[int, ...]
-) -> Callable[..., tuple[Result, Result | tuple[Result, ...]]]: ...
+) -> Callable[..., tuple[Any, Any]]: ...
 def value_and_grad(f: Callable[..., Output], argnums: int | tuple[int, ...] = 0) -> Any:
     """``f``'s value and its :func:`grad`, from one forward and one reverse pass."""
 
@@ -349,8 +347,12 @@ def jacobian(
 ) -> Transformed[Array, Variable]: ...
 @overload
 def jacobian(
-    f: Callable[..., Output], argnums: int | tuple[int, ...], *, mode: Literal["rev", "fwd"] = "rev"
-) -> Callable[..., Result | tuple[Result, ...]]: ...
+    f: Callable[..., Output], argnums: int, *, mode: Literal["rev", "fwd"] = "rev"
+) -> Callable[..., Any]: ...
+@overload
+def jacobian(
+    f: Callable[..., Output], argnums: tuple[int, ...], *, mode: Literal["rev", "fwd"] = "rev"
+) -> Callable[..., tuple[Any, ...]]: ...
 def jacobian(
     f: Callable[..., Output],
     argnums: int | tuple[int, ...] = 0,
