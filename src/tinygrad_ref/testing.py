@@ -735,6 +735,30 @@ def _variable_data(example: Example) -> list[Array]:
     return [x.data for x in example.operands if isinstance(x, Variable)]
 
 
+def _coarsest(example: Example, dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The least precise of ``dtype`` and the floating operands' dtypes: a float32 operand's
+    gradient is rounded to float32 beside float64 ones (``where``, ``linear``), and a float32
+    constant's arithmetic is float32."""
+    dtypes = [np.asarray(_raw(x)).dtype for x in example.operands]
+    floating = [d for d in dtypes if d.kind == "f"]
+    return max([np.dtype(dtype), *floating], key=lambda d: float(np.finfo(d).eps))
+
+
+def _exact_directions(points: Sequence[Array], seed: int) -> list[Array]:
+    """Random tangents for the oracle: a random sign times the power of two at or below each
+    element's step scale. The oracle's step in ``s`` has fewer than 36 significant bits and
+    moves each element by a multiple of its ULP, so the moved points ``x + s v`` are exact
+    (unless a step crosses up into the next binade, or lands far above a tiny element): their
+    rounding, which no error bound of the oracle's counts, does not blur the derivative."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.choice([-1.0, 1.0], p.shape) * np.exp2(np.floor(np.log2(step_scale(p))))).astype(
+            p.dtype
+        )
+        for p in points
+    ]
+
+
 def _directions(points: Sequence[Array], seed: int) -> list[Array]:
     """Random tangents, each element of its point's dtype and as large as the oracle's step
     scale there (so that steps along it stay as far from kinks as the strategies keep)."""
@@ -785,7 +809,7 @@ def check_adjoint(example: Example, seed: int = 0) -> float:
     reverse = math.fsum(_inner(g, v) for g, v in zip(gs, vs, strict=True))
     terms = math.fsum(_inner(np.abs(u), np.abs(p)) for p in _parts(fn, points, vs))
     terms += math.fsum(_inner(np.abs(g), np.abs(v)) for g, v in zip(gs, vs, strict=True))
-    info = np.finfo(y.dtype)
+    info = np.finfo(_coarsest(example, y.dtype))
     eps = float(info.eps)
     ulps = abs(forward - reverse) / (eps * max(terms, float(info.smallest_normal)))
     if not ulps <= ADJOINT_ULPS:
@@ -811,7 +835,7 @@ def check_directional(example: Example, seed: int = 0) -> GradcheckReport:
     where, fn = _differentiated(example)
     working = _variable_data(example)
     points = [p.astype(np.float64) for p in working]
-    vs = [v.astype(np.float64) for v in _directions(working, seed)]
+    vs = [v.astype(np.float64) for v in _exact_directions(working, seed)]
     precise = np.asarray(jvp(fn, points, vs)[1], dtype=np.float64)
     terms: Float64Array = np.sum(
         [np.abs(np.asarray(p, dtype=np.float64)) for p in _parts(fn, points, vs)], axis=0
@@ -836,8 +860,8 @@ def check_directional(example: Example, seed: int = 0) -> GradcheckReport:
         _directional_report(example, recorded, precise, allowed, "the jvp on arrays (recorded)")
     )
     if any(p.dtype != np.float64 for p in working):
-        plain = np.asarray(jvp(fn, working, _directions(working, seed))[1], dtype=np.float64)
-        dtype = np.result_type(*working)
+        plain = np.asarray(jvp(fn, working, _exact_directions(working, seed))[1], dtype=np.float64)
+        dtype = _coarsest(example, np.result_type(*working))
         allowed = ROUNDING_MULTIPLE * np.asarray(_rounding(dtype, terms))
         report = report.merge(
             _directional_report(example, plain, precise, allowed, f"the float64 jvp ({dtype})")
@@ -882,7 +906,7 @@ def check_hessian(example: Example, seed: int = 0) -> float:
         return concatenate([reshape(g, (-1,)) for g in grad(phi, argnums)(*xs)])
 
     gradient = grad(phi, argnums)
-    a = [v.astype(np.float64) for v in _directions(points, seed)]
+    a = [v.astype(np.float64) for v in _exact_directions(points, seed)]
     b = [v.astype(np.float64) for v in _directions(points, seed + 2)]
     ha = jvp(gradient, points, a)[1]
     hb = jvp(gradient, points, b)[1]

@@ -54,6 +54,14 @@ class Linear(Function):
             return gx, gw
         return gx, gw, unbroadcast(gy, b_and_y[0])
 
+    def jvp(self, tx: Tensor, tw: Tensor, *rest: Tensor) -> Tensor:
+        # NOTE: rest is (x, w, y) without a bias, else (tb, x, w, b, y)
+        if len(rest) == 3:
+            x, w, _ = rest
+            return tx @ w + x @ tw
+        tb, x, w, _, _ = rest
+        return tx @ w + x @ tw + tb
+
 
 class Dropout(Function):
     """``x`` times a fixed ``mask`` (0 where dropped, ``1 / (1 - ratio)`` where kept)."""
@@ -69,6 +77,9 @@ class Dropout(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * self.mask
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * self.mask
 
 
 def linear(x: Operand, W: Operand, b: Operand | None = None) -> Variable:

@@ -102,6 +102,19 @@ class SoftmaxCrossEntropy(Function):
         gx: Tensor = (e * (1 - one_hot) - others * one_hot) / total * (gy / n)
         return gx
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        n, classes = x.shape
+        others_mask: Array = 1 - np.eye(classes, dtype=x.dtype)[self.labels]
+        # NOTE: sum(p tx) - tx[label] per row, as (sum of e tx - (sum of e) tx[label]) over the
+        # other classes, divided by all of e: no 1 - p to cancel where p[label] is near 1
+        e = Exp().apply(x - np.max(_values(x), axis=1, keepdims=True))
+        e_others = e * others_mask
+        tx_label = Sum((1,), True).apply(tx * (1 - others_mask))
+        total = Sum((1,), True).apply(e)
+        rows = Sum((1,), True).apply(e_others * tx) - Sum((1,), True).apply(e_others) * tx_label
+        ty: Tensor = Sum().apply(rows / total) / n
+        return ty
+
 
 class MeanSquaredError(Function):
     """``sum((x0 - x1) ** 2) / len(x0 - x1)``, as DeZero's: divided by the first axis."""
@@ -117,6 +130,11 @@ class MeanSquaredError(Function):
         diff = x0 - x1
         g = gy * diff * (2 / len(diff))
         return unbroadcast(g, x0), unbroadcast(-g, x1)
+
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        diff = x0 - x1
+        ty: Tensor = Sum().apply(diff * (tx0 - tx1)) * (2 / len(diff))
+        return ty
 
 
 class SigmoidCrossEntropy(Function):
@@ -136,6 +154,10 @@ class SigmoidCrossEntropy(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return (Sigmoid().apply(x) - self.targets) * (gy / len(x))
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        ty: Tensor = Sum().apply((Sigmoid().apply(x) - self.targets) * tx) / len(x)
+        return ty
 
 
 def _shortfall(d: Array | Variable, floor: float) -> Array:
@@ -173,6 +195,11 @@ class BinaryCrossEntropy(Function):
 
     def vjp(self, gy: Tensor, p: Tensor, y: Tensor) -> Tensor:
         return (p - self.targets) / _at_least(p * (1 - p), 1e-12) * (gy / len(p))
+
+    def jvp(self, tp: Tensor, p: Tensor, y: Tensor) -> Tensor:
+        slope = (p - self.targets) / _at_least(p * (1 - p), 1e-12)
+        ty: Tensor = Sum().apply(slope * tp) / len(p)
+        return ty
 
 
 def softmax_cross_entropy(x: Operand, t: Operand) -> Variable:

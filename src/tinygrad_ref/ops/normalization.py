@@ -87,8 +87,8 @@ class BatchNorm(Function):
             xc = x - mean
         inv_std = 1 / np.sqrt(var + self.eps)
         xhat = xc * inv_std
-        if Config.enable_backprop:
-            self.inv_std, self.shift, self.xhat = inv_std, mean, xhat
+        # NOTE: kept also when nothing is recorded: forward mode's jvp reads them then
+        self.inv_std, self.shift, self.xhat = inv_std, mean, xhat
         y: Array = _per_channel(gamma, x.ndim) * xhat + _per_channel(beta, x.ndim)
         return y
 
@@ -124,6 +124,32 @@ class BatchNorm(Function):
         else:
             gx = gy * scale
         return unbroadcast(gx, x), unbroadcast(ggamma, gamma), unbroadcast(gbeta, beta)
+
+    def jvp(
+        self,
+        tx: Tensor,
+        tgamma: Tensor,
+        tbeta: Tensor,
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        y: Tensor,
+    ) -> Tensor:
+        ndim, axes = x.ndim, _axes(x.ndim)
+        xhat, inv_std = self._normalized(x)
+        if self.train:
+            # NOTE: xhat = xc / std: its tangent is (txc - xhat mean(xhat txc)) / std, txc = tx -
+            # mean(tx), the batch's mean and variance moving with x
+            txc = tx - Mean(axes, keepdims=True).apply(tx)
+            txhat = (txc - xhat * Mean(axes, keepdims=True).apply(xhat * txc)) * inv_std
+        else:
+            txhat = tx * inv_std
+        ty: Tensor = (
+            _per_channel(gamma, ndim) * txhat
+            + _per_channel(tgamma, ndim) * xhat
+            + _per_channel(tbeta, ndim)
+        )
+        return ty
 
 
 def batch_norm(

@@ -44,6 +44,9 @@ class ReLU(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _masked(gy, _values(x) > 0, x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(tx, _values(x) > 0, x)
+
 
 class LeakyReLU(Function):
     __slots__ = ("slope",)
@@ -57,6 +60,9 @@ class LeakyReLU(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _masked(gy, np.where(_values(x) > 0, 1.0, self.slope), x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(tx, np.where(_values(x) > 0, 1.0, self.slope), x)
+
 
 class Abs(Function):
     __slots__ = ()
@@ -67,6 +73,9 @@ class Abs(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         # NOTE: sign(0) = 0: abs'(0) = 0, as PyTorch's (JAX's is 1).
         return _masked(gy, np.sign(_values(x)), x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(tx, np.sign(_values(x)), x)
 
 
 class Maximum(Function):
@@ -81,6 +90,13 @@ class Maximum(Function):
         is0, is1 = _values(x0) == _values(y), _values(x1) == _values(y)
         share0, share1 = is0 * (1 - 0.5 * is1), is1 * (1 - 0.5 * is0)
         return unbroadcast(_masked(gy, share0, y), x0), unbroadcast(_masked(gy, share1, y), x1)
+
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        # NOTE: the tangent of the operand y equals, their mean at a tie, as the vjp splits it
+        y_values = _values(y)
+        is0, is1 = _values(x0) == y_values, _values(x1) == y_values
+        weight0, weight1 = np.where(is1, 0.5 * is0, is0), np.where(is0, 0.5 * is1, is1)
+        return _masked(tx0, weight0, y) + _masked(tx1, weight1, y)
 
 
 class Minimum(Maximum):
@@ -106,6 +122,10 @@ class Clip(Function):
         x_values = _values(x)
         return _masked(gy, (self.x_min <= x_values) & (x_values <= self.x_max), x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        inside = (self.x_min <= _values(x)) & (_values(x) <= self.x_max)
+        return _masked(tx, inside, x)
+
 
 class Where(Function):
     """``condition ? x0 : x1`` elementwise, for a constant boolean ``condition``."""
@@ -125,6 +145,9 @@ class Where(Function):
             unbroadcast(_masked(gy, self.condition, y), x0),
             unbroadcast(_masked(gy, ~self.condition, y), x1),
         )
+
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        return _masked(tx0, self.condition, y) + _masked(tx1, ~self.condition, y)
 
 
 def relu(x: Operand) -> Variable:
