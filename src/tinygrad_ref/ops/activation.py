@@ -50,6 +50,39 @@ def log_softmax_of(x: Array, axes: tuple[int, ...]) -> Array:
     return y
 
 
+def _exponentials(x: Tensor, axis: Axis) -> tuple[Tensor, Array]:
+    """``exp(x - max(x))`` over ``axis``, and where ``x`` is largest (1, else 0)."""
+    values = _values(x)
+    axes = normalize_axes(axis, np.shape(values))
+    # NOTE: the initial value lets an empty axis through (with nothing to be largest).
+    high = np.max(values, axis=axes, keepdims=True, initial=-np.inf)
+    largest = (values == high).astype(values.dtype)
+    return Exp().apply(x - high), largest
+
+
+def _sums_of_others(t: Tensor, largest: Array, axis: Axis) -> tuple[Tensor, Tensor]:
+    """The sum of ``t`` over ``axis``, and at each element the sum of the others: at the
+    largest logits summed from them, not as the sum less a term nearly as large."""
+    total = Sum(axis, keepdims=True).apply(t)
+    others = Sum(axis, keepdims=True).apply(t * (1 - largest))
+    # NOTE: at a tie for the largest, the sum over the tied ones less t does not cancel.
+    tied = Sum(axis, keepdims=True).apply(t * largest) - t
+    return total, (total - t) * (1 - largest) + (others + tied) * largest
+
+
+def _less_softmax_mean(t: Tensor, x: Tensor, axis: Axis) -> Tensor:
+    """``t - sum(softmax(x) * t)`` over ``axis``: log_softmax's derivative along ``t``.
+
+    NOTE: as (t (S - e) - (sum(e t) - e t)) / S, with e the shifted exponentials and S their
+    sum; at the largest logits both differences are summed from the others, so nothing cancels
+    where softmax is near 1."""
+    e, largest = _exponentials(x, axis)
+    s, complement = _sums_of_others(e, largest, axis)
+    _, others = _sums_of_others(e * t, largest, axis)
+    centered: Tensor = (t * complement - others) / s
+    return centered
+
+
 class Softmax(Function):
     __slots__ = ("axis",)
 
@@ -63,8 +96,12 @@ class Softmax(Function):
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        gx = y * gy
-        return gx - y * Sum(self.axis, keepdims=True).apply(gx)
+        # NOTE: y * (gy - sum(y * gy)), without its cancellation where y is near 1.
+        return y * _less_softmax_mean(gy, x, self.axis)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: the vjp's formula: the Jacobian diag(y) - y yᵀ is symmetric.
+        return y * _less_softmax_mean(tx, x, self.axis)
 
 
 class LogSoftmax(Function):
@@ -81,18 +118,13 @@ class LogSoftmax(Function):
         # shifted exponentials and S their sum; S - e at the largest logits (e = 1) is summed
         # from the others, so nothing cancels where softmax is near 1 (the label of a confident
         # classifier)
-        values = _values(x)
-        axes = normalize_axes(self.axis, np.shape(values))
-        high = np.max(values, axis=axes, keepdims=True)
-        largest = (values == high).astype(values.dtype)
-        e = Exp().apply(x - high)
-        s = Sum(self.axis, keepdims=True).apply(e)
-        # NOTE: the other largest ones are e's too (all 1): their sum less e does not cancel
-        others = Sum(self.axis, keepdims=True).apply(e * (1 - largest))
-        tied = Sum(self.axis, keepdims=True).apply(e * largest) - e
-        complement = (s - e) * (1 - largest) + (others + tied) * largest
+        e, largest = _exponentials(x, self.axis)
+        s, complement = _sums_of_others(e, largest, self.axis)
         gx: Tensor = (gy * complement - e * (Sum(self.axis, keepdims=True).apply(gy) - gy)) / s
         return gx
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _less_softmax_mean(tx, x, self.axis)
 
 
 class LogSumExp(Function):
@@ -111,6 +143,10 @@ class LogSumExp(Function):
         # NOTE: the softmax of x itself, not exp(x - y): y of 1e4 is rounded to 1e4's ulp.
         softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
         return _spread(gy, x, self.axis, self.keepdims) * softmax
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
+        return Sum(self.axis, self.keepdims).apply(softmax * tx)
 
 
 def softmax(x: Operand, axis: Axis = 1) -> Variable:

@@ -19,7 +19,7 @@ from tinygrad_ref.core import (
     constant_data,
 )
 from tinygrad_ref.ops.elementwise import Log, _values
-from tinygrad_ref.ops.shape import unbroadcast
+from tinygrad_ref.ops.shape import BroadcastTo, Cast, unbroadcast
 from tinygrad_ref.spec import (
     ANY,
     EXPONENT,
@@ -44,6 +44,9 @@ class Add(Function):
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         return unbroadcast(gy, x0), unbroadcast(gy, x1)
 
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        return tx0 + tx1
+
 
 class Mul(Function):
     __slots__ = ()
@@ -53,6 +56,9 @@ class Mul(Function):
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         return unbroadcast(gy * x1, x0), unbroadcast(gy * x0, x1)
+
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        return tx0 * x1 + x0 * tx1
 
 
 class Neg(Function):
@@ -64,6 +70,9 @@ class Neg(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return -gy
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return -tx
+
 
 class Sub(Function):
     __slots__ = ()
@@ -73,6 +82,9 @@ class Sub(Function):
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         return unbroadcast(gy, x0), unbroadcast(-gy, x1)
+
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        return tx0 - tx1
 
 
 class Div(Function):
@@ -85,6 +97,10 @@ class Div(Function):
         gx0 = gy / x1
         return unbroadcast(gx0, x0), unbroadcast(-gx0 * y, x1)
 
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        # NOTE: tx1 * y first, in the result's dtype: tx1 / x1 would round in a float32 pair's.
+        return (tx0 - tx1 * y) / x1
+
 
 class Square(Function):
     __slots__ = ()
@@ -94,6 +110,9 @@ class Square(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * (2 * x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * (2 * x)
 
 
 Constant = Array | float
@@ -122,6 +141,16 @@ def _scalar(x: Array) -> Array:
     return x[()] if x.ndim == 0 else x
 
 
+def broadcast_like(t: Tensor, y: Tensor) -> Tensor:
+    """The tangent ``t`` of an input, broadcast to the shape and cast to the dtype of the result
+    ``y``: the forward counterpart of ``unbroadcast``."""
+    if t.shape != y.shape:
+        t = BroadcastTo(y.shape).apply(t)
+    if t.dtype != y.dtype:
+        t = Cast(y.dtype).apply(t)
+    return t
+
+
 # NOTE: x + c, x - c, x * c and x / c (and c + x, c * x) are ops of one input holding the
 # constant, as x ** c is: no Variable is made for the constant, and no gradient is computed for it.
 
@@ -140,6 +169,9 @@ class AddConstant(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy, x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return broadcast_like(tx, y)
+
 
 class SubConstant(Function):
     """``x - c`` for a constant ``c``."""
@@ -154,6 +186,9 @@ class SubConstant(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy, x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return broadcast_like(tx, y)
 
 
 class MulConstant(Function):
@@ -170,6 +205,9 @@ class MulConstant(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy * self.c, x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * self.c
+
 
 class DivConstant(Function):
     """``x / c`` for a constant ``c``."""
@@ -185,6 +223,9 @@ class DivConstant(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy / self.c, x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / self.c
+
 
 class Pow(Function):
     """``x ** c`` for a constant exponent ``c``; only ``x`` is differentiated, so a negative
@@ -199,18 +240,23 @@ class Pow(Function):
         return x**self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy * self.c * self._power_less_one(x, y), x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * self.c * self._power_less_one(x, y)
+
+    def _power_less_one(self, x: Tensor, y: Tensor) -> Tensor:
+        """``x ** (c - 1)``, the derivative's power, as accurate as ``x ** c`` (``y``)."""
         c = self.c
         # NOTE: where c is 0 the derivative is c * x ** 1 = 0, also at x = 0 where
         # c * x ** (c - 1) would be 0 * inf; for c = 2, x itself saves a pass over memory.
         if _is_python_number(c) and (isinstance(c, int) or c in (0, 2)):
-            x_c1 = x if c in (0, 2) else x ** (c - 1)
-        else:
-            # NOTE: the exponent x ** c is computed with: c in the result's dtype.
-            exponent = np.asarray(c, dtype=y.dtype)
-            d = np.where(exponent == 0, 1, exponent - 1)
-            power = float(d) if _is_python_number(c) else d
-            x_c1 = _times_rounding_of_minus_one(x**power, x, exponent)
-        return unbroadcast(gy * c * x_c1, x)
+            return x if c in (0, 2) else x ** (c - 1)
+        # NOTE: the exponent x ** c is computed with: c in the result's dtype.
+        exponent = np.asarray(c, dtype=y.dtype)
+        d = np.where(exponent == 0, 1, exponent - 1)
+        power = float(d) if _is_python_number(c) else d
+        return _times_rounding_of_minus_one(x**power, x, exponent)
 
 
 def _times_rounding_of_minus_one(x_d: Tensor, x: Tensor, c: Array) -> Tensor:
@@ -239,10 +285,17 @@ class Rpow(Function):
         return self.c**x
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return unbroadcast(gy * y * self._log_base(y), x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * y * self._log_base(y)
+
+    def _log_base(self, y: Tensor) -> Array:
+        """``log(c)`` in the result's dtype."""
         c = np.asarray(self.c, dtype=y.dtype)
         # NOTE: 0 ** x is constant (for x > 0): its base gets log(1) = 0, not log(0) = -inf.
         log_c: Array = np.log(np.where(c == 0, 1, c))
-        return unbroadcast(gy * y * log_c, x)
+        return log_c
 
 
 class Power(Function):
@@ -254,14 +307,28 @@ class Power(Function):
         return x0**x1
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        # NOTE: at 0 ** 0 the base gets 0 (x0 ** 0 is constant), and where x0 is 0 the exponent
-        # gets 0 (0 ** x1 is constant for x1 > 0): constant masks that keep 0 * inf (and
-        # log 0) out, and leave every other point's derivatives alone.
-        base_is_0 = _values(x0) == 0
-        x0_d = x0 ** (x1 - 1 + (base_is_0 & (_values(x1) == 0)))
-        gx0 = gy * x1 * _times_rounding_of_minus_one(x0_d, x0, _values(x1))
-        gx1 = gy * y * Log().apply(x0 + base_is_0)
+        power_less_one, log_base = _power_factors(x0, x1, y)
+        gx0 = gy * x1 * power_less_one
+        gx1 = gy * y * log_base
         return unbroadcast(gx0, x0), unbroadcast(gx1, x1)
+
+    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        power_less_one, log_base = _power_factors(x0, x1, y)
+        return tx0 * x1 * power_less_one + tx1 * y * log_base
+
+
+def _power_factors(x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """``x0 ** (x1 - 1)`` and ``log(x0)`` (in the dtype of ``y = x0 ** x1``, so that a float32
+    base does not round a float64 exponent's derivative), the factors of the derivatives of
+    ``x0 ** x1``.
+
+    NOTE: at 0 ** 0 the base gets 0 (x0 ** 0 is constant), and where x0 is 0 the exponent gets 0
+    (0 ** x1 is constant for x1 > 0): constant masks that keep 0 * inf (and log 0) out, and
+    leave every other point's derivatives alone."""
+    base_is_0 = _values(x0) == 0
+    x0_d = x0 ** (x1 - 1 + (base_is_0 & (_values(x1) == 0)))
+    base = x0 if x0.dtype == y.dtype else Cast(y.dtype).apply(x0)
+    return _times_rounding_of_minus_one(x0_d, x0, _values(x1)), Log().apply(base + base_is_0)
 
 
 def add(x0: Operand, x1: Operand) -> Variable:

@@ -19,6 +19,9 @@ class Exp(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * y
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * y
+
 
 class Log(Function):
     __slots__ = ()
@@ -28,6 +31,9 @@ class Log(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy / x
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / x
 
 
 class Sin(Function):
@@ -39,6 +45,9 @@ class Sin(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * Cos().apply(x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Cos().apply(x)
+
 
 class Cos(Function):
     __slots__ = ()
@@ -48,6 +57,9 @@ class Cos(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * -Sin().apply(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * -Sin().apply(x)
 
 
 class Tanh(Function):
@@ -60,6 +72,9 @@ class Tanh(Function):
         # NOTE: not 1 - y * y, which cancels where |y| is near 1.
         return gy * 4 * _bell(x, 2)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * 4 * _bell(x, 2)
+
 
 class Sqrt(Function):
     __slots__ = ()
@@ -69,6 +84,9 @@ class Sqrt(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy / (2 * y)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / (2 * y)
 
 
 class Sigmoid(Function):
@@ -84,6 +102,9 @@ class Sigmoid(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         # NOTE: not y * (1 - y), which cancels where y is near 1.
         return gy * _bell(x, 1)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * _bell(x, 1)
 
 
 def _values(t: Array | Variable) -> Array:
@@ -113,6 +134,9 @@ class Log1p(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy / (1 + x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / (1 + x)
+
 
 class Expm1(Function):
     __slots__ = ()
@@ -123,6 +147,9 @@ class Expm1(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         # NOTE: not y + 1, which cancels to 0 for large -x.
         return gy * Exp().apply(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Exp().apply(x)
 
 
 class Softplus(Function):
@@ -136,6 +163,9 @@ class Softplus(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * Sigmoid().apply(x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Sigmoid().apply(x)
+
 
 class LogSigmoid(Function):
     __slots__ = ()
@@ -145,6 +175,9 @@ class LogSigmoid(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return gy * Sigmoid().apply(-x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Sigmoid().apply(-x)
 
 
 def exp(x: Operand) -> Variable:
