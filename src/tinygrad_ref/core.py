@@ -664,10 +664,11 @@ def _zero_tangent(x: Variable) -> Array:
 
 def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -> None:
     """Give the outputs ``ys`` of ``f`` their tangents in every active trace that reached one of
-    its inputs ``xs``. A rule that computes on Variables runs with its trace and the ones inside
-    it suspended, so that the traces around it differentiate what it computes (forward over
-    forward), and its own calls carry nothing of its trace."""
-    for level in range(len(_traces) - 1, -1, -1):
+    its inputs ``xs``, outermost first. A rule that computes on Variables runs with its trace
+    and the ones inside it suspended, so that the traces around it differentiate what it
+    computes (forward over forward: the outputs already carry the outer tangents its rule
+    reads), and its own calls carry nothing of its trace."""
+    for level in range(len(_traces)):
         trace = _traces[level]
         txs: list[Any] = []
         reached, complete = False, True

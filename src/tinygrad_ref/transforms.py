@@ -63,12 +63,14 @@ class Transformed(Protocol[_A, _V]):
 # The arguments a transform differentiates.
 
 
+def _any_variable(arguments: Sequence[object]) -> bool:
+    return any(isinstance(x, Variable) for x in arguments)
+
+
 def _linked(arguments: Sequence[object]) -> bool:
     """Whether a transform given these arguments must record what it computes: one of them is
     a Variable, and a graph is being recorded or a forward-mode trace is running."""
-    return any(isinstance(x, Variable) for x in arguments) and (
-        Config.enable_backprop or bool(core._traces)
-    )
+    return _any_variable(arguments) and (Config.enable_backprop or bool(core._traces))
 
 
 def _stand_in(x: Operand, linked: bool) -> Variable:
@@ -122,9 +124,10 @@ def _name(f: Callable[..., Any]) -> str:
     return getattr(f, "__name__", type(f).__name__)
 
 
-def _result(x: Variable | Array, linked: bool) -> Any:
-    """A derivative as the caller gets it: a Variable when ``linked``, else an array."""
-    if linked:
+def _result(x: Variable | Array, variables: bool) -> Any:
+    """A result as the caller gets it: a Variable when ``variables`` (a differentiated argument
+    was one), else an array."""
+    if variables:
         return x if isinstance(x, Variable) else _new_variable(np.asarray(x))
     return x.data if isinstance(x, Variable) else np.asarray(x)
 
@@ -169,7 +172,8 @@ def _gradient_call(
         )
     seed = np.ones_like(y.data)
     grads = gradients({y: _new_variable(seed) if linked else seed}, stand_ins, linked)
-    return _result(y, linked), _one([_result(g, linked) for g in grads], argnums)
+    variables = _any_variable([args[i] for i in numbers])
+    return _result(y, variables), _one([_result(g, variables) for g in grads], argnums)
 
 
 @overload
@@ -227,9 +231,11 @@ def vjp(f: Callable[..., Outputs], *primals: Operand) -> tuple[Any, Callable[...
             if linked and not isinstance(u, Variable):
                 u = _new_variable(u)
             seeds[y] = seeds[y] + u if y in seeds else u
-        return tuple(_result(g, linked) for g in gradients(seeds, stand_ins, linked))
+        grads = gradients(seeds, stand_ins, linked)
+        return tuple(_result(g, variables) for g in grads)
 
-    results = tuple(_result(y, linked) for y in ys)
+    variables = _any_variable(primals)
+    results = tuple(_result(y, variables) for y in ys)
     return (results if several else results[0]), vjp_fn
 
 
@@ -284,8 +290,8 @@ def jvp(
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
     ys, tys, several, linked = _forward(f, primals, dict(enumerate(tangents)))
-    values = tuple(_result(y, linked) for y in ys)
-    outs = tuple(_result(t, linked) for t in tys)
+    values = tuple(_result(y, linked or _any_variable(primals)) for y in ys)
+    outs = tuple(_result(t, linked or _any_variable(primals)) for t in tys)
     return (values, outs) if several else (values[0], outs[0])
 
 
@@ -307,8 +313,12 @@ def _jacobian_call(
             for row, g in zip(rows, grads, strict=True):
                 row.append(g)
         shapes = [y.shape + x.shape for x in stand_ins]
+        variables = _any_variable([args[i] for i in numbers])
         return _one(
-            [_stacked(row, 0, shape, linked) for row, shape in zip(rows, shapes, strict=True)],
+            [
+                _result(_stacked(row, 0, shape, linked), variables)
+                for row, shape in zip(rows, shapes, strict=True)
+            ],
             argnums,
         )
     if mode != "fwd":
@@ -326,8 +336,8 @@ def _jacobian_call(
                 raise TypeError(f"jacobian needs a function of one output; {_name(f)} gave a tuple")
             out_shape = ys[0].shape
             columns.append(_result(tys[0], linked))
-        linked = _linked([args[i]])
-        jacobians.append(_stacked(columns, -1, out_shape + x.shape, linked))
+        stacked = _stacked(columns, -1, out_shape + x.shape, _linked([args[i]]))
+        jacobians.append(_result(stacked, _any_variable([args[i]])))
     return _one(jacobians, argnums)
 
 

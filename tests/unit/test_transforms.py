@@ -286,3 +286,16 @@ def test_a_user_function_in_forward_mode() -> None:
     _, t = jvp(lambda x: Twice()(x), (X,), (V,))
     np.testing.assert_array_equal(t, 2 * V)
     np.testing.assert_array_equal(hessian(lambda x: (Twice()(x) * x).sum())(X), 4 * np.eye(3))
+
+
+def test_forward_over_forward_through_rules_that_read_their_output() -> None:
+    from tinygrad_ref import exp, sqrt
+
+    def first(x: Variable) -> Variable:
+        tangent: Variable = jvp(exp, (x,), (np.array(1.0),))[1]
+        return tangent
+
+    _, second = jvp(first, (np.array(0.7),), (np.array(1.0),))
+    np.testing.assert_allclose(second, np.exp(0.7), rtol=1e-15)
+    forward_twice = jacobian(jacobian(lambda x: sqrt(x).sum(), mode="fwd"), mode="fwd")(X**2)
+    np.testing.assert_allclose(forward_twice, np.diag(-0.25 * (X**2) ** -1.5), rtol=1e-14)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.indexing import GetItem
 from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, Reshape, Transpose, unbroadcast
 from tinygrad_ref.spec import (
@@ -161,6 +162,9 @@ class Im2col(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return Col2im(x.shape, self.window, self.to_matrix).apply(gy)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Im2col(self.window, self.to_matrix).apply(tx)
+
 
 class Col2im(Function):
     """Columns added back into an image: the adjoint of :class:`Im2col`."""
@@ -186,6 +190,9 @@ class Col2im(Function):
 
     def vjp(self, gy: Tensor, col: Tensor, y: Tensor) -> Tensor:
         return Im2col(self.window, self.to_matrix).apply(gy)
+
+    def jvp(self, tcol: Tensor, col: Tensor, y: Tensor) -> Tensor:
+        return Col2im(self.image_shape, self.window, self.to_matrix).apply(tcol)
 
 
 def im2col(
@@ -264,6 +271,27 @@ class Conv2d(Function):
             return unbroadcast(gx, x), unbroadcast(gw, w)
         return unbroadcast(gx, x), unbroadcast(gw, w), unbroadcast(Sum((0, 2, 3)).apply(gy), b_y[0])
 
+    def jvp(self, *args: Tensor) -> Tensor:
+        return _product_rule(args, lambda x, w: _convolve(x, w, self.window))
+
+
+def _convolve(x: Tensor, w: Tensor, window: Window) -> Tensor:
+    """The convolution of ``x`` with ``w`` over ``window``, without bias, computed with ops."""
+    n, oc = x.shape[0], w.shape[0]
+    oh, ow = window.out_size(x.shape)
+    y = _im2row(x, window) @ Transpose().apply(Reshape((oc, -1)).apply(w))
+    return Transpose((0, 3, 1, 2)).apply(Reshape((n, oh, ow, oc)).apply(y))
+
+
+def _product_rule(args: tuple[Tensor, ...], product: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    """The jvp of ``product(x, W) + b`` (``b`` optional, one per output channel) for a
+    ``product`` linear in each of ``x`` and ``W``, from jvp's arguments ``(tx, tW[, tb], x,
+    W[, b], y)``: ``product(tx, W) + product(x, tW) + tb``."""
+    arity = len(args) // 2
+    (tx, tw, *tb), (x, w) = args[:arity], args[arity : arity + 2]
+    ty = product(tx, w) + product(x, tw)
+    return ty + Reshape((-1, 1, 1)).apply(tb[0]) if tb else ty
+
 
 def _rows(t: Tensor) -> Tensor:
     """An image ``(N, C, H, W)`` as the matrix ``(N*H*W, C)``: a row per pixel."""
@@ -338,6 +366,13 @@ class Deconv2d(Function):
             return unbroadcast(gx, x), unbroadcast(gw, w)
         return unbroadcast(gx, x), unbroadcast(gw, w), unbroadcast(Sum((0, 2, 3)).apply(gy), b_y[0])
 
+    def jvp(self, *args: Tensor) -> Tensor:
+        def deconvolve(x: Tensor, w: Tensor) -> Tensor:
+            columns = _rows(x) @ Reshape((x.shape[1], -1)).apply(w)
+            return Col2im(self.image_shape(x.shape, w.shape), self.window, True).apply(columns)
+
+        return _product_rule(args, deconvolve)
+
 
 def deconv2d(
     x: Operand,
@@ -395,6 +430,16 @@ class Pooling(Function):
         gcol = Reshape((n, c, *self.window.kernel, oh, ow)).apply(masked)
         return unbroadcast(Col2im(x.shape, self.window, False).apply(gcol), x)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: each output's tangent is that of its window's first maximum, the element the
+        # vjp routes the gradient to; picked from the windows of tx (padding has tangent 0).
+        assert self.argmax is not None  # NOTE: set by forward, which runs first
+        n, c, _, oh, ow = self.argmax.shape
+        kh, kw = self.window.kernel
+        windows = Reshape((n, c, kh * kw, oh, ow)).apply(Im2col(self.window, False).apply(tx))
+        batch, channel, row, column = np.ogrid[:n, :c, :oh, :ow]
+        return GetItem((batch, channel, self.argmax[:, :, 0], row, column)).apply(windows)
+
 
 def pooling(x: Operand, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """Max pooling of ``x`` ``(N, C, H, W)`` over windows of ``kernel_size``: ``(N, C, OH,
@@ -422,6 +467,9 @@ class AveragePooling(Function):
         gcol = BroadcastTo((n, c, kh, kw, oh, ow)).apply(Reshape((n, c, 1, 1, oh, ow)).apply(gy))
         gx = Col2im(x.shape, self.window, False).apply(gcol) / (kh * kw)
         return unbroadcast(gx, x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return AveragePooling(self.window).apply(tx)
 
 
 def average_pooling(

@@ -57,6 +57,9 @@ class GetItem(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return GetItemGrad(self.idx, x.shape).apply(gy)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return GetItem(self.idx).apply(tx)
+
 
 class GetItemGrad(Function):
     """The gradient of ``x[idx]`` for an ``x`` of ``shape``: zeros, with ``gy`` added at
@@ -77,6 +80,9 @@ class GetItemGrad(Function):
     def vjp(self, ggx: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
         # NOTE: np.add.at broadcasts gy to the indexed places; the reverse sums it back.
         return unbroadcast(GetItem(self.idx).apply(ggx), gy)
+
+    def jvp(self, tgy: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
+        return GetItemGrad(self.idx, self.shape).apply(tgy)
 
 
 def get_item(x: Operand, idx: Index) -> Variable:

@@ -16,15 +16,17 @@ Sections = int | Sequence[int]
 """How ``split`` divides an axis: into that many equal parts, or at those indices."""
 
 
+def _applied(f: Function, ts: Sequence[Tensor]) -> Tensor:
+    """``f`` of the inputs ``ts``: recorded if one of them is a Variable (a tangent of no
+    trace's is a plain array of zeros among Variables)."""
+    inputs: list[Any] = list(ts)
+    y: Any = f(*inputs) if any(isinstance(t, Variable) for t in inputs) else f.forward(*inputs)
+    return cast("Tensor", y)
+
+
 def _joined(ts: Sequence[Tensor], axis: int) -> Tensor:
-    """``ts`` concatenated along ``axis``: recorded if they are Variables."""
-    parts: list[Any] = list(ts)
-    joined: Any = (
-        Concatenate(axis)(*parts)
-        if isinstance(parts[0], Variable)
-        else np.concatenate(parts, axis=axis)
-    )
-    return cast("Tensor", joined)
+    """``ts`` concatenated along ``axis``: recorded if one of them is a Variable."""
+    return _applied(Concatenate(axis), ts)
 
 
 def _parts(t: Tensor, sections: Sections, axis: int) -> tuple[Tensor, ...]:
@@ -56,6 +58,10 @@ class Concatenate(Function):
         bounds = np.cumsum([x.shape[axis] for x in xs[:-1]]).tolist()
         return tuple(unbroadcast(g, x) for g, x in zip(_parts(gy, bounds, axis), xs, strict=True))
 
+    def jvp(self, *txs_xs_and_y: Tensor) -> Tensor:
+        count = (len(txs_xs_and_y) - 1) // 2
+        return _joined(txs_xs_and_y[:count], self.axis)
+
 
 class Stack(Function):
     """``np.stack(xs, axis)`` of the inputs: along a new axis."""
@@ -76,6 +82,10 @@ class Stack(Function):
             unbroadcast(Reshape(x.shape).apply(g), x)
             for g, x in zip(_parts(gy, len(xs), axis), xs, strict=True)
         )
+
+    def jvp(self, *txs_xs_and_y: Tensor) -> Tensor:
+        count = (len(txs_xs_and_y) - 1) // 2
+        return _applied(Stack(self.axis), txs_xs_and_y[:count])
 
 
 class Split(Function):
@@ -104,6 +114,9 @@ class Split(Function):
         gys, x = args[:count], args[count]
         (axis,) = normalize_axes(self.axis, x.shape)
         return _joined(gys, axis)
+
+    def jvp(self, tx: Tensor, x: Tensor, *ys: Tensor) -> tuple[Tensor, ...]:
+        return _parts(tx, self.sections, self.axis)
 
 
 def concatenate(xs: Sequence[Operand], axis: int = 0) -> Variable:

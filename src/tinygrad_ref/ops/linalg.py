@@ -69,6 +69,9 @@ class MatMul(Function):
             gb = _reshaped(unbroadcast(_swap_last(a2) @ gy2, b2), b.shape)
         return ga, gb
 
+    def jvp(self, ta: Tensor, tb: Tensor, a: Tensor, b: Tensor, y: Tensor) -> Tensor:
+        return ta @ b + a @ tb
+
 
 def matmul(a: Operand, b: Operand) -> Variable:
     """The matrix product ``a @ b``, as NumPy's: two 1-D vectors give their dot product (a 0-d

@@ -42,6 +42,9 @@ class Sum(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _spread(gy, x, self.axis, self.keepdims)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Sum(self.axis, self.keepdims).apply(tx)
+
 
 class Mean(Function):
     __slots__ = ("axis", "keepdims")
@@ -57,6 +60,9 @@ class Mean(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         count: int = math.prod(x.shape[a] for a in normalize_axes(self.axis, x.shape))
         return _divided_by_count(_spread(gy, x, self.axis, self.keepdims), count)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Mean(self.axis, self.keepdims).apply(tx)
 
 
 def _divided_by_count(g: Tensor, count: int) -> Tensor:
@@ -85,6 +91,13 @@ class Max(Function):
         winners = x_values == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
         counts = np.sum(winners, axis=normalize_axes(self.axis, x.shape), keepdims=True)
         return _masked(_spread(gy, x, self.axis, self.keepdims), winners / counts, x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        # NOTE: the convention of vjp: at a tie, the mean of the tied elements' tangents.
+        axes = normalize_axes(self.axis, x.shape)
+        tied = _values(x) == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
+        weights = tied / np.sum(tied, axis=axes, keepdims=True)
+        return Sum(self.axis, self.keepdims).apply(_masked(tx, weights, x))
 
 
 class Min(Max):

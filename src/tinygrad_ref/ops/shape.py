@@ -68,6 +68,9 @@ class SumTo(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return BroadcastTo(x.shape).apply(gy)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return SumTo(self.shape).apply(tx)
+
 
 class BroadcastTo(Function):
     __slots__ = ("shape",)
@@ -81,6 +84,9 @@ class BroadcastTo(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return SumTo(x.shape).apply(gy)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return BroadcastTo(self.shape).apply(tx)
 
 
 class Reshape(Function):
@@ -128,6 +134,9 @@ class Transpose(Function):
         permutation = self.permutation(x.shape)
         return Transpose(tuple(permutation.index(i) for i in range(x.ndim))).apply(gy)
 
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Transpose(self.axes).apply(tx)
+
 
 class Cast(Function):
     __slots__ = ("dtype",)
@@ -142,6 +151,9 @@ class Cast(Function):
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return Cast(x.dtype).apply(gy)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return Cast(self.dtype).apply(tx)
 
 
 def sum_to(x: Operand, shape: tuple[int, ...]) -> Variable:
