@@ -221,9 +221,13 @@ class _Objective:
         seed: int,
         raw: bool = False,
         floor: float = 0.0,
+        along_direction: bool = False,
     ) -> None:
         self.fn = fn
         self.raw = raw
+        self.along_direction = along_direction
+        """The one variable moves every input along a direction: then an output that did not
+        change had its change rounded away, and keeps its rounding noise."""
         """``fn`` takes NumPy arrays (complex ones for the complex step), not Variables."""
         self.inputs = list(inputs)
         self.variables = _variables(inputs)
@@ -283,7 +287,7 @@ def _difference(
     floor = max(objective.floor, float(np.finfo(objective.output_dtype).smallest_normal))
     terms = np.maximum(np.abs(y_above), floor) + np.maximum(np.abs(y_below), floor)
     changed = y_above != y_below
-    if changed.any():
+    if changed.any() and not objective.along_direction:
         terms = terms * changed
     with np.errstate(all="ignore"):
         noise = NOISE_ULPS * objective.eps * terms / width
@@ -439,7 +443,7 @@ def _stack(
     input_shape: tuple[int, ...],
 ) -> Estimate:
     def arrange(parts: list[Float64Array]) -> Float64Array:
-        flat = np.array(parts, dtype=np.float64).reshape((-1, *output_shape))
+        flat = np.array(parts, dtype=np.float64).reshape((len(parts), *output_shape))
         moved = np.moveaxis(flat, 0, -1) if output_shape else flat
         return np.asarray(moved.reshape((*output_shape, *input_shape)), dtype=np.float64)
 
@@ -590,7 +594,7 @@ def numerical_directional(
         return fn(*moved)
 
     start = Variable(np.array(1.0))
-    objective = _Objective(along, [start], 0, raw=method == "complex")
+    objective = _Objective(along, [start], 0, raw=method == "complex", along_direction=True)
     return _per_element(objective, None, method, weighted=False)[0]
 
 
