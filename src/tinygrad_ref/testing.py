@@ -55,7 +55,7 @@ from tinygrad_ref.spec import (
     TieKink,
     WindowTieKink,
 )
-from tinygrad_ref.transforms import grad, jvp, vjp
+from tinygrad_ref.transforms import grad, jacobian, jvp, vjp
 
 _T = TypeVar("_T")
 
@@ -777,29 +777,58 @@ def _inner(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     return math.fsum(products.ravel().tolist())
 
 
-def _alone(vs: Sequence[Array]) -> list[list[Array]]:
-    """The tangents ``vs`` one at a time, zeros for the other inputs."""
-    return [[v if j == k else np.zeros_like(v) for j, v in enumerate(vs)] for k in range(len(vs))]
+@dataclass(frozen=True)
+class _Linearization:
+    """An example's op at its Variable operands, in float64: the output, each operand's full
+    Jacobian (from the forward rule) and step scale (at least 1), for the magnitude of the
+    terms of ``J v``."""
+
+    fn: Callable[..., Variable]
+    points: list[Float64Array]
+    output: Float64Array
+    jacobians: list[Float64Array]
+    scales: list[Float64Array]
+
+    @staticmethod
+    def of(example: Example) -> _Linearization:
+        fn = _differentiated(example)[1]
+        points = [p.astype(np.float64) for p in _variable_data(example)]
+        output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
+        jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
+        scales = [np.maximum(step_scale(p), 1.0) for p in points]
+        return _Linearization(fn, points, output, [np.asarray(j) for j in jacobians], scales)
+
+    def terms(self, vs: Sequence[Array]) -> Float64Array:
+        """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
+        (what the element sums), the largest of those, and the largest output times the
+        largest ``|v_k| / s_k`` (what a relative rounding error of the output becomes along
+        ``v``): the floors :func:`tinygrad_ref.check_gradients` gives a gradient's terms."""
+        finest: Float64Array = np.zeros(self.output.shape)
+        along = 0.0
+        for jac, v, scale in zip(self.jacobians, vs, self.scales, strict=True):
+            magnitude = np.abs(np.asarray(v, dtype=np.float64))
+            finest = finest + np.tensordot(np.abs(jac), magnitude, axes=magnitude.ndim)
+            along = max(along, float(np.max(magnitude / scale, initial=0.0)))
+        largest = float(np.max(finest, initial=0.0))
+        output = float(np.max(np.abs(self.output), initial=0.0)) * along
+        terms: Float64Array = np.maximum(finest, max(largest, output))
+        return terms
 
 
-def _parts(fn: Callable[..., Any], points: Sequence[Array], vs: Sequence[Array]) -> list[Any]:
-    """The jvp along each input's tangent alone: ``J_k v_k``, the terms of ``J v``."""
-    return [jvp(fn, points, tangents)[1] for tangents in _alone(vs)]
-
-
-def check_adjoint(example: Example, seed: int = 0) -> float:
+def check_adjoint(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check ``<u, J v> = <Jᵀ u, v>`` between the op's jvp and vjp rules, on random tangents
     ``v`` and cotangents ``u``, in the example's own dtypes. Returns the difference in rounding
     errors of the terms; raises ``GradcheckError`` beyond :data:`ADJOINT_ULPS`.
 
     Both sides are the same sum of products ``u_i J_ij v_j`` in exact arithmetic. The inner
     products are taken exactly (:func:`_inner`), so the difference comes from the rules alone:
-    each element of ``J_k v_k`` (the jvp along input ``k`` alone) and of ``J_kᵀ u`` is within a
-    few rounding errors of itself (the accuracy bounds of ``verify --accuracy``: 8 ULP for a
-    derivative, one more for the product with the tangent), so that ``|<u, J v> - <Jᵀ u, v>|
-    <= ADJOINT_ULPS * eps * (sum_k <|u|, |J_k v_k|> + sum_k <|J_kᵀ u|, |v_k|>)``, the
-    magnitude of the terms, with twice the bound of each side to spare."""
-    fn = _differentiated(example)[1]
+    each element of ``J v`` and of ``Jᵀ u`` is within a few rounding errors of the terms it is
+    computed from (8 ULP for a derivative, the accuracy bound of ``verify --accuracy``, one
+    more for the product with the tangent). With ``T_i`` the magnitude of the terms of
+    ``(J v)_i`` (:meth:`_Linearization.terms`), ``|<u, J v> - <Jᵀ u, v>| <= ADJOINT_ULPS * eps *
+    2 <|u|, T>``: both sides' bound, with twice to spare; eps of the coarsest dtype."""
+    linear = _Linearization.of(example) if linear is None else linear
+    fn = linear.fn
     points = _variable_data(example)
     vs = _directions(points, seed)
     y, ty = jvp(fn, points, vs)
@@ -807,8 +836,7 @@ def check_adjoint(example: Example, seed: int = 0) -> float:
     gs = vjp(fn, *points)[1](u)
     forward = _inner(u, ty)
     reverse = math.fsum(_inner(g, v) for g, v in zip(gs, vs, strict=True))
-    terms = math.fsum(_inner(np.abs(u), np.abs(p)) for p in _parts(fn, points, vs))
-    terms += math.fsum(_inner(np.abs(g), np.abs(v)) for g, v in zip(gs, vs, strict=True))
+    terms = 2 * _inner(np.abs(u), linear.terms(vs))
     info = np.finfo(_coarsest(example, y.dtype))
     eps = float(info.eps)
     ulps = abs(forward - reverse) / (eps * max(terms, float(info.smallest_normal)))
@@ -825,21 +853,24 @@ def check_adjoint(example: Example, seed: int = 0) -> float:
     return ulps
 
 
-def check_directional(example: Example, seed: int = 0) -> GradcheckReport:
+def check_directional(
+    example: Example, seed: int = 0, linear: _Linearization | None = None
+) -> GradcheckReport:
     """Check the op's jvp along random tangents against the numerical oracle's derivative
     along them (the complex step on an analytic reference, else Richardson), in float64, by
     the bound :func:`tinygrad_ref.check_gradients` uses: ``|jvp64 - n| <= E + 64 eps T``, with
-    ``T`` the magnitude of the terms ``|J_k v_k|``; the jvp computed on recorded Variables
-    against the one on arrays, ``<= 64 eps T``; and the working-dtype jvp against the float64
-    one, ``|jvp - jvp64| <= 64 eps_working T``."""
+    ``T`` the magnitude of the terms (:meth:`_Linearization.terms`); the jvp computed on
+    recorded Variables against the one on arrays, ``<= 64 eps T``; and the working-dtype jvp
+    against the float64 one, ``|jvp - jvp64| <= 64 eps_working T``."""
+    linear = _Linearization.of(example) if linear is None else linear
     where, fn = _differentiated(example)
     working = _variable_data(example)
-    points = [p.astype(np.float64) for p in working]
+    points = linear.points
     vs = [v.astype(np.float64) for v in _exact_directions(working, seed)]
     precise = np.asarray(jvp(fn, points, vs)[1], dtype=np.float64)
-    terms: Float64Array = np.sum(
-        [np.abs(np.asarray(p, dtype=np.float64)) for p in _parts(fn, points, vs)], axis=0
-    )
+    if precise.size == 0:
+        return EMPTY_REPORT
+    terms = linear.terms(vs)
     spec, params = example.spec, example.params
     tangents: list[Array | None] = [None] * len(example.operands)
     inputs: list[Any] = [_raw(x) for x in example.operands]
@@ -875,28 +906,37 @@ def _directional_report(
     error = np.abs(actual - expected)
     margin = float(np.max(error / np.maximum(allowed, 1e-300), initial=0.0))
     bad = ~(error <= allowed)
-    failure = None
     if bad.any():
         k = tuple(int(i) for i in np.argwhere(bad)[0])
-        failure = (
+        raise GradcheckError(
             f"{example}: jvp along random tangents at output index {k} is "
             f"{actual[k]!r}, {what} gives {expected[k]!r} "
             f"(allowed error {np.asarray(allowed)[k]:.3g})"
         )
-        raise GradcheckError(failure)
-    largest = float(error.max(initial=0.0))
-    return GradcheckReport(largest, 0.0, failure, margin, "directional")
+    return GradcheckReport(float(error.max(initial=0.0)), 0.0, None, margin, "directional")
 
 
-def check_hessian(example: Example, seed: int = 0) -> float:
+def _second_terms(h: Float64Array, floor: float, scale: Float64Array) -> Float64Array:
+    """The magnitude of the terms of an element of ``H a``: the larger of it, the largest of
+    its array, and the function's largest weighted output over the element's scale (the floor
+    :func:`tinygrad_ref.check_second_gradients` gives second derivatives)."""
+    magnitude = np.abs(h)
+    terms: Float64Array = np.maximum(
+        np.maximum(magnitude, float(np.max(magnitude, initial=0.0))), floor / scale
+    )
+    return terms
+
+
+def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
-    symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to
-    ``64 eps`` of the terms' magnitude), and ``H a`` equals the oracle's derivative of
-    ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
+    symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to ``64 eps`` of
+    the terms' magnitude, :func:`_second_terms`), and ``H a`` equals the oracle's derivative
+    of ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
     symmetry's difference in rounding errors of its terms."""
-    fn = _differentiated(example)[1]
-    points = [p.astype(np.float64) for p in _variable_data(example)]
-    w = np.random.default_rng(seed + 3).standard_normal(fn(*map(Variable, points)).shape)
+    linear = _Linearization.of(example) if linear is None else linear
+    fn, points = linear.fn, linear.points
+    w = np.random.default_rng(seed + 3).standard_normal(linear.output.shape)
+    floor = float(np.max(np.abs(w * linear.output), initial=0.0))
     argnums = tuple(range(len(points)))
 
     def phi(*xs: Operand) -> Variable:
@@ -908,12 +948,14 @@ def check_hessian(example: Example, seed: int = 0) -> float:
     gradient = grad(phi, argnums)
     a = [v.astype(np.float64) for v in _exact_directions(points, seed)]
     b = [v.astype(np.float64) for v in _directions(points, seed + 2)]
-    ha = jvp(gradient, points, a)[1]
-    hb = jvp(gradient, points, b)[1]
+    ha = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, a)[1]]
+    hb = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, b)[1]]
+    terms_a = [_second_terms(h, floor, s) for h, s in zip(ha, linear.scales, strict=True)]
+    terms_b = [_second_terms(h, floor, s) for h, s in zip(hb, linear.scales, strict=True)]
     one = math.fsum(_inner(bk, hk) for bk, hk in zip(b, ha, strict=True))
     other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
-    terms = math.fsum(_inner(np.abs(bk), np.abs(hk)) for bk, hk in zip(b, ha, strict=True))
-    terms += math.fsum(_inner(np.abs(ak), np.abs(hk)) for ak, hk in zip(a, hb, strict=True))
+    terms = math.fsum(_inner(np.abs(bk), t) for bk, t in zip(b, terms_a, strict=True))
+    terms += math.fsum(_inner(np.abs(ak), t) for ak, t in zip(a, terms_b, strict=True))
     eps = float(np.finfo(np.float64).eps)
     ulps = abs(one - other) / (eps * max(terms, float(np.finfo(np.float64).smallest_normal)))
     if not ulps <= SECOND_ORDER_ROUNDING_MULTIPLE:
@@ -923,17 +965,13 @@ def check_hessian(example: Example, seed: int = 0) -> float:
             f"({terms:.3g})"
         )
     actual = np.concatenate([np.ravel(h) for h in ha])
-    parts = [
-        np.concatenate([np.ravel(h) for h in jvp(gradient, points, tangents)[1]])
-        for tangents in (
-            [ak if j == k else np.zeros_like(ak) for j, ak in enumerate(a)] for k in argnums
+    if actual.size:
+        estimate = numerical_directional(flat_gradient, points, a)
+        bound = np.concatenate([np.ravel(t) for t in terms_a])
+        allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, bound)
+        _directional_report(
+            example, actual, estimate.value, allowed, "the oracle's derivative of grad"
         )
-    ]
-    estimate = numerical_directional(flat_gradient, points, a)
-    allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(
-        np.float64, np.sum(np.abs(parts), axis=0)
-    )
-    _directional_report(example, actual, estimate.value, allowed, "the oracle's derivative of grad")
     return ulps
 
 
@@ -944,10 +982,11 @@ def check_forward_example(example: Example, stats: ForwardStats | None = None) -
     stats = ForwardStats() if stats is None else stats
     check_forward(example)
     stats.examples += 1
-    stats.adjoint_ulps = max(stats.adjoint_ulps, check_adjoint(example))
-    stats.directional = stats.directional.merge(check_directional(example))
+    linear = _Linearization.of(example)
+    stats.adjoint_ulps = max(stats.adjoint_ulps, check_adjoint(example, linear=linear))
+    stats.directional = stats.directional.merge(check_directional(example, linear=linear))
     if example.spec.second_order:
-        stats.symmetry_ulps = max(stats.symmetry_ulps, check_hessian(example))
+        stats.symmetry_ulps = max(stats.symmetry_ulps, check_hessian(example, linear=linear))
 
 
 @dataclass

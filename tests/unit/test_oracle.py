@@ -342,3 +342,34 @@ def test_view_ops_outputs_are_read_before_the_point_moves() -> None:
         assert grad is not None
         assert np.all(np.abs(grad) >= 0.5)
         assert check_gradients(lambda v: reshape(v, (1, -1)), x).failure is None
+
+
+def test_the_directional_bound_holds_where_the_table_underestimates() -> None:
+    mpmath = pytest.importorskip("mpmath")
+    from tinygrad_ref import grad, softmax_simple
+    from tinygrad_ref.gradcheck import numerical_directional
+
+    w = np.array([0.5, -1.25])
+    x, a = np.array([8.0, 0.0]), np.array([8.0, 2.0**-15])
+
+    def gradient(v: Variable) -> Variable:
+        g: Variable = grad(lambda t: (softmax_simple(t, axis=None) * w).sum())(v)
+        return g
+
+    estimate = numerical_directional(gradient, [x], [a])
+    mpmath.mp.dps = 40
+
+    def phi(*t: object) -> object:
+        e = [mpmath.exp(ti) for ti in t]
+        return sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(e)
+
+    exact = [
+        float(
+            sum(
+                aj * mpmath.diff(phi, (8, 0), tuple(int(k == i) + int(k == j) for k in range(2)))
+                for j, aj in enumerate(a)
+            )
+        )
+        for i in range(2)
+    ]
+    assert np.all(np.abs(estimate.value - exact) <= estimate.error)
