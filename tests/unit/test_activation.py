@@ -155,20 +155,12 @@ def test_softmax_simple_hessian_against_mpmath(logits: list[float]) -> None:
         return sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(e)
 
     n = len(logits)
+
+    def order(i: int, j: int) -> tuple[int, ...]:
+        return tuple(int(k == i) + int(k == j) for k in range(n))
+
     exact = np.array(
-        [
-            [
-                float(
-                    mpmath.diff(
-                        exact_phi,
-                        logits,
-                        tuple(int(k in (i, j)) + int(i == j == k) for k in range(n)),
-                    )
-                )
-                for j in range(n)
-            ]
-            for i in range(n)
-        ]
+        [[float(mpmath.diff(exact_phi, logits, order(i, j))) for j in range(n)] for i in range(n)]
     )
     ratio = np.exp(x.max() - x.min())
     allowed = 64 * np.finfo(np.float64).eps * ratio * np.abs(exact).max()
