@@ -132,3 +132,37 @@ def test_a_bad_axis_is_refused_with_the_shape() -> None:
         softmax(np.ones(3))
     with pytest.raises(np.exceptions.AxisError, match=r"axis 2"):
         logsumexp(np.ones((2, 2)), axis=2)
+
+
+@pytest.mark.parametrize("logits", [[8.75, 0.0, 0.0, 0.0], [0.0, 6.0], [-3.0, 4.0, 10.0]])
+def test_softmax_simple_hessian_against_mpmath(logits: list[float]) -> None:
+    """Its Hessian, forward over reverse and reverse over reverse, within 64 rounding errors
+    of the largest entry times the ratio of the largest exponential to the smallest: the
+    cancellation of e / sum(e) differentiated twice."""
+    mpmath = pytest.importorskip("mpmath")
+    from tinygrad_ref import grad, hessian, jacobian, softmax_simple
+
+    x = np.array(logits)
+    w = np.linspace(-1.0, 1.5, len(logits))
+
+    def phi(v: Variable) -> Variable:
+        return (softmax_simple(v, axis=None) * w).sum()
+
+    mpmath.mp.dps = 40
+
+    def exact_phi(*t: object) -> object:
+        e = [mpmath.exp(ti) for ti in t]
+        return sum(wi * ei for wi, ei in zip(w, e, strict=True)) / sum(e)
+
+    n = len(logits)
+
+    def order(i: int, j: int) -> tuple[int, ...]:
+        return tuple(int(k == i) + int(k == j) for k in range(n))
+
+    exact = np.array(
+        [[float(mpmath.diff(exact_phi, logits, order(i, j))) for j in range(n)] for i in range(n)]
+    )
+    ratio = np.exp(x.max() - x.min())
+    allowed = 64 * np.finfo(np.float64).eps * ratio * np.abs(exact).max()
+    for h in (hessian(phi)(x), jacobian(grad(phi))(x)):
+        assert np.abs(h - exact).max() <= allowed

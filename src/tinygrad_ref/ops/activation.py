@@ -228,7 +228,17 @@ SPECS = [
     OpSpec("log_softmax", LogSoftmax, log_softmax, _reference_log_softmax, (ANY,), case=_axis_case),
     OpSpec("logsumexp", LogSumExp, logsumexp, _reference_logsumexp, (ANY,), case=_logsumexp_case),
     OpSpec(
-        "softmax_simple", Exp, softmax_simple, _reference_softmax_simple, (ANY,), case=_axis_case
+        "softmax_simple",
+        Exp,
+        softmax_simple,
+        _reference_softmax_simple,
+        (ANY,),
+        case=_axis_case,
+        # NOTE: e / sum(e) differentiated twice cancels by the ratio of the largest e to the
+        # others (forward over reverse: 66 eps of its terms at logits [8.75, 0, 0, 0], beyond
+        # the 64 of any second derivative): its Hessian is checked against mpmath, to that
+        # ratio's share of rounding, in tests/unit/test_activation.py instead
+        second_order=False,
     ),
     OpSpec(
         "sigmoid_simple",
