@@ -668,6 +668,24 @@ def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -
     and the ones inside it suspended, so that the traces around it differentiate what it
     computes (forward over forward: the outputs already carry the outer tangents its rule
     reads), and its own calls carry nothing of its trace."""
+    if len(_traces) == 1 and len(ys) == 1 and len(xs) == 1 and not _traces[0].recorded:
+        # NOTE: the common case spelled out (one trace on arrays, one input and output)
+        trace, x, y = _traces[0], xs[0], ys[0]
+        tangents = x._tangents
+        tx = None if tangents is None else tangents.get(trace)
+        if tx is None:
+            return
+        if f.forward_mode_error is not None:
+            raise NotImplementedError(f.forward_mode_error)
+        ty = f.jvp(tx, x.data, y.data)
+        if type(ty) is tuple and len(ty) == 1:
+            ty = ty[0]
+        if type(ty) is not np.ndarray:
+            ty = np.asarray(ty) if isinstance(ty, np.floating) else _checked_tangent(ty, y, f)
+        if ty.shape != y.data.shape or ty.dtype != y.data.dtype:
+            ty = _checked_tangent(ty, y, f)
+        y._tangents = {trace: ty}
+        return
     for level in range(len(_traces)):
         trace = _traces[level]
         txs: list[Any] = []
