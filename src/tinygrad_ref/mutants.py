@@ -61,7 +61,10 @@ class Call:
     rule: Callable[[Any], Gradients]
     """The correct rule, as a function of the cotangent."""
     gy: Any
-    """The cotangent it was called with: an array, or a Variable when recorded."""
+    """The cotangent it was called with: an array, or a Variable when recorded (for a forward
+    rule, the input tangents)."""
+    variables: bool = False
+    """Whether a forward rule was called on Variables (recorded, or forward over forward)."""
 
     @property
     def recorded(self) -> bool:
@@ -172,6 +175,8 @@ class Hits:
     changed: int = 0
     inputs: int = 0
     """The most gradients one call returned."""
+    correct: Any = None
+    """The correct rule a forward mutant replaced."""
 
 
 @dataclass(frozen=True)
@@ -299,7 +304,7 @@ FORWARD_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "jvpvar",
         "the first tangent 1e-3 off only when the rule runs on Variables (recorded)",
-        scaled(1e-3, lambda call, g: isinstance(g, Variable)),
+        scaled(1e-3, lambda call, g: call.variables),
         FLOAT64,
         rule="jvp",
     ),
@@ -322,7 +327,7 @@ def planted_jvp(primitive: type[Function], mutation: Mutation) -> Iterator[Hits]
     ``mutation``; restored on exit."""
     own = primitive.__dict__.get("jvp")
     correct = primitive.jvp
-    hits = Hits()
+    hits = Hits(correct=correct)
 
     def wrong(self: Function, *args: Any) -> Any:
         right = correct(self, *args)
@@ -334,7 +339,8 @@ def planted_jvp(primitive: type[Function], mutation: Mutation) -> Iterator[Hits]
             result = correct(self, *given, *rest)
             return list(result) if isinstance(result, tuple) else [result]
 
-        wrong_tangents = mutation(Call(rule, tangents))
+        on_variables = any(isinstance(a, Variable) for a in args)
+        wrong_tangents = mutation(Call(rule, tangents, on_variables))
         scale = np.concatenate([np.ravel(_values(t)) for t in tangents])
         hits.calls += 1
         hits.inputs = max(hits.inputs, count)
@@ -434,6 +440,17 @@ def _changes(example: Example, hits: Hits) -> bool:
     return hits.changed > before
 
 
+@contextmanager
+def _restored(primitive: type[Function], correct: Any) -> Iterator[None]:
+    """Within the block, ``primitive`` has its ``correct`` forward rule back."""
+    wrong = primitive.jvp
+    primitive.jvp = correct  # type: ignore[method-assign]  # NOTE: the mutant's, restored below
+    try:
+        yield
+    finally:
+        primitive.jvp = wrong  # type: ignore[method-assign]  # NOTE: the mutant again
+
+
 def _changes_tangents(example: Example, hits: Hits) -> bool:
     """Whether the planted forward mutant changes the op's output tangent in forward mode on
     ``example``, on arrays or on recorded Variables (a changed tangent inside a composite op,
@@ -445,7 +462,7 @@ def _changes_tangents(example: Example, hits: Hits) -> bool:
         for recorded in (False, True):
             primals = [Variable(p) for p in points] if recorded else points
             wrong = _values(jvp(fn, primals, tangents)[1])
-            with planted_jvp(example.spec.primitive, _correct):
+            with _restored(example.spec.primitive, hits.correct):
                 right = _values(jvp(fn, primals, tangents)[1])
             scale = np.concatenate([np.ravel(t) for t in tangents])
             if _differ([right], [wrong], scale):
