@@ -7,9 +7,11 @@ import pytest
 from tinygrad_ref import Variable, cli, mutants, ops
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.mutants import (
+    FORWARD_MUTANTS,
     MUTANTS,
     Mutation,
     hunt,
+    measure,
     planted,
     scaled,
     smallest_caught,
@@ -187,3 +189,9 @@ def test_dtype_does_not_apply_to_mutants(capsys: pytest.CaptureFixture[str]) -> 
         cli.main(["verify", "--mutants", "--dtype", "float32"])
     assert exit_info.value.code == 2
     assert "--dtype does not apply to --mutants" in capsys.readouterr().err
+
+
+def test_every_forward_mutant_applies_to_mul_and_is_caught() -> None:
+    report = measure(REGISTRY["mul"], 2, mutants=FORWARD_MUTANTS, bisection=None, control=False)
+    verdicts = {name: outcome.verdict for name, outcome in report.outcomes.items()}
+    assert verdicts == {mutant.name: "caught" for mutant in FORWARD_MUTANTS}
