@@ -8,7 +8,7 @@ is never touched. Given arrays, a transform returns arrays, and no graph outlive
 Given Variables while a graph is recorded (inside another transform, or by default at the top
 level), it returns recorded Variables, linked to the arguments by an identity node, so that
 transforms compose: ``grad(grad(f))``, ``jacobian(grad(f))``, ``hessian`` as forward over
-reverse.
+reverse; under ``no_grad()``, Variables that record nothing.
 
 Forward mode carries a tangent beside each value through the ``jvp`` rule of every op
 (:class:`tinygrad_ref.Function`), in a trace (:class:`tinygrad_ref.core._Trace`) of its own.
@@ -248,8 +248,8 @@ def _forward(
     tangents: dict[int, Operand],
 ) -> tuple[list[Variable], list[Any], bool, bool]:
     """``f`` run at ``args`` in a trace of its own, argument ``i`` carrying ``tangents[i]``:
-    its outputs, their tangents, whether ``f`` returned a tuple, and whether the results are
-    Variables."""
+    its outputs, their tangents, whether ``f`` returned a tuple, and whether the tangents are
+    recorded with the arguments (``linked``). The trace's tangents leave the outputs."""
     differentiated = [args[i] for i in tangents]
     linked = _linked(differentiated)
     recorded = linked and Config.enable_backprop
@@ -266,15 +266,11 @@ def _forward(
         core._traces.remove(trace)
     several = isinstance(value, tuple)
     ys = [_as_output(y, f) for y in (value if isinstance(value, tuple) else (value,))]
-    tys = []
+    tys = [tangent_of(y, trace) for y in ys]
     for y in ys:
-        t = tangent_of(y, trace)
-        if t is None:
-            t = np.zeros_like(y.data)
-        else:
-            assert y._tangents is not None
-            del y._tangents[trace]
-        tys.append(t)
+        if y._tangents is not None:
+            y._tangents.pop(trace, None)
+    tys = [np.zeros_like(y.data) if t is None else t for y, t in zip(ys, tys, strict=True)]
     return ys, tys, several, linked
 
 
@@ -289,9 +285,10 @@ def jvp(
         raise TypeError("jvp takes its primals and its tangents as tuples (or lists)")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
-    ys, tys, several, linked = _forward(f, primals, dict(enumerate(tangents)))
-    values = tuple(_result(y, linked or _any_variable(primals)) for y in ys)
-    outs = tuple(_result(t, linked or _any_variable(primals)) for t in tys)
+    ys, tys, several, _ = _forward(f, primals, dict(enumerate(tangents)))
+    variables = _any_variable(primals)
+    values = tuple(_result(y, variables) for y in ys)
+    outs = tuple(_result(t, variables) for t in tys)
     return (values, outs) if several else (values[0], outs[0])
 
 

@@ -299,3 +299,13 @@ def test_forward_over_forward_through_rules_that_read_their_output() -> None:
     np.testing.assert_allclose(second, np.exp(0.7), rtol=1e-15)
     forward_twice = jacobian(jacobian(lambda x: sqrt(x).sum(), mode="fwd"), mode="fwd")(X**2)
     np.testing.assert_allclose(forward_twice, np.diag(-0.25 * (X**2) ** -1.5), rtol=1e-14)
+
+
+def test_an_output_returned_twice() -> None:
+    def twice(x: Variable) -> tuple[Variable, Variable]:
+        y = sin(x)
+        return y, y
+
+    _, (t1, t2) = jvp(twice, (X,), (V,))
+    np.testing.assert_allclose(t1, np.cos(X) * V, rtol=1e-15)
+    np.testing.assert_array_equal(t2, t1)
