@@ -722,7 +722,6 @@ def _differentiated(example: Example) -> tuple[list[int], Callable[..., Variable
     where = [i for i, x in enumerate(example.operands) if isinstance(x, Variable)]
 
     def fn(*xs: Operand) -> Variable:
-        # NOTE: the Variables replaced by the transforms' arguments
         args = list(example.operands)
         for i, x in zip(where, xs, strict=True):
             args[i] = x
