@@ -116,25 +116,13 @@ def _bell(x: Tensor, scale: int) -> Tensor:
     """``e (1 + e) ** -2`` with ``e = exp(-scale |x|)``: sigmoid'(x) = sigmoid(x) sigmoid(-x) for
     ``scale`` 1, and tanh'(x) / 4 for ``scale`` 2, without the cancellation of ``y (1 - y)`` or
     ``1 - y * y`` where ``y`` is near 1, and without overflow. Its own derivatives stay small
-    graphs: the exponential's derivative is itself. Recorded (on Variables), it is written so
-    that its derivative does not cancel either."""
+    graphs: the exponential's derivative is itself."""
     values = _values(x)
     minus_scale_sign = np.where(values < 0, values.dtype.type(scale), values.dtype.type(-scale))
     # NOTE: scale * |x| overflows only where e, and the derivative, is 0 anyway.
     with np.errstate(over="ignore"):
         e = Exp().apply(x * minus_scale_sign)
-    bell = e * (1 + e) ** -2
-    near = np.abs(values) * scale < 1
-    recorded: bool = isinstance(x, Variable)
-    if recorded and near.any():
-        # NOTE: recorded, to be differentiated again: bell's derivative e' (1 - e) / (1 + e)
-        # ** 3 cancels where e is near 1 (x near 0), so there it is (1 - t * t) / 4 with
-        # t = tanh(scale x / 2) instead, whose derivative is a product; the masks select
-        # exactly.
-        t = Tanh().apply(x * (scale / 2))
-        mask = near.astype(values.dtype)
-        bell = (1 - t * t) * (mask / 4) + bell * (1 - mask)
-    return bell
+    return e * (1 + e) ** -2
 
 
 class Log1p(Function):
