@@ -156,3 +156,22 @@ def test_single_and_multiple_output_functions_are_typed_apart() -> None:
     assert_type(tg.split(x, 2), tuple[Variable, ...])
     assert_type(tg.concatenate([x, x]), Variable)
     assert_type(tg.stack([x, x], axis=1), Variable)
+
+
+def test_the_transforms_are_typed_by_their_argument() -> None:
+    def energy(w: Variable) -> Variable:
+        return (tg.sin(w) * w).sum()
+
+    w0 = np.array([0.5, 1.0])
+    assert_type(tg.grad(energy)(w0), Array)
+    assert_type(tg.grad(energy)(Variable(w0)), Variable)
+    assert_type(tg.hessian(energy)(w0), Array)
+    assert_type(tg.jacobian(tg.sin, mode="fwd")(w0), Array)
+    assert_type(tg.hvp(energy, w0, np.ones(2)), Array)
+    assert_type(tg.hvp(energy, Variable(w0), np.ones(2)), Variable)
+    assert_type(tg.value_and_grad(energy)(w0), tuple[Array, Array])
+    assert_type(tg.grad(lambda a, b: (a * b).sum(), argnums=(0, 1))(w0, w0), tuple[Any, ...])
+    _, tangent = tg.jvp(tg.sin, (w0,), (np.ones(2),))
+    np.testing.assert_allclose(np.asarray(tangent), np.cos(w0))
+    gradient = tg.grad(energy)(w0)
+    np.testing.assert_allclose(gradient + 1.0, np.cos(w0) * w0 + np.sin(w0) + 1.0)
