@@ -680,29 +680,17 @@ def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -
         ty = f.jvp(tx, x.data, y.data)
         if type(ty) is tuple and len(ty) == 1:
             ty = ty[0]
-        if type(ty) is not np.ndarray:
-            ty = np.asarray(ty) if isinstance(ty, np.floating) else _checked_tangent(ty, y, f)
-        if ty.shape != y.data.shape or ty.dtype != y.data.dtype:
-            ty = _checked_tangent(ty, y, f)
-        y._tangents = {trace: ty}
+        y._tangents = {trace: _stored_tangent(ty, y, f)}
         return
     for level in range(len(_traces)):
         trace = _traces[level]
-        txs: list[Any] = []
-        reached, complete = False, True
-        for x in xs:
-            tangents = x._tangents
-            t = None if tangents is None else tangents.get(trace)
-            if t is None:
-                complete = False
-            else:
-                reached = True
-            txs.append(t)
-        if not reached:
+        txs = [tangent_of(x, trace) for x in xs]
+        reached = [t is not None for t in txs]
+        if not any(reached):
             continue
         if f.forward_mode_error is not None:
             raise NotImplementedError(f.forward_mode_error)
-        if not complete:
+        if not all(reached):
             txs = [_zero_tangent(x) if t is None else t for x, t in zip(xs, txs, strict=True)]
         if trace.recorded or level > 0:
             inner = _traces[level:]
@@ -712,8 +700,6 @@ def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -
                     tys = f.jvp(*txs, *xs, *ys)
             finally:
                 _traces.extend(inner)
-        elif len(xs) == 1 and len(ys) == 1:
-            tys = f.jvp(txs[0], xs[0].data, ys[0].data)
         else:
             tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
         if type(tys) is not tuple:
@@ -723,12 +709,15 @@ def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -
                 f"{type(f).__name__}.jvp returned {len(tys)} tangents for {len(ys)} outputs"
             )
         for y, ty in zip(ys, tys, strict=True):
-            if type(ty) is not np.ndarray or ty.shape != y.data.shape or ty.dtype != y.data.dtype:
-                ty = _checked_tangent(ty, y, f)
-            if y._tangents is None:
-                y._tangents = {trace: ty}
-            else:
-                y._tangents[trace] = ty
+            set_tangent(y, trace, _stored_tangent(ty, y, f))
+
+
+def _stored_tangent(t: Any, y: Variable, f: Function) -> Any:
+    """What ``f.jvp`` returned for its output ``y``: as it is if it is already an array of
+    ``y``'s shape and dtype (the common case, checked cheaply), else checked."""
+    if type(t) is np.ndarray and t.shape == y.data.shape and t.dtype == y.data.dtype:
+        return t
+    return _checked_tangent(t, y, f)
 
 
 def _checked_tangent(t: Any, y: Variable, f: Function) -> Any:

@@ -944,10 +944,11 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     def phi(*xs: Operand) -> Variable:
         return (fn(*xs) * w).sum()
 
-    def flat_gradient(*xs: Operand) -> Variable:
-        return concatenate([reshape(g, (-1,)) for g in grad(phi, argnums)(*xs)])
-
     gradient = grad(phi, argnums)
+
+    def flat_gradient(*xs: Operand) -> Variable:
+        return concatenate([reshape(g, (-1,)) for g in gradient(*xs)])
+
     a = [v.astype(np.float64) for v in _exact_directions(points, seed)]
     b = [v.astype(np.float64) for v in _directions(points, seed + 2)]
     ha = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, a)[1]]
