@@ -13,15 +13,6 @@ from tinygrad_ref.core import (
     as_array,
     as_variable,
 )
-from tinygrad_ref.gradcheck import (
-    GradcheckError,
-    GradcheckReport,
-    check_gradients,
-    check_second_gradients,
-    gradcheck,
-    gradgradcheck,
-    numerical_grad,
-)
 from tinygrad_ref.ops import (
     abs,
     accuracy,
@@ -99,6 +90,15 @@ from tinygrad_ref.ops import (
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
 from tinygrad_ref.transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from tinygrad_ref.verification.checks import (
+    GradcheckError,
+    GradcheckReport,
+    check_gradients,
+    check_second_gradients,
+    gradcheck,
+    gradgradcheck,
+    numerical_grad,
+)
 
 __all__ = [
     "REGISTRY",

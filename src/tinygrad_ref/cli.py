@@ -10,15 +10,15 @@ from typing import TextIO
 
 import numpy as np
 
-from tinygrad_ref.gradcheck import GradcheckReport
 from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.verification.checks import GradcheckReport
 
 _missing: ImportError | None = None
 try:
     import hypothesis
 
-    from tinygrad_ref import mutants
-    from tinygrad_ref.testing import (
+    from tinygrad_ref.verification import mutants
+    from tinygrad_ref.verification.strategies import (
         ADJOINT_ULPS,
         ForwardStats,
         OpStats,
@@ -28,7 +28,7 @@ try:
 except ImportError as error:  # NOTE: the testing extra is optional; `verify` says so.
     _missing = error
 try:
-    from tinygrad_ref import ulp
+    from tinygrad_ref.verification import accuracy as ulp
 except ImportError as error:
     _missing = _missing or error
 

@@ -46,8 +46,8 @@ class Domain:
 
 
 class Sampler(Protocol):
-    """The random choices a spec's ``case`` may make; :mod:`tinygrad_ref.testing` implements
-    it with Hypothesis, so that failing cases shrink."""
+    """The random choices a spec's ``case`` may make; :mod:`tinygrad_ref.verification.strategies`
+    implements it with Hypothesis, so that failing cases shrink."""
 
     def shape(self, min_dims: int = 0, max_dims: int = 3) -> Shape: ...
 
@@ -73,7 +73,7 @@ class Case:
 @dataclass(frozen=True)
 class Accuracy:
     """How close an elementwise op's value and first derivatives stay to the exact ones, over
-    the whole float range, measured by :mod:`tinygrad_ref.ulp` against mpmath.
+    the whole float range, measured by :mod:`tinygrad_ref.verification.accuracy` against mpmath.
 
     The references take the mpmath context first, then one ``mpf`` per operand:
     ``exact=lambda mp, x: mp.exp(x)``, so this module needs no mpmath. Write them without
@@ -159,7 +159,7 @@ class OpSpec:
     """How many ordinary examples one example of this op costs to check (a convolution's
     central differences take hundreds of evaluations): a verification run draws ``1 / cost``
     as many examples of it, and at least one."""
-    # NOTE: the full-range accuracy block (tinygrad_ref.ulp); every elementwise op has one.
+    # NOTE: the full-range accuracy block (verification.accuracy); every elementwise op has one.
     accuracy: Accuracy | None = None
     """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from tinygrad_ref import Variable
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.testing import Example, examples
+from tinygrad_ref.verification.strategies import Example, examples
 
 pytestmark = pytest.mark.properties
 

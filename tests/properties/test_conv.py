@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 
 from tinygrad_ref import Variable
-from tinygrad_ref.gradcheck import oracle_reach
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.testing import Example, examples
+from tinygrad_ref.verification.checks import oracle_reach
+from tinygrad_ref.verification.strategies import Example, examples
 
 pytestmark = pytest.mark.properties
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.testing import verify_forward
+from tinygrad_ref.verification.strategies import verify_forward
 
 pytestmark = pytest.mark.properties
 

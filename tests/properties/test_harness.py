@@ -19,7 +19,7 @@ from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Case, OpSpec, Sampler
-from tinygrad_ref.testing import Kind, verify_op
+from tinygrad_ref.verification.strategies import Kind, verify_op
 
 pytestmark = pytest.mark.properties
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from tinygrad_ref import Variable, no_grad, square
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import ANY, NONZERO, POSITIVE, Domain
-from tinygrad_ref.testing import (
+from tinygrad_ref.verification.strategies import (
     Example,
     arrays,
     broadcastable_shapes,

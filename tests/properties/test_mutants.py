@@ -3,8 +3,8 @@
 
 import pytest
 
-from tinygrad_ref.mutants import ALL_MUTANTS, measure
 from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.verification.mutants import ALL_MUTANTS, measure
 
 pytestmark = pytest.mark.properties
 

@@ -11,7 +11,7 @@ from tests.helpers import through_numpy
 from tinygrad_ref import interop
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
-from tinygrad_ref.testing import DTYPES, Kind, verify_op
+from tinygrad_ref.verification.strategies import DTYPES, Kind, verify_op
 
 pytestmark = pytest.mark.properties
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tinygrad_ref import Function, Variable, gradcheck, gradgradcheck
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Domain
-from tinygrad_ref.testing import arrays, dtypes, shapes
+from tinygrad_ref.verification.strategies import arrays, dtypes, shapes
 
 pytestmark = pytest.mark.properties
 

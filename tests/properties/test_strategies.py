@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tinygrad_ref import Variable
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Domain
-from tinygrad_ref.testing import (
+from tinygrad_ref.verification.strategies import (
     DTYPES,
     Example,
     Kind,

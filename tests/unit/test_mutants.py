@@ -4,9 +4,11 @@ import io
 import numpy as np
 import pytest
 
-from tinygrad_ref import Variable, cli, mutants, ops
+from tinygrad_ref import Variable, cli, ops
 from tinygrad_ref.core import Tensor
-from tinygrad_ref.mutants import (
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.verification import mutants
+from tinygrad_ref.verification.mutants import (
     FORWARD_MUTANTS,
     MUTANTS,
     Mutation,
@@ -16,7 +18,6 @@ from tinygrad_ref.mutants import (
     scaled,
     smallest_caught,
 )
-from tinygrad_ref.registry import REGISTRY
 
 ZOO = {mutant.name: mutant for mutant in MUTANTS}
 

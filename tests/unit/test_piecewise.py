@@ -20,8 +20,8 @@ from tinygrad_ref import (
     relu,
     where,
 )
-from tinygrad_ref.gradcheck import numerical_estimates, oracle_reach
-from tinygrad_ref.testing import KINK_MARGIN
+from tinygrad_ref.verification.checks import numerical_estimates, oracle_reach
+from tinygrad_ref.verification.strategies import KINK_MARGIN
 
 
 def derivatives(f: Callable[[Variable], Variable], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

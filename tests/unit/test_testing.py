@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_ref.spec import Domain
-from tinygrad_ref.testing import values
+from tinygrad_ref.verification.strategies import values
 
 FLOAT32 = np.dtype(np.float32)
 

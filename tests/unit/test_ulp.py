@@ -16,8 +16,8 @@ from tinygrad_ref import Variable, sigmoid, tanh
 from tinygrad_ref.core import Array, Function, Tensor
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import REALS, Domain, OpSpec
-from tinygrad_ref.testing import Example, check_forward
-from tinygrad_ref.ulp import DTYPES, check_accuracy, check_all, samples
+from tinygrad_ref.verification.accuracy import DTYPES, check_accuracy, check_all, samples
+from tinygrad_ref.verification.strategies import Example, check_forward
 
 ACCURATE = [name for name, spec in REGISTRY.items() if spec.accuracy is not None]
 

@@ -37,7 +37,8 @@ from tinygrad_ref.core import Function, Variable, _Constant
 from tinygrad_ref.ops.shape import SumTo
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
-from tinygrad_ref.testing import (
+from tinygrad_ref.transforms import jvp
+from tinygrad_ref.verification.strategies import (
     Example,
     Kind,
     _differentiated,
@@ -47,7 +48,6 @@ from tinygrad_ref.testing import (
     check_forward_example,
     examples,
 )
-from tinygrad_ref.transforms import jvp
 
 Gradients = list[Any]
 """The gradients a rule returns, one per input (arrays, Variables or ``None``, also for the

@@ -1,0 +1,12 @@
+"""The proof: everything that checks the library, apart from the library itself.
+
+* :mod:`~tinygrad_ref.verification.checks`: numerical derivatives with an error bound (the
+  oracle) and the checks that compare a rule against them (``gradcheck`` and its kin);
+* :mod:`~tinygrad_ref.verification.strategies`: Hypothesis strategies and the per-op
+  verification built on them (needs the ``testing`` extra);
+* :mod:`~tinygrad_ref.verification.mutants`: planted wrong rules, to show what the checks catch;
+* :mod:`~tinygrad_ref.verification.accuracy`: value and derivative accuracy in ULPs against
+  mpmath over the whole float range.
+
+The library (core, ops, transforms, interop) imports none of it.
+"""

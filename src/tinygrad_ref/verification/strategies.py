@@ -1,0 +1,1033 @@
+"""Hypothesis strategies and the per-op verification, reusable in your own tests.
+
+Needs the ``testing`` extra (``pip install "tinygrad_ref[testing]"``). The property suite and
+``python -m tinygrad_ref verify`` are built from these pieces::
+
+    from hypothesis import given
+    from tinygrad_ref.registry import REGISTRY
+    from tinygrad_ref.verification.strategies import check_example, examples
+
+    @given(examples(REGISTRY["div"]))
+    def test_div(example):
+        check_example(example)
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import hypothesis
+import numpy as np
+import numpy.typing as npt
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tinygrad_ref.core import Array, Operand, Variable
+from tinygrad_ref.ops import concatenate, reshape
+from tinygrad_ref.ops.shape import normalize_axes
+from tinygrad_ref.spec import (
+    Domain,
+    Kink,
+    OpSpec,
+    Params,
+    PointKink,
+    Role,
+    Shape,
+    TieKink,
+    WindowTieKink,
+)
+from tinygrad_ref.transforms import grad, jacobian, jvp, vjp
+from tinygrad_ref.verification.checks import (
+    EMPTY_REPORT,
+    ROUNDING_MULTIPLE,
+    SECOND_ORDER_ROUNDING_MULTIPLE,
+    Float64Array,
+    GradcheckError,
+    GradcheckReport,
+    _rounding,
+    check_gradients,
+    check_second_gradients,
+    numerical_directional,
+    oracle_reach,
+    step_scale,
+)
+
+_T = TypeVar("_T")
+
+DTYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.float32), np.dtype(np.float64))
+MAX_DIMS = 3
+MAX_SIDE = 4
+
+
+@functools.cache  # NOTE: building a strategy costs more than drawing from it
+def shapes(
+    min_dims: int = 0, max_dims: int = MAX_DIMS, max_side: int = MAX_SIDE
+) -> st.SearchStrategy[Shape]:
+    """Array shapes, ``()`` and size-1 axes included."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+
+
+@functools.cache
+def broadcastable_shapes(
+    count: int, max_dims: int = MAX_DIMS, max_side: int = MAX_SIDE
+) -> st.SearchStrategy[tuple[Shape, ...]]:
+    """``count`` shapes that broadcast together, as NumPy's binary operations need."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=count, min_dims=0, max_dims=max_dims, min_side=1, max_side=max_side
+    ).map(lambda shapes: shapes.input_shapes)
+
+
+@functools.cache
+def dtypes() -> st.SearchStrategy[np.dtype[Any]]:
+    return st.sampled_from(DTYPES)
+
+
+def _inward(bound: float, dtype: np.dtype[Any], up: bool) -> float:
+    """The nearest normal number of ``dtype`` (or zero) to ``bound`` inside the interval it
+    bounds: rounded up for a lower bound, down for an upper one."""
+    rounded = dtype.type(bound)
+    # NOTE: compared as Python floats: against a NumPy float32, `bound` would be rounded too.
+    if (up and float(rounded) < bound) or (not up and float(rounded) > bound):
+        rounded = np.nextafter(rounded, dtype.type(np.inf if up else -np.inf))
+    tiny = float(np.finfo(dtype).smallest_normal)
+    if 0 < abs(rounded) < tiny:  # NOTE: subnormal, which is never drawn: go to 0 or +-tiny
+        return (tiny if rounded > 0 else 0.0) if up else (0.0 if rounded > 0 else -tiny)
+    return float(rounded)
+
+
+def _intervals(domain: Domain) -> list[tuple[float, float]]:
+    """The domain as closed intervals: ``[low, high]`` without ``(-min_abs, min_abs)``."""
+    if domain.min_abs == 0:
+        return [(domain.low, domain.high)]
+    parts = [
+        (max(domain.low, domain.min_abs), domain.high),
+        (domain.low, min(domain.high, -domain.min_abs)),
+    ]
+    return [(low, high) for low, high in parts if low <= high]
+
+
+def _integer_intervals(domain: Domain) -> list[tuple[int, int]]:
+    parts = [(math.ceil(low), math.floor(high)) for low, high in _intervals(domain)]
+    return [(low, high) for low, high in parts if low <= high]
+
+
+@functools.cache
+def integers(domain: Domain) -> st.SearchStrategy[int]:
+    """The integers in ``domain``."""
+    parts = _integer_intervals(domain)
+    if not parts:
+        raise ValueError(f"{domain} holds no integer")
+    return st.one_of([st.integers(low, high) for low, high in parts])
+
+
+@functools.cache
+def values(domain: Domain, dtype: np.dtype[Any] = DTYPES[1]) -> st.SearchStrategy[float]:
+    """Finite, normal numbers of ``dtype`` inside ``domain`` (bounds built in, no filtering)."""
+    if domain.integer:
+        return integers(domain).map(float)
+    dtype = np.dtype(dtype)
+    rounded = [
+        (_inward(low, dtype, up=True), _inward(high, dtype, up=False))
+        for low, high in _intervals(domain)
+    ]
+    bounds = [(low, high) for low, high in rounded if low <= high]
+    if not bounds:
+        raise ValueError(f"{domain} holds no normal {dtype} number")
+    width: Literal[32, 64] = 32 if dtype == np.float32 else 64
+    return st.one_of(
+        [
+            st.floats(
+                low,
+                high,
+                width=width,
+                allow_nan=False,
+                allow_infinity=False,
+                allow_subnormal=False,
+            )
+            for low, high in bounds
+        ]
+    )
+
+
+@functools.cache
+def arrays(domain: Domain, shape: Shape, dtype: np.dtype[Any]) -> st.SearchStrategy[Array]:
+    """Arrays of ``shape`` and ``dtype`` with every value inside ``domain``."""
+    return hnp.arrays(dtype, shape, elements=values(domain, dtype))
+
+
+class Kind(enum.Enum):
+    """How an operand is passed to an op."""
+
+    VARIABLE = "Variable"
+    NDARRAY = "ndarray"
+    NUMPY_FLOAT64 = "np.float64"
+    NUMPY_FLOAT32 = "np.float32"
+    PYTHON_FLOAT = "float"
+    PYTHON_INT = "int"
+
+
+def operand_kinds(shape: Shape, role: Role, domain: Domain) -> list[Kind]:
+    """The kinds an operand of ``shape`` and ``role`` can take: scalars only for shape ``()``,
+    Python ints only where the domain holds an integer."""
+    if role == "variable":
+        return [Kind.VARIABLE]
+    kinds = [Kind.VARIABLE, Kind.NDARRAY]
+    if shape == ():
+        kinds += [Kind.NUMPY_FLOAT64, Kind.NUMPY_FLOAT32, Kind.PYTHON_FLOAT]
+        if _integer_intervals(domain):
+            kinds.append(Kind.PYTHON_INT)
+    if role == "constant":
+        kinds.remove(Kind.VARIABLE)
+    return kinds
+
+
+def operands(
+    kind: Kind, domain: Domain, shape: Shape, dtype: np.dtype[Any]
+) -> st.SearchStrategy[Operand]:
+    """Operands of one ``kind``; ``dtype`` is that of Variables and ndarrays."""
+    if kind is Kind.VARIABLE:
+        return arrays(domain, shape, dtype).map(Variable)
+    if kind is Kind.NDARRAY:
+        return arrays(domain, shape, dtype)
+    if kind is Kind.NUMPY_FLOAT64:
+        return values(domain, DTYPES[1]).map(np.float64)
+    if kind is Kind.NUMPY_FLOAT32:
+        return values(domain, DTYPES[0]).map(np.float32)
+    if kind is Kind.PYTHON_FLOAT:
+        return values(domain)
+    return integers(domain)
+
+
+class _DrawSampler:
+    """The registry's :class:`~tinygrad_ref.registry.Sampler`, drawing with Hypothesis."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self._draw = draw
+
+    def shape(self, min_dims: int = 0, max_dims: int = MAX_DIMS) -> Shape:
+        return self._draw(shapes(min_dims, max_dims))
+
+    def broadcastable_shapes(self, count: int) -> tuple[Shape, ...]:
+        return self._draw(broadcastable_shapes(count))
+
+    def integer(self, low: int, high: int) -> int:
+        return self._draw(st.integers(low, high))
+
+    def boolean(self) -> bool:
+        return self._draw(st.booleans())
+
+    def choice(self, options: Sequence[_T]) -> _T:
+        return self._draw(st.sampled_from(options))
+
+
+def _raw(x: Operand) -> Any:
+    return x.data if isinstance(x, Variable) else x
+
+
+def _describe(x: Operand) -> str:
+    if isinstance(x, Variable):
+        return f"Variable({x.data!r})"
+    return repr(x)
+
+
+def _exact(x: Operand) -> str:
+    """Python source that rebuilds ``x`` exactly: dtype and every value (reprs round-trip)."""
+    if isinstance(x, Variable):
+        return f"Variable({_exact(x.data)})"
+    if isinstance(x, np.ndarray):
+        return f"np.array({x.tolist()!r}, dtype=np.{x.dtype.name})"
+    if isinstance(x, np.generic):
+        return f"np.{x.dtype.name}({x.item()!r})"
+    return repr(x)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One call of a registered op: its operands, parameters, and whether it goes through the
+    operator (``a - b``) or the function (``sub(a, b)``)."""
+
+    spec: OpSpec
+    operands: tuple[Operand, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    infix: bool = False
+
+    def fn(self, *operands: Operand) -> Variable:
+        """The op, called the way this example calls it, on ``operands``."""
+        if self.infix:
+            assert self.spec.infix is not None
+            y: Variable = self.spec.infix(*operands, **self.params)
+            return y
+        return self.spec.function(*operands, **self.params)
+
+    def expected(self) -> Any:
+        """What NumPy computes on the raw operands."""
+        return np.asarray(self.spec.reference(*map(_raw, self.operands), **self.params))
+
+    def reproducer(self, check: str) -> str:
+        """Paste-able Python that rebuilds this example's call, with its exact operands and
+        parameters, and runs ``check`` (such as ``gradcheck(fn, *operands, seed=0)``)."""
+        call = "spec.infix" if self.infix else "spec.function"
+        return "\n".join(
+            [
+                "import numpy as np",
+                "from numpy import array",
+                "from tinygrad_ref import Variable, gradcheck, gradgradcheck",
+                "from tinygrad_ref.registry import REGISTRY",
+                f"spec = REGISTRY[{self.spec.name!r}]",
+                f"operands = ({''.join(_exact(x) + ', ' for x in self.operands)})",
+                f"params = {dict(self.params)!r}",
+                f"fn = lambda *xs: {call}(*xs, **params)",
+                check,
+            ]
+        )
+
+    def __repr__(self) -> str:
+        args = ", ".join([_describe(x) for x in self.operands])
+        args += "".join(f", {k}={v!r}" for k, v in self.params.items())
+        via = "its operator" if self.infix else "its function"
+        return f"{self.spec.name}({args}) through {via}"
+
+
+SCALAR_KINDS = (Kind.NUMPY_FLOAT64, Kind.NUMPY_FLOAT32, Kind.PYTHON_FLOAT, Kind.PYTHON_INT)
+
+
+@st.composite
+def examples(
+    draw: st.DrawFn,
+    spec: OpSpec,
+    dtype: np.dtype[Any] | None = None,
+    kinds: Sequence[Kind] | None = None,
+) -> Example:
+    """Calls of ``spec``'s op inside its domain, with every kind of operand on every side; at
+    least one operand is a Variable. The dtype (float32 or float64) of each array operand is
+    drawn, so that they mix, unless ``dtype`` is given for all; ``kinds`` fixes the kind of
+    each operand (scalar kinds get shape ``()``)."""
+    case = spec.draw_case(_DrawSampler(draw))
+    domains = case.domains or spec.domains
+    roles = spec.operand_roles
+    shapes = case.shapes
+    if kinds is None:
+        kinds = [
+            draw(st.sampled_from(operand_kinds(shape, role, domain)))
+            for shape, role, domain in zip(shapes, roles, domains, strict=True)
+        ]
+        if Kind.VARIABLE not in kinds:
+            kinds[roles.index("any")] = Kind.VARIABLE
+    else:
+        shapes = tuple(
+            () if kind in SCALAR_KINDS else shape for kind, shape in zip(kinds, shapes, strict=True)
+        )
+    drawn = tuple(
+        draw(operands(kind, domain, shape, draw(dtypes()) if dtype is None else np.dtype(dtype)))
+        for kind, domain, shape in zip(kinds, domains, shapes, strict=True)
+    )
+    infix = spec.infix is not None and draw(st.booleans())
+    return Example(spec, _kept_apart(spec, drawn, case.params), case.params, infix)
+
+
+@dataclass
+class OpStats:
+    """What a verification run measured for one op."""
+
+    examples: int = 0
+    first: GradcheckReport = field(default_factory=lambda: GradcheckReport(0.0, 0.0, None))
+    second: GradcheckReport | None = None
+
+
+def _assert_within_rounding(actual: Array, expected: Array, message: str) -> None:
+    """``actual`` equals ``expected`` to within a few rounding errors of ``expected``'s dtype,
+    relative to the larger of 1 and its largest magnitude."""
+    eps = float(np.finfo(expected.dtype).eps)
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    np.testing.assert_allclose(
+        actual, expected, rtol=4 * eps, atol=4 * eps * scale, err_msg=message
+    )
+
+
+FORWARD_ULPS = 8
+"""How far the forward value may be from NumPy's, relative to each element: both sides are
+within a few ULP of the exact value (``python -m tinygrad_ref verify --accuracy``)."""
+
+
+def _assert_within_ulps(actual: Array, expected: Array, message: str) -> None:
+    """``actual`` equals ``expected`` to within :data:`FORWARD_ULPS` rounding errors of each
+    element (of the smallest normal number below it), so that a relative error of a small
+    value does not hide behind the largest one."""
+    info = np.finfo(expected.dtype)
+    eps, tiny = float(info.eps), float(info.smallest_normal)
+    rtol = FORWARD_ULPS * eps
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * tiny, err_msg=message)
+
+
+def check_forward(example: Example) -> Variable:
+    """The op's result, checked to be a Variable with NumPy's value, dtype and shape."""
+    y: object = example.fn(*example.operands)
+    expected = example.expected()
+    if not isinstance(y, Variable) or type(y.data) is not np.ndarray:
+        raise AssertionError(f"{example}: expected a Variable holding an ndarray, got {y!r}")
+    if y.dtype != expected.dtype or y.shape != expected.shape:
+        raise AssertionError(
+            f"{example}: result has dtype {y.dtype} and shape {y.shape}; "
+            f"NumPy gives {expected.dtype} and {expected.shape}"
+        )
+    # NOTE: an elementwise op (one with ULP bounds) is held to each element's own rounding; the
+    # rounding of a reduction or a softmax is relative to its terms, as its reference's is.
+    check = _assert_within_ulps if example.spec.accuracy is not None else _assert_within_rounding
+    check(y.data, expected, f"{example}: forward value")
+    return y
+
+
+def check_example(example: Example, stats: OpStats | None = None) -> None:
+    """Check one example: the forward value against NumPy, the first derivatives (and the
+    second ones if the spec declares them) against a numerical oracle, the first derivatives
+    recorded with ``create_graph=True`` against the plain pass, and every gradient's shape and
+    dtype against its input's. First derivatives use the complex step on the spec's
+    ``reference`` when it is analytic, else Richardson's extrapolation. Raises
+    ``AssertionError`` naming what was wrong."""
+    stats = OpStats() if stats is None else stats
+    check_forward(example)
+    stats.examples += 1
+    spec, params = example.spec, example.params
+    first = check_gradients(
+        example.fn,
+        *example.operands,
+        method="complex" if spec.analytic else "richardson",
+        reference=(lambda *xs: spec.reference(*xs, **params)) if spec.analytic else None,
+    )
+    stats.first = stats.first.merge(first)
+    if first.failure is not None:
+        method = (
+            ', method="complex", reference=lambda *xs: spec.reference(*xs, **params)'
+            if spec.analytic
+            else ""
+        )
+        check = f"gradcheck(fn, *operands, seed=0{method})"
+        raise GradcheckError(
+            f"{example}: {first.failure}\nReproduce with:\n{example.reproducer(check)}"
+        )
+    if example.spec.second_order:
+        second = check_second_gradients(example.fn, *example.operands)
+        stats.second = second if stats.second is None else stats.second.merge(second)
+        if second.failure is not None:
+            check = "gradgradcheck(fn, *operands, seed=0)"
+            raise GradcheckError(
+                f"{example}: second derivatives: {second.failure}\n"
+                f"Reproduce with:\n{example.reproducer(check)}"
+            )
+
+
+def verify_op(
+    spec: OpSpec,
+    *,
+    dtype: np.dtype[Any] | None = None,
+    kinds: Sequence[Kind] | None = None,
+    settings: hypothesis.settings | None = None,
+    seed: int | None = None,
+    stats: OpStats | None = None,
+    on_example: Callable[[OpStats], None] | None = None,
+) -> OpStats:
+    """Fuzz one op with Hypothesis (the current settings profile unless ``settings`` is given)
+    and return what was measured; raises on the first (shrunk) failing example."""
+    stats = OpStats() if stats is None else stats
+    failed = False
+
+    @hypothesis.given(examples(spec, dtype, kinds))
+    def run(example: Example) -> None:
+        nonlocal failed
+        if failed:
+            # NOTE: Hypothesis shrinking the failure: these examples are not counted or measured
+            check_example(example)
+            return
+        drawn = stats.examples + 1
+        try:
+            check_example(example, stats)
+        except BaseException:
+            failed = True
+            stats.examples = drawn
+            raise
+        if on_example is not None:
+            on_example(stats)
+
+    if kinds is None:
+        verify_kink(spec, dtype=dtype, settings=settings, seed=seed)
+    _run(run, _thinned(spec, settings), seed)
+    return stats
+
+
+def _thinned(spec: OpSpec, settings: hypothesis.settings | None) -> hypothesis.settings:
+    """``settings`` (else the profile's) with ``1 / spec.cost`` as many examples."""
+    base = hypothesis.settings() if settings is None else settings
+    return hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost))
+
+
+def _run(test: Callable[[], None], settings: hypothesis.settings | None, seed: int | None) -> None:
+    """Run a Hypothesis test with these ``settings`` (else the profile's) and ``seed``."""
+    if settings is not None:
+        test = settings(test)
+    if seed is not None:
+        test = hypothesis.seed(seed)(test)
+    test()
+
+
+# Kinks: operands kept out of the oracle's reach of them, and calls drawn on them, where the
+# gradient must be the declared convention.
+
+KINK_MARGIN = 3.0
+"""Strategies keep every value ``v`` at least ``KINK_MARGIN * oracle_reach(p)`` from a kink point
+``p``: then ``|v - p| > oracle_reach(v) + oracle_reach(p)`` (the reach grows only by
+``cbrt(eps) * |v - p|`` from ``p`` to ``v``), so no step from either crosses the other."""
+
+TIE_VALUES = (-1.5, 0.0, 0.5)
+"""The values of operands drawn to tie: few, so that most elements tie."""
+
+
+def _outside(
+    v: float,
+    points: Float64Array,
+    dtype: np.dtype[Any],
+    among: Float64Array | None = None,
+    points_reach: Float64Array | None = None,
+) -> float:
+    """``v``, or the nearest number of ``dtype`` to it outside ``p +- KINK_MARGIN *
+    oracle_reach(p)`` for every point ``p`` (the reach ``p`` would have as an element of the
+    array ``among``, if given, since the oracle's steps follow their array's scale), plus
+    ``points_reach``: how far the oracle steps from the points themselves, if they move too."""
+    reach = oracle_reach(points) if among is None else oracle_reach(among, at=points)
+    if among is not None:
+        # NOTE: and v's own reach, which is far wider where v is an exact 0 in a zero array
+        reach = np.maximum(reach, oracle_reach(among, at=np.array([v])))
+    if points_reach is not None:
+        reach = reach + points_reach
+    # NOTE: at least a few spacings of p, so that p +- margin is not p rounded
+    margins = np.maximum(KINK_MARGIN * reach, 4 * np.spacing(np.abs(points).astype(dtype)))
+    merged: list[list[float]] = []
+    for point, margin in sorted(zip(points.tolist(), margins.tolist(), strict=True)):
+        if merged and point - margin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], point + margin)
+        else:
+            merged.append([point - margin, point + margin])
+    if not any(low < v < high for low, high in merged):
+        return v
+    # NOTE: moved out of one interval, a value may round (in dtype) into the next one: it keeps
+    # going the same way until it is out of all, and the nearer of the two ways wins
+    ways = []
+    for up in (False, True):
+        w = v
+        while inside := [(low, high) for low, high in merged if low < w < high]:
+            low, high = inside[0]
+            w = _inward(high if up else low, dtype, up=up)
+        ways.append(w)
+    return min(ways, key=lambda w: abs(w - v))
+
+
+def _move_apart(
+    kink: Kink,
+    values: list[Float64Array],
+    dtypes: list[np.dtype[Any]],
+    movable: list[bool],
+    params: Params,
+) -> None:
+    """Move ``values`` (in place) out of the oracle's reach of ``kink``."""
+    if isinstance(kink, PointKink):
+        points = np.array(kink.points(params), dtype=np.float64)
+        flat = values[0].reshape(-1)
+        # NOTE: moving a value out raises its array's scale, and so the margins: until stable
+        for _ in range(8):
+            before = flat.copy()
+            for k in range(flat.size):
+                flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
+            if np.array_equal(before, flat):
+                break
+        return
+    if isinstance(kink, WindowTieKink):
+        # NOTE: each element keeps away from the earlier elements of every window it is in.
+        flat = values[0].reshape(-1)
+        windows = kink.windows(params, values[0].shape)
+        for k in range(flat.size):
+            rows = windows[(windows == k).any(axis=1)]
+            earlier = np.unique(rows[(rows >= 0) & (rows < k)])
+            flat[k] = _outside(flat[k], flat[earlier], dtypes[0], among=flat)
+        return
+    if not isinstance(kink, TieKink):
+        raise TypeError(f"unknown kind of kink: {kink!r}")
+    if kink.among == "operands":
+        # NOTE: each element of one operand keeps away from every element of the other it meets.
+        moved = 1 if movable[1] else 0
+        shape = np.broadcast_shapes(values[0].shape, values[1].shape)
+        owner = np.broadcast_to(np.arange(values[moved].size).reshape(values[moved].shape), shape)
+        others = np.broadcast_to(values[1 - moved], shape)
+        others_reach = np.broadcast_to(oracle_reach(values[1 - moved]), shape)
+        flat = values[moved].reshape(-1)
+        for k in range(flat.size):
+            flat[k] = _outside(
+                flat[k], others[owner == k], dtypes[moved], flat, others_reach[owner == k]
+            )
+        return
+    x = values[0]
+    axes = normalize_axes(params["axis"], x.shape)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    grouped = np.moveaxis(x, axes, last)
+    rows = grouped.reshape(-1, math.prod(x.shape[a] for a in axes))
+    for row in rows:
+        for k in range(1, row.size):
+            row[k] = _outside(row[k], row[:k], dtypes[0], among=rows.reshape(-1))
+    x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
+
+
+def _with_values(x: Operand, values: Float64Array) -> Operand:
+    """``x`` holding ``values`` instead, of its kind and dtype."""
+    if np.array_equal(values, _raw(x)):
+        return x
+    if isinstance(x, Variable):
+        return Variable(values.astype(x.dtype))
+    if isinstance(x, (np.ndarray, np.generic)):
+        return values.astype(x.dtype) if isinstance(x, np.ndarray) else x.dtype.type(values[()])
+    return float(values)
+
+
+def _kept_apart(spec: OpSpec, operands: tuple[Operand, ...], params: Params) -> tuple[Operand, ...]:
+    """``operands`` with their values near ``spec``'s kink moved out of the oracle's reach."""
+    if spec.kink is None:
+        return operands
+    values = [np.array(_raw(x), dtype=np.float64) for x in operands]
+    dtypes = [np.asarray(_raw(x)).dtype for x in operands]
+    movable = [type(x) is not int for x in operands]
+    _move_apart(spec.kink, values, dtypes, movable, params)
+    return tuple(_with_values(x, v) for x, v in zip(operands, values, strict=True))
+
+
+@st.composite
+def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = None) -> Example:
+    """Calls of a non-smooth op exactly on its kink, every operand a Variable: an operand with
+    point kinks holds only those points, operands that tie hold :data:`TIE_VALUES`."""
+    kink = spec.kink
+    if kink is None:
+        raise ValueError(f"{spec.name} declares no kink")
+    case = spec.draw_case(_DrawSampler(draw))
+    pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
+    operands = tuple(
+        Variable(
+            draw(
+                hnp.arrays(
+                    draw(dtypes()) if dtype is None else np.dtype(dtype),
+                    shape,
+                    elements=st.sampled_from(pool),
+                )
+            )
+        )
+        for shape in case.shapes
+    )
+    return Example(spec, operands, case.params)
+
+
+def _summed_to(g: Float64Array, shape: Shape) -> Float64Array:
+    """``g`` summed back to the ``shape`` it was broadcast from."""
+    g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    summed: Float64Array = g.sum(
+        axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True
+    )
+    return summed
+
+
+def _convention(
+    kink: Kink, values: list[Float64Array], params: Params, y: Float64Array, gy: Float64Array
+) -> list[Float64Array]:
+    """The gradients the kink's declared convention gives, from the declaration alone."""
+    if isinstance(kink, PointKink):
+        x = values[0]
+        slopes = np.zeros_like(x)
+        for point, slope in zip(kink.points(params), kink.slopes(params), strict=True):
+            slopes[(x == point) & (slopes == 0)] = slope
+        return [gy * slopes]
+    if isinstance(kink, WindowTieKink):
+        x = values[0]
+        windows = kink.windows(params, x.shape)
+        candidates = np.where(windows >= 0, x.reshape(-1)[np.maximum(windows, 0)], -np.inf)
+        first = windows[np.arange(len(windows)), np.argmax(candidates, axis=1)]
+        g = np.zeros(x.size)
+        np.add.at(g, first, gy.reshape(-1))
+        return [g.reshape(x.shape)]
+    if not isinstance(kink, TieKink):
+        raise TypeError(f"unknown kind of kink: {kink!r}")
+    if kink.among == "operands":
+        wins = [np.broadcast_to(v, y.shape) == y for v in values]
+        count = wins[0] + wins[1].astype(np.float64)
+        return [_summed_to(gy * win / count, v.shape) for win, v in zip(wins, values, strict=True)]
+    x = values[0]
+    extreme = np.reshape(y, np.sum(x, axis=params["axis"], keepdims=True).shape)
+    wins = x == extreme
+    return [np.reshape(gy, extreme.shape) * wins / np.sum(wins, axis=params["axis"], keepdims=True)]
+
+
+def check_kink_example(example: Example) -> None:
+    """The gradients of a call on its op's kink equal the convention the op declares there,
+    computed from the declaration (never from the op's backward); raises AssertionError."""
+    kink = example.spec.kink
+    assert kink is not None
+    operands = [Variable(x.data.copy()) for x in example.operands if isinstance(x, Variable)]
+    y = example.fn(*operands)
+    gy = np.random.default_rng(0).uniform(-1.5, 1.5, size=y.shape).astype(y.dtype)
+    y.grad = Variable(gy)
+    y.backward()
+    expected = _convention(
+        kink,
+        [x.data.astype(np.float64) for x in operands],
+        example.params,
+        y.data.astype(np.float64),
+        gy.astype(np.float64),
+    )
+    for i, (x, gx) in enumerate(zip(operands, expected, strict=True)):
+        actual = np.zeros(x.shape, x.dtype) if x.grad is None else x.grad.data
+        message = f"{example}: on its kink {kink.where}, the analytic gradient of operand {i}"
+        _assert_within_rounding(actual, gx.astype(x.dtype), f"{message} breaks {kink.convention}")
+
+
+def verify_kink(
+    spec: OpSpec,
+    *,
+    dtype: np.dtype[Any] | None = None,
+    settings: hypothesis.settings | None = None,
+    seed: int | None = None,
+) -> int:
+    """Check ``spec``'s kink convention on calls drawn exactly on its kink (none if it has no
+    kink) and return how many were checked; raises on the first (shrunk) failing one."""
+    if spec.kink is None:
+        return 0
+    checked = 0
+
+    @hypothesis.given(kink_examples(spec, dtype))
+    def run(example: Example) -> None:
+        nonlocal checked
+        check_kink_example(example)
+        checked += 1
+
+    _run(run, _thinned(spec, settings), seed)
+    return checked
+
+
+# Forward mode: every op's jvp rule against its vjp (exactly) and against the oracle.
+
+ADJOINT_ULPS = 16.0
+"""How far ``<u, J v>`` (from the jvp) and ``<Jᵀ u, v>`` (from the vjp) may differ, in rounding
+errors of the op's dtype times the magnitude of their terms (see :func:`check_adjoint`)."""
+
+
+def _differentiated(example: Example) -> tuple[list[int], Callable[..., Variable]]:
+    """Which operands of ``example`` are Variables, and the op as a function of them alone."""
+    where = [i for i, x in enumerate(example.operands) if isinstance(x, Variable)]
+
+    def fn(*xs: Operand) -> Variable:
+        args = list(example.operands)
+        for i, x in zip(where, xs, strict=True):
+            args[i] = x
+        return example.fn(*args)
+
+    return where, fn
+
+
+def _variable_data(example: Example) -> list[Array]:
+    return [x.data for x in example.operands if isinstance(x, Variable)]
+
+
+def _coarsest(example: Example, dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The least precise of ``dtype`` and the floating operands' dtypes: a float32 operand's
+    gradient is rounded to float32 beside float64 ones (``where``, ``linear``), and a float32
+    constant's arithmetic is float32."""
+    dtypes = [np.asarray(_raw(x)).dtype for x in example.operands]
+    floating = [d for d in dtypes if d.kind == "f"]
+    return max([np.dtype(dtype), *floating], key=lambda d: float(np.finfo(d).eps))
+
+
+def _exact_directions(points: Sequence[Array], seed: int) -> list[Array]:
+    """Random tangents for the oracle: a random sign times the power of two at or below each
+    element's step scale. The oracle's step in ``s`` has fewer than 36 significant bits and
+    moves each element by a multiple of its ULP, so the moved points ``x + s v`` are exact
+    (unless a step crosses up into the next binade, or lands far above a tiny element): their
+    rounding, which no error bound of the oracle's counts, does not blur the derivative."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.choice([-1.0, 1.0], p.shape) * np.exp2(np.floor(np.log2(step_scale(p))))).astype(
+            p.dtype
+        )
+        for p in points
+    ]
+
+
+def _directions(points: Sequence[Array], seed: int) -> list[Array]:
+    """Random tangents, each element of its point's dtype and as large as the oracle's step
+    scale there (so that steps along it stay as far from kinks as the strategies keep)."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.choice([-1.0, 1.0], p.shape) * rng.uniform(0.5, 1.0, p.shape) * step_scale(p)).astype(
+            p.dtype
+        )
+        for p in points
+    ]
+
+
+def _inner(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """``sum(a * b)`` with the products in float64 (exact for float32 factors) summed exactly."""
+    products = np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)
+    return math.fsum(products.ravel().tolist())
+
+
+@dataclass(frozen=True)
+class _Linearization:
+    """An example's op at its Variable operands, in float64: the output, each operand's full
+    Jacobian (from the forward rule) and step scale (at least 1), for the magnitude of the
+    terms of ``J v``."""
+
+    fn: Callable[..., Variable]
+    points: list[Float64Array]
+    output: Float64Array
+    jacobians: list[Float64Array]
+    scales: list[Float64Array]
+
+    @staticmethod
+    def of(example: Example) -> _Linearization:
+        fn = _differentiated(example)[1]
+        points = [p.astype(np.float64) for p in _variable_data(example)]
+        output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
+        jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
+        scales = [np.maximum(step_scale(p), 1.0) for p in points]
+        return _Linearization(fn, points, output, [np.asarray(j) for j in jacobians], scales)
+
+    def terms(self, vs: Sequence[Array]) -> Float64Array:
+        """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
+        (what the element sums), the largest of those, and the largest output times the
+        largest ``|v_k| / s_k`` (what a relative rounding error of the output becomes along
+        ``v``): the floors :func:`tinygrad_ref.check_gradients` gives a gradient's terms."""
+        finest: Float64Array = np.zeros(self.output.shape)
+        along = 0.0
+        for jac, v, scale in zip(self.jacobians, vs, self.scales, strict=True):
+            magnitude = np.abs(np.asarray(v, dtype=np.float64))
+            finest = finest + np.tensordot(np.abs(jac), magnitude, axes=magnitude.ndim)
+            along = max(along, float(np.max(magnitude / scale, initial=0.0)))
+        largest = float(np.max(finest, initial=0.0))
+        output = float(np.max(np.abs(self.output), initial=0.0)) * along
+        terms: Float64Array = np.maximum(finest, max(largest, output))
+        return terms
+
+
+def check_adjoint(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
+    """Check ``<u, J v> = <Jᵀ u, v>`` between the op's jvp and vjp rules, on random tangents
+    ``v`` and cotangents ``u``, in the example's own dtypes. Returns the difference in rounding
+    errors of the terms; raises ``GradcheckError`` beyond :data:`ADJOINT_ULPS`.
+
+    Both sides are the same sum of products ``u_i J_ij v_j`` in exact arithmetic. The inner
+    products are taken exactly (:func:`_inner`), so the difference comes from the rules alone:
+    each element of ``J v`` and of ``Jᵀ u`` is within a few rounding errors of the terms it is
+    computed from (8 ULP for a derivative, the accuracy bound of ``verify --accuracy``, one
+    more for the product with the tangent). With ``T_i`` the magnitude of the terms of
+    ``(J v)_i`` (:meth:`_Linearization.terms`), ``|<u, J v> - <Jᵀ u, v>| <= ADJOINT_ULPS * eps *
+    2 <|u|, T>``: both sides' bound, with twice to spare; eps of the coarsest dtype."""
+    linear = _Linearization.of(example) if linear is None else linear
+    fn = linear.fn
+    points = _variable_data(example)
+    vs = _directions(points, seed)
+    y, ty = jvp(fn, points, vs)
+    u = np.random.default_rng(seed + 1).standard_normal(np.shape(y)).astype(y.dtype)
+    gs = vjp(fn, *points)[1](u)
+    forward = _inner(u, ty)
+    reverse = math.fsum(_inner(g, v) for g, v in zip(gs, vs, strict=True))
+    terms = 2 * _inner(np.abs(u), linear.terms(vs))
+    info = np.finfo(_coarsest(example, y.dtype))
+    eps = float(info.eps)
+    ulps = abs(forward - reverse) / (eps * max(terms, float(info.smallest_normal)))
+    if not ulps <= ADJOINT_ULPS:
+        check = (
+            "from tinygrad_ref.verification.strategies import Example, check_adjoint\n"
+            f"check_adjoint(Example(spec, operands, params, infix={example.infix}), seed={seed})"
+        )
+        raise GradcheckError(
+            f"{example}: its jvp and vjp disagree: <u, J v> = {forward!r} but <Jᵀ u, v> = "
+            f"{reverse!r}, {ulps:.3g} rounding errors of the terms ({terms:.3g}), "
+            f"more than {ADJOINT_ULPS:g}\nReproduce with:\n{example.reproducer(check)}"
+        )
+    return ulps
+
+
+def check_directional(
+    example: Example, seed: int = 0, linear: _Linearization | None = None
+) -> GradcheckReport:
+    """Check the op's jvp along random tangents against the numerical oracle's derivative
+    along them (the complex step on an analytic reference, else Richardson), in float64, by
+    the bound :func:`tinygrad_ref.check_gradients` uses: ``|jvp64 - n| <= E + 64 eps T``, with
+    ``T`` the magnitude of the terms (:meth:`_Linearization.terms`); the jvp computed on
+    recorded Variables against the one on arrays, ``<= 64 eps T``; and the working-dtype jvp
+    against the float64 one, ``|jvp - jvp64| <= 64 eps_working T``."""
+    linear = _Linearization.of(example) if linear is None else linear
+    where, fn = _differentiated(example)
+    working = _variable_data(example)
+    points = linear.points
+    vs = [v.astype(np.float64) for v in _exact_directions(working, seed)]
+    precise = np.asarray(jvp(fn, points, vs)[1], dtype=np.float64)
+    if precise.size == 0:
+        return EMPTY_REPORT
+    terms = linear.terms(vs)
+    spec, params = example.spec, example.params
+    tangents: list[Array | None] = [None] * len(example.operands)
+    inputs: list[Any] = [_raw(x) for x in example.operands]
+    for i, point, v in zip(where, points, vs, strict=True):
+        inputs[i], tangents[i] = point, v
+    if spec.analytic:
+        estimate = numerical_directional(
+            lambda *xs: spec.reference(*xs, **params), inputs, tangents, method="complex"
+        )
+    else:
+        estimate = numerical_directional(example.fn, inputs, tangents)
+    allowed = estimate.error + ROUNDING_MULTIPLE * np.asarray(_rounding(np.float64, terms))
+    report = _directional_report(example, precise, estimate.value, allowed, "the oracle")
+    # NOTE: the rules again on recorded Variables, as reverse over forward runs them, along
+    # tangents of random values (powers of two may cancel exactly)
+    spread = [v.astype(np.float64) for v in _directions(working, seed)]
+    recorded = np.asarray(jvp(fn, [Variable(p) for p in points], spread)[1].data)
+    allowed = ROUNDING_MULTIPLE * np.asarray(_rounding(np.float64, linear.terms(spread)))
+    plain_spread = np.asarray(jvp(fn, points, spread)[1], dtype=np.float64)
+    report = report.merge(
+        _directional_report(example, recorded, plain_spread, allowed, "the jvp on arrays")
+    )
+    if any(p.dtype != np.float64 for p in working):
+        plain = np.asarray(jvp(fn, working, _exact_directions(working, seed))[1], dtype=np.float64)
+        dtype = _coarsest(example, np.result_type(*working))
+        allowed = ROUNDING_MULTIPLE * np.asarray(_rounding(dtype, terms))
+        report = report.merge(
+            _directional_report(example, plain, precise, allowed, f"the float64 jvp ({dtype})")
+        )
+    return report
+
+
+def _directional_report(
+    example: Example, actual: Float64Array, expected: Float64Array, allowed: Any, what: str
+) -> GradcheckReport:
+    error = np.abs(actual - expected)
+    margin = float(np.max(error / np.maximum(allowed, 1e-300), initial=0.0))
+    bad = ~(error <= allowed)
+    if bad.any():
+        k = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise GradcheckError(
+            f"{example}: jvp along random tangents at output index {k} is "
+            f"{actual[k]!r}, {what} gives {expected[k]!r} "
+            f"(allowed error {np.asarray(allowed)[k]:.3g})"
+        )
+    return GradcheckReport(float(error.max(initial=0.0)), 0.0, None, margin, "directional")
+
+
+def _second_terms(h: Float64Array, floor: float, scale: Float64Array) -> Float64Array:
+    """The magnitude of the terms of an element of ``H a``: the larger of it, the largest of
+    its array, and the function's largest weighted output over the element's scale (the floor
+    :func:`tinygrad_ref.check_second_gradients` gives second derivatives)."""
+    magnitude = np.abs(h)
+    terms: Float64Array = np.maximum(
+        np.maximum(magnitude, float(np.max(magnitude, initial=0.0))), floor / scale
+    )
+    return terms
+
+
+def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
+    """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
+    symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to ``64 eps`` of
+    the terms' magnitude, :func:`_second_terms`), and ``H a`` equals the oracle's derivative
+    of ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
+    symmetry's difference in rounding errors of its terms."""
+    linear = _Linearization.of(example) if linear is None else linear
+    fn, points = linear.fn, linear.points
+    w = np.random.default_rng(seed + 3).standard_normal(linear.output.shape)
+    floor = float(np.max(np.abs(w * linear.output), initial=0.0))
+    argnums = tuple(range(len(points)))
+
+    def phi(*xs: Operand) -> Variable:
+        return (fn(*xs) * w).sum()
+
+    gradient = grad(phi, argnums)
+
+    def flat_gradient(*xs: Operand) -> Variable:
+        return concatenate([reshape(g, (-1,)) for g in gradient(*xs)])
+
+    a = [v.astype(np.float64) for v in _exact_directions(points, seed)]
+    b = [v.astype(np.float64) for v in _directions(points, seed + 2)]
+    ha = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, a)[1]]
+    hb = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, b)[1]]
+    terms_a = [_second_terms(h, floor, s) for h, s in zip(ha, linear.scales, strict=True)]
+    terms_b = [_second_terms(h, floor, s) for h, s in zip(hb, linear.scales, strict=True)]
+    one = math.fsum(_inner(bk, hk) for bk, hk in zip(b, ha, strict=True))
+    other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
+    terms = math.fsum(_inner(np.abs(bk), t) for bk, t in zip(b, terms_a, strict=True))
+    terms += math.fsum(_inner(np.abs(ak), t) for ak, t in zip(a, terms_b, strict=True))
+    eps = float(np.finfo(np.float64).eps)
+    ulps = abs(one - other) / (eps * max(terms, float(np.finfo(np.float64).smallest_normal)))
+    if not ulps <= SECOND_ORDER_ROUNDING_MULTIPLE:
+        raise GradcheckError(
+            f"{example}: its Hessian (forward over reverse) is not symmetric: <b, H a> = "
+            f"{one!r} but <a, H b> = {other!r}, {ulps:.3g} rounding errors of the terms "
+            f"({terms:.3g})"
+        )
+    actual = np.concatenate([np.ravel(h) for h in ha])
+    if actual.size:
+        estimate = numerical_directional(flat_gradient, points, a)
+        bound = np.concatenate([np.ravel(t) for t in terms_a])
+        allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, bound)
+        _directional_report(
+            example, actual, estimate.value, allowed, "the oracle's derivative of grad"
+        )
+    return ulps
+
+
+def check_forward_example(example: Example, stats: ForwardStats | None = None) -> None:
+    """The forward-mode checks of one example: :func:`check_adjoint`,
+    :func:`check_directional`, and :func:`check_hessian` if the spec declares second
+    derivatives."""
+    stats = ForwardStats() if stats is None else stats
+    check_forward(example)
+    stats.examples += 1
+    linear = _Linearization.of(example)
+    stats.adjoint_ulps = max(stats.adjoint_ulps, check_adjoint(example, linear=linear))
+    stats.directional = stats.directional.merge(check_directional(example, linear=linear))
+    if example.spec.second_order:
+        stats.symmetry_ulps = max(stats.symmetry_ulps, check_hessian(example, linear=linear))
+
+
+@dataclass
+class ForwardStats:
+    """What a forward-mode verification run measured for one op."""
+
+    examples: int = 0
+    adjoint_ulps: float = 0.0
+    """The worst ``|<u, J v> - <Jᵀ u, v>|``, in rounding errors of the terms."""
+    directional: GradcheckReport = field(default_factory=lambda: EMPTY_REPORT)
+    symmetry_ulps: float = 0.0
+    """The worst asymmetry of the Hessian, in rounding errors of the terms."""
+
+
+def verify_forward(
+    spec: OpSpec,
+    *,
+    dtype: np.dtype[Any] | None = None,
+    settings: hypothesis.settings | None = None,
+    seed: int | None = None,
+    stats: ForwardStats | None = None,
+) -> ForwardStats:
+    """Fuzz one op's jvp rule (:func:`check_forward_example`) with Hypothesis; raises on the
+    first (shrunk) failing example."""
+    stats = ForwardStats() if stats is None else stats
+    failed = False
+
+    @hypothesis.given(examples(spec, dtype))
+    def run(example: Example) -> None:
+        nonlocal failed
+        if failed:  # NOTE: Hypothesis shrinking the failure: not counted
+            check_forward_example(example)
+            return
+        try:
+            check_forward_example(example, stats)
+        except BaseException:
+            failed = True
+            raise
+
+    _run(run, _thinned(spec, settings), seed)
+    return stats
