@@ -178,6 +178,14 @@ def _positive(value: object, name: str) -> int:
     return int(value)
 
 
+def _float_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
+    """``dtype`` as a floating dtype, the dtype of a layer's parameters."""
+    result = np.dtype(dtype)
+    if result.kind != "f":
+        raise ValueError(f"a layer's dtype must be a floating dtype, got {result}")
+    return result
+
+
 def _optional_positive(value: object, name: str) -> int | None:
     return None if value is None else _positive(value, name)
 
@@ -218,7 +226,7 @@ class Linear(Layer):
         super().__init__()
         self.out_size = _positive(out_size, "out_size")
         self.in_size = _optional_positive(in_size, "in_size")
-        self.dtype = np.dtype(dtype)
+        self.dtype = _float_dtype(dtype)
         self.W = Parameter(None, name="W")
         if self.in_size is not None:
             self._init_W()
@@ -262,7 +270,7 @@ class _Filters(Layer):
         self.kernel_size = kernel_size
         self.stride = stride
         self.pad = pad
-        self.dtype = np.dtype(dtype)
+        self.dtype = _float_dtype(dtype)
         self.W = Parameter(None, name="W")
         if self.in_channels is not None:
             self._init_W()
