@@ -1,9 +1,11 @@
 """DeZero's helpers (``dezero.utils``): drawing a graph, NumPy helpers the ops of DeZero's book
 use, convolution sizes, and the checks DeZero's own tests call.
 
-``gradient_check`` and ``numerical_grad`` keep DeZero's signatures but use tinygrad_ref's
-verified oracle (:mod:`tinygrad_ref.verification.checks`): extrapolated central differences
-with an error bound, rather than one central difference with a step of 1e-4.
+``gradient_check`` keeps DeZero's signature but uses tinygrad_ref's verified oracle
+(:func:`tinygrad_ref.check_gradients`): extrapolated central differences with an error bound,
+rather than one central difference with a step of 1e-4. DeZero's ``numerical_grad(f, x)`` is
+not here: :func:`tinygrad_ref.numerical_grad` and
+:func:`tinygrad_ref.verification.checks.numerical_jacobian` are its verified counterparts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+import tinygrad_ref
 from tinygrad_ref import viz
 from tinygrad_ref.config import no_grad
 from tinygrad_ref.core import Array, Tensor, Variable
@@ -22,7 +25,6 @@ from tinygrad_ref.ops import logsumexp as _logsumexp
 from tinygrad_ref.ops.conv import conv_outsize, deconv_outsize
 from tinygrad_ref.ops.conv import pair as _pair
 from tinygrad_ref.ops.shape import SumTo
-from tinygrad_ref.verification.checks import check_gradients, numerical_jacobian
 
 
 def get_dot_graph(output: Variable, verbose: bool = True) -> str:
@@ -118,23 +120,6 @@ def array_allclose(
     return bool(np.allclose(_data(a), _data(b), rtol=rtol, atol=atol))
 
 
-def _of_x(f: Callable[..., Variable], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return lambda x: f(x, *args, **kwargs)
-
-
-def numerical_grad(
-    f: Callable[..., Variable], x: npt.ArrayLike | Variable, *args: Any, **kwargs: Any
-) -> npt.NDArray[np.float64]:
-    """The numerical gradient of ``sum(f(x, *args, **kwargs))`` with respect to ``x``, of
-    ``x``'s shape, in float64, by :func:`tinygrad_ref.verification.checks.numerical_jacobian`."""
-    point = Variable(np.array(_data(x), dtype=np.float64))
-    (jacobian,) = numerical_jacobian(_of_x(f, args, kwargs), point)
-    assert jacobian is not None  # NOTE: the one input is a Variable
-    lead = jacobian.ndim - point.ndim
-    gradient: npt.NDArray[np.float64] = jacobian.sum(axis=tuple(range(lead)))
-    return gradient
-
-
 def gradient_check(
     f: Callable[..., Variable],
     x: npt.ArrayLike | Variable,
@@ -148,7 +133,10 @@ def gradient_check(
     :func:`tinygrad_ref.check_gradients` makes (of a randomly weighted sum of the outputs),
     whose failure is printed, as DeZero prints its own."""
     point = Variable(np.array(_data(x), dtype=np.float64))
-    report = check_gradients(_of_x(f, args, kwargs), point, atol=atol, rtol=rtol)
+    # NOTE: looked up on the package at call time: the verification imports the framework
+    report = tinygrad_ref.check_gradients(
+        lambda v: f(v, *args, **kwargs), point, atol=atol, rtol=rtol
+    )
     if report.failure is not None:
         print(f"========== FAILED (Gradient Check) ==========\n{report.failure}")
     return report.failure is None

@@ -95,15 +95,6 @@ def test_gradient_check_passes_right_gradients_and_prints_wrong_ones(
     assert "FAILED (Gradient Check)" in capsys.readouterr().out
 
 
-def test_numerical_grad_is_the_gradient_of_the_sum() -> None:
-    x = np.array([0.5, -1.0, 2.0])
-    np.testing.assert_allclose(utils.numerical_grad(F.sin, x), np.cos(x), rtol=1e-9)
-    g = utils.numerical_grad(
-        lambda v, w: F.matmul(v, w), np.ones((2, 3)), np.arange(6.0).reshape(3, 2)
-    )
-    np.testing.assert_allclose(g, np.tile([1.0, 5.0, 9.0], (2, 1)), rtol=1e-9)
-
-
 def test_get_dot_graph_shows_shapes() -> None:
     y = F.sin(Variable(np.ones(3), name="x"))
     assert 'label="x: (3,) float64"' in utils.get_dot_graph(y)
