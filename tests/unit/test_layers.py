@@ -331,3 +331,18 @@ def test_the_layers_draw_and_compute_what_dezeros_do(make: Any, x: Array) -> Non
         np.testing.assert_allclose(param.data, their_params[key].data, rtol=2e-7, err_msg=key)
     for a, b in zip(their_ys, our_ys, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+
+
+def test_weights_files_are_interchangeable_with_dezeros(tmp_path: Path) -> None:
+    dezero = import_dezero()
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    theirs = dezero.models.MLP((4, 2))
+    theirs(x)
+    theirs.save_weights(str(tmp_path / "theirs.npz"))
+    ours = tinygrad_ref.models.MLP((4, 2))
+    ours.load_weights(tmp_path / "theirs.npz")
+    np.testing.assert_allclose(ours(x).data, theirs(x).data, rtol=1e-6)
+    ours.save_weights(tmp_path / "ours.npz")
+    again = dezero.models.MLP((4, 2))
+    again.load_weights(str(tmp_path / "ours.npz"))
+    np.testing.assert_array_equal(again(x).data, theirs(x).data)

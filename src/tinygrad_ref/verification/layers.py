@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TextIO, TypeAlias
 
 import numpy as np
@@ -269,7 +269,6 @@ class LayerCase:
     state: tuple[str, ...] = ()
     train: bool = True
     second_order: bool = True
-    description: str = field(default="", compare=False)
 
 
 def _normal(rng: np.random.Generator, dtype: np.dtype[Any], *shape: int) -> Array:
