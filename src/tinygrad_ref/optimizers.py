@@ -219,9 +219,11 @@ class Adam(Optimizer):
 
     @property
     def lr(self) -> float:
-        """The step size of step ``t``, bias correction included."""
-        fix1 = 1.0 - math.pow(self.beta1, self.t)
-        fix2 = 1.0 - math.pow(self.beta2, self.t)
+        """The step size of step ``t``, bias correction included; before the first update,
+        that of the first (DeZero's divides by zero there)."""
+        t = max(self.t, 1)
+        fix1 = 1.0 - math.pow(self.beta1, t)
+        fix2 = 1.0 - math.pow(self.beta2, t)
         return self.alpha * math.sqrt(fix2) / fix1
 
     def update_one(self, param: Parameter) -> None:

@@ -91,6 +91,8 @@ def test_adam() -> None:
     assert adam.lr == pytest.approx(lr2, rel=1e-15)
     default = optimizers.Adam()
     assert (default.alpha, default.beta1, default.beta2, default.eps) == (1e-3, 0.9, 0.999, 1e-8)
+    # NOTE: before the first update, the rate of the first: 0.001 sqrt(0.001) / 0.1
+    assert default.lr == pytest.approx(0.001 * np.sqrt(0.001) / 0.1, rel=1e-15)
 
 
 def test_the_state_is_kept_per_parameter() -> None:
