@@ -70,11 +70,12 @@ from the same initial weights, by hand, as a Model, with an optimizer."""
 
 TRAINING = 1e-3
 """The tolerance of a loss printed after some training, relative. The first loss, before any
-update, is the book's to the last digit (:data:`EXACT`): same data, same initial weights drawn
-in the same order, same values. The updates then round differently (tinygrad_ref's sigmoid is
-computed from ``exp(-|x|)``, DeZero's from ``tanh``, among others), and the training amplifies
-rounding: DeZero's own losses move by up to 7e-4 (at 8,000 updates) when its initial weights
-are rounded to float64 instead of float32, and tinygrad_ref's are within 6e-5 of DeZero's."""
+update, is the book's within :data:`EXACT` (it prints the same digits): same data, same
+initial weights drawn in the same order, same values. The updates then round differently
+(tinygrad_ref's sigmoid is computed from ``exp(-|x|)``, DeZero's from ``tanh``, among others),
+and the training amplifies rounding: DeZero's own losses move by up to 7e-4 (at 8,000 updates)
+when its initial weights are rounded to float64 instead of float32, and tinygrad_ref's are
+within 6e-5 of DeZero's."""
 
 
 def training_losses(lines: int) -> tuple[str, list[float]]:
