@@ -26,7 +26,9 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from run import chain_of_ops, sine_chain  # NOTE: benchmarks/, this script's directory, is on sys.path
+
+# NOTE: benchmarks/, this script's directory, is on sys.path
+from run import chain_of_ops, sine_chain
 
 Workload = Callable[[ModuleType], Callable[[], Any]]
 
