@@ -669,7 +669,21 @@ class _Trace:
     """One forward-mode pass (one call of :func:`tinygrad_ref.jvp`): the tangents it carries
     are stored on the variables it reaches, under this key."""
 
-    __slots__ = ()
+    __slots__ = ("_on_variables",)
+
+    def __init__(self) -> None:
+        self._on_variables: list[weakref.ref[Variable]] = []
+        """The variables given a tangent computed on Variables, which may refer back to them."""
+
+    def forget(self) -> None:
+        """Take this pass's tangents off the variables it computed them on Variables for: such a
+        tangent may be recorded from its variable, a reference cycle, which would keep a graph
+        alive until the cycle collector runs."""
+        for ref in self._on_variables:
+            x = ref()
+            if x is not None and x._tangents is not None:
+                x._tangents.pop(self, None)
+        self._on_variables.clear()
 
 
 class _ForwardState(threading.local):
@@ -822,6 +836,8 @@ def _carry_tangents(
             )
         for y, ty in zip(ys, tys, strict=True):
             set_tangent(y, trace, _stored_tangent(ty, y, f, not on_arrays))
+            if not on_arrays:
+                trace._on_variables.append(weakref.ref(y))
 
 
 def _stored_tangent(t: Any, y: Variable, f: Function, variable: bool) -> Any:

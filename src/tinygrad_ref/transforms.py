@@ -393,6 +393,7 @@ def _forward(
     for y in ys:
         if y._tangents is not None:
             y._tangents.pop(trace, None)
+    trace.forget()
     tys = [np.zeros_like(y.data) if t is None else t for y, t in zip(ys, tys, strict=True)]
     linkable = [v for v in (*ys, *tys) if _linkable(v)]
     linked = recording and bool(linkable)
