@@ -1,6 +1,7 @@
 """Small helpers shared by the tests."""
 
 import dataclasses
+import gc
 import inspect
 import operator
 from collections.abc import Callable
@@ -159,3 +160,32 @@ def programs(
     if not steps:
         steps.append(("neg", (0,)))
     return Program(variables, tuple(steps))
+
+
+def cubic(x: Variable) -> Variable:
+    """sum(x_i^3) + x_0 x_1 x_2: gradient 3 x^2 + (x_1 x_2, x_0 x_2, x_0 x_1)."""
+    return (x * x * x).sum() + x[0] * x[1] * x[2]
+
+
+def cubic_hessian(x: np.ndarray) -> np.ndarray:
+    """The Hessian of :func:`cubic`: ``diag(6 x)`` and the cross terms."""
+    cross = np.array([[0, x[2], x[1]], [x[2], 0, x[0]], [x[1], x[0], 0]])
+    return np.asarray(np.diag(6 * x) + cross)
+
+
+def assert_no_graph_outlives(call: Callable[[], object]) -> None:
+    """Calling ``call`` (and dropping its result) leaves no Function alive, without the cycle
+    collector."""
+    call()
+    gc.collect()
+    gc.disable()
+    try:
+        before = _functions_alive()
+        call()
+        assert _functions_alive() == before
+    finally:
+        gc.enable()
+
+
+def _functions_alive() -> int:
+    return sum(isinstance(o, Function) for o in gc.get_objects())

@@ -184,23 +184,33 @@ def _shaped(t: Operand, like: Variable, what: str, keep_variables: bool) -> Any:
 
 
 @dataclass(frozen=True)
-class _Recorded:
-    """A function recorded by a reverse-mode transform at its stand-ins."""
+class _Call:
+    """What one call of a transform gives, and how its results return to the caller."""
 
     ys: list[Variable]
-    """Its outputs."""
+    """The outputs of its function."""
+    linked: bool
+    """Whether its results are linked (see :func:`_returned`)."""
+    traced: bool
+    """Whether a forward-mode pass runs around the call, in this thread."""
+    variables: bool
+    """Whether a differentiated argument is a Variable."""
+
+    def returned(self, r: Variable | Array) -> Any:
+        return _returned(r, self.linked, self.traced, self.variables)
+
+
+@dataclass(frozen=True)
+class _Recorded(_Call):
+    """A function recorded by a reverse-mode transform at its stand-ins; ``linked``: it depends
+    on a Variable besides them while a graph is recorded."""
+
     stand_ins: list[Variable]
     only: set[Function]
     """The functions between the stand-ins and the outputs: those a reverse pass runs."""
     depends: bool
     """Whether the outputs depend on a Variable besides the stand-ins (one the function
     captured, an argument it does not differentiate, or the Variable a stand-in is linked to)."""
-    linked: bool
-    """Whether the results are linked: ``depends`` while a graph is recorded."""
-    traced: bool
-    """Whether a forward-mode pass runs around the call, in this thread."""
-    variables: bool
-    """Whether a differentiated argument is a Variable."""
 
     def pull(self, cotangents: Sequence[Any], linked: bool, traced: bool) -> list[Any]:
         """The gradients by the stand-ins of ``sum(u * y)`` over the outputs ``y`` and their
@@ -213,9 +223,6 @@ class _Recorded:
                 u = _new_variable(np.asarray(u), _Constant)
             seeds[y] = seeds[y] + u if y in seeds else u
         return gradients(seeds, self.stand_ins, create_graph, self.only)
-
-    def returned(self, r: Variable | Array) -> Any:
-        return _returned(r, self.linked, self.traced, self.variables)
 
     @property
     def gradients_linked(self) -> bool:
@@ -248,13 +255,13 @@ def _recorded_call(
     only, others = leading_to(ys, stand_ins)
     depends = linked_to_arguments or others
     recorded = _Recorded(
-        ys,
-        stand_ins,
-        only,
-        depends,
-        depends and recording,
-        bool(active_traces()),
-        _any_variable([args[i] for i in argnums]),
+        ys=ys,
+        linked=depends and recording,
+        traced=bool(active_traces()),
+        variables=_any_variable([args[i] for i in argnums]),
+        stand_ins=stand_ins,
+        only=only,
+        depends=depends,
     )
     return recorded, returned_tuple
 
@@ -345,23 +352,14 @@ def vjp(f: Callable[..., Outputs], *primals: Operand) -> tuple[Any, Callable[...
 
 
 @dataclass(frozen=True)
-class _Traced:
-    """What a forward-mode pass gives: the outputs and their tangents (arrays, or Variables),
-    and how to return them."""
+class _Traced(_Call):
+    """What a forward-mode pass gives; ``linked``: a graph is being recorded and an output or
+    a tangent depends on a Variable."""
 
-    ys: list[Variable]
     tangents: list[Any]
+    """The outputs' tangents: arrays, or Variables."""
     several: bool
     """Whether ``f`` returned a tuple."""
-    linked: bool
-    """Whether a graph is being recorded and an output or a tangent depends on a Variable."""
-    traced: bool
-    """Whether a forward-mode pass runs around the call, in this thread."""
-    variables: bool
-    """Whether a differentiated argument is a Variable."""
-
-    def returned(self, r: Variable | Array) -> Any:
-        return _returned(r, self.linked, self.traced, self.variables)
 
 
 def _forward(
@@ -401,7 +399,8 @@ def _forward(
         # NOTE: no stand-in is linked to its argument
         linked = depends_on_others(linkable, stand_ins)
     variables = _any_variable([args[i] for i in tangents])
-    return _Traced(ys, tys, several, linked, bool(active_traces()), variables)
+    traced = bool(active_traces())
+    return _Traced(ys, linked, traced, variables, tangents=tys, several=several)
 
 
 def jvp(

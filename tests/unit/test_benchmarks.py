@@ -66,7 +66,8 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    workloads = ("## scalar chain", "## 0-d forward", "## 0-d jvp", "## large arrays")
-    for workload in (*workloads, "## array constants", "## layer"):
+    workloads = ["## scalar chain", "## 0-d forward", "## 0-d jvp", "## rosenbrock grad"]
+    workloads += ["## rosenbrock hvp", "## rosenbrock hessian", "## jvp on large arrays"]
+    for workload in [*workloads, "## large arrays", "## array constants", "## layer"]:
         assert workload in done.stdout
-    assert done.stdout.count("B / A = ") == 6
+    assert done.stdout.count("B / A = ") == 10

@@ -3,7 +3,6 @@ function closing over the outer argument, given a plain number, or given the out
 through ``argnums``; the issue's table; perturbation confusion; what comes back; empty
 arguments; threads. Expected values are derived by hand in the comments."""
 
-import gc
 import math
 import sys
 import threading
@@ -13,9 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.helpers import grad_of
+from tests.helpers import assert_no_graph_outlives, cubic, cubic_hessian, grad_of
 from tinygrad_ref import (
-    Function,
     Variable,
     as_variable,
     core,
@@ -252,10 +250,6 @@ def test_empty_arguments_give_output_shape_plus_argument_shape(
     assert result.dtype == np.float64
 
 
-def _functions_alive() -> int:
-    return sum(isinstance(o, Function) for o in gc.get_objects())
-
-
 W = Variable(np.array([2.0, 3.0]))
 
 
@@ -273,25 +267,7 @@ W = Variable(np.array([2.0, 3.0]))
     ],
 )
 def test_no_graph_outlives_what_links_to_it(transform: Callable[[], object]) -> None:
-    transform()
-    gc.collect()
-    gc.disable()
-    try:
-        before = _functions_alive()
-        transform()  # NOTE: its result, linked or not, dropped at once
-        assert _functions_alive() == before
-    finally:
-        gc.enable()
-
-
-def _cubic(x: Variable) -> Variable:
-    """sum(x^3) + x0 x1 x2: Hessian diag(6 x) + the cross terms."""
-    return (x * x * x).sum() + x[0] * x[1] * x[2]
-
-
-def _cubic_hessian(x: np.ndarray) -> np.ndarray:
-    cross = np.array([[0, x[2], x[1]], [x[2], 0, x[0]], [x[1], x[0], 0]])
-    return np.asarray(np.diag(6 * x) + cross)
+    assert_no_graph_outlives(transform)  # NOTE: its result, linked or not, dropped at once
 
 
 def _work_in_a_thread(k: int, rounds: int, start: threading.Barrier, errors: list[str]) -> None:
@@ -302,7 +278,7 @@ def _work_in_a_thread(k: int, rounds: int, start: threading.Barrier, errors: lis
             x = np.array([0.5, -1.25, 2.0]) * (0.25 * (k + 1) + 0.01 * i)
             _, t = jvp(lambda u: sin(u) * u, (x,), (v,))
             np.testing.assert_allclose(t, (np.cos(x) * x + np.sin(x)) * v, rtol=1e-14)
-            np.testing.assert_allclose(hvp(_cubic, x, v), _cubic_hessian(x) @ v, rtol=1e-14)
+            np.testing.assert_allclose(hvp(cubic, x, v), cubic_hessian(x) @ v, rtol=1e-14)
             jac = jacobian(lambda u: sin(u), mode="fwd")(x)
             np.testing.assert_allclose(jac, np.diag(np.cos(x)), rtol=1e-15)
             w = Variable(x)
