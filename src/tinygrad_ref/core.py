@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -712,18 +711,25 @@ def active_traces() -> list[_Trace]:
     return _forward.traces
 
 
-@contextlib.contextmanager
-def tracing(trace: _Trace) -> Iterator[None]:
+class tracing:  # NOTE: lower case, as the context managers of contextlib
     """Run the body of a ``with`` block in the forward-mode pass ``trace``, in this thread."""
-    global _active_traces
-    with _counting:
-        _active_traces += 1
-    state = _forward
-    state.traces.append(trace)
-    state.depth += 1
-    try:
-        yield
-    finally:
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: _Trace) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> None:
+        global _active_traces
+        with _counting:
+            _active_traces += 1
+        state = _forward
+        state.traces.append(self.trace)
+        state.depth += 1
+
+    def __exit__(self, *exception: object) -> None:
+        global _active_traces
+        state = _forward
         state.depth -= 1
         state.traces.pop()
         with _counting:
@@ -778,8 +784,16 @@ def _traced_outputs(
     graph (so a plain ``jvp`` on arrays records nothing); any other call is recorded as usual.
     Then the outputs get their tangents."""
     state = _forward
-    constant = state.depth > 0 and all(type(x) is _Constant for x in xs)
-    outputs = tuple(_new_variable(value, _Constant if constant else Variable) for value in values)
+    constant = state.depth > 0
+    for x in xs:  # NOTE: loops rather than all(...): a generator costs a call per element
+        if type(x) is not _Constant:
+            constant = False
+            break
+    cls = _Constant if constant else Variable
+    if len(values) == 1:
+        outputs: tuple[Variable, ...] = (_new_variable(values[0], cls),)
+    else:
+        outputs = tuple(_new_variable(value, cls) for value in values)
     if not constant and Config.enable_backprop:
         f._record(xs, outputs, generation)
     if state.traces:
@@ -809,16 +823,22 @@ def _carry_tangents(
     """
     for level in range(len(traces)):
         trace = traces[level]
-        txs = [tangent_of(x, trace) for x in xs]
-        if all(t is None for t in txs):
+        txs = [None if x._tangents is None else x._tangents.get(trace) for x in xs]
+        reached, on_arrays = False, level == 0
+        for x, t in zip(xs, txs, strict=False):  # NOTE: as many; strict is slower
+            if t is not None:
+                reached = True
+                if type(t) is not np.ndarray:
+                    on_arrays = False
+            elif type(x) is not _Constant:
+                on_arrays = False
+        if not reached:
             continue
         if f.forward_mode_error is not None:
             raise NotImplementedError(f.forward_mode_error)
-        on_arrays = level == 0 and all(
-            type(t) is np.ndarray if t is not None else type(x) is _Constant
-            for x, t in zip(xs, txs, strict=True)
-        )
-        txs = [_zero_tangent(x) if t is None else t for x, t in zip(xs, txs, strict=True)]
+        for i, t in enumerate(txs):
+            if t is None:
+                txs[i] = _zero_tangent(xs[i])
         if on_arrays:
             tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
         else:

@@ -183,7 +183,7 @@ def _shaped(t: Operand, like: Variable, what: str, keep_variables: bool) -> Any:
 # Reverse mode.
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Call:
     """What one call of a transform gives, and how its results return to the caller."""
 
@@ -200,7 +200,7 @@ class _Call:
         return _returned(r, self.linked, self.traced, self.variables)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Recorded(_Call):
     """A function recorded by a reverse-mode transform at its stand-ins; ``linked``: it depends
     on a Variable besides them while a graph is recorded."""
@@ -351,7 +351,7 @@ def vjp(f: Callable[..., Outputs], *primals: Operand) -> tuple[Any, Callable[...
 # Forward mode.
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Traced(_Call):
     """What a forward-mode pass gives; ``linked``: a graph is being recorded and an output or
     a tangent depends on a Variable."""
