@@ -383,15 +383,17 @@ def _forward(
             # run on Variables (see core._carry_tangents)
             tangent = _new_variable(tangent, _Constant)
         set_tangent(stand_in, trace, tangent)
-    with tracing(trace):
-        value = f(*call)
-    several = isinstance(value, tuple)
-    ys = [_as_output(y, f) for y in (value if isinstance(value, tuple) else (value,))]
-    tys = [tangent_of(y, trace) for y in ys]
-    for y in ys:
-        if y._tangents is not None:
-            y._tangents.pop(trace, None)
-    trace.forget()
+    try:
+        with tracing(trace):
+            value = f(*call)
+        several = isinstance(value, tuple)
+        ys = [_as_output(y, f) for y in (value if isinstance(value, tuple) else (value,))]
+        tys = [tangent_of(y, trace) for y in ys]
+        for y in ys:
+            if y._tangents is not None:
+                y._tangents.pop(trace, None)
+    finally:
+        trace.forget()
     tys = [np.zeros_like(y.data) if t is None else t for y, t in zip(ys, tys, strict=True)]
     linkable = [v for v in (*ys, *tys) if _linkable(v)]
     linked = recording and bool(linkable)
