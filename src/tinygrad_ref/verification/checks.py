@@ -572,12 +572,16 @@ def numerical_directional(
     tangents: Sequence[npt.ArrayLike | None],
     *,
     method: Method = "richardson",
+    floor: float = 0.0,
 ) -> Estimate:
     """The derivative of ``fn(*inputs)`` along ``tangents`` (one per input, ``None`` for one
     that stays fixed), ``d/ds fn(x + s v)`` at ``s = 0``, for every element of the output, with
     a bound on each one's error: the oracle of :func:`numerical_estimates` in the one variable
     ``s``, whose steps move each input by a step of ``s`` times its tangent. With
-    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there."""
+    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there. ``floor``: the
+    least magnitude of the terms each output is computed from, when larger than the largest
+    output (for an ``fn`` that is itself a derivative, whose terms may cancel), which scales
+    the rounding noise of the differences."""
     if len(tangents) != len(inputs):
         raise ValueError(f"{len(tangents)} tangents for {len(inputs)} inputs")
     points = [
@@ -596,7 +600,9 @@ def numerical_directional(
         return fn(*moved)
 
     start = Variable(np.array(1.0))
-    objective = _Objective(along, [start], 0, raw=method == "complex", along_direction=True)
+    objective = _Objective(
+        along, [start], 0, raw=method == "complex", floor=floor, along_direction=True
+    )
     return _per_element(objective, None, method, weighted=False)[0]
 
 
