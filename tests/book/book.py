@@ -9,10 +9,13 @@ which moves every printed loss after the ninth digit; tinygrad_ref's ``Linear`` 
 ``dtype`` as DeZero meant it).
 """
 
+import gzip
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from tinygrad_ref.core import Array
 
@@ -21,6 +24,12 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 EXACT = 4 * float(np.finfo(np.float64).eps)
 """A printed number that is the same computation as the book's, rounded alike: a few units in
 the last place of float64 (or, for a number printed with fewer digits, every printed digit)."""
+
+
+def expected(name: str) -> str:
+    """The text of ``expected/<name>``: what DeZero prints for a step (see the module's
+    docstring), kept in a file when it is long."""
+    return (Path(__file__).parent / "expected" / name).read_text()
 
 
 def skeleton(text: str) -> str:
@@ -82,3 +91,32 @@ def training_losses(lines: int) -> tuple[str, list[float]]:
     """The first ``lines`` losses of :data:`LOSSES`, and the tolerance of each."""
     text = "\n".join(LOSSES.strip().splitlines()[:lines])
     return text, [EXACT] + [TRAINING] * (lines - 1)
+
+
+def write_idx(path: Path, array: npt.NDArray[np.uint8]) -> None:
+    """``array`` as a gzipped IDX file, the format of the MNIST files DeZero downloads: the
+    magic number ``0x0000080N`` (uint8 data, N axes), each axis's size as a big-endian int32,
+    then the bytes."""
+    header = np.array([0x800 + array.ndim, *array.shape], dtype=">i4").tobytes()
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+TINY_MNIST = {"train": 200, "t10k": 50}
+"""How many digits each of :func:`write_tiny_mnist`'s two sets holds."""
+
+
+def write_tiny_mnist(directory: Path) -> None:
+    """The four MNIST files (``train-images-idx3-ubyte.gz``, ...) in ``directory``, holding
+    :data:`TINY_MNIST`'s numbers of 28x28 images: each digit ``k`` a bright horizontal band at
+    rows ``2k + 3`` to ``2k + 6`` over noise, so that a network learns them in a few updates.
+    Drawn from a generator of its own: NumPy's global random state is left alone."""
+    rng = np.random.default_rng(51)
+    for prefix, count in TINY_MNIST.items():
+        labels = rng.integers(0, 10, size=count).astype(np.uint8)
+        images = rng.integers(0, 60, size=(count, 28, 28))
+        rows = np.arange(28)
+        band = (rows >= 2 * labels[:, None] + 3) & (rows < 2 * labels[:, None] + 7)
+        images[:, :, 4:24] += 180 * band[:, :, None]
+        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images.astype(np.uint8))
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
