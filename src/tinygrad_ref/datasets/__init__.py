@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import operator
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -64,8 +64,8 @@ class Dataset:
     def prepare(self) -> None:
         """Set ``self.data`` and ``self.label``; called once, by the constructor."""
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+    def __getitem__(self, index: SupportsIndex) -> tuple[Any, Any]:
+        if isinstance(index, bool) or not hasattr(index, "__index__"):
             raise TypeError(
                 f"a Dataset is indexed by one int, got {type(index).__name__}; a DataLoader "
                 "makes batches"
