@@ -64,5 +64,5 @@ def test_the_functional_transforms_point_dezero_readers_here() -> None:
             getattr(functional, name)
         assert getattr(transforms, name) is not None
     missing = "nothing"
-    with pytest.raises(AttributeError, match="has no attribute 'nothing'$"):
+    with pytest.raises(AttributeError, match=r"has no attribute 'nothing'$"):
         getattr(functional, missing)
