@@ -11,13 +11,17 @@ which moves every printed loss after the ninth digit; tinygrad_ref's ``Linear`` 
 
 import gzip
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+import tinygrad_ref.functions as F
+from tinygrad_ref import DataLoader, Model, Operand, Variable, no_grad
 from tinygrad_ref.core import Array
+from tinygrad_ref.optimizers import Optimizer
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
@@ -120,3 +124,78 @@ def write_tiny_mnist(directory: Path) -> None:
         images[:, :, 4:24] += 180 * band[:, :, None]
         write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images.astype(np.uint8))
         write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
+
+
+def classify(
+    model: Model,
+    optimizer: Optimizer,
+    train_loader: DataLoader,
+    test_loader: DataLoader,
+    epochs: int,
+) -> None:
+    """Steps 50 and 51's loop: each epoch trains ``model`` on every batch of ``train_loader``,
+    then measures it on ``test_loader`` without a graph, and prints the mean loss and accuracy
+    of each, as the book does."""
+    for epoch in range(epochs):
+        sum_loss, sum_acc = 0.0, 0.0
+        for x, t in train_loader:
+            y = model(x)
+            loss = F.softmax_cross_entropy(y, t)
+            acc = F.accuracy(y, t)
+            model.cleargrads()
+            loss.backward()
+            optimizer.update()
+            sum_loss += float(loss.data) * len(t)
+            sum_acc += float(acc.data) * len(t)
+        print(f"epoch: {epoch + 1}")
+        size = train_loader.data_size
+        print(f"train loss: {sum_loss / size:.4f}, accuracy: {sum_acc / size:.4f}")
+        sum_loss, sum_acc = 0.0, 0.0
+        with no_grad():
+            for x, t in test_loader:
+                y = model(x)
+                loss = F.softmax_cross_entropy(y, t)
+                acc = F.accuracy(y, t)
+                sum_loss += float(loss.data) * len(t)
+                sum_acc += float(acc.data) * len(t)
+        size = test_loader.data_size
+        print(f"test loss: {sum_loss / size:.4f}, accuracy: {sum_acc / size:.4f}")
+
+
+class Recurrent(Protocol):
+    """Steps 59 and 60's models: a layer with a state to forget."""
+
+    def __call__(self, x: Operand, /) -> Variable: ...
+    def reset_state(self) -> None: ...
+    def cleargrads(self) -> None: ...
+
+
+def predict_the_next_value(
+    model: Recurrent,
+    optimizer: Optimizer,
+    batches: Iterable[tuple[Array, Array]],
+    seqlen: int,
+    epochs: int,
+) -> None:
+    """Steps 59 and 60's loop: each epoch runs ``model`` along ``batches`` from a fresh
+    state, adds up the losses, and every 30 batches (and at batch ``seqlen``) backpropagates
+    through them, cuts the graph there (truncated backpropagation through time) and updates;
+    it prints the epoch's loss, as the book does (the losses since the last cut, over every
+    batch of the epoch)."""
+    bptt_length = 30
+    for epoch in range(epochs):
+        model.reset_state()
+        loss: Variable | int = 0
+        count = 0
+        for x, t in batches:
+            y = model(x)
+            loss += F.mean_squared_error(y, t)
+            count += 1
+            if count % bptt_length == 0 or count == seqlen:
+                assert isinstance(loss, Variable)
+                model.cleargrads()
+                loss.backward()
+                loss.unchain_backward()
+                optimizer.update()
+        assert isinstance(loss, Variable)
+        print("| epoch %d | loss %f" % (epoch + 1, float(loss.data) / count))  # noqa: UP031

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 import tinygrad_ref
-import tinygrad_ref.functions as F
 from tinygrad_ref import DataLoader, optimizers
 from tinygrad_ref.models import MLP
 
-from .book import assert_prints
+from .book import assert_prints, classify
 
 BOOK = """
 epoch: 1
@@ -41,28 +40,5 @@ def test_step51(tiny_mnist: Path, capsys: pytest.CaptureFixture[str]) -> None:
     test_loader = DataLoader(test_set, 100, shuffle=False)
     model = MLP((1000, 10))
     optimizer = optimizers.SGD().setup(model)
-    for epoch in range(5):
-        sum_loss, sum_acc = 0.0, 0.0
-        for x, t in train_loader:
-            y = model(x)
-            loss = F.softmax_cross_entropy(y, t)
-            acc = F.accuracy(y, t)
-            model.cleargrads()
-            loss.backward()
-            optimizer.update()
-            sum_loss += float(loss.data) * len(t)
-            sum_acc += float(acc.data) * len(t)
-        print(f"epoch: {epoch + 1}")
-        print(
-            f"train loss: {sum_loss / len(train_set):.4f}, accuracy: {sum_acc / len(train_set):.4f}"
-        )
-        sum_loss, sum_acc = 0.0, 0.0
-        with tinygrad_ref.no_grad():
-            for x, t in test_loader:
-                y = model(x)
-                loss = F.softmax_cross_entropy(y, t)
-                acc = F.accuracy(y, t)
-                sum_loss += float(loss.data) * len(t)
-                sum_acc += float(acc.data) * len(t)
-        print(f"test loss: {sum_loss / len(test_set):.4f}, accuracy: {sum_acc / len(test_set):.4f}")
+    classify(model, optimizer, train_loader, test_loader, 5)
     assert_prints(capsys.readouterr().out, BOOK)

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 
 import tinygrad_ref
-import tinygrad_ref.functions as F
 import tinygrad_ref.layers as L
 from tinygrad_ref import Model, Operand, SeqDataLoader, Variable
 
-from .book import assert_prints
+from .book import assert_prints, predict_the_next_value
 
 BOOK = """
 | epoch 1 | loss 0.483028
@@ -35,26 +34,9 @@ class BetterRNN(Model):
 
 def test_step60(capsys: pytest.CaptureFixture[str]) -> None:
     np.random.seed(0)  # noqa: NPY002
-    bptt_length = 30
     train_set = tinygrad_ref.datasets.SinCurve(train=True)
     dataloader = SeqDataLoader(train_set, batch_size=30)
-    seqlen = len(train_set)
     model = BetterRNN(100, 1)
     optimizer = tinygrad_ref.optimizers.Adam().setup(model)
-    for epoch in range(3):
-        model.reset_state()
-        loss: Variable | int = 0
-        count = 0
-        for x, t in dataloader:
-            y = model(x)
-            loss += F.mean_squared_error(y, t)
-            count += 1
-            if count % bptt_length == 0 or count == seqlen:
-                assert isinstance(loss, Variable)
-                model.cleargrads()
-                loss.backward()
-                loss.unchain_backward()
-                optimizer.update()
-        assert isinstance(loss, Variable)
-        print("| epoch %d | loss %f" % (epoch + 1, float(loss.data) / count))  # noqa: UP031
+    predict_the_next_value(model, optimizer, dataloader, len(train_set), 3)
     assert_prints(capsys.readouterr().out, BOOK)
