@@ -2,6 +2,7 @@
 derivative is verified."""
 
 from tinygrad_ref import (
+    cuda,
     dataloaders,
     datasets,
     functions,
@@ -151,6 +152,7 @@ __all__ = [
     "conv2d",
     "conv2d_simple",
     "cos",
+    "cuda",
     "dataloaders",
     "datasets",
     "deconv2d",
