@@ -18,6 +18,7 @@ from tinygrad_ref.verification.mutants import (
     scaled,
     smallest_caught,
 )
+from tinygrad_ref.verification.strategies import Example, _kept_apart, check_example
 
 ZOO = {mutant.name: mutant for mutant in MUTANTS}
 
@@ -232,3 +233,15 @@ def test_an_escaped_mutant_is_named_in_the_summary() -> None:
     code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None, zoo=(subtle,))
     summary = out.getvalue().rstrip().splitlines()[-1]
     assert (code, summary.startswith("FAILED: 1 mutant escaped (neg 5e-15)")) == (1, True), summary
+
+
+def test_a_tie_beside_the_smallest_normal_numbers_is_kept_out_of_the_oracles_reach() -> None:
+    """The control run's failure: in [[-2.2e-308, 0, 0]] the rms underflows, so the zeros step
+    by 6e-6 and reached -3.6e-297 in the other operand, whose margin was merged away."""
+    spec = REGISTRY["maximum"]
+    drawn = (Variable(np.array([[-2.2250738585072014e-308, 0.0, 0.0]])), Variable(-3.6e-297))
+    operands = _kept_apart(spec, drawn, {})
+    moved = operands[1]
+    assert isinstance(moved, Variable)
+    assert abs(float(moved.data)) > 3 * 6e-6
+    check_example(Example(spec, operands))
