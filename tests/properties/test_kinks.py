@@ -16,6 +16,7 @@ from tinygrad_ref.verification.checks import oracle_reach
 from tinygrad_ref.verification.strategies import (
     Example,
     check_example,
+    check_forward_example,
     examples,
     kink_examples,
     tiny_examples,
@@ -71,6 +72,7 @@ def test_operands_down_to_subnormal_numbers_keep_out_of_reach_and_pass(
     example: Example = data.draw(tiny_examples(REGISTRY[name]))
     assert_kept_apart(example)
     check_example(example)
+    check_forward_example(example)
 
 
 def assert_kept_apart(example: Example) -> None:
