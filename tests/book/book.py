@@ -10,10 +10,11 @@ which moves every printed loss after the ninth digit; tinygrad_ref's ``Linear`` 
 """
 
 import gzip
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -126,6 +127,53 @@ def write_tiny_mnist(directory: Path) -> None:
         write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
 
 
+def fit(
+    model: Model, optimizer: Optimizer, x: npt.NDArray[Any], t: npt.NDArray[Any]
+) -> tuple[Variable, Variable]:
+    """The book's update on one mini-batch (steps 48 to 53): ``model``'s scores ``y`` for
+    ``x``, their softmax cross entropy ``loss`` with the labels ``t``, backpropagated from
+    cleared gradients, and one step of ``optimizer``; returns ``(y, loss)``."""
+    y = model(x)
+    loss = F.softmax_cross_entropy(y, t)
+    model.cleargrads()
+    loss.backward()
+    optimizer.update()
+    return y, loss
+
+
+def epochs_by_hand(
+    model: Model,
+    optimizer: Optimizer,
+    data_size: int,
+    batch: Callable[[npt.NDArray[np.int_]], tuple[npt.NDArray[Any], npt.NDArray[Any]]],
+    epochs: int,
+) -> None:
+    """Steps 48 and 49's loop: each epoch draws a permutation of the ``data_size`` examples
+    (``np.random.permutation``, the book's call), cuts it into mini-batches of 30 indices,
+    fits each (``batch(indices)`` gives their examples and labels), and prints the epoch's
+    mean loss, as the book does."""
+    batch_size = 30
+    max_iter = math.ceil(data_size / batch_size)
+    for epoch in range(epochs):
+        index = np.random.permutation(data_size)  # noqa: NPY002  # NOTE: the book's call
+        sum_loss = 0.0
+        for i in range(max_iter):
+            x, t = batch(index[i * batch_size : (i + 1) * batch_size])
+            _, loss = fit(model, optimizer, x, t)
+            sum_loss += float(loss.data) * len(t)
+        print("epoch %d, loss %.2f" % (epoch + 1, sum_loss / data_size))  # noqa: UP031
+
+
+def mean_training_loss(model: Model, optimizer: Optimizer, loader: DataLoader) -> float:
+    """Steps 52 and 53's epoch: :func:`fit` on every batch of ``loader``, and the mean loss
+    over its examples."""
+    sum_loss = 0.0
+    for x, t in loader:
+        _, loss = fit(model, optimizer, x, t)
+        sum_loss += float(loss.data) * len(t)
+    return sum_loss / loader.data_size
+
+
 def classify(
     model: Model,
     optimizer: Optimizer,
@@ -139,12 +187,8 @@ def classify(
     for epoch in range(epochs):
         sum_loss, sum_acc = 0.0, 0.0
         for x, t in train_loader:
-            y = model(x)
-            loss = F.softmax_cross_entropy(y, t)
+            y, loss = fit(model, optimizer, x, t)
             acc = F.accuracy(y, t)
-            model.cleargrads()
-            loss.backward()
-            optimizer.update()
             sum_loss += float(loss.data) * len(t)
             sum_acc += float(acc.data) * len(t)
         print(f"epoch: {epoch + 1}")

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 import tinygrad_ref
-import tinygrad_ref.functions as F
 from tinygrad_ref import DataLoader, optimizers
 from tinygrad_ref.models import MLP
 
-from .book import assert_prints
+from .book import assert_prints, mean_training_loss
 
 BOOK = """
 epoch: 1, loss: 2.4518
@@ -34,15 +33,8 @@ def run_step53() -> None:
     if os.path.exists("my_mlp.npz"):
         model.load_weights("my_mlp.npz")
     for epoch in range(3):
-        sum_loss = 0.0
-        for x, t in train_loader:
-            y = model(x)
-            loss = F.softmax_cross_entropy(y, t)
-            model.cleargrads()
-            loss.backward()
-            optimizer.update()
-            sum_loss += float(loss.data) * len(t)
-        print(f"epoch: {epoch + 1}, loss: {sum_loss / len(train_set):.4f}")
+        loss = mean_training_loss(model, optimizer, train_loader)
+        print(f"epoch: {epoch + 1}, loss: {loss:.4f}")
     model.save_weights("my_mlp.npz")
 
 

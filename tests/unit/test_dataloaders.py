@@ -1,20 +1,11 @@
 """tinygrad_ref.dataloaders: DeZero's DataLoader and SeqDataLoader, their batches and the order
 in which they draw from NumPy's global random state."""
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
 from tinygrad_ref import DataLoader, SeqDataLoader, dataloaders
 from tinygrad_ref.datasets import Dataset
-
-
-@pytest.fixture(autouse=True)
-def _global_random_state() -> Iterator[None]:
-    state = np.random.get_state()  # noqa: NPY002
-    yield
-    np.random.set_state(state)  # noqa: NPY002
 
 
 class Numbers(Dataset):

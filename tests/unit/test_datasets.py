@@ -2,7 +2,6 @@
 in the format DeZero downloads."""
 
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +11,6 @@ from tinygrad_ref import utils
 from tinygrad_ref.datasets import MNIST, Dataset, Shakespear, SinCurve, Spiral, get_spiral
 
 from ..book.book import TINY_MNIST, write_idx, write_tiny_mnist
-
-
-@pytest.fixture(autouse=True)
-def _global_random_state() -> Iterator[None]:
-    state = np.random.get_state()  # noqa: NPY002
-    yield
-    np.random.set_state(state)  # noqa: NPY002
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(utils, "cache_dir", str(tmp_path))
-    return tmp_path
 
 
 class Squares(Dataset):
@@ -129,8 +115,8 @@ def test_sin_curve_pairs_each_value_with_the_next(train: bool) -> None:
     assert value.shape == label.shape == (1,)
 
 
-def test_mnist_reads_dezeros_files_and_scales_each_image_to_784_floats(cache: Path) -> None:
-    write_tiny_mnist(cache)
+def test_mnist_reads_dezeros_files_and_scales_each_image_to_784_floats(dezero_cache: Path) -> None:
+    write_tiny_mnist(dezero_cache)
     train_set, test_set = MNIST(train=True), MNIST(train=False)
     assert len(train_set) == TINY_MNIST["train"]
     assert len(test_set) == TINY_MNIST["t10k"]
@@ -138,7 +124,7 @@ def test_mnist_reads_dezeros_files_and_scales_each_image_to_784_floats(cache: Pa
     assert train_set.data.dtype == np.uint8
     assert train_set.label is not None
     assert train_set.label.dtype == np.uint8
-    with gzip.open(cache / "train-images-idx3-ubyte.gz") as f:
+    with gzip.open(dezero_cache / "train-images-idx3-ubyte.gz") as f:
         raw = np.frombuffer(f.read(), np.uint8, offset=16)
     np.testing.assert_array_equal(train_set.data.reshape(-1), raw)
     image, label = train_set[7]
@@ -151,19 +137,19 @@ def test_mnist_reads_dezeros_files_and_scales_each_image_to_784_floats(cache: Pa
     assert MNIST.labels() == {i: str(i) for i in range(10)}
 
 
-def test_mnist_says_which_file_to_put_where(cache: Path) -> None:
+def test_mnist_says_which_file_to_put_where(dezero_cache: Path) -> None:
     with pytest.raises(FileNotFoundError) as error:
         MNIST(train=False)
     message = str(error.value)
-    assert str(cache / "t10k-images-idx3-ubyte.gz") in message
+    assert str(dezero_cache / "t10k-images-idx3-ubyte.gz") in message
     assert "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz" in message
     assert "downloads nothing" in message
 
 
-def test_mnist_refuses_files_that_are_not_in_its_format(cache: Path) -> None:
-    write_tiny_mnist(cache)
-    images = cache / "train-images-idx3-ubyte.gz"
-    labels = cache / "train-labels-idx1-ubyte.gz"
+def test_mnist_refuses_files_that_are_not_in_its_format(dezero_cache: Path) -> None:
+    write_tiny_mnist(dezero_cache)
+    images = dezero_cache / "train-images-idx3-ubyte.gz"
+    labels = dezero_cache / "train-labels-idx1-ubyte.gz"
     write_idx(labels, np.zeros(3, np.uint8))
     with pytest.raises(ValueError, match=r"holds 200 images, train-labels-idx1-ubyte\.gz 3 labels"):
         MNIST()
@@ -185,20 +171,20 @@ def test_mnist_refuses_files_that_are_not_in_its_format(cache: Path) -> None:
         MNIST()
 
 
-def test_get_file_finds_a_file_in_the_cache_and_downloads_nothing(cache: Path) -> None:
-    (cache / "zebra.jpg").write_bytes(b"")
-    (cache / "other.txt").write_text("")
-    assert utils.get_file("https://example.org/images/zebra.jpg") == str(cache / "zebra.jpg")
-    assert utils.get_file("https://example.org/a", "other.txt") == str(cache / "other.txt")
+def test_get_file_finds_a_file_in_the_cache_and_downloads_nothing(dezero_cache: Path) -> None:
+    (dezero_cache / "zebra.jpg").write_bytes(b"")
+    (dezero_cache / "other.txt").write_text("")
+    assert utils.get_file("https://example.org/images/zebra.jpg") == str(dezero_cache / "zebra.jpg")
+    assert utils.get_file("https://example.org/a", "other.txt") == str(dezero_cache / "other.txt")
     with pytest.raises(FileNotFoundError, match=r"Download https://example.org/b.txt and save"):
         utils.get_file("https://example.org/b.txt")
     with pytest.raises(ValueError, match="names no file; pass file_name"):
         utils.get_file("https://example.org/")
-    assert not (cache / "b.txt").exists()
+    assert not (dezero_cache / "b.txt").exists()
 
 
-def test_shakespear_gives_each_character_and_the_next_as_ids(cache: Path) -> None:
-    (cache / "shakespear.txt").write_text("to be, or not to be", encoding="utf-8")
+def test_shakespear_gives_each_character_and_the_next_as_ids(dezero_cache: Path) -> None:
+    (dezero_cache / "shakespear.txt").write_text("to be, or not to be", encoding="utf-8")
     text = Shakespear()
     assert text.char_to_id == {"t": 0, "o": 1, " ": 2, "b": 3, "e": 4, ",": 5, "r": 6, "n": 7}
     assert text.id_to_char[3] == "b"
