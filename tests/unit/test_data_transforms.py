@@ -66,3 +66,10 @@ def test_the_functional_transforms_point_dezero_readers_here() -> None:
     missing = "nothing"
     with pytest.raises(AttributeError, match=r"has no attribute 'nothing'$"):
         getattr(functional, missing)
+
+
+def test_the_transforms_of_pil_images_are_left_out_with_the_reason() -> None:
+    with pytest.raises(AttributeError, match=r"'Resize': DeZero's Resize transforms PIL images"):
+        getattr(transforms, "Resize")  # noqa: B009  # NOTE: a name mypy would reject
+    with pytest.raises(AttributeError, match=r"has no attribute 'Resized'$"):
+        getattr(transforms, "Resized")  # noqa: B009

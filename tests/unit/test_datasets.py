@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_ref import utils
+from tinygrad_ref import datasets, utils
 from tinygrad_ref.datasets import MNIST, Dataset, Shakespear, SinCurve, Spiral, get_spiral
 
 from ..book.book import TINY_MNIST, write_idx, write_tiny_mnist
@@ -47,6 +47,15 @@ def test_a_dataset_refuses_what_it_cannot_index_and_a_prepare_that_sets_no_data(
         Dataset()
     with pytest.raises(TypeError, match="transform must be a function of one example"):
         Squares(transform=3)  # type: ignore[arg-type]  # NOTE: what the test checks
+
+
+def test_the_datasets_left_out_say_why() -> None:
+    with pytest.raises(AttributeError, match=r"'CIFAR10': DeZero's CIFAR10 is left out \(it reads"):
+        getattr(datasets, "CIFAR10")  # noqa: B009  # NOTE: a name mypy would reject
+    with pytest.raises(AttributeError, match=r"'ImageNet': .* pretrained VGG16\)$"):
+        getattr(datasets, "ImageNet")  # noqa: B009
+    with pytest.raises(AttributeError, match=r"has no attribute 'CIFAR'$"):
+        getattr(datasets, "CIFAR")  # noqa: B009
 
 
 # NOTE: DeZero 0.0.13's get_spiral(True) and get_spiral(False), printed: the first three points,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import operator
 from collections.abc import Iterator
-from typing import Any, ClassVar, SupportsIndex
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -226,6 +226,24 @@ class Shakespear(Dataset):
         indices = np.array([self.char_to_id[char] for char in text], dtype=np.int_)
         self.data = indices[:-1]
         self.label = indices[1:]
+
+
+_LEFT_OUT = {
+    "CIFAR10": "it reads a download of about 170 MB that no step of the book uses",
+    "CIFAR100": "it reads a download of about 170 MB that no step of the book uses",
+    "ImageNet": "it downloads its labels; the book's step 58 uses them with the pretrained VGG16",
+    "load_cache_npz": "DeZero's cache of CIFAR's arrays, which tinygrad_ref does not read",
+    "save_cache_npz": "DeZero's cache of CIFAR's arrays, which tinygrad_ref does not read",
+}
+"""DeZero's datasets and helpers that tinygrad_ref leaves out, and why."""
+
+if not TYPE_CHECKING:
+    # NOTE: at run time only, so that type checkers still flag a misspelt name here
+
+    def __getattr__(name: str) -> NoReturn:
+        """Say why one of DeZero's datasets is not here."""
+        reason = f": DeZero's {name} is left out ({_LEFT_OUT[name]})" if name in _LEFT_OUT else ""
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}{reason}")
 
 
 __all__ = [

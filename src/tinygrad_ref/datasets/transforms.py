@@ -4,14 +4,14 @@
 
 They live here, not in :mod:`tinygrad_ref.transforms`, which holds the functional transforms
 (``grad``, ``jvp``, ...). DeZero's transforms of PIL images (``Convert``, ``Resize``,
-``CenterCrop``, ``ToArray``, ``ToPIL``) are not here: they need Pillow, which tinygrad_ref does
-not depend on, and none of the book's steps uses them.
+``CenterCrop``, ``ToArray``, ``ToPIL``, ``RandomHorizontalFlip``) are not here: they need
+Pillow, which tinygrad_ref does not depend on, and none of the book's steps uses them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +102,25 @@ class ToInt(AsType):
 
     def __init__(self, dtype: npt.DTypeLike = int) -> None:
         super().__init__(dtype)
+
+
+_PIL_TRANSFORMS = frozenset(
+    {"CenterCrop", "Convert", "RandomHorizontalFlip", "Resize", "ToArray", "ToPIL"}
+)
+"""DeZero's transforms of PIL images, left out (see the module's docstring)."""
+
+if not TYPE_CHECKING:
+    # NOTE: at run time only, so that type checkers still flag a misspelt name here
+
+    def __getattr__(name: str) -> NoReturn:
+        """Say why one of DeZero's transforms of PIL images is not here."""
+        reason = ""
+        if name in _PIL_TRANSFORMS:
+            reason = (
+                f": DeZero's {name} transforms PIL images, which need Pillow (see the module's "
+                "docstring); convert an image with np.asarray(image) first"
+            )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}{reason}")
 
 
 __all__ = ["AsType", "Compose", "Flatten", "Normalize", "ToFloat", "ToInt", "Transform"]
