@@ -12,6 +12,7 @@ from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, REALS, Accuracy, Domain, OpS
 
 class Exp(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.exp(x)
@@ -25,6 +26,7 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log(x)
@@ -38,6 +40,7 @@ class Log(Function):
 
 class Sin(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sin(x)
@@ -51,6 +54,7 @@ class Sin(Function):
 
 class Cos(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.cos(x)
@@ -64,6 +68,7 @@ class Cos(Function):
 
 class Tanh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.tanh(x)
@@ -78,6 +83,7 @@ class Tanh(Function):
 
 class Sqrt(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sqrt(x)
@@ -91,6 +97,7 @@ class Sqrt(Function):
 
 class Sigmoid(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: 1 / (1 + e) or e / (1 + e) with e = exp(-|x|): no cancellation on either side
@@ -127,6 +134,7 @@ def _bell(x: Tensor, scale: int) -> Tensor:
 
 class Log1p(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log1p(x)
@@ -140,6 +148,7 @@ class Log1p(Function):
 
 class Expm1(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.expm1(x)
@@ -154,6 +163,7 @@ class Expm1(Function):
 
 class Softplus(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: max(x, 0) + log1p(exp(-|x|)): exp never overflows, small results keep their
@@ -169,6 +179,7 @@ class Softplus(Function):
 
 class LogSigmoid(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return -np.logaddexp(0, -x)

@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.shape import Reshape, Transpose, unbroadcast
+from tinygrad_ref.ops.shape import Reshape, Transpose, batched, lifted, unbroadcast
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
 
@@ -46,6 +46,7 @@ class MatMul(Function):
     and vectors (1-D operands)."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, a: Array, b: Array) -> Array:
         _check_shapes(np.shape(a), np.shape(b))
@@ -70,7 +71,18 @@ class MatMul(Function):
         return ga, gb
 
     def jvp(self, ta: Tensor, tb: Tensor, a: Tensor, b: Tensor, y: Tensor) -> Tensor:
-        return ta @ b + a @ tb
+        if not batched(ta, a):
+            return ta @ b + a @ tb
+        # NOTE: a batch of tangents of a vector would be taken for a matrix: each operand as a
+        # stack of matrices, its batch axis lifted ahead of the stack axes of the product
+        batch: int = ta.shape[0]
+        a_shape: tuple[int, ...] = (1, *a.shape) if a.ndim == 1 else a.shape
+        b_shape: tuple[int, ...] = (*b.shape, 1) if b.ndim == 1 else b.shape
+        a2, b2 = _reshaped(a, a_shape), _reshaped(b, b_shape)
+        ndim = max(len(a_shape), len(b_shape))
+        ta2 = lifted(_reshaped(ta, (batch, *a_shape)), a2, ndim)
+        tb2 = lifted(_reshaped(tb, (batch, *b_shape)), b2, ndim)
+        return _reshaped(ta2 @ b2 + a2 @ tb2, (batch, *y.shape))
 
 
 def matmul(a: Operand, b: Operand) -> Variable:

@@ -19,7 +19,7 @@ from tinygrad_ref.ops.activation import (
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Exp, Sigmoid, _values
 from tinygrad_ref.ops.reduction import Sum, sum
-from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
+from tinygrad_ref.ops.shape import lifted, reduced_shape, tangent_axes, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
 
 Labels = npt.NDArray[np.intp]
@@ -79,6 +79,7 @@ class SoftmaxCrossEntropy(Function):
     """The mean over the N rows of logits ``x`` (N, C) of ``-log softmax(x)[label]``."""
 
     __slots__ = ("labels", "t")
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -109,10 +110,14 @@ class SoftmaxCrossEntropy(Function):
         # other classes, divided by all of e: no 1 - p to cancel where p[label] is near 1
         e = Exp().apply(x - np.max(_values(x), axis=1, keepdims=True))
         e_others = e * others_mask
-        tx_label = Sum((1,), True).apply(tx * (1 - others_mask))
+        classes_axis = tangent_axes(1, tx, x)
+        tx_label = Sum(classes_axis, True).apply(tx * (1 - others_mask))
         total = Sum((1,), True).apply(e)
-        rows = Sum((1,), True).apply(e_others * tx) - Sum((1,), True).apply(e_others) * tx_label
-        ty: Tensor = Sum().apply(rows / total) / n
+        rows = (
+            Sum(classes_axis, True).apply(e_others * tx)
+            - Sum((1,), True).apply(e_others) * tx_label
+        )
+        ty: Tensor = Sum(tangent_axes(None, tx, x)).apply(rows / total) / n
         return ty
 
 
@@ -120,6 +125,7 @@ class MeanSquaredError(Function):
     """``sum((x0 - x1) ** 2) / len(x0 - x1)``, as DeZero's: divided by the first axis."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         diff = x0 - x1
@@ -133,7 +139,8 @@ class MeanSquaredError(Function):
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
         diff = x0 - x1
-        ty: Tensor = Sum().apply(diff * (tx0 - tx1)) * (2 / len(diff))
+        tdiff = lifted(tx0, x0, diff.ndim) - lifted(tx1, x1, diff.ndim)
+        ty: Tensor = Sum(tangent_axes(None, tdiff, diff)).apply(diff * tdiff) * (2 / len(diff))
         return ty
 
 
@@ -142,6 +149,7 @@ class SigmoidCrossEntropy(Function):
     as ``max(x, 0) - x t + log1p(exp(-|x|))``, which neither overflows nor loses the tails."""
 
     __slots__ = ("t", "targets")
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -156,7 +164,8 @@ class SigmoidCrossEntropy(Function):
         return (Sigmoid().apply(x) - self.targets) * (gy / len(x))
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        ty: Tensor = Sum().apply((Sigmoid().apply(x) - self.targets) * tx) / len(x)
+        slope = Sigmoid().apply(x) - self.targets
+        ty: Tensor = Sum(tangent_axes(None, tx, x)).apply(slope * tx) / len(x)
         return ty
 
 
@@ -179,6 +188,7 @@ class BinaryCrossEntropy(Function):
     ``p`` of exactly 0 or 1 gives a finite loss and gradient."""
 
     __slots__ = ("t", "targets")
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -198,7 +208,7 @@ class BinaryCrossEntropy(Function):
 
     def jvp(self, tp: Tensor, p: Tensor, y: Tensor) -> Tensor:
         slope = (p - self.targets) / _at_least(p * (1 - p), 1e-12)
-        ty: Tensor = Sum().apply(slope * tp) / len(p)
+        ty: Tensor = Sum(tangent_axes(None, tp, p)).apply(slope * tp) / len(p)
         return ty
 
 
