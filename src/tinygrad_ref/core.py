@@ -680,14 +680,18 @@ class _Trace:
     """One forward-mode pass (one call of :func:`tinygrad_ref.jvp`): the tangents it carries
     are stored on the variables it reaches, under this key."""
 
-    __slots__ = ("_on_variables", "batch", "side_effects")
+    __slots__ = ("_on_variables", "batch", "closed", "side_effects")
 
-    def __init__(self, batch: int | None = None) -> None:
+    def __init__(self, batch: int | None = None, closed: bool = False) -> None:
         self._on_variables: list[weakref.ref[Variable]] = []
         """The variables given a tangent computed on Variables, which may refer back to them."""
         self.batch = batch
         """The size B of the leading batch axis of every tangent it carries, ``(B,) +
         x.shape``, or ``None``: one tangent of ``x``'s shape."""
+        self.closed = closed
+        """Whether every Variable it meets without a tangent is a constant of it: the pass of
+        a transform whose values nothing outside it differentiates (``jacobian(mode="rev")``
+        of a function that uses no Variable of the caller's), so that its rules run on arrays."""
         self.side_effects: list[str] = []
         """What the functions it ran said they changed besides their outputs
         (:func:`note_side_effect`)."""
@@ -840,11 +844,29 @@ def _traced_outputs(
     return outputs
 
 
+_ZEROS: dict[np.dtype[Any], Array] = {}
+"""A read-only 0-d zero of each dtype, which every tangent made up for an input that no tangent
+reached is a view of."""
+
+
 def _zero_tangent(x: Variable, batch: int | None) -> Array:
     """The tangent of an input no trace reached: zeros, as a read-only view of one zero, with
     a leading axis of size ``batch`` unless it is ``None``."""
+    dtype = x.data.dtype
+    zero = _ZEROS.get(dtype)
+    if zero is None:
+        zero = np.zeros((), dtype)
+        zero.flags.writeable = False
+        zero = _ZEROS.setdefault(dtype, zero)
     shape = x.data.shape if batch is None else (batch, *x.data.shape)
-    return np.broadcast_to(np.zeros((), x.data.dtype), shape)
+    return np.broadcast_to(zero, shape)
+
+
+def is_zero_tangent(t: object) -> bool:
+    """Whether the tangent ``t`` is one forward mode made up for an input that no tangent
+    reached (or a view of one): all zeros, so that a rule may leave its term out, as JAX's
+    symbolic zeros let a rule. A rule that cannot tell computes with the zeros, as before."""
+    return type(t) is np.ndarray and t.base is not None and t.base is _ZEROS.get(t.dtype)
 
 
 def _looped_jvp(f: Function, txs: list[Any], xs_and_ys: list[Any], batch: int) -> Any:
@@ -895,7 +917,7 @@ def _carry_tangents(
                 reached = True
                 if type(t) is not np.ndarray:
                     on_arrays = False
-            elif type(x) is not _Constant:
+            elif type(x) is not _Constant and not trace.closed:
                 on_arrays = False
         if not reached:
             continue

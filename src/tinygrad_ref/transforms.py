@@ -377,13 +377,15 @@ def _forward(
     args: Sequence[Operand],
     tangents: dict[int, Operand],
     batch: int | None = None,
+    closed: bool = False,
 ) -> _Traced:
     """``f`` run at ``args`` in a trace of its own, argument ``i`` carrying ``tangents[i]``
-    (a batch of ``batch`` of them, along a leading axis, unless it is ``None``). The trace's
-    tangents leave the outputs."""
+    (a batch of ``batch`` of them, along a leading axis, unless it is ``None``); a ``closed``
+    one (:class:`~tinygrad_ref.core._Trace`) if nothing outside differentiates what ``f``
+    computes. The trace's tangents leave the outputs."""
     recording = Config.enable_backprop
     keep_variables = recording or bool(active_traces())
-    trace = _Trace(batch)
+    trace = _Trace(batch, closed)
     call = list(args)
     stand_ins = []
     for k, (i, t) in enumerate(tangents.items()):
@@ -483,26 +485,38 @@ def _jacobian_call(
     return _one([_forward_jacobian(f, i, args, name) for i in numbers], argnums)
 
 
+ROWS_ONE_BY_ONE = 4
+"""Up to this many output elements, ``jacobian(mode="rev")`` pulls back one basis vector per
+reverse pass rather than all of them in one batched pass (see benchmarks/run.py)."""
+
+
 def _reverse_jacobians(
     f: Callable[..., Output], numbers: tuple[int, ...], args: Sequence[Operand]
 ) -> list[Any]:
     """The Jacobians by the arguments ``numbers``: ``f`` recorded once, and its pullback, linear
     in the cotangent ``u``, differentiated by ``u`` in forward mode along every element's basis
     vector at once (one recorded reverse pass carrying a batch of tangents; in chunks above
-    ``Config.max_batch_bytes``, each another reverse pass, never another call of ``f``)."""
+    ``Config.max_batch_bytes``, each another reverse pass, never another call of ``f``). Up to
+    :data:`ROWS_ONE_BY_ONE` output elements, a plain reverse pass per element costs less."""
     recorded, _ = _recorded_call(f, args, numbers, several=False)
     (y,) = recorded.ys
     linked, traced = recorded.gradients_linked, recorded.traced
+    rows: list[list[Any]] = [[] for _ in numbers]
+    if y.size <= ROWS_ONE_BY_ONE:
+        for k in range(y.size):
+            grads = recorded.pull([_basis(y.data, k, 1)[0]], linked, traced)
+            for row, g, x in zip(rows, grads, recorded.stand_ins, strict=True):
+                g = _returned(g, linked, traced, False)
+                row.append(reshape(g, (1, *x.shape)) if isinstance(g, Variable) else g[None])
 
     def pullback(u: Variable) -> tuple[Any, ...]:
         return tuple(recorded.pull([u], linked, True))
 
-    rows: list[list[Any]] = [[] for _ in numbers]
     chunk = _chunk_size(y.data)
     u = np.zeros(y.shape, y.dtype)
-    for start in range(0, y.size, chunk):
+    for start in range(0, y.size if y.size > ROWS_ONE_BY_ONE else 0, chunk):
         count = min(chunk, y.size - start)
-        pass_ = _forward(pullback, [u], {0: _basis(y.data, start, count)}, count)
+        pass_ = _forward(pullback, [u], {0: _basis(y.data, start, count)}, count, not linked)
         for row, t in zip(rows, pass_.tangents, strict=True):
             row.append(_returned(t, pass_.linked, pass_.traced, False))
     return [

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.config import Config
-from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, is_zero_tangent
 from tinygrad_ref.ops.indexing import GetItem
 from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, Reshape, Transpose, batched, unbroadcast
@@ -313,11 +313,16 @@ def _product_rule(args: tuple[Tensor, ...], product: Callable[[Tensor, Tensor], 
     batch all at once (:func:`_by_image`)."""
     arity = len(args) // 2
     (tx, tw, *tb), (x, w), y = args[:arity], args[arity : arity + 2], args[-1]
-    if not batched(tx, x):
-        ty = product(tx, w) + product(x, tw)
-        return ty + Reshape((-1, 1, 1)).apply(tb[0]) if tb else ty
-    ty = _by_image(tx, x, y.shape, lambda t: product(t, w)) + product(x, tw)
-    return ty + Reshape((tx.shape[0], 1, y.shape[1], 1, 1)).apply(tb[0]) if tb else ty
+    # NOTE: the term of a zero tangent (of a constant operand) is left out, unless both are
+    if is_zero_tangent(tx) and not is_zero_tangent(tw):
+        ty = product(x, tw)
+    else:
+        by_x = _by_image(tx, x, y.shape, lambda t: product(t, w))
+        ty = by_x if is_zero_tangent(tw) else by_x + product(x, tw)
+    if not tb:
+        return ty
+    shape = (-1, 1, 1) if not batched(tx, x) else (tx.shape[0], 1, y.shape[1], 1, 1)
+    return ty + Reshape(shape).apply(tb[0])
 
 
 def _rows(t: Tensor) -> Tensor:

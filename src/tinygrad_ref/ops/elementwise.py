@@ -78,7 +78,7 @@ class Tanh(Function):
         return gy * 4 * _bell(x, 2)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return tx * 4 * _bell(x, 2)
+        return tx * (4 * _bell(x, 2))
 
 
 class Sqrt(Function):

@@ -90,7 +90,10 @@ class GetItemGrad(Function):
     def forward(self, gy: Array) -> Array:
         gx = np.zeros(self.shape, dtype=gy.dtype)
         idx: Any = self.idx  # NOTE: NumPy's stubs type ufunc.at's index as integers only
-        np.add.at(gx, idx, gy)
+        if _selects_once(idx):
+            gx[idx] = gy  # NOTE: as np.add.at, without its cost (several times an assignment's)
+        else:
+            np.add.at(gx, idx, gy)
         return gx
 
     def vjp(self, ggx: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
@@ -107,6 +110,13 @@ class GetItemGrad(Function):
         gys = Reshape((*(1,) * (places - gy.ndim), *gy.shape, batch)).apply(batch_last(tgy))
         idx = _spelled_out(self.idx, len(self.shape))
         return batch_first(GetItemGrad(idx, (*self.shape, batch)).apply(gys))
+
+
+def _selects_once(idx: Index) -> bool:
+    """Whether ``idx`` selects no element twice: it holds no integer array or list (NumPy's
+    basic indexing: ints, slices, ``...`` and ``None``)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return not any(isinstance(item, (list, np.ndarray)) for item in items)
 
 
 def _spelled_out(idx: Index, ndim: int) -> Index:

@@ -16,6 +16,7 @@ from tinygrad_ref.core import (
     Tensor,
     Variable,
     as_variable,
+    is_zero_tangent,
     note_side_effect,
 )
 from tinygrad_ref.ops.indexing import GetItem, get_item
@@ -66,12 +67,18 @@ class Linear(Function):
     def jvp(self, tx: Tensor, tw: Tensor, *rest: Tensor) -> Tensor:
         # NOTE: rest is (x, w, y) without a bias, else (tb, x, w, b, y)
         # NOTE: a batch of tangents of W (B, n, m) broadcasts against an x of more than two
-        # dimensions once lifted, as a bias's does against the result
+        # dimensions once lifted, as a bias's does against the result. The term of the data x,
+        # a constant whose tangent is zeros, is left out (a product as costly as W's).
+        x, w = rest[-3:-1] if len(rest) == 3 else rest[1:3]
+        tw = lifted(tw, w, x.ndim)
+        if is_zero_tangent(tx) and not is_zero_tangent(tw):
+            ty = x @ tw
+        else:
+            ty = tx @ w if is_zero_tangent(tw) else tx @ w + x @ tw
         if len(rest) == 3:
-            x, w, _ = rest
-            return tx @ w + x @ lifted(tw, w, x.ndim)
-        tb, x, w, b, y = rest
-        return tx @ w + x @ lifted(tw, w, x.ndim) + lifted(tb, b, y.ndim)
+            return ty
+        tb, b, y = rest[0], rest[3], rest[4]
+        return ty + lifted(tb, b, y.ndim)
 
 
 class Dropout(Function):

@@ -989,6 +989,15 @@ def batch_sizes(example: Example, output: Shape, seed: int = 0) -> tuple[int, in
     return other, int(np.random.default_rng(seed).choice(candidates))
 
 
+def batched_directions(points: Sequence[Array], batch: int, seed: int) -> list[Array]:
+    """A batch of ``batch`` random tangents for each of ``points``, along a leading axis: the
+    :func:`_directions` of seeds ``seed``, ``seed + 1``, ..."""
+    rows = [_directions(points, seed + b) for b in range(batch)]
+    return [
+        np.stack([row[k] for row in rows]).reshape(batch, *p.shape) for k, p in enumerate(points)
+    ]
+
+
 def check_batched(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check the op's jvp on a batch of tangents against one jvp per tangent of the batch, for
     both :func:`batch_sizes`, on arrays and on recorded Variables, in the example's dtypes:
@@ -1000,12 +1009,12 @@ def check_batched(example: Example, seed: int = 0, linear: _Linearization | None
     fn = linear.fn
     points = _variable_data(example)
     sizes = batch_sizes(example, linear.output.shape, seed)
-    directions = [_directions(points, seed + 10 + b) for b in range(max(sizes))]
+    directions = [_directions(points, seed + b) for b in range(max(sizes))]
     singles = [np.asarray(jvp(fn, points, vs)[1]) for vs in directions]
     dtype = _coarsest(example, np.result_type(*singles))
     margin = 0.0
     for batch in sizes:
-        stacked = [np.stack([vs[k] for vs in directions[:batch]]) for k in range(len(points))]
+        stacked = batched_directions(points, batch, seed)
         for recorded in (False, True):
             primals = [Variable(p) for p in points] if recorded else points
             value, tangent = jvp(fn, primals, stacked, batched=True)
