@@ -932,8 +932,9 @@ def _second_terms(h: Float64Array, floor: float, scale: Float64Array) -> Float64
 def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
     symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to ``64 eps`` of
-    the terms' magnitude, :func:`_second_terms`), and ``H a`` equals the oracle's derivative
-    of ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
+    the terms' magnitude, :func:`_second_terms`), ``H a`` and ``H b`` come out the same from
+    one batched pass (to that bound), and ``H a`` equals the oracle's derivative of
+    ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
     symmetry's difference in rounding errors of its terms."""
     linear = _Linearization.of(example) if linear is None else linear
     fn, points = linear.fn, linear.points
@@ -955,6 +956,13 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     hb = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, b)[1]]
     terms_a = [_second_terms(h, floor, s) for h, s in zip(ha, linear.scales, strict=True)]
     terms_b = [_second_terms(h, floor, s) for h, s in zip(hb, linear.scales, strict=True)]
+    # NOTE: both directions again as one batch, through the rules the reverse pass runs
+    both = jvp(gradient, points, [np.stack(ab) for ab in zip(a, b, strict=True)], batched=True)[1]
+    for k, h in enumerate(both):
+        for row, (expected, bound) in enumerate(((ha[k], terms_a[k]), (hb[k], terms_b[k]))):
+            allowed = SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, bound)
+            what = f"H v for v its row {row} alone (operand {k})"
+            _directional_report(example, np.asarray(h)[row], expected, allowed, what)
     one = math.fsum(_inner(bk, hk) for bk, hk in zip(b, ha, strict=True))
     other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
     terms = math.fsum(_inner(np.abs(bk), t) for bk, t in zip(b, terms_a, strict=True))
