@@ -2,12 +2,15 @@
 
 import dataclasses
 import gc
+import importlib
 import inspect
 import operator
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 from tinygrad_ref import Array, Function, Operand, Variable, interop
@@ -103,6 +106,24 @@ def assert_float16_rounds(actual: Array, exact: Any, ulps: float = 2) -> None:
     spacing = np.spacing(np.abs(exact.astype(np.float16))).astype(np.float64)
     error = np.abs(actual.astype(np.float64) - exact)
     assert np.all(error <= ulps * spacing), (actual, exact)
+
+
+def import_dezero() -> ModuleType:
+    """DeZero 0.0.13 (``pip install -e ".[bench]"``), or the calling test is skipped.
+
+    DeZero still names ``np.int``, which NumPy 1.24 removed, when it defines its transforms: the
+    name is lent to NumPy while DeZero is imported, and taken back."""
+    lent = not hasattr(np, "int")
+    if lent:
+        setattr(np, "int", int)  # noqa: B010  # NOTE: a name NumPy removed, on purpose
+    try:
+        dezero = importlib.import_module("dezero")
+    except ImportError:
+        pytest.skip('DeZero is not installed (pip install -e ".[bench]" installs dezero 0.0.13)')
+    finally:
+        if lent:
+            delattr(np, "int")
+    return dezero
 
 
 # NOTE: without the non-smooth ops: a composed value lands on a kink easily (abs(x - x)), and

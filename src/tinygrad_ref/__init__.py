@@ -1,7 +1,7 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
-from tinygrad_ref import interop, viz
+from tinygrad_ref import functions, interop, layers, models, optimizers, utils, viz
 from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -13,6 +13,8 @@ from tinygrad_ref.core import (
     as_array,
     as_variable,
 )
+from tinygrad_ref.layers import Layer
+from tinygrad_ref.models import Model
 from tinygrad_ref.ops import (
     abs,
     accuracy,
@@ -107,6 +109,8 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradcheckReport",
+    "Layer",
+    "Model",
     "OpSpec",
     "Operand",
     "Parameter",
@@ -140,6 +144,7 @@ __all__ = [
     "expand_dims",
     "expm1",
     "flatten",
+    "functions",
     "get_item",
     "grad",
     "gradcheck",
@@ -150,6 +155,7 @@ __all__ = [
     "interop",
     "jacobian",
     "jvp",
+    "layers",
     "leaky_relu",
     "linear",
     "linear_simple",
@@ -166,10 +172,12 @@ __all__ = [
     "mean_squared_error_simple",
     "min",
     "minimum",
+    "models",
     "mul",
     "neg",
     "no_grad",
     "numerical_grad",
+    "optimizers",
     "pooling",
     "pooling_simple",
     "pow",
@@ -199,6 +207,7 @@ __all__ = [
     "test_mode",
     "transpose",
     "using_config",
+    "utils",
     "value_and_grad",
     "viz",
     "vjp",
