@@ -145,6 +145,19 @@ def test_a_user_function_is_looped_over_the_batch_unless_it_declares_one(
     np.testing.assert_allclose(hessian(lambda x: cls()(x).sum())(X), np.diag(6 * X))
 
 
+def _subclasses(cls: type[Function]) -> set[type[Function]]:
+    found = set(cls.__subclasses__())
+    return found.union(*(_subclasses(sub) for sub in found))
+
+
+def test_every_function_of_the_library_takes_a_batch_of_tangents() -> None:
+    # NOTE: a looped rule is right, so check_batched cannot tell it from a batched one: the
+    # declaration is the contract for every op (a new op that forgets it fails here)
+    ours = [c for c in _subclasses(Function) if c.__module__.startswith("tinygrad_ref.")]
+    assert len(ours) > 50
+    assert [c.__name__ for c in ours if not c.batched_jvp] == []
+
+
 class BatchIgnored(Function):
     """Declares a batch, but its rule sums over every axis, the batch's too."""
 
