@@ -19,6 +19,7 @@ WORKLOADS = [
     "## forward mode, large arrays",
     "## hvp against grad",
     "## hessian",
+    "## jacobian",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
 

@@ -12,7 +12,7 @@ from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.arithmetic import Div, neg
 from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, _values, exp
 from tinygrad_ref.ops.reduction import Sum, _spread, sum
-from tinygrad_ref.ops.shape import Axis, normalize_axes
+from tinygrad_ref.ops.shape import Axis, normalize_axes, tangent_axes
 from tinygrad_ref.spec import ANY, BOUNDED, Case, Domain, OpSpec, Sampler, draw_axis
 
 
@@ -78,13 +78,14 @@ def _less_softmax_mean(t: Tensor, x: Tensor, axis: Axis) -> Tensor:
     where softmax is near 1."""
     e, largest = _exponentials(x, axis)
     s, complement = _sums_of_others(e, largest, axis)
-    _, others = _sums_of_others(e * t, largest, axis)
+    _, others = _sums_of_others(e * t, largest, tangent_axes(axis, t, x))
     centered: Tensor = (t * complement - others) / s
     return centered
 
 
 class Softmax(Function):
     __slots__ = ("axis",)
+    batched_jvp = True
 
     def __init__(self, axis: Axis = 1) -> None:
         self.axis = axis
@@ -106,6 +107,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     __slots__ = ("axis",)
+    batched_jvp = True
 
     def __init__(self, axis: Axis = 1) -> None:
         self.axis = axis
@@ -129,6 +131,7 @@ class LogSoftmax(Function):
 
 class LogSumExp(Function):
     __slots__ = ("axis", "keepdims")
+    batched_jvp = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis = axis
@@ -146,7 +149,7 @@ class LogSumExp(Function):
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
-        return Sum(self.axis, self.keepdims).apply(softmax * tx)
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(softmax * tx)
 
 
 def softmax(x: Operand, axis: Axis = 1) -> Variable:

@@ -12,6 +12,7 @@ from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, REALS, Accuracy, Domain, OpS
 
 class Exp(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.exp(x)
@@ -25,6 +26,7 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log(x)
@@ -38,6 +40,7 @@ class Log(Function):
 
 class Sin(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sin(x)
@@ -51,6 +54,7 @@ class Sin(Function):
 
 class Cos(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.cos(x)
@@ -64,6 +68,7 @@ class Cos(Function):
 
 class Tanh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.tanh(x)
@@ -84,6 +89,7 @@ class Sech2(Function):
     to a difference that cancels near 0, and one with both forms doubles at every order."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: 4 e / (1 + e) ** 2 with e = exp(-2 |x|): no overflow, small values keep their
@@ -102,6 +108,7 @@ class Sech2(Function):
 
 class Sqrt(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sqrt(x)
@@ -115,6 +122,7 @@ class Sqrt(Function):
 
 class Sigmoid(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: 1 / (1 + e) or e / (1 + e) with e = exp(-|x|): no cancellation on either side
@@ -143,6 +151,7 @@ def sigmoid_slope(x: Tensor) -> Tensor:
 
 class Log1p(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log1p(x)
@@ -156,6 +165,7 @@ class Log1p(Function):
 
 class Expm1(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.expm1(x)
@@ -170,6 +180,7 @@ class Expm1(Function):
 
 class Softplus(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: max(x, 0) + log1p(exp(-|x|)): exp never overflows, small results keep their
@@ -185,6 +196,7 @@ class Softplus(Function):
 
 class LogSigmoid(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return -np.logaddexp(0, -x)

@@ -9,7 +9,7 @@ import numpy as np
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.piecewise import _masked
-from tinygrad_ref.ops.shape import Axis, BroadcastTo, Cast, Reshape, normalize_axes
+from tinygrad_ref.ops.shape import Axis, BroadcastTo, Cast, Reshape, normalize_axes, tangent_axes
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, TieKink, draw_axis
 
 
@@ -30,6 +30,7 @@ def _spread(gy: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
 
 class Sum(Function):
     __slots__ = ("axis", "keepdims")
+    batched_jvp = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis = axis
@@ -43,11 +44,12 @@ class Sum(Function):
         return _spread(gy, x, self.axis, self.keepdims)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Sum(self.axis, self.keepdims).apply(tx)
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(tx)
 
 
 class Mean(Function):
     __slots__ = ("axis", "keepdims")
+    batched_jvp = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis = axis
@@ -62,7 +64,7 @@ class Mean(Function):
         return _divided_by_count(_spread(gy, x, self.axis, self.keepdims), count)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Mean(self.axis, self.keepdims).apply(tx)
+        return Mean(tangent_axes(self.axis, tx, x), self.keepdims).apply(tx)
 
 
 def _divided_by_count(g: Tensor, count: int) -> Tensor:
@@ -75,6 +77,7 @@ def _divided_by_count(g: Tensor, count: int) -> Tensor:
 
 class Max(Function):
     __slots__ = ("axis", "keepdims")
+    batched_jvp = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis = axis
@@ -97,7 +100,7 @@ class Max(Function):
         axes = normalize_axes(self.axis, x.shape)
         tied = _values(x) == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
         weights = tied / np.sum(tied, axis=axes, keepdims=True)
-        return Sum(self.axis, self.keepdims).apply(_masked(tx, weights, x))
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(_masked(tx, weights, x))
 
 
 class Min(Max):
