@@ -2,7 +2,7 @@
 derivative is verified."""
 
 from tinygrad_ref import functions, interop, layers, models, optimizers, utils, viz
-from tinygrad_ref.config import Config, no_grad, test_mode, using_config
+from tinygrad_ref.config import Config, gc_paused, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
     Function,
@@ -146,6 +146,7 @@ __all__ = [
     "expm1",
     "flatten",
     "functions",
+    "gc_paused",
     "get_item",
     "grad",
     "gradcheck",
