@@ -1199,38 +1199,38 @@ def _hessian_passes(torch: Any, sizes: list[int], repeat: int) -> dict[str, floa
     return results
 
 
-def _layer_function(n: int) -> tuple[Any, Any, Any]:
-    """A point ``x0`` and ``f(x) = tanh(W @ x + b) * x`` from R^n to R^n (elementwise and a
-    matrix product) for tinygrad_ref and for PyTorch (``W`` and ``b`` as each one's constants)."""
+def layer_problem(n: int) -> tuple[Any, Any, Any]:
+    """A point ``x0``, a matrix ``W`` and a vector ``b`` for :func:`layer_map` in n dimensions."""
     rng = np.random.default_rng(n)
-    w, b, x0 = (
-        rng.standard_normal((n, n)) / np.sqrt(n),
-        rng.standard_normal(n),
-        rng.standard_normal(n),
-    )
+    w, b = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal(n)
+    return rng.standard_normal(n), w, b
 
-    def f(x: Any) -> Any:
-        return tg.tanh(w @ x + b) * x
 
-    def torch_f(x: Any) -> Any:
-        import torch
-
-        return torch.tanh(torch.from_numpy(w) @ x + torch.from_numpy(b)) * x
-
-    return x0, f, torch_f
+def layer_map(x: Any, w: Any, b: Any, tanh: Callable[[Any], Any]) -> Any:
+    """``tanh(W @ x + b) * x`` from R^n to R^n, elementwise and a matrix product, for any
+    library whose ``tanh`` is given (``W`` and ``b`` as its constants)."""
+    return tanh(w @ x + b) * x
 
 
 def _jacobians(torch: Any, n: int, outputs: list[int], repeat: int) -> dict[str, float]:
     """``jacobian`` of an elementwise-and-matmul function from R^n to R^n in both modes, beside
     ``torch.func.jacfwd`` and ``jacrev``; and, for the first ``m`` outputs, the reverse mode's
     two ways: a reverse pass per output element, or all of them in one batched pass."""
-    x0, f, torch_f = _layer_function(n)
+    x0, w, b = layer_problem(n)
+
+    def f(x: Any) -> Any:
+        return layer_map(x, w, b, tg.tanh)
+
     runs: dict[str, Callable[[], Any]] = {
         "fwd": partial(tg.jacobian(f, mode="fwd"), x0),
         "rev": partial(tg.jacobian(f, mode="rev"), x0),
     }
     if torch is not None:
-        tx = torch.from_numpy(x0)
+        tx, tw, tb = (torch.from_numpy(a) for a in (x0, w, b))
+
+        def torch_f(x: Any) -> Any:
+            return layer_map(x, tw, tb, torch.tanh)
+
         runs["torch fwd"] = partial(torch.func.jacfwd(torch_f), tx)
         runs["torch rev"] = partial(torch.func.jacrev(torch_f), tx)
     expected = runs["fwd"]()
