@@ -1,7 +1,18 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
-from tinygrad_ref import functions, interop, layers, models, optimizers, utils, viz
+from tinygrad_ref import (
+    cuda,
+    dataloaders,
+    datasets,
+    functions,
+    interop,
+    layers,
+    models,
+    optimizers,
+    utils,
+    viz,
+)
 from tinygrad_ref.config import Config, gc_paused, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -13,6 +24,8 @@ from tinygrad_ref.core import (
     as_array,
     as_variable,
 )
+from tinygrad_ref.dataloaders import DataLoader, SeqDataLoader
+from tinygrad_ref.datasets import Dataset
 from tinygrad_ref.layers import Layer
 from tinygrad_ref.models import Model
 from tinygrad_ref.ops import (
@@ -107,6 +120,8 @@ __all__ = [
     "REGISTRY",
     "Array",
     "Config",
+    "DataLoader",
+    "Dataset",
     "Function",
     "GradcheckError",
     "GradcheckReport",
@@ -115,6 +130,7 @@ __all__ = [
     "OpSpec",
     "Operand",
     "Parameter",
+    "SeqDataLoader",
     "Tensor",
     "Variable",
     "abs",
@@ -137,6 +153,9 @@ __all__ = [
     "conv2d",
     "conv2d_simple",
     "cos",
+    "cuda",
+    "dataloaders",
+    "datasets",
     "deconv2d",
     "div",
     "dropout",
