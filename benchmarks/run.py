@@ -23,7 +23,9 @@ import gc
 import math
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -264,6 +266,172 @@ def scalar_chain(
     for name, reason in skipped.items():
         table.row(name, reason)
     return per_op
+
+
+def _split_chain(
+    leaf: Callable[[float], Any], backward: Callable[[Any], None], size: int
+) -> Callable[[], tuple[float, float]]:
+    """A run of the 0-d chain that returns its forward and its backward CPU seconds."""
+
+    def run() -> tuple[float, float]:
+        x = leaf(1.0)
+        start = CPU()
+        y = chain_of_ops(x, size)
+        middle = CPU()
+        backward(y)
+        return middle - start, CPU() - middle
+
+    return run
+
+
+def _chain_runs(peers: list[Peer], size: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The 0-d chain with every peer: runs that time forward and backward apart, and HIPS
+    autograd's, which traces its forward inside ``grad`` (one figure); the skipped ones."""
+    runs: dict[str, Any] = {
+        p.name: _split_chain(p.leaf, partial(p.backward, create_graph=False), size) for p in peers
+    }
+    skipped = {}
+    try:
+        import mygrad
+
+        runs["mygrad"] = _split_chain(
+            lambda a: mygrad.tensor(a, dtype=np.float64), lambda y: y.backward(), size
+        )
+    except ImportError as error:
+        skipped["mygrad"] = f"skipped: not installed ({error.name})"
+    try:
+        import autograd
+
+        gradient = autograd.grad(partial(chain_of_ops, size=size))
+
+        def hips() -> tuple[float, float]:
+            start = CPU()
+            gradient(1.0)
+            return CPU() - start, math.nan
+
+        runs["autograd"] = hips
+    except ImportError as error:
+        skipped["autograd"] = f"skipped: not installed ({error.name})"
+    return runs, skipped
+
+
+def chain_against_peers(
+    peers: list[Peer], skipped: dict[str, str], size: int, repeat: int
+) -> dict[str, tuple[float, float]]:
+    """The 0-d chain of :func:`scalar_chain`, forward and backward timed apart, with every
+    peer (MyGrad and HIPS autograd too), in CPU time, the libraries alternated in a rotating
+    order: microseconds per op."""
+    runs, more_skipped = _chain_runs(peers, size)
+    names = list(runs)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for i in range(repeat):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            gc.collect()
+            times[name].append(runs[name]())
+    per_op = {
+        name: tuple(statistics.median(t[k] for t in ts) / (4 * size) * 1e6 for k in (0, 1))
+        for name, ts in times.items()
+    }
+    table = Table(
+        f"0-d chain against every peer: {4 * size:,} ops, forward and backward apart",
+        f"the scalar chain's ops; median CPU us per op of {repeat} rounds, the libraries "
+        "alternated; HIPS autograd traces its forward inside grad (one figure)",
+        ["library", "forward", "backward", "total", "total / micrograd", "backward / micrograd"],
+        [14, 10, 10, 10, 19, 20],
+    )
+    micro = per_op.get("micrograd")
+    for name, (forward, backward) in per_op.items():
+        total = forward if math.isnan(backward) else forward + backward
+        cells = ["-", "-"]
+        if micro is not None:
+            cells = [
+                _ratio(total, sum(micro)),
+                "-" if math.isnan(backward) else _ratio(backward, micro[1]),
+            ]
+        table.row(
+            name,
+            f"{forward:.2f}",
+            "-" if math.isnan(backward) else f"{backward:.2f}",
+            f"{total:.2f}",
+            *cells,
+        )
+    for name, reason in {**skipped, **more_skipped}.items():
+        table.row(name, reason)
+    return per_op
+
+
+def deep_forward(sizes: list[int], repeat: int) -> dict[str, dict[int, float]]:
+    """``y = -y`` ``n`` times: the forward pass's CPU microseconds per node by ``n``, with the
+    cycle collector as it is and in :func:`tinygrad_ref.gc_paused`; memory per node."""
+    results: dict[str, dict[int, float]] = {"default": {}, "gc_paused": {}}
+
+    def forward(n: int) -> float:
+        y = tg.Variable(1.5)
+        start = CPU()
+        for _ in range(n):
+            y = -y
+        return CPU() - start
+
+    for n in sizes:
+        rounds = max(3, min(repeat * 3, 10_000_000 // (n * 10) or 3))
+        for how, times in (("default", []), ("gc_paused", [])):
+            for _ in range(rounds):
+                gc.collect()
+                if how == "default":
+                    times.append(forward(n))
+                else:
+                    with tg.gc_paused():
+                        times.append(forward(n))
+            results[how][n] = statistics.median(times) / n * 1e6
+    table = Table(
+        "deep chain forward per node: y = -y, n times, tinygrad_ref",
+        f"median CPU us per node (Python {platform.python_version()}); growth: over n = "
+        f"{sizes[0]:,}",
+        ["n", "default", "growth", "gc_paused()", "growth"],
+        [12, 10, 9, 13, 9],
+    )
+    for n in sizes:
+        cells = []
+        for how in ("default", "gc_paused"):
+            cells += [f"{results[how][n]:.2f}", _ratio(results[how][n], results[how][sizes[0]])]
+        table.row(f"{n:,}", *cells)
+    x = tg.Variable(1.5)
+    nodes = sizes[-1] if sizes[-1] <= 100_000 else 100_000
+
+    def build() -> Any:
+        y = x
+        for _ in range(nodes):
+            y = -y
+        return y
+
+    _, peak = traced_peak(build)
+    results["bytes per node"] = {nodes: peak / nodes}
+    print(f"memory per node: {peak / nodes:.0f} bytes (tracemalloc peak of {nodes:,} nodes)")
+    return results
+
+
+def verify_time(quick: bool) -> dict[str, float]:
+    """``python -m tinygrad_ref verify`` with its defaults: wall and CPU seconds (all its
+    processes)."""
+    argv = [sys.executable, "-m", "tinygrad_ref", "verify"]
+    if quick:
+        argv += ["--op", "neg", "add", "--examples", "5"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    verdict = done.stdout.strip().splitlines()
+    table = Table(
+        f"verify: {' '.join(argv[1:])}",
+        f"one run, {_cpus()} CPUs; its verdicts: "
+        + "; ".join(line for line in verdict if line.startswith(("all ", "layers: "))),
+        ["wall s", "CPU s", "exit"],
+        [10, 10, 6],
+    )
+    table.row(f"{wall:.1f}", f"{cpu:.1f}", done.returncode)
+    return {"wall": wall, "cpu": cpu}
 
 
 def wide_fan_in(
@@ -1173,6 +1341,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     quick = args.quick
     scalar = scalar_chain(peers, skipped, 200 if quick else 2000, 3 * repeat)
+    against = chain_against_peers(peers, skipped, 200 if quick else 2000, 5 * repeat)
+    deep_sizes = [1000, 10_000] if quick else [1000, 10_000, 100_000, 1_000_000]
+    per_node = deep_forward(deep_sizes, repeat)
     fan = wide_fan_in(
         peers,
         skipped,
@@ -1187,7 +1358,9 @@ def main(argv: list[str] | None = None) -> None:
     mlp = mlp_step(peers, 100, 5 * repeat if quick else 60 * repeat)
     conv = conv_layers(peers, quick, repeat)
     forward = forward_mode(peers, skipped, quick, repeat)
+    verification = verify_time(quick)
     if not quick:
+        _lean_targets(against, per_node, verification)
         _targets(scalar, fan, deep, large, mlp)
         _conv_targets(conv)
         _forward_targets(forward)
@@ -1229,6 +1402,31 @@ def _targets(
     )
     check("deep chain 1e6 ops peak < 1.5 GiB", deep["peak"] / GIB, 1.5, " GiB")
     check("mlp step / NumPy by hand <= 1.3", mlp["tinygrad_ref"] / mlp["numpy by hand"], 1.3)
+
+
+def _lean_targets(
+    against: dict[str, tuple[float, float]],
+    per_node: dict[str, dict[int, float]],
+    verification: dict[str, float],
+) -> None:
+    table = Table("targets (issue #25)", "", ["target", "measured", "met"], [58, 12, 6])
+
+    def check(what: str, value: float | None, limit: float, unit: str = "x") -> None:
+        if value is None:
+            table.row(what, "peer skipped")
+        else:
+            table.row(what, f"{value:.3f}{unit}", "yes" if value <= limit else "NO")
+
+    ours, micro = against["tinygrad_ref"], against.get("micrograd")
+    check("0-d chain / micrograd <= 0.85", sum(ours) / sum(micro) if micro else None, 0.85)
+    check("0-d chain backward / micrograd's <= 0.6", ours[1] / micro[1] if micro else None, 0.6)
+    default = per_node["default"]
+    check("forward per node, 1e6 over 1e3 nodes <= 1.5", default[1_000_000] / default[1000], 1.5)
+    paused = per_node["gc_paused"]
+    check("the same in gc_paused() <= 1.5", paused[1_000_000] / paused[1000], 1.5)
+    (bytes_per_node,) = per_node["bytes per node"].values()
+    check("memory per node <= 450 bytes", bytes_per_node, 450, " B")
+    check("verify, defaults, wall < 30 s", verification["wall"], 30, " s")
 
 
 def _conv_targets(conv: dict[str, float]) -> None:

@@ -13,7 +13,7 @@ from tinygrad_ref import (
     utils,
     viz,
 )
-from tinygrad_ref.config import Config, no_grad, test_mode, using_config
+from tinygrad_ref.config import Config, gc_paused, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
     Function,
@@ -165,6 +165,7 @@ __all__ = [
     "expm1",
     "flatten",
     "functions",
+    "gc_paused",
     "get_item",
     "grad",
     "gradcheck",

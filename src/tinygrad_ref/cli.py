@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import io
+import multiprocessing
+import os
 import sys
 import time
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TextIO, TypeVar
 
 import numpy as np
 
@@ -110,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     verify.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes (default: the number of cores); the rows and their numbers are "
+        "the same as with --jobs 1, which runs in this process",
+    )
+    verify.add_argument(
         "--layers",
         action="store_true",
         help="only the layers and models (by default they follow the ops, unless --op is given)",
@@ -137,6 +150,77 @@ def _message(error: BaseException) -> str:
     return str(error) if isinstance(error, AssertionError) else repr(error)
 
 
+@dataclass(frozen=True)
+class OpResult:
+    """What the checks of one op measured, and why it failed (``None`` if it passed)."""
+
+    stats: OpStats
+    forward: ForwardStats
+    failure: tuple[int, str] | None
+
+
+def check_op(
+    name: str,
+    examples: int,
+    seed: int,
+    dtype: str | None,
+    on_example: Callable[[OpStats], None] | None = None,
+) -> OpResult:
+    """Fuzz one registered op's reverse and forward rules; a crash is that op's failure."""
+    settings = hypothesis.settings(
+        max_examples=examples, deadline=None, database=None, print_blob=False
+    )
+    failure: tuple[int, str] | None = None
+    stats = OpStats()
+    try:
+        verify_op(
+            REGISTRY[name],
+            dtype=None if dtype is None else np.dtype(dtype),
+            settings=settings,
+            seed=seed,
+            stats=stats,
+            on_example=on_example,
+        )
+    except Exception as error:  # NOTE: one op's crash is that op's failure
+        failure = (stats.examples, _message(error))
+    forward = ForwardStats()
+    try:
+        verify_forward(
+            REGISTRY[name],
+            dtype=None if dtype is None else np.dtype(dtype),
+            settings=hypothesis.settings(settings, max_examples=max(1, examples // FORWARD_SHARE)),
+            seed=seed,
+            stats=forward,
+        )
+    except Exception as error:
+        failure = failure or (forward.examples, "forward mode: " + _message(error))
+    return OpResult(stats, forward, failure)
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def workers(jobs: int) -> Executor:
+    """``jobs`` worker processes. NOTE: forked where the platform can, so that a worker has the
+    same modules loaded as this process: Hypothesis draws constants from the loaded modules'
+    source, and a run must draw the same examples in a worker as serially."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+T = TypeVar("T")
+
+
+def _in_order(futures: Sequence[Future[T]]) -> Iterator[T]:
+    for future in futures:
+        yield future.result()
+
+
 def verify(
     names: Sequence[str],
     examples: int,
@@ -144,11 +228,10 @@ def verify(
     dtype: str | None,
     out: TextIO,
     progress: TextIO,
+    pool: Executor | None = None,
 ) -> int:
-    """Fuzz the ops ``names``, print one row per op to ``out``; 1 if any failed, else 0."""
-    settings = hypothesis.settings(
-        max_examples=examples, deadline=None, database=None, print_blob=False
-    )
+    """Fuzz the ops ``names``, print one row per op to ``out``; 1 if any failed, else 0. With a
+    ``pool``, the ops run in its workers and their rows print in the same order."""
     header = (
         f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} "
         f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7} {'batch':>7}  "
@@ -158,6 +241,11 @@ def verify(
     print("-" * len(header), file=out)
     failures: dict[str, tuple[int, str]] = {}
     start = time.perf_counter()
+    submitted = (
+        None
+        if pool is None
+        else _in_order([pool.submit(check_op, name, examples, seed, dtype) for name in names])
+    )
     for number, name in enumerate(names, 1):
         label = f"[{number}/{len(names)}] {name}"
         total = max(1, examples // REGISTRY[name].cost)
@@ -166,39 +254,22 @@ def verify(
             print(f"\r{label}: {stats.examples}/{total} examples", end="", file=progress)
             progress.flush()
 
-        stats = OpStats()
         print(f"{label}...", end="", file=progress)
         progress.flush()
-        try:
-            verify_op(
-                REGISTRY[name],
-                dtype=None if dtype is None else np.dtype(dtype),
-                settings=settings,
-                seed=seed,
-                stats=stats,
-                on_example=report_progress if progress.isatty() else None,
-            )
-        except Exception as error:  # NOTE: one op's crash is that op's failure
-            failures[name] = (stats.examples, _message(error))
-        forward = ForwardStats()
-        try:
-            verify_forward(
-                REGISTRY[name],
-                dtype=None if dtype is None else np.dtype(dtype),
-                settings=hypothesis.settings(
-                    settings, max_examples=max(1, examples // FORWARD_SHARE)
-                ),
-                seed=seed,
-                stats=forward,
-            )
-        except Exception as error:
-            failures.setdefault(name, (forward.examples, "forward mode: " + _message(error)))
+        if submitted is None:
+            on_example = report_progress if progress.isatty() else None
+            result = check_op(name, examples, seed, dtype, on_example)
+        else:
+            result = next(submitted)
         print(file=progress)
-        result = "FAIL" if name in failures else "pass"
+        stats, forward = result.stats, result.forward
+        if result.failure is not None:
+            failures[name] = result.failure
         errors = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
         errors += f" {forward.adjoint_ulps:7.2g} {forward.directional.margin:7.2g}"
         errors += f" {forward.batched_margin:7.2g}"
-        print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
+        verdict = "FAIL" if name in failures else "pass"
+        print(f"{name:<14} {stats.examples:>8} {errors}  {verdict}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
     for name, (drawn, message) in failures.items():
@@ -220,6 +291,13 @@ def verify(
         file=out,
     )
     return 1 if failures else 0
+
+
+def _layers_table(seed: int, dtype: str | None) -> tuple[int, str]:
+    """The layers' table as :func:`layers.run` prints it, and its exit code."""
+    out = io.StringIO()
+    code = layers.run(seed, out, io.StringIO(), dtype)
+    return code, out.getvalue()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,8 +325,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
     if args.layers:
         return layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
-    code = verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
-    if not args.op:
-        print(file=sys.stdout)
-        code |= layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs == 1:
+        code = verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
+        if not args.op:
+            print(file=sys.stdout)
+            code |= layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
+        return code
+    with workers(jobs) as pool:
+        # NOTE: the layers, the longest task, start first, in a worker of their own
+        table = None if args.op else pool.submit(_layers_table, args.seed, args.dtype)
+        code = verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr, pool)
+        if table is not None:
+            layers_code, text = table.result()
+            print(file=sys.stdout)
+            sys.stdout.write(text)
+            code |= layers_code
     return code

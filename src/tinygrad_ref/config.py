@@ -4,6 +4,7 @@ much memory a batched forward-mode pass may take."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections.abc import Iterator
 
@@ -56,3 +57,36 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
 def test_mode() -> contextlib.AbstractContextManager[None]:
     """Inference mode in the body of a ``with`` block: ``Config.train`` is ``False`` (DeZero)."""
     return using_config("train", False)
+
+
+class _Pauses:
+    """How many :func:`gc_paused` blocks run, in all threads, and whether the collector was
+    enabled when the first of them began."""
+
+    lock = threading.Lock()
+    running = 0
+    was_enabled = True
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector in the body of a ``with`` block: opt in for very large
+    graphs. A graph has no reference cycles (a Function holds its outputs by weak reference),
+    but each node is a few objects the collector tracks, and its full collections scan them
+    all: over a million nodes they take most of the forward pass. Here it runs no automatic
+    collection; on leaving the last such block (nested blocks and threads count as one) it is
+    enabled again if it was enabled when the first began. The library never pauses it by
+    itself. Cycles made meanwhile (``backward(create_graph=True)`` with ``retain_grad=True``)
+    wait for the next collection."""
+    with _Pauses.lock:
+        if _Pauses.running == 0:
+            _Pauses.was_enabled = gc.isenabled()
+            gc.disable()
+        _Pauses.running += 1
+    try:
+        yield
+    finally:
+        with _Pauses.lock:
+            _Pauses.running -= 1
+            if _Pauses.running == 0 and _Pauses.was_enabled:
+                gc.enable()

@@ -587,19 +587,29 @@ class Function:
     @overload
     def __call__(self, *inputs: Operand) -> Variable: ...
     def __call__(self, *inputs: Operand) -> Variable | tuple[Variable, ...]:
-        xs, arrays, generation = [], [], 0
-        for operand in inputs:
-            if type(operand) is Variable or type(operand) is _Constant:
-                x = operand
-            else:
-                x = _as_input(operand, inputs)
+        if len(inputs) == 1:  # NOTE: one input spelled out, the common case
+            x = inputs[0]
+            if type(x) is not Variable and type(x) is not _Constant:
+                x = _as_input(x, inputs)
             if x.data is None:
                 raise ValueError(f"{x!r} is empty; give it data before using it")
-            xs.append(x)
-            arrays.append(x.data)
-            if x.generation > generation:
-                generation = x.generation
-        y = self.forward(*arrays)
+            xs = [x]
+            generation = x.generation
+            y = self.forward(x.data)
+        else:
+            xs, arrays, generation = [], [], 0
+            for operand in inputs:
+                if type(operand) is Variable or type(operand) is _Constant:
+                    x = operand
+                else:
+                    x = _as_input(operand, inputs)
+                if x.data is None:
+                    raise ValueError(f"{x!r} is empty; give it data before using it")
+                xs.append(x)
+                arrays.append(x.data)
+                if x.generation > generation:
+                    generation = x.generation
+            y = self.forward(*arrays)
         if type(y) is not np.ndarray or y.dtype.kind != "f":
             # NOTE: on 0-d arrays NumPy returns NumPy scalars, the common case here
             if isinstance(y, np.floating):
@@ -610,7 +620,12 @@ class Function:
                 y = _as_output(y[0] if type(y) is tuple else y, self)
         if _active_traces:
             return _traced_call(self, xs, y, generation)
-        output = _new_variable(y)
+        # NOTE: _new_variable spelled out: a call costs as much as the rest of this
+        output = object.__new__(Variable)
+        output.data = y
+        output.name = None
+        output.grad = None
+        output._tangents = None
         if Config.enable_backprop:
             if getattr(self, "outputs", None) is not None:
                 _refuse_a_second_call(self)
@@ -619,6 +634,9 @@ class Function:
             self.outputs = [weakref.ref(output)]
             output.creator = self
             output.generation = generation + 1
+        else:
+            output.creator = None
+            output.generation = 0
         return output
 
     def _several(
@@ -1079,9 +1097,26 @@ def _backpropagate(
             waiting.setdefault(start.creator.generation, []).append(start.creator)
     heap = [-generation for generation in waiting]
     heapify(heap)
+
+    def queue(f: Function) -> None:
+        bucket = waiting.get(f.generation)
+        if bucket is None:
+            waiting[f.generation] = [f]
+            heappush(heap, -f.generation)
+        else:
+            bucket.append(f)
+
+    # NOTE: the one function left to run when the heap is empty (a chain's next node) waits
+    # outside it, which saves a heap push and pop and a bucket per node.
+    pending: Function | None = None
     done: set[Function] = set()
-    while heap:
-        for f in waiting.pop(-heappop(heap)):
+    while heap or pending is not None:
+        if pending is None:
+            bucket: Sequence[Function] = waiting.pop(-heappop(heap))
+        else:
+            bucket, pending = (pending,), None
+        alone = len(bucket) == 1
+        for f in bucket:
             inputs = f.inputs
             if len(f.outputs) > 1:
                 if f in done:  # NOTE: queued once for each output that got a gradient
@@ -1126,11 +1161,15 @@ def _backpropagate(
                     grads[x] = grads[x] + gx
                     continue
                 grads[x] = gx
-                if x.creator is not None and (only is None or x.creator in only):
-                    bucket = waiting.setdefault(x.creator.generation, [])
-                    if not bucket:
-                        heappush(heap, -x.creator.generation)
-                    bucket.append(x.creator)
+                creator = x.creator
+                if creator is not None and (only is None or creator in only):
+                    if alone and pending is None and not heap:
+                        pending = creator
+                        continue
+                    if pending is not None:
+                        queue(pending)
+                        pending = None
+                    queue(creator)
     if only is None:
         for x, gx in grads.items():
             _store(x, gx, held, create_graph)

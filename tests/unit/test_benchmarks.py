@@ -8,6 +8,8 @@ from pathlib import Path
 RUN = Path(__file__).parents[2] / "benchmarks" / "run.py"
 WORKLOADS = [
     "## scalar chain",
+    "## 0-d chain against every peer",
+    "## deep chain forward per node",
     "## wide fan-in",
     "## deep chain",
     "## large arrays",
@@ -20,8 +22,9 @@ WORKLOADS = [
     "## hvp against grad",
     "## hessian",
     "## jacobian",
+    "## verify",
 ]
-PEERS = ["dezero", "micrograd", "torch"]
+PEERS = ["dezero", "micrograd", "torch", "mygrad", "autograd"]
 
 
 def run_quick(env: dict[str, str] | None = None) -> str:

@@ -1,7 +1,10 @@
 import dataclasses
 import io
+import os
+import re
 import subprocess
 import sys
+from concurrent.futures import Executor
 
 import pytest
 
@@ -10,14 +13,22 @@ from tinygrad_ref.core import Tensor
 from tinygrad_ref.registry import REGISTRY
 
 
-def run(argv: list[str]) -> tuple[int, str]:
+def run(argv: list[str], jobs: int = 1) -> tuple[int, str]:
     out, progress = io.StringIO(), io.StringIO()
     args = cli._parser().parse_args(argv)
-    code = cli.verify(
-        args.op or list(REGISTRY), args.examples, args.seed, args.dtype, out, progress
-    )
+    names = args.op or list(REGISTRY)
+    if jobs == 1:
+        code = cli.verify(names, args.examples, args.seed, args.dtype, out, progress)
+    else:
+        with cli.workers(jobs) as pool:
+            code = cli.verify(names, args.examples, args.seed, args.dtype, out, progress, pool)
     assert "[1/" in progress.getvalue()
     return code, out.getvalue()
+
+
+def without_time(output: str) -> str:
+    """The output but the seconds a run took."""
+    return re.sub(r"\(\d+\.\d s, seed", "(seed", output)
 
 
 def test_verify_prints_one_row_per_op_and_exits_0() -> None:
@@ -57,6 +68,7 @@ def test_verify_exits_1_and_shows_the_failure(monkeypatch: pytest.MonkeyPatch) -
     [
         (["verify", "--op", "nope"], "invalid choice: 'nope'"),
         (["verify", "--examples", "0"], "must be at least 1"),
+        (["verify", "--jobs", "0"], "must be at least 1, got 0"),
         (["verify", "--dtype", "float16"], "invalid choice: 'float16'"),
         (["verify", "--accuracy", "--density", "0"], "must be more than 0, got 0.0"),
         ([], "the following arguments are required: command"),
@@ -95,6 +107,38 @@ def test_an_op_that_crashes_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None
     assert "RuntimeError('boom')" in output
     rows = [row for row in map(str.split, output.splitlines()) if len(row) == 11]
     assert [(row[0], row[-1]) for row in rows] == [("exp", "FAIL"), ("neg", "pass")]
+
+
+def test_workers_print_what_one_process_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    # NOTE: a failing op among passing ones: its row, its place and its shrunk example too
+    broken = dataclasses.replace(REGISTRY["exp"], function=lambda x: WrongExp()(x))
+    monkeypatch.setattr(cli, "REGISTRY", {**REGISTRY, "exp": broken})
+    argv = ["verify", "--op", "neg", "exp", "mul", "sum", "--examples", "6", "--seed", "3"]
+    code, serial = run(argv)
+    parallel_code, parallel = run(argv, jobs=2)
+    assert (code, parallel_code) == (1, 1)
+    assert "exp FAILED on example" in serial
+    assert without_time(parallel) == without_time(serial)
+
+
+def test_jobs_defaults_to_the_cores_and_takes_a_number(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli._parser().parse_args(["verify"]).jobs is None
+    assert 1 <= cli.default_jobs() <= (os.cpu_count() or 1)
+    chosen: list[int] = []
+    real_workers = cli.workers
+
+    def workers(jobs: int) -> Executor:
+        chosen.append(jobs)
+        return real_workers(jobs)
+
+    monkeypatch.setattr(cli, "workers", workers)
+    monkeypatch.setattr(cli, "default_jobs", lambda: 2)
+    for argv in (["--jobs", "2"], [], ["--jobs", "1"]):
+        assert cli.main(["verify", "--op", "neg", "add", "--examples", "3", *argv]) == 0
+        assert "all 2 ops pass" in capsys.readouterr().out
+    assert chosen == [2, 2]
 
 
 def test_verify_accuracy_prints_the_worst_ulps_per_op_and_dtype(

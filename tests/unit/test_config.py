@@ -1,3 +1,4 @@
+import gc
 import threading
 
 import numpy as np
@@ -107,3 +108,58 @@ def test_test_mode_is_per_thread() -> None:
         thread.start()
         thread.join()
     assert seen == [True]
+
+
+def test_gc_paused_pauses_the_collector_and_restores_it() -> None:
+    assert gc.isenabled()
+    with tinygrad_ref.gc_paused():
+        assert not gc.isenabled()
+        with tinygrad_ref.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # NOTE: the outer block still runs
+        x = Variable(np.array(2.0))
+        y = x * x
+        y.backward()
+        assert x.grad is not None
+        assert x.grad.data == 4.0
+    assert gc.isenabled()
+
+
+def test_gc_paused_restores_on_an_exception_and_keeps_a_disabled_collector_off() -> None:
+    with pytest.raises(RuntimeError, match="boom"), tinygrad_ref.gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with tinygrad_ref.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_gc_paused_in_two_threads_enables_the_collector_when_the_last_block_leaves() -> None:
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with tinygrad_ref.gc_paused():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    with tinygrad_ref.gc_paused():
+        thread.start()
+        assert inside.wait(10)
+    assert not gc.isenabled()  # NOTE: the other thread's block still runs
+    leave.set()
+    thread.join()
+    assert gc.isenabled()
+
+
+def test_importing_and_using_the_library_leaves_the_collector_alone() -> None:
+    thresholds = gc.get_threshold()
+    x = Variable(np.array(2.0))
+    (x * x).backward()
+    assert gc.isenabled()
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0

