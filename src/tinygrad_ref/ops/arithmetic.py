@@ -32,6 +32,9 @@ from tinygrad_ref.spec import (
     Domain,
     OpSpec,
     Sampler,
+    binary,
+    unary,
+    with_constant,
 )
 
 
@@ -427,149 +430,48 @@ _POW = Accuracy(
     (NONNEGATIVE, _EXPONENTS),
     also=((REALS, _INTEGER_EXPONENTS),),
 )
-_EXACT = {
-    "add": Accuracy(lambda mp, a, b: a + b, (lambda mp, a, b: 1, lambda mp, a, b: 1), (REALS,) * 2),
-    "sub": Accuracy(
-        lambda mp, a, b: a - b, (lambda mp, a, b: 1, lambda mp, a, b: -1), (REALS,) * 2
-    ),
-    "mul": Accuracy(lambda mp, a, b: a * b, (lambda mp, a, b: b, lambda mp, a, b: a), (REALS,) * 2),
-    "div": Accuracy(
-        lambda mp, a, b: a / b, (lambda mp, a, b: 1 / b, lambda mp, a, b: -a / b**2), (REALS,) * 2
-    ),
-}
-"""The exact values and derivatives of the binary ops; those holding a constant have the
-derivative by their first operand only."""
 
 
-def _by_first(accuracy: Accuracy) -> Accuracy:
-    return replace(accuracy, derivatives=(accuracy.derivatives[0], None))
+def _one(mp: Any, *xs: Any) -> int:
+    """The derivative of a sum by each term."""
+    return 1
 
+
+# fmt: off
+ADD = binary(
+    "add", Add, add, operator.add, (ANY, ANY), lambda mp, a, b: a + b, (_one, _one),
+    operators=("__add__", "__radd__"), infix=operator.add, numpy=(np.add,),
+)
+SUB = binary(
+    "sub", Sub, sub, operator.sub, (ANY, ANY), lambda mp, a, b: a - b,
+    (_one, lambda mp, a, b: -1),
+    operators=("__sub__", "__rsub__"), infix=operator.sub, numpy=(np.subtract,),
+)
+MUL = binary(
+    "mul", Mul, mul, operator.mul, (ANY, ANY), lambda mp, a, b: a * b,
+    (lambda mp, a, b: b, lambda mp, a, b: a),
+    operators=("__mul__", "__rmul__"), infix=operator.mul, numpy=(np.multiply,),
+)
+DIV = binary(
+    "div", Div, div, operator.truediv, (ANY, NONZERO), lambda mp, a, b: a / b,
+    (lambda mp, a, b: 1 / b, lambda mp, a, b: -a / b**2),
+    operators=("__truediv__", "__rtruediv__"), infix=operator.truediv, numpy=(np.divide,),
+)
 
 SPECS = [
-    OpSpec(
-        "add",
-        Add,
-        add,
-        operator.add,
-        (ANY, ANY),
-        operators=("__add__", "__radd__"),
-        infix=operator.add,
-        numpy=(np.add,),
-        accuracy=_EXACT["add"],
-        analytic=True,
-    ),
-    OpSpec(
-        "sub",
-        Sub,
-        sub,
-        operator.sub,
-        (ANY, ANY),
-        operators=("__sub__", "__rsub__"),
-        infix=operator.sub,
-        numpy=(np.subtract,),
-        accuracy=_EXACT["sub"],
-        analytic=True,
-    ),
-    OpSpec(
-        "mul",
-        Mul,
-        mul,
-        operator.mul,
-        (ANY, ANY),
-        operators=("__mul__", "__rmul__"),
-        infix=operator.mul,
-        numpy=(np.multiply,),
-        accuracy=_EXACT["mul"],
-        analytic=True,
-    ),
-    OpSpec(
-        "div",
-        Div,
-        div,
-        operator.truediv,
-        (ANY, NONZERO),
-        operators=("__truediv__", "__rtruediv__"),
-        infix=operator.truediv,
-        numpy=(np.divide,),
-        accuracy=_EXACT["div"],
-        analytic=True,
-    ),
+    ADD,
+    SUB,
+    MUL,
+    DIV,
     # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
     # above reach them too, with mixed operand kinds
-    OpSpec(
-        "add_constant",
-        AddConstant,
-        add,
-        operator.add,
-        (ANY, ANY),
-        roles=("variable", "constant"),
-        operators=("__add__", "__radd__"),
-        infix=operator.add,
-        numpy=(np.add,),
-        accuracy=_by_first(_EXACT["add"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "sub_constant",
-        SubConstant,
-        sub,
-        operator.sub,
-        (ANY, ANY),
-        roles=("variable", "constant"),
-        operators=("__sub__",),
-        infix=operator.sub,
-        numpy=(np.subtract,),
-        accuracy=_by_first(_EXACT["sub"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "mul_constant",
-        MulConstant,
-        mul,
-        operator.mul,
-        (ANY, ANY),
-        roles=("variable", "constant"),
-        operators=("__mul__", "__rmul__"),
-        infix=operator.mul,
-        numpy=(np.multiply,),
-        accuracy=_by_first(_EXACT["mul"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "div_constant",
-        DivConstant,
-        div,
-        operator.truediv,
-        (ANY, NONZERO),
-        roles=("variable", "constant"),
-        operators=("__truediv__",),
-        infix=operator.truediv,
-        numpy=(np.divide,),
-        accuracy=_by_first(_EXACT["div"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "neg",
-        Neg,
-        neg,
-        operator.neg,
-        (ANY,),
-        operators=("__neg__",),
-        infix=operator.neg,
-        accuracy=Accuracy(lambda mp, x: -x, (lambda mp, x: -1,), (REALS,)),
-        numpy=(np.negative,),
-        analytic=True,
-    ),
-    OpSpec(
-        "square",
-        Square,
-        square,
-        np.square,
-        (ANY,),
-        accuracy=Accuracy(lambda mp, x: x * x, (lambda mp, x: 2 * x,), (REALS,)),
-        numpy=(np.square,),
-        analytic=True,
-    ),
+    with_constant(ADD, AddConstant),
+    with_constant(SUB, SubConstant, operators=("__sub__",)),
+    with_constant(MUL, MulConstant),
+    with_constant(DIV, DivConstant, operators=("__truediv__",)),
+    unary("neg", Neg, neg, operator.neg, ANY, lambda mp, x: -x, lambda mp, x: -1,
+          operators=("__neg__",), infix=operator.neg, numpy=(np.negative,)),
+    unary("square", Square, square, np.square, ANY, lambda mp, x: x * x, lambda mp, x: 2 * x),
     OpSpec(
         "pow",
         Pow,
@@ -616,3 +518,4 @@ SPECS = [
         analytic=True,
     ),
 ]
+# fmt: on

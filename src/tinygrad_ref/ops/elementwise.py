@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, REALS, Accuracy, Domain, OpSpec
+from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, Domain, Exact, unary
 
 
 class Exp(Function):
@@ -270,137 +270,33 @@ _SCALES = Domain(0.01, 100.0)
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
 
-SIGMOID_ACCURACY = Accuracy(
-    lambda mp, x: 1 / (1 + mp.exp(-x)), (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),), (REALS,)
+SIGMOID: tuple[Exact, Exact] = (
+    lambda mp, x: 1 / (1 + mp.exp(-x)),
+    lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),
 )
+"""sigmoid's exact value and derivative."""
 
 SPECS = [
-    OpSpec(
-        "exp",
-        Exp,
-        exp,
-        np.exp,
-        (BOUNDED,),
-        accuracy=Accuracy(lambda mp, x: mp.exp(x), (lambda mp, x: mp.exp(x),), (REALS,)),
-        numpy=(np.exp,),
-        analytic=True,
-    ),
-    OpSpec(
-        "log",
-        Log,
-        log,
-        np.log,
-        (_SCALES,),
-        accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
-        numpy=(np.log,),
-        analytic=True,
-    ),
-    OpSpec(
-        "sin",
-        Sin,
-        sin,
-        np.sin,
-        (_PERIODS,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
-        ),
-        numpy=(np.sin,),
-        analytic=True,
-    ),
-    OpSpec(
-        "cos",
-        Cos,
-        cos,
-        np.cos,
-        (_PERIODS,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
-        ),
-        numpy=(np.cos,),
-        analytic=True,
-    ),
-    OpSpec(
-        "tanh",
-        Tanh,
-        tanh,
-        np.tanh,
-        (_SATURATING,),
-        accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
-        numpy=(np.tanh,),
-        analytic=True,
-    ),
-    OpSpec(
-        "sech2",
-        Sech2,
-        sech2,
-        lambda x: 1 / np.cosh(x) ** 2,
-        (_BELL,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.sech(x) ** 2,
-            (lambda mp, x: -2 * mp.sech(x) ** 2 * mp.tanh(x),),
-            (REALS,),
-        ),
-        analytic=True,
-    ),
-    OpSpec(
-        "sqrt",
-        Sqrt,
-        sqrt,
-        np.sqrt,
-        (_SCALES,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
-        ),
-        numpy=(np.sqrt,),
-        analytic=True,
-    ),
-    OpSpec(
-        "sigmoid",
-        Sigmoid,
-        sigmoid,
-        lambda x: 1 / (1 + np.exp(-x)),
-        (_TAILS,),
-        accuracy=SIGMOID_ACCURACY,
-        analytic=True,
-    ),
-    OpSpec(
-        "log1p",
-        Log1p,
-        log1p,
-        np.log1p,
-        (Domain(-0.9, 10.0),),
-        accuracy=Accuracy(
-            lambda mp, x: mp.log1p(x), (lambda mp, x: 1 / (1 + x),), (Domain(-1.0, math.inf),)
-        ),
-        numpy=(np.log1p,),
-    ),
-    OpSpec(
-        "expm1",
-        Expm1,
-        expm1,
-        np.expm1,
-        (BOUNDED,),
-        accuracy=Accuracy(lambda mp, x: mp.expm1(x), (lambda mp, x: mp.exp(x),), (REALS,)),
-        numpy=(np.expm1,),
-    ),
-    OpSpec(
-        "softplus",
-        Softplus,
-        softplus,
-        lambda x: np.log1p(np.exp(x)),
-        (WIDE,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.log1p(mp.exp(x)), (lambda mp, x: 1 / (1 + mp.exp(-x)),), (REALS,)
-        ),
-    ),
-    OpSpec(
-        "log_sigmoid",
-        LogSigmoid,
-        log_sigmoid,
-        lambda x: -np.log1p(np.exp(-x)),
-        (WIDE,),
-        accuracy=Accuracy(
-            lambda mp, x: -mp.log1p(mp.exp(-x)), (lambda mp, x: 1 / (1 + mp.exp(x)),), (REALS,)
-        ),
-    ),
-]
+    unary("exp", Exp, exp, np.exp, BOUNDED, lambda mp, x: mp.exp(x), lambda mp, x: mp.exp(x)),
+    unary("log", Log, log, np.log, _SCALES, lambda mp, x: mp.log(x), lambda mp, x: 1 / x,
+          defined=NONNEGATIVE),
+    unary("sin", Sin, sin, np.sin, _PERIODS, lambda mp, x: mp.sin(x), lambda mp, x: mp.cos(x),
+          points=_ZEROS_OF_SIN),
+    unary("cos", Cos, cos, np.cos, _PERIODS, lambda mp, x: mp.cos(x), lambda mp, x: -mp.sin(x),
+          points=_ZEROS_OF_SIN),
+    unary("tanh", Tanh, tanh, np.tanh, _SATURATING, lambda mp, x: mp.tanh(x),
+          lambda mp, x: mp.sech(x) ** 2),
+    unary("sech2", Sech2, sech2, lambda x: 1 / np.cosh(x) ** 2, _BELL,
+          lambda mp, x: mp.sech(x) ** 2, lambda mp, x: -2 * mp.sech(x) ** 2 * mp.tanh(x)),
+    unary("sqrt", Sqrt, sqrt, np.sqrt, _SCALES, lambda mp, x: mp.sqrt(x),
+          lambda mp, x: 1 / (2 * mp.sqrt(x)), defined=NONNEGATIVE),
+    unary("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), _TAILS, *SIGMOID),
+    unary("log1p", Log1p, log1p, np.log1p, Domain(-0.9, 10.0), lambda mp, x: mp.log1p(x),
+          lambda mp, x: 1 / (1 + x), defined=Domain(-1.0, math.inf), analytic=False),
+    unary("expm1", Expm1, expm1, np.expm1, BOUNDED, lambda mp, x: mp.expm1(x),
+          lambda mp, x: mp.exp(x), analytic=False),
+    unary("softplus", Softplus, softplus, lambda x: np.log1p(np.exp(x)), WIDE,
+          lambda mp, x: mp.log1p(mp.exp(x)), lambda mp, x: 1 / (1 + mp.exp(-x)), analytic=False),
+    unary("log_sigmoid", LogSigmoid, log_sigmoid, lambda x: -np.log1p(np.exp(-x)), WIDE,
+          lambda mp, x: -mp.log1p(mp.exp(-x)), lambda mp, x: 1 / (1 + mp.exp(x)), analytic=False),
+]  # fmt: skip

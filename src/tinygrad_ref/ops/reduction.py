@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +12,7 @@ from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.piecewise import _masked
 from tinygrad_ref.ops.shape import Axis, BroadcastTo, Cast, Reshape, normalize_axes
-from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, TieKink, draw_axis
+from tinygrad_ref.spec import TieKink, reduction
 
 
 def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
@@ -28,16 +30,28 @@ def _spread(gy: Tensor, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
     return BroadcastTo(x.shape).apply(gy)
 
 
-class Sum(Function):
+class Reduction(Function):
+    """A reduction of its input over ``axis`` (as NumPy takes it), keeping the reduced axes as
+    size 1 if ``keepdims``: NumPy's ``reduce`` unless a subclass computes its own ``forward``."""
+
     __slots__ = ("axis", "keepdims")
+
+    reduce: Callable[..., Any]
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis = axis
         self.keepdims = keepdims
 
     def forward(self, x: Array) -> Array:
-        y: Array = np.sum(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
+        y: Array = self.reduce(
+            x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims
+        )
         return y
+
+
+class Sum(Reduction):
+    __slots__ = ()
+    reduce = staticmethod(np.sum)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _spread(gy, x, self.axis, self.keepdims)
@@ -46,16 +60,9 @@ class Sum(Function):
         return Sum(self.axis, self.keepdims).apply(tx)
 
 
-class Mean(Function):
-    __slots__ = ("axis", "keepdims")
-
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        self.axis = axis
-        self.keepdims = keepdims
-
-    def forward(self, x: Array) -> Array:
-        y: Array = np.mean(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
-        return y
+class Mean(Reduction):
+    __slots__ = ()
+    reduce = staticmethod(np.mean)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         count: int = math.prod(x.shape[a] for a in normalize_axes(self.axis, x.shape))
@@ -73,16 +80,9 @@ def _divided_by_count(g: Tensor, count: int) -> Tensor:
     return Cast(g.dtype).apply(Cast(np.float32).apply(g) / count)
 
 
-class Max(Function):
-    __slots__ = ("axis", "keepdims")
-
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        self.axis = axis
-        self.keepdims = keepdims
-
-    def forward(self, x: Array) -> Array:
-        y: Array = np.max(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
-        return y
+class Max(Reduction):
+    __slots__ = ()
+    reduce = staticmethod(np.max)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         # NOTE: each output element's gradient is split evenly among the elements of x equal
@@ -104,10 +104,7 @@ class Min(Max):
     """As DeZero's: :class:`Max` with the smallest element instead."""
 
     __slots__ = ()
-
-    def forward(self, x: Array) -> Array:
-        y: Array = np.min(x, axis=normalize_axes(self.axis, np.shape(x)), keepdims=self.keepdims)
-        return y
+    reduce = staticmethod(np.min)
 
 
 def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
@@ -137,56 +134,13 @@ def min(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     return Min(axis, keepdims)(x)
 
 
-def _reduction_case(sampler: Sampler) -> Case:
-    shape = sampler.shape()
-    return Case((shape,), {"axis": draw_axis(sampler, len(shape)), "keepdims": sampler.boolean()})
-
-
 _EVEN_SPLIT = "split evenly among the tied elements (torch.amax, JAX)"
 
 SPECS = [
-    OpSpec(
-        "sum",
-        Sum,
-        sum,
-        lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-        (ANY,),
-        infix=lambda x, axis, keepdims: x.sum(axis, keepdims=keepdims),
-        case=_reduction_case,
-        numpy=(np.sum, np.add.reduce),
-        analytic=True,
-    ),
-    OpSpec(
-        "mean",
-        Mean,
-        mean,
-        lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-        (ANY,),
-        infix=lambda x, axis, keepdims: x.mean(axis, keepdims=keepdims),
-        case=_reduction_case,
-        numpy=(np.mean,),
-        analytic=True,
-    ),
-    OpSpec(
-        "max",
-        Max,
-        max,
-        lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-        (ANY,),
-        infix=lambda x, axis, keepdims: x.max(axis, keepdims=keepdims),
-        case=_reduction_case,
-        kink=TieKink("ties along axis", _EVEN_SPLIT, "axis"),
-        numpy=(np.max, np.amax, np.maximum.reduce),
-    ),
-    OpSpec(
-        "min",
-        Min,
-        min,
-        lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
-        (ANY,),
-        infix=lambda x, axis, keepdims: x.min(axis, keepdims=keepdims),
-        case=_reduction_case,
-        kink=TieKink("ties along axis", _EVEN_SPLIT, "axis"),
-        numpy=(np.min, np.amin, np.minimum.reduce),
-    ),
-]
+    reduction("sum", Sum, sum, (np.sum, np.add.reduce), analytic=True),
+    reduction("mean", Mean, mean, (np.mean,), analytic=True),
+    reduction("max", Max, max, (np.max, np.amax, np.maximum.reduce),
+              kink=TieKink("ties along axis", _EVEN_SPLIT, "axis")),
+    reduction("min", Min, min, (np.min, np.amin, np.minimum.reduce),
+              kink=TieKink("ties along axis", _EVEN_SPLIT, "axis")),
+]  # fmt: skip
