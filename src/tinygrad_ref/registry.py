@@ -25,6 +25,7 @@ from tinygrad_ref.ops import (
     piecewise,
     reduction,
     shape,
+    steps,
 )
 from tinygrad_ref.spec import OpSpec
 
@@ -42,6 +43,7 @@ _MODULES = (
     conv,
     normalization,
     join,
+    steps,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

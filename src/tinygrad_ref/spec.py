@@ -309,24 +309,26 @@ def reduction(
     reference: Callable[..., Any] | None = None,
     method: bool = True,
     case: Callable[[Sampler], Case] = reduction_case,
+    domain: Domain = ANY,
     **fields: Any,
 ) -> OpSpec:
     """A reduction over ``axis`` with ``keepdims`` (and the parameters ``case`` draws besides):
     NumPy's ``numpy[0]`` is its reference unless ``reference`` is given, and, if ``method``,
-    ``x.{name}(axis, ...)`` its method form."""
+    ``x.{name}(axis, ...)`` its method form (unless ``infix`` is given); ``domain``: that of
+    its operand."""
     computed = numpy[0] if reference is None else reference
 
     def via_method(x: Variable, axis: Any, **params: Any) -> Variable:
         result: Variable = getattr(x, name)(axis, **params)
         return result
 
+    fields.setdefault("infix", via_method if method else None)
     return OpSpec(
         name,
         primitive,
         function,
         lambda x, **params: computed(x, **params),
-        (ANY,),
-        infix=via_method if method else None,
+        (domain,),
         case=case,
         numpy=numpy,
         **fields,
@@ -369,6 +371,14 @@ class TieKink(Kink):
     evenly among the elements equal to it."""
 
     among: Literal["operands", "axis"]
+
+
+@dataclass(frozen=True)
+class SpreadKink(Kink):
+    """Slices of operand 0 along ``params["axis"]`` whose elements are all equal, where a
+    measure of their spread (``std``) has a cone, as ``abs`` at 0. The strategies keep the
+    elements of a slice apart as :class:`TieKink` does, and draw calls on it with every element
+    of the operand equal, where the gradient is 0."""
 
 
 @dataclass(frozen=True)

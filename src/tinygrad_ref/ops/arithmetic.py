@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import replace
 from typing import Any
@@ -376,6 +377,25 @@ def rdiv(x0: Operand, x1: Operand) -> Variable:
     return Div()(x1, x0)
 
 
+def reciprocal(x: Operand) -> Variable:
+    """``1 / x`` (NumPy's ``reciprocal``)."""
+    return rdiv(x, 1.0)
+
+
+def deg2rad(x: Operand) -> Variable:
+    """``x`` degrees in radians, ``x pi / 180`` (NumPy's ``deg2rad`` and ``radians``)."""
+    return mul(x, math.pi / 180)
+
+
+def rad2deg(x: Operand) -> Variable:
+    """``x`` radians in degrees, ``x 180 / pi`` (NumPy's ``rad2deg`` and ``degrees``)."""
+    return mul(x, 180 / math.pi)
+
+
+radians = deg2rad
+degrees = rad2deg
+
+
 def square(x: Operand) -> Variable:
     return Square()(x)
 
@@ -472,6 +492,12 @@ SPECS = [
     unary("neg", Neg, neg, operator.neg, ANY, lambda mp, x: -x, lambda mp, x: -1,
           operators=("__neg__",), infix=operator.neg, numpy=(np.negative,)),
     unary("square", Square, square, np.square, ANY, lambda mp, x: x * x, lambda mp, x: 2 * x),
+    unary("reciprocal", Div, reciprocal, np.reciprocal, NONZERO, lambda mp, x: 1 / x,
+          lambda mp, x: -1 / x**2),
+    unary("deg2rad", MulConstant, deg2rad, np.deg2rad, ANY, lambda mp, x: x * mp.pi / 180,
+          lambda mp, x: mp.pi / 180, numpy=(np.deg2rad, np.radians), analytic=False),
+    unary("rad2deg", MulConstant, rad2deg, np.rad2deg, ANY, lambda mp, x: x * 180 / mp.pi,
+          lambda mp, x: 180 / mp.pi, numpy=(np.rad2deg, np.degrees), analytic=False),
     OpSpec(
         "pow",
         Pow,

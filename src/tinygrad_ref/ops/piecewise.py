@@ -108,6 +108,25 @@ class Minimum(Maximum):
         return np.minimum(x0, x1)
 
 
+class Fmax(Maximum):
+    """:class:`Maximum` that takes the other operand where one is NaN (NumPy's ``fmax``); the
+    gradient goes to the operand taken, as the rule tells it by equality."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return np.fmax(x0, x1)
+
+
+class Fmin(Maximum):
+    """:class:`Fmax` with the smaller element instead (NumPy's ``fmin``)."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return np.fmin(x0, x1)
+
+
 class Clip(Function):
     __slots__ = ("x_max", "x_min")
 
@@ -173,6 +192,16 @@ def maximum(x0: Operand, x1: Operand) -> Variable:
 def minimum(x0: Operand, x1: Operand) -> Variable:
     """The smaller of ``x0`` and ``x1`` elementwise, broadcasting; a tie gives each half."""
     return Minimum()(x0, x1)
+
+
+def fmax(x0: Operand, x1: Operand) -> Variable:
+    """:func:`maximum`, but where one operand is NaN, the other (NumPy's ``fmax``)."""
+    return Fmax()(x0, x1)
+
+
+def fmin(x0: Operand, x1: Operand) -> Variable:
+    """:func:`minimum`, but where one operand is NaN, the other (NumPy's ``fmin``)."""
+    return Fmin()(x0, x1)
 
 
 def _bound(value: float, name: str) -> float:
@@ -280,9 +309,12 @@ SPECS = [
     ),
     unary("abs", Abs, abs, np.abs, ANY, lambda mp, x: mp.fabs(x), lambda mp, x: mp.sign(x),
           kink=PointKink("x == 0", "abs'(0) = 0 (PyTorch, HIPS; JAX: 1)", _at_zero, _zero_slope),
-          operators=("__abs__",), infix=operator.abs, analytic=False),
+          operators=("__abs__",), infix=operator.abs, numpy=(np.absolute, np.fabs),
+          analytic=False),
     _selection(max, "maximum", Maximum, maximum, np.maximum),
     _selection(min, "minimum", Minimum, minimum, np.minimum),
+    _selection(max, "fmax", Fmax, fmax, np.fmax),
+    _selection(min, "fmin", Fmin, fmin, np.fmin),
     OpSpec(
         "clip",
         Clip,
