@@ -10,11 +10,17 @@ modules, swapped out of ``sys.modules`` once loaded. Every workload runs A and B
 in ABBA order so that a slow drift of the machine hits both alike, at least 15 times each, and
 reports each version's median with its spread (the interquartile range and the extremes) and the
 ratio B / A of the medians. A difference inside the spread counts as none.
+
+Where a workload has a counterpart in ``torch.func`` (``hessian``, ``jacfwd``) and PyTorch is
+installed (the ``bench`` extra), it runs alternately with A and B as a third version, T, on one
+thread (run the script with ``OPENBLAS_NUM_THREADS=1`` so that NumPy uses one too), and the
+ratio B / T is printed beside B / A: the ratios to the peer come from the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import statistics
@@ -28,9 +34,10 @@ from typing import Any
 import numpy as np
 
 # NOTE: benchmarks/, this script's directory, is on sys.path
-from run import chain_of_ops, rosenbrock, sine_chain
+from run import chain_of_ops, layer_map, layer_problem, rosenbrock, sine_chain
 
 Workload = Callable[[ModuleType], Callable[[], Any]]
+"""Given a version of tinygrad_ref (or, for a peer, ``torch``), the run to time."""
 
 
 def load(tree: Path) -> ModuleType:
@@ -98,11 +105,15 @@ def scalar_jvp(rounds: int) -> Workload:
     return workload
 
 
+def _rosenbrock_point(n: int) -> tuple[Any, Any]:
+    rng = np.random.default_rng(n)
+    return 1 + 0.1 * rng.standard_normal(n), rng.standard_normal(n)
+
+
 def second_order(name: str, n: int) -> Workload:
     """``grad``, ``hvp`` or ``hessian`` (``name``) of the Rosenbrock function in ``n``
-    dimensions: a reverse pass, forward over reverse, and one forward pass per element."""
-    rng = np.random.default_rng(n)
-    x0, v0 = 1 + 0.1 * rng.standard_normal(n), rng.standard_normal(n)
+    dimensions: a reverse pass, forward over reverse, and a batched forward pass over reverse."""
+    x0, v0 = _rosenbrock_point(n)
 
     def workload(tg: ModuleType) -> Callable[[], Any]:
         runs: dict[str, Callable[[], Any]] = {
@@ -111,6 +122,41 @@ def second_order(name: str, n: int) -> Workload:
             "hessian": lambda: tg.hessian(rosenbrock)(x0),
         }
         return runs[name]
+
+    return workload
+
+
+def torch_hessian(n: int) -> Workload:
+    """``torch.func.hessian`` of the Rosenbrock function at the point of :func:`second_order`."""
+    x0, _ = _rosenbrock_point(n)
+
+    def workload(torch: ModuleType) -> Callable[[], Any]:
+        hessian, x = torch.func.hessian(rosenbrock), torch.from_numpy(x0)
+        return lambda: hessian(x).numpy()
+
+    return workload
+
+
+def forward_jacobian(n: int) -> Workload:
+    """``jacobian(mode="fwd")`` of ``tanh(W @ x + b) * x`` from R^n to R^n."""
+    x0, w, b = layer_problem(n)
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        jacobian = tg.jacobian(lambda x: layer_map(x, w, b, tg.tanh), mode="fwd")
+        return lambda: jacobian(x0)
+
+    return workload
+
+
+def torch_jacfwd(n: int) -> Workload:
+    """``torch.func.jacfwd`` of the function of :func:`forward_jacobian`."""
+    x0, w, b = layer_problem(n)
+
+    def workload(torch: ModuleType) -> Callable[[], Any]:
+        tw, tb = torch.from_numpy(w), torch.from_numpy(b)
+        jacobian = torch.func.jacfwd(lambda x: layer_map(x, tw, tb, torch.tanh))
+        x = torch.from_numpy(x0)
+        return lambda: jacobian(x).numpy()
 
     return workload
 
@@ -205,14 +251,21 @@ def compare(
     versions: tuple[ModuleType, ModuleType],
     repeat: int,
     clock: Callable[[], float],
+    peer: tuple[Workload, ModuleType] | None = None,
 ) -> dict[str, list[float]]:
-    """Run ``workload`` with A and B alternately (ABBA), ``repeat`` times each; print and return
-    the times, in ``unit`` (seconds times ``scale``)."""
+    """Run ``workload`` with A and B alternately (ABBA), ``repeat`` times each, and the
+    ``peer``'s workload as T beside them (ABT, then TBA) if given; print and return the times, in
+    ``unit`` (seconds times ``scale``)."""
     runs = {"A": workload(versions[0]), "B": workload(versions[1])}
-    np.testing.assert_allclose(runs["A"](), runs["B"](), rtol=1e-12)  # NOTE: and warm both up
-    times: dict[str, list[float]] = {"A": [], "B": []}
+    if peer is not None:
+        runs["T"] = peer[0](peer[1])
+    expected = runs["B"]()  # NOTE: and warm every version up
+    for version, run in runs.items():
+        rtol = 1e-12 if version == "A" else 1e-10
+        np.testing.assert_allclose(run(), expected, rtol=rtol, atol=1e-12, err_msg=version)
+    times: dict[str, list[float]] = {version: [] for version in runs}
     for i in range(repeat):
-        for version in ("A", "B") if i % 2 == 0 else ("B", "A"):
+        for version in list(runs) if i % 2 == 0 else reversed(runs):
             times[version].append(timed(runs[version], clock) * scale)
     print(f"\n## {name} ({repeat} runs each, {unit})")
     print(f"{'':<3}{'median':>10}{'q1':>10}{'q3':>10}{'min':>10}{'max':>10}")
@@ -220,9 +273,23 @@ def compare(
         q1, _, q3 = statistics.quantiles(ts, n=4)
         cells = [statistics.median(ts), q1, q3, min(ts), max(ts)]
         print(f"{version:<3}" + "".join(f"{c:>10.3f}" for c in cells))
-    median_a, median_b = (statistics.median(times[v]) for v in ("A", "B"))
-    print(f"B / A = {median_b / median_a:.3f}")
+    median = {version: statistics.median(ts) for version, ts in times.items()}
+    ratios = f"B / A = {median['B'] / median['A']:.3f}"
+    if peer is not None:
+        ratios += f"; B / T = {median['B'] / median['T']:.3f} (T = torch.func)"
+    print(ratios)
     return times
+
+
+def load_torch() -> ModuleType | None:
+    """PyTorch on one thread, or ``None`` if it is not installed."""
+    with contextlib.suppress(ImportError):
+        import torch
+        import torch.func
+
+        torch.set_num_threads(1)
+        return torch
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,22 +305,32 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     versions = (load(args.a.resolve()), load(args.b.resolve()))
     clock = CLOCKS[args.clock]
+    torch = load_torch()
+    peer = f"PyTorch {torch.__version__}, one thread" if torch is not None else "no PyTorch"
     print(
         f"# A/B: A = {args.a}, B = {args.b}; {args.clock} time; "
-        f"Python {sys.version.split()[0]}, NumPy {np.__version__}"
+        f"Python {sys.version.split()[0]}, NumPy {np.__version__}; {peer}"
     )
     chain = 50 if args.quick else 2000
     rounds = 30 if args.quick else 1000
-    n, dims = (10, 4) if args.quick else (100_000, 32)
+    n, dims = (10, [4, 8]) if args.quick else (100_000, [8, 64, 256])
+    outputs = 16 if args.quick else 256
     size = 1000 if args.quick else 1_000_000
     batch = 10 if args.quick else 100
+    hessians = [
+        (f"rosenbrock hessian, n = {d}", "ms", 1e3, second_order("hessian", d)) for d in dims
+    ]
+    peers = {name: torch_hessian(d) for d, (name, *_) in zip(dims, hessians, strict=True)}
+    jacobian = f"jacobian(mode='fwd'), tanh(W @ x + b) * x, n = {outputs}"
+    peers[jacobian] = torch_jacfwd(outputs)
     workloads: list[tuple[str, str, float, Workload]] = [
         (f"scalar chain, {4 * chain:,} ops", "us/op", 1e6 / (4 * chain), scalar_chain(chain)),
         (f"0-d forward, {3 * rounds:,} ops", "us/op", 1e6 / (3 * rounds), scalar_forward(rounds)),
         (f"0-d jvp, {3 * rounds:,} ops", "us/op", 1e6 / (3 * rounds), scalar_jvp(rounds)),
         (f"rosenbrock grad, n = {n:,}", "ms", 1e3, second_order("grad", n)),
         (f"rosenbrock hvp, n = {n:,}", "ms", 1e3, second_order("hvp", n)),
-        (f"rosenbrock hessian, n = {dims}", "ms", 1e3, second_order("hessian", dims)),
+        *hessians,
+        (jacobian, "ms", 1e3, forward_jacobian(outputs)),
         (f"jvp on large arrays, {size:,} float64", "ms", 1e3, large_jvp(size)),
         (f"large arrays, {size:,} float64", "ms", 1e3, large_arrays(size)),
         (f"array constants, {size:,} float64", "ms", 1e3, array_constants(size)),
@@ -262,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, unit, scale, workload in workloads:
         if args.only not in name:
             continue
-        compare(name, unit, scale, workload, versions, args.repeat, clock)
+        peer = (peers[name], torch) if name in peers and torch is not None else None
+        compare(name, unit, scale, workload, versions, args.repeat, clock, peer)
 
 
 if __name__ == "__main__":

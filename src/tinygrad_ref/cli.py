@@ -151,7 +151,8 @@ def verify(
     )
     header = (
         f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} "
-        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7}  result"
+        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7} {'batch':>7}  "
+        "result"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -196,6 +197,7 @@ def verify(
         result = "FAIL" if name in failures else "pass"
         errors = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
         errors += f" {forward.adjoint_ulps:7.2g} {forward.directional.margin:7.2g}"
+        errors += f" {forward.batched_margin:7.2g}"
         print(f"{name:<14} {stats.examples:>8} {errors}  {result}", file=out)
         out.flush()
     elapsed = time.perf_counter() - start
@@ -213,7 +215,8 @@ def verify(
         "margin: the worst error over allowed error (at most 1 passes); oracle: the one that "
         "checked first derivatives (second ones: Richardson); adjoint: the worst "
         "|<u, J v> - <Jᵀ u, v>| of the jvp and vjp rules, in rounding errors of the terms "
-        f"(at most {ADJOINT_ULPS:g} passes); jvp: the worst margin of the jvp against the oracle",
+        f"(at most {ADJOINT_ULPS:g} passes); jvp: the worst margin of the jvp against the oracle; "
+        "batch: the worst margin of a batch of tangents against one jvp per tangent (0: equal)",
         file=out,
     )
     return 1 if failures else 0

@@ -534,6 +534,11 @@ class Function:
     that defines its reverse rule below the class that defines its ``jvp`` is refused by
     forward mode: the inherited forward rule may no longer agree with the reverse one.
 
+    A class whose ``jvp`` also takes a *batch* of tangents (each with a leading axis of size B,
+    ``(B,) + x.shape``, one direction per row; it returns ``(B,) + y.shape``) says so with
+    ``batched_jvp = True`` beside it; otherwise a batched pass (``jacobian(mode="fwd")``,
+    ``hessian``, ``jvp(..., batched=True)``) calls its ``jvp`` once per row.
+
     Calling an instance records the graph: ``inputs`` (the input Variables), ``outputs`` (a
     ``weakref`` to each output, so that a graph has no reference cycle) and ``generation``.
     An instance is one node of the graph and can be called only once while recording.
@@ -557,6 +562,11 @@ class Function:
     """Why forward mode refuses this class (it has no ``jvp``, or its ``jvp`` is inherited from
     above its reverse rule), or ``None``."""
 
+    batched_jvp: ClassVar[bool] = False
+    """Whether ``jvp`` takes a batch of tangents, a leading axis of size B on each (declared
+    by the class that defines ``jvp``; a subclass that defines its own is looped unless it
+    declares it too). A batched pass calls a rule that does not once per tangent of the batch."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         mro = cls.__mro__
@@ -577,6 +587,8 @@ class Function:
             )
         else:
             cls.forward_mode_error = None
+        if "jvp" in vars(cls) and "batched_jvp" not in vars(cls):
+            cls.batched_jvp = False  # NOTE: a new rule is looped unless it says otherwise
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -692,11 +704,21 @@ class _Trace:
     """One forward-mode pass (one call of :func:`tinygrad_ref.jvp`): the tangents it carries
     are stored on the variables it reaches, under this key."""
 
-    __slots__ = ("_on_variables",)
+    __slots__ = ("_on_variables", "batch", "closed", "side_effects")
 
-    def __init__(self) -> None:
+    def __init__(self, batch: int | None = None, closed: bool = False) -> None:
         self._on_variables: list[weakref.ref[Variable]] = []
         """The variables given a tangent computed on Variables, which may refer back to them."""
+        self.batch = batch
+        """The size B of the leading batch axis of every tangent it carries, ``(B,) +
+        x.shape``, or ``None``: one tangent of ``x``'s shape."""
+        self.closed = closed
+        """Whether every Variable it meets without a tangent is a constant of it: the pass of
+        a transform whose values nothing outside it differentiates (``jacobian(mode="rev")``
+        of a function that uses no Variable of the caller's), so that its rules run on arrays."""
+        self.side_effects: list[str] = []
+        """What the functions it ran said they changed besides their outputs
+        (:func:`note_side_effect`)."""
 
     def forget(self) -> None:
         """Take this pass's tangents off the variables it computed them on Variables for: such a
@@ -760,6 +782,16 @@ class tracing:  # NOTE: lower case, as the context managers of contextlib
             _active_traces -= 1
 
 
+def note_side_effect(what: str) -> None:
+    """Say that the ``forward`` calling it did ``what`` besides computing its outputs (it
+    updated state, or drew random numbers): every forward-mode pass running in this thread
+    notes it, so that a transform that would run its function several times (in chunks)
+    refuses instead. Costs nothing when no pass runs."""
+    if _active_traces:
+        for trace in _forward.traces:
+            trace.side_effects.append(what)
+
+
 def tangent_of(x: Variable, trace: _Trace) -> Any:
     """The tangent ``trace`` carries on ``x``, or ``None``."""
     tangents = x._tangents
@@ -792,10 +824,21 @@ def _traced_call(f: Function, xs: list[Variable], value: Array, generation: int)
             if tx is not None:
                 if f.forward_mode_error is not None:
                     raise NotImplementedError(f.forward_mode_error)
-                ty = f.jvp(tx, x.data, value)
+                batch = trace.batch
+                if batch is None or f.batched_jvp:
+                    ty = f.jvp(tx, x.data, value)
+                else:
+                    ty = _looped_jvp(f, [tx], [x.data, value], batch)
                 if type(ty) is tuple and len(ty) == 1:
                     ty = ty[0]
-                y._tangents = {trace: _stored_tangent(ty, y, f, False)}
+                if (
+                    batch is not None
+                    or type(ty) is not np.ndarray
+                    or ty.shape != value.shape
+                    or ty.dtype != value.dtype
+                ):
+                    ty = _checked_tangent(ty, y, f, batch)
+                y._tangents = {trace: ty}
             return y
     return _traced_outputs(f, xs, (value,), generation)[0]
 
@@ -825,9 +868,53 @@ def _traced_outputs(
     return outputs
 
 
-def _zero_tangent(x: Variable) -> Array:
-    """The tangent of an input no trace reached: zeros, as a read-only view of one zero."""
-    return np.broadcast_to(np.zeros((), x.data.dtype), x.data.shape)
+_ZEROS: dict[np.dtype[Any], Array] = {}
+"""A read-only 0-d zero of each dtype, which every tangent made up for an input that no tangent
+reached is a view of."""
+
+
+def _zero_tangent(x: Variable, batch: int | None) -> Array:
+    """The tangent of an input no trace reached: zeros, as a read-only view of one zero, with
+    a leading axis of size ``batch`` unless it is ``None``."""
+    dtype = x.data.dtype
+    zero = _ZEROS.get(dtype)
+    if zero is None:
+        zero = np.zeros((), dtype)
+        zero.flags.writeable = False
+        zero = _ZEROS.setdefault(dtype, zero)
+    shape = x.data.shape if batch is None else (batch, *x.data.shape)
+    return np.broadcast_to(zero, shape)
+
+
+def is_zero_tangent(t: object) -> bool:
+    """Whether the tangent ``t`` is one forward mode made up for an input that no tangent
+    reached (or a view of one): all zeros, so that a rule may leave its term out, as JAX's
+    symbolic zeros let a rule. A rule that cannot tell computes with the zeros, as before."""
+    return type(t) is np.ndarray and t.base is not None and t.base is _ZEROS.get(t.dtype)
+
+
+def _looped_jvp(f: Function, txs: list[Any], xs_and_ys: list[Any], batch: int) -> Any:
+    """What ``f.jvp``, which takes one tangent per input, gives for a batch of them: called
+    once per row of the batch (``txs[i][b]``), its tangents stacked along a new first axis."""
+    ys = xs_and_ys[len(txs) :]
+    rows: list[tuple[Any, ...]] = []
+    for b in range(batch):
+        tys = f.jvp(*[t[b] for t in txs], *xs_and_ys)
+        tys = tys if type(tys) is tuple else (tys,)
+        if len(tys) != len(ys):
+            raise ValueError(
+                f"{type(f).__name__}.jvp returned {len(tys)} tangents for {len(ys)} outputs"
+            )
+        rows.append(tuple(_checked_tangent(ty, y, f, None) for ty, y in zip(tys, ys, strict=True)))
+    stacked: list[Any] = []
+    for i, y in enumerate(ys):
+        column = [row[i] for row in rows]
+        if any(isinstance(t, Variable) for t in column):
+            stacked.append(tinygrad_ref.ops.stack(column))
+        else:
+            data = y.data if isinstance(y, Variable) else y
+            stacked.append(np.stack(column) if column else np.zeros((0, *data.shape), data.dtype))
+    return tuple(stacked)
 
 
 def _carry_tangents(
@@ -854,23 +941,30 @@ def _carry_tangents(
                 reached = True
                 if type(t) is not np.ndarray:
                     on_arrays = False
-            elif type(x) is not _Constant:
+            elif type(x) is not _Constant and not trace.closed:
                 on_arrays = False
         if not reached:
             continue
         if f.forward_mode_error is not None:
             raise NotImplementedError(f.forward_mode_error)
+        batch = trace.batch
         for i, t in enumerate(txs):
             if t is None:
-                txs[i] = _zero_tangent(xs[i])
+                txs[i] = _zero_tangent(xs[i], batch)
+        rest: list[Any]
         if on_arrays:
-            tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
+            rest = [x.data for x in xs] + [y.data for y in ys]
         else:
+            rest = [*xs, *ys]
             inner = traces[level:]
             del traces[level:]
-            try:
-                tys = f.jvp(*txs, *xs, *ys)
-            finally:
+        try:
+            if batch is None or f.batched_jvp:
+                tys = f.jvp(*txs, *rest)
+            else:
+                tys = _looped_jvp(f, txs, rest, batch)
+        finally:
+            if not on_arrays:
                 traces.extend(inner)
         if type(tys) is not tuple:
             tys = (tys,)
@@ -879,41 +973,56 @@ def _carry_tangents(
                 f"{type(f).__name__}.jvp returned {len(tys)} tangents for {len(ys)} outputs"
             )
         for y, ty in zip(ys, tys, strict=True):
-            set_tangent(y, trace, _stored_tangent(ty, y, f, not on_arrays))
+            set_tangent(y, trace, _stored_tangent(ty, y, f, not on_arrays, batch))
             if not on_arrays:
                 trace._on_variables.append(weakref.ref(y))
 
 
-def _stored_tangent(t: Any, y: Variable, f: Function, variable: bool) -> Any:
+def _stored_tangent(t: Any, y: Variable, f: Function, variable: bool, batch: int | None) -> Any:
     """What ``f.jvp`` returned for its output ``y``: as it is if it is already an array of
-    ``y``'s shape and dtype (the common case, checked cheaply), else checked; a Variable (an
-    array as a constant) if the rule ran on Variables."""
-    if type(t) is not np.ndarray or t.shape != y.data.shape or t.dtype != y.data.dtype:
-        t = _checked_tangent(t, y, f)
+    ``y``'s shape and dtype (the common case, checked cheaply), else checked (with a leading
+    batch axis of size ``batch`` unless it is ``None``); a Variable (an array as a constant) if
+    the rule ran on Variables."""
+    if (
+        batch is not None
+        or type(t) is not np.ndarray
+        or t.shape != y.data.shape
+        or t.dtype != y.data.dtype
+    ):
+        t = _checked_tangent(t, y, f, batch)
     if variable and not isinstance(t, Variable):
         return _new_variable(t, _Constant)
     return t
 
 
-def _checked_tangent(t: Any, y: Variable, f: Function) -> Any:
+def _checked_tangent(t: Any, y: Variable | Array, f: Function, batch: int | None) -> Any:
     """What ``f.jvp`` returned for its output ``y``, as an array or Variable of ``y``'s shape
-    and dtype."""
+    (after a leading axis of size ``batch``, unless it is ``None``) and dtype."""
     if not isinstance(t, (np.ndarray, Variable)):
         if not isinstance(t, np.generic) and not _is_python_number(t):
             raise TypeError(
                 f"{type(f).__name__}.jvp must return arrays or Variables, not {type(t).__name__}"
             )
         t = np.asarray(t)
-    if t.shape != y.data.shape:
+    data = y.data if isinstance(y, Variable) else y
+    shape = data.shape if batch is None else (batch, *data.shape)
+    if t.shape != shape:
+        if batch is None:
+            raise ValueError(
+                f"{type(f).__name__}.jvp returned a tangent of shape {t.shape} for an output of "
+                f"shape {data.shape}"
+            )
         raise ValueError(
-            f"{type(f).__name__}.jvp returned a tangent of shape {t.shape} for an output of "
-            f"shape {y.data.shape}"
+            f"{type(f).__name__}.jvp returned a tangent of shape {t.shape} for a batch of "
+            f"{batch} tangents of an output of shape {data.shape}, which is {shape}: its rule "
+            "mishandles the batch axis (declare batched_jvp = False to have it called once "
+            "per tangent)"
         )
-    if t.dtype != y.data.dtype:
+    if t.dtype != data.dtype:
         t = (
-            tinygrad_ref.ops.cast(t, y.data.dtype)
+            tinygrad_ref.ops.cast(t, data.dtype)
             if isinstance(t, Variable)
-            else t.astype(y.data.dtype)
+            else t.astype(data.dtype)
         )
     return t
 

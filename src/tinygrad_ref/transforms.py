@@ -46,7 +46,7 @@ from tinygrad_ref.core import (
     tangent_of,
     tracing,
 )
-from tinygrad_ref.ops import cast, reshape, stack
+from tinygrad_ref.ops import cast, concatenate, reshape, transpose
 
 Output: TypeAlias = Operand
 """What a transformed function returns: a Variable, or an array or number when it does not
@@ -101,7 +101,7 @@ def _reverse_stand_in(x: Operand, level: _Level) -> tuple[Variable, bool]:
         stand_in._tangents = dict(x._tangents)
     for trace in active_traces():
         if stand_in._tangents is None or trace not in stand_in._tangents:
-            set_tangent(stand_in, trace, _zero_tangent(stand_in))
+            set_tangent(stand_in, trace, _zero_tangent(stand_in, trace.batch))
     return stand_in, False
 
 
@@ -170,11 +170,18 @@ def _returned(r: Variable | Array, linked: bool, traced: bool, variables: bool) 
     return _new_variable(data) if variables else data
 
 
-def _shaped(t: Operand, like: Variable, what: str, keep_variables: bool) -> Any:
-    """A tangent or cotangent ``t`` for ``like``: of its shape, cast to its dtype."""
+def _shaped(
+    t: Operand, like: Variable, what: str, keep_variables: bool, batch: int | None = None
+) -> Any:
+    """A tangent or cotangent ``t`` for ``like``: of its shape (after a leading axis of size
+    ``batch``, unless it is ``None``), cast to its dtype."""
     data = t.data if isinstance(t, Variable) else np.asarray(t)
-    if data.shape != like.shape:
-        raise ValueError(f"{what} has shape {data.shape}, but its value has shape {like.shape}")
+    shape = like.shape if batch is None else (batch, *like.shape)
+    if data.shape != shape:
+        raise ValueError(
+            f"{what} has shape {data.shape}, but its value has shape {like.shape}"
+            + ("" if batch is None else f": a batch of {batch} tangents of it has shape {shape}")
+        )
     if isinstance(t, Variable) and keep_variables:
         return t if t.dtype == like.dtype else cast(t, like.dtype)
     return data.astype(like.dtype, copy=False)
@@ -357,27 +364,34 @@ class _Traced(_Call):
     a tangent depends on a Variable."""
 
     tangents: list[Any]
-    """The outputs' tangents: arrays, or Variables."""
+    """The outputs' tangents: arrays, or Variables (with a leading batch axis, in a batched
+    pass)."""
     several: bool
     """Whether ``f`` returned a tuple."""
+    side_effects: list[str]
+    """What the functions ``f`` ran said they changed besides their outputs."""
 
 
 def _forward(
     f: Callable[..., Outputs],
     args: Sequence[Operand],
     tangents: dict[int, Operand],
+    batch: int | None = None,
+    closed: bool = False,
 ) -> _Traced:
-    """``f`` run at ``args`` in a trace of its own, argument ``i`` carrying ``tangents[i]``.
-    The trace's tangents leave the outputs."""
+    """``f`` run at ``args`` in a trace of its own, argument ``i`` carrying ``tangents[i]``
+    (a batch of ``batch`` of them, along a leading axis, unless it is ``None``); a ``closed``
+    one (:class:`~tinygrad_ref.core._Trace`) if nothing outside differentiates what ``f``
+    computes. The trace's tangents leave the outputs."""
     recording = Config.enable_backprop
     keep_variables = recording or bool(active_traces())
-    trace = _Trace()
+    trace = _Trace(batch, closed)
     call = list(args)
     stand_ins = []
     for k, (i, t) in enumerate(tangents.items()):
         call[i] = stand_in = _forward_stand_in(args[i])
         stand_ins.append(stand_in)
-        tangent = _shaped(t, stand_in, f"tangent {k}", keep_variables)
+        tangent = _shaped(t, stand_in, f"tangent {k}", keep_variables, batch)
         if type(stand_in) is not _Constant and not isinstance(tangent, Variable):
             # NOTE: a stand-in linked to its argument is no value of the trace's own: its rules
             # run on Variables (see core._carry_tangents)
@@ -394,7 +408,10 @@ def _forward(
                 y._tangents.pop(trace, None)
     finally:
         trace.forget()
-    tys = [np.zeros_like(y.data) if t is None else t for y, t in zip(ys, tys, strict=True)]
+    tys = [
+        np.zeros(y.shape if batch is None else (batch, *y.shape), y.dtype) if t is None else t
+        for y, t in zip(ys, tys, strict=True)
+    ]
     linkable = [v for v in (*ys, *tys) if _linkable(v)]
     linked = recording and bool(linkable)
     if linked and not any(type(x) is not _Constant for x in stand_ins):
@@ -402,87 +419,177 @@ def _forward(
         linked = depends_on_others(linkable, stand_ins)
     variables = _any_variable([args[i] for i in tangents])
     traced = bool(active_traces())
-    return _Traced(ys, linked, traced, variables, tangents=tys, several=several)
+    effects = trace.side_effects
+    return _Traced(ys, linked, traced, variables, tys, several, effects)
 
 
 def jvp(
-    f: Callable[..., Outputs], primals: Sequence[Operand], tangents: Sequence[Operand]
+    f: Callable[..., Outputs],
+    primals: Sequence[Operand],
+    tangents: Sequence[Operand],
+    *,
+    batched: bool = False,
 ) -> tuple[Any, Any]:
     """``f``'s value at ``primals`` and its directional derivative ``J v`` along ``tangents``
     (one per primal, of its shape), as JAX's ``jvp``: one pass carrying each tangent beside its
     value through the ops' ``jvp`` rules; for an ``f`` that returns a tuple, a tuple of each.
-    No reverse graph is built unless one is being recorded and ``f`` uses a Variable."""
+    No reverse graph is built unless one is being recorded and ``f`` uses a Variable.
+
+    ``batched=True`` pushes B directions at once, as JAX's ``vmap`` of ``jvp``: each tangent
+    has a leading axis of size B (the same for all), ``(B,) + primal.shape``, and so has each
+    output tangent, ``J v`` for each ``v`` of the batch. ``f`` runs once."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp takes its primals and its tangents as tuples (or lists)")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
-    traced = _forward(f, primals, dict(enumerate(tangents)))
+    batch = _batch_size(tangents) if batched else None
+    traced = _forward(f, primals, dict(enumerate(tangents)), batch)
     values = tuple(traced.returned(y) for y in traced.ys)
     outs = tuple(traced.returned(t) for t in traced.tangents)
     return (values, outs) if traced.several else (values[0], outs[0])
+
+
+def _batch_size(tangents: Sequence[Operand]) -> int:
+    """The size of the leading batch axis of ``tangents``, which they share."""
+    if not tangents:
+        raise ValueError("jvp with batched=True needs a tangent: its leading axis is the batch")
+    sizes = []
+    for k, t in enumerate(tangents):
+        shape = t.shape if isinstance(t, Variable) else np.shape(t)
+        if not shape:
+            raise ValueError(
+                f"jvp with batched=True takes tangents with a leading batch axis; tangent {k} "
+                "is 0-d"
+            )
+        sizes.append(shape[0])
+    if len(set(sizes)) > 1:
+        raise ValueError(f"jvp with batched=True got batches of different sizes {sizes}")
+    return sizes[0]
 
 
 # Second derivatives and Jacobians.
 
 
 def _jacobian_call(
-    f: Callable[..., Output], argnums: int | tuple[int, ...], mode: str, args: Sequence[Operand]
+    f: Callable[..., Output],
+    argnums: int | tuple[int, ...],
+    mode: str,
+    args: Sequence[Operand],
+    name: str,
 ) -> Any:
     numbers = _argnums(argnums, len(args))
     if mode == "rev":
         return _one(_reverse_jacobians(f, numbers, args), argnums)
     if mode != "fwd":
         raise ValueError(f'jacobian mode must be "rev" or "fwd", not {mode!r}')
-    return _one([_forward_jacobian(f, i, args) for i in numbers], argnums)
+    return _one([_forward_jacobian(f, i, args, name) for i in numbers], argnums)
+
+
+ROWS_ONE_BY_ONE = 4
+"""Up to this many output elements, ``jacobian(mode="rev")`` pulls back one basis vector per
+reverse pass rather than all of them in one batched pass (see benchmarks/run.py)."""
 
 
 def _reverse_jacobians(
     f: Callable[..., Output], numbers: tuple[int, ...], args: Sequence[Operand]
 ) -> list[Any]:
-    """The Jacobians by the arguments ``numbers``: one reverse pass per output element."""
+    """The Jacobians by the arguments ``numbers``: ``f`` recorded once, and its pullback, linear
+    in the cotangent ``u``, differentiated by ``u`` in forward mode along every element's basis
+    vector at once (one recorded reverse pass carrying a batch of tangents; in chunks above
+    ``Config.max_batch_bytes``, each another reverse pass, never another call of ``f``). Up to
+    :data:`ROWS_ONE_BY_ONE` output elements, a plain reverse pass per element costs less."""
     recorded, _ = _recorded_call(f, args, numbers, several=False)
     (y,) = recorded.ys
     linked, traced = recorded.gradients_linked, recorded.traced
     rows: list[list[Any]] = [[] for _ in numbers]
-    for k in range(y.size):
-        seed = np.zeros(y.size, dtype=y.dtype)
-        seed[k] = 1
-        grads = recorded.pull([seed.reshape(y.shape)], linked, traced)
-        for row, g in zip(rows, grads, strict=True):
-            row.append(_returned(g, linked, traced, False))
+    if y.size <= ROWS_ONE_BY_ONE:
+        for k in range(y.size):
+            grads = recorded.pull([_basis(y.data, k, 1)[0]], linked, traced)
+            for row, g, x in zip(rows, grads, recorded.stand_ins, strict=True):
+                g = _returned(g, linked, traced, False)
+                row.append(reshape(g, (1, *x.shape)) if isinstance(g, Variable) else g[None])
+
+    def pullback(u: Variable) -> tuple[Any, ...]:
+        return tuple(recorded.pull([u], linked, True))
+
+    chunk = _chunk_size(y.data)
+    u = np.zeros(y.shape, y.dtype)
+    for start in range(0, y.size if y.size > ROWS_ONE_BY_ONE else 0, chunk):
+        count = min(chunk, y.size - start)
+        pass_ = _forward(pullback, [u], {0: _basis(y.data, start, count)}, count, not linked)
+        for row, t in zip(rows, pass_.tangents, strict=True):
+            row.append(_returned(t, pass_.linked, pass_.traced, False))
     return [
-        _returned(_stacked(row, 0, y.shape + x.shape, x.dtype), linked, traced, recorded.variables)
+        _returned(
+            _jacobian(row, y.shape, x.shape, x.dtype, False), linked, traced, recorded.variables
+        )
         for row, x in zip(rows, recorded.stand_ins, strict=True)
     ]
 
 
-def _forward_jacobian(f: Callable[..., Output], i: int, args: Sequence[Operand]) -> Any:
-    """The Jacobian by argument ``i``: one forward pass per element of it (one for an empty
-    argument, for the shape of the output)."""
+def _forward_jacobian(f: Callable[..., Output], i: int, args: Sequence[Operand], name: str) -> Any:
+    """The Jacobian by argument ``i``: one forward pass carrying a batch of tangents, the basis
+    vector of every element of the argument (in chunks above ``Config.max_batch_bytes``, each a
+    call of ``f``, which a function with side effects, called ``name``, refuses)."""
     x = _data(args[i])
+    chunk = _chunk_size(x)
     columns = []
-    for k in range(max(x.size, 1)):
-        basis = np.zeros(x.size, dtype=x.dtype)
+    for start in range(0, max(x.size, 1), chunk):
+        count = min(chunk, x.size - start)
         if x.size:
-            basis[k] = 1
-        traced = _forward(f, args, {i: basis.reshape(x.shape)})
+            traced = _forward(f, args, {i: _basis(x, start, count)}, count)
+        else:  # NOTE: one pass of no batch for an empty argument, for the shape of the output
+            traced = _forward(f, args, {i: x})
         if traced.several:
-            raise TypeError(f"jacobian needs a function of one output; {_name(f)} gave a tuple")
+            raise TypeError(f"jacobian needs a function of one output; {name} gave a tuple")
+        if traced.side_effects and count < x.size:
+            raise _chunks_refused(name, traced.side_effects, x, chunk)
         if x.size:
             columns.append(_returned(traced.tangents[0], traced.linked, traced.traced, False))
     (y,) = traced.ys
-    return traced.returned(_stacked(columns, -1, y.shape + x.shape, y.dtype))
+    return traced.returned(_jacobian(columns, y.shape, x.shape, y.dtype, True))
 
 
-def _stacked(parts: list[Any], axis: int, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
-    """Rows (``axis=0``) or columns (``axis=-1``) of a Jacobian, flattened, as one of ``shape``:
-    Variables if they are."""
+def _chunk_size(x: Array) -> int:
+    """How many tangents of ``x`` one pass carries: as many as ``Config.max_batch_bytes`` holds
+    (at least one)."""
+    return max(1, Config.max_batch_bytes // max(x.nbytes, 1))
+
+
+def _basis(x: Array, start: int, count: int) -> Array:
+    """The basis vectors of elements ``start`` to ``start + count`` of ``x``, each of ``x``'s
+    shape and dtype, along a leading batch axis."""
+    basis = np.zeros((count, x.size), x.dtype)
+    basis[np.arange(count), start + np.arange(count)] = 1
+    return basis.reshape((count, *x.shape))
+
+
+def _chunks_refused(name: str, effects: list[str], x: Array, chunk: int) -> ValueError:
+    passes = -(-x.size // chunk)
+    needed = x.size * x.nbytes
+    return ValueError(
+        f"{name} {effects[0]}, which it would do once per pass: its Jacobian by an argument "
+        f"of {x.size} elements needs {passes} passes of at most {chunk} tangents each, as "
+        f"Config.max_batch_bytes = {Config.max_batch_bytes:,} allows; to run it once, raise the "
+        f"limit to {needed:,} or more: with using_config('max_batch_bytes', {needed})"
+    )
+
+
+def _jacobian(
+    parts: list[Any], y: tuple[int, ...], x: tuple[int, ...], dtype: np.dtype[Any], by_x: bool
+) -> Any:
+    """A Jacobian of shape ``y + x`` from the tangents of batched passes (Variables if they
+    are), concatenated along their batch axis: over ``x``'s elements (``by_x``, each part of
+    shape ``(B,) + y``), or over ``y``'s (each of shape ``(B,) + x``)."""
     if not parts:
-        return np.zeros(shape, dtype)
+        return np.zeros(y + x, dtype)
     if _any_variable(parts):
-        flat = [reshape(p, (-1,)) if isinstance(p, Variable) else p.reshape(-1) for p in parts]
-        return reshape(stack(flat, axis=axis), shape)
-    return np.stack([np.asarray(p).reshape(-1) for p in parts], axis=axis).reshape(shape)
+        whole = parts[0] if len(parts) == 1 else concatenate(parts)
+        if by_x:
+            whole = transpose(whole, (*range(1, len(y) + 1), 0))
+        return reshape(whole, y + x)
+    whole = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return (np.moveaxis(whole, 0, -1) if by_x else whole).reshape(y + x)
 
 
 @overload
@@ -504,13 +611,19 @@ def jacobian(
     mode: Literal["rev", "fwd"] = "rev",
 ) -> Any:
     """The Jacobian of ``f`` by its argument ``argnums``, of shape ``output.shape +
-    argument.shape``, as JAX's ``jacrev`` (``mode="rev"``: one reverse pass per output
-    element) or ``jacfwd`` (``mode="fwd"``: one forward pass per argument element)."""
+    argument.shape``, as JAX's ``jacrev`` (``mode="rev"``) or ``jacfwd`` (``mode="fwd"``),
+    ``f`` called once either way. ``"rev"`` pulls back the basis vector of every output element
+    at once (a reverse pass carrying them as a batch of tangents of its cotangent), ``"fwd"``
+    pushes the basis vector of every argument element at once (a forward pass carrying a batch
+    of tangents). Above ``Config.max_batch_bytes`` of tangents of the argument (``"fwd"``) or
+    of the output (``"rev"``) a batch is split into chunks, a pass each: with ``"fwd"`` each
+    calls ``f``, which is refused (a ``ValueError`` naming the limit) if ``f`` updates state or
+    draws random numbers, as a training-mode ``batch_norm`` or ``dropout`` does."""
     if mode not in ("rev", "fwd"):
         raise ValueError(f'jacobian mode must be "rev" or "fwd", not {mode!r}')
 
     def jacobian_of_f(*args: Any) -> Any:
-        return _jacobian_call(f, argnums, mode, args)
+        return _jacobian_call(f, argnums, mode, args, _name(f))
 
     return jacobian_of_f
 
@@ -518,13 +631,14 @@ def jacobian(
 def hessian(f: Callable[..., Output], argnums: int = 0) -> Transformed[Array, Variable]:
     """The Hessian of ``f`` (a function of one output element) by its argument ``argnums``, of
     shape ``argument.shape * 2``: forward over reverse, ``jacobian(grad(f), mode="fwd")``, one
-    :func:`hvp`-sized pass per argument element."""
+    pass that calls ``f`` once and carries the basis vector of every argument element as a
+    batch of tangents (chunked as :func:`jacobian`'s, which ``f`` with side effects refuses)."""
     if type(argnums) is not int:
         raise TypeError(f"hessian's argnums must be an int, not {argnums!r}")
     gradient: Callable[..., Any] = grad(f, argnums)
 
     def hessian_of_f(*args: Any) -> Any:
-        return _jacobian_call(gradient, argnums, "fwd", args)
+        return _jacobian_call(gradient, argnums, "fwd", args, _name(f))
 
     return hessian_of_f
 

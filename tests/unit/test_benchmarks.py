@@ -19,6 +19,7 @@ WORKLOADS = [
     "## forward mode, large arrays",
     "## hvp against grad",
     "## hessian",
+    "## jacobian",
 ]
 PEERS = ["dezero", "micrograd", "torch"]
 
@@ -70,4 +71,5 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
     workloads += ["## rosenbrock hvp", "## rosenbrock hessian", "## jvp on large arrays"]
     for workload in [*workloads, "## large arrays", "## array constants", "## layer"]:
         assert workload in done.stdout
-    assert done.stdout.count("B / A = ") == 10
+    assert "## jacobian(mode='fwd')" in done.stdout
+    assert done.stdout.count("B / A = ") == 12

@@ -26,8 +26,10 @@ def test_verify_prints_one_row_per_op_and_exits_0() -> None:
     rows = [line.split() for line in output.splitlines() if line.startswith(("mul", "exp"))]
     assert [row[0] for row in rows] == ["mul", "exp"]
     assert all(row[1] == "5" and row[-1] == "pass" for row in rows)
-    # NOTE: the forward rule's adjoint error (rounding errors of the terms) and jvp margin
-    assert all(0 <= float(row[-3]) <= 16 and 0 <= float(row[-2]) <= 1 for row in rows)
+    # NOTE: the forward rule's adjoint error (rounding errors of the terms), jvp margin and
+    # the margin of a batch of tangents against one jvp each
+    assert all(0 <= float(row[-4]) <= 16 and 0 <= float(row[-3]) <= 1 for row in rows)
+    assert all(0 <= float(row[-2]) <= 1 for row in rows)
     assert "all 2 ops pass" in output
 
 
@@ -91,7 +93,7 @@ def test_an_op_that_crashes_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None
     code, output = run(["verify", "--op", "exp", "neg", "--examples", "3"])
     assert code == 1
     assert "RuntimeError('boom')" in output
-    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 10]
+    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 11]
     assert [(row[0], row[-1]) for row in rows] == [("exp", "FAIL"), ("neg", "pass")]
 
 

@@ -11,7 +11,7 @@ from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.arithmetic import Div, neg
 from tinygrad_ref.ops.elementwise import SIGMOID, Exp, _values, exp
 from tinygrad_ref.ops.reduction import Reduction, Sum, _spread, sum
-from tinygrad_ref.ops.shape import Axis, normalize_axes
+from tinygrad_ref.ops.shape import Axis, normalize_axes, tangent_axes
 from tinygrad_ref.spec import (
     ANY,
     BOUNDED,
@@ -87,13 +87,14 @@ def _less_softmax_mean(t: Tensor, x: Tensor, axis: Axis) -> Tensor:
     where softmax is near 1."""
     e, largest = _exponentials(x, axis)
     s, complement = _sums_of_others(e, largest, axis)
-    _, others = _sums_of_others(e * t, largest, axis)
+    _, others = _sums_of_others(e * t, largest, tangent_axes(axis, t, x))
     centered: Tensor = (t * complement - others) / s
     return centered
 
 
 class Softmax(Function):
     __slots__ = ("axis",)
+    batched_jvp = True
 
     def __init__(self, axis: Axis = 1) -> None:
         self.axis = axis
@@ -115,6 +116,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     __slots__ = ("axis",)
+    batched_jvp = True
 
     def __init__(self, axis: Axis = 1) -> None:
         self.axis = axis
@@ -138,6 +140,7 @@ class LogSoftmax(Function):
 
 class LogSumExp(Reduction):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         axes = normalize_axes(self.axis, np.shape(x))
@@ -151,7 +154,7 @@ class LogSumExp(Reduction):
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         softmax = Softmax(normalize_axes(self.axis, x.shape)).apply(x)
-        return Sum(self.axis, self.keepdims).apply(softmax * tx)
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(softmax * tx)
 
 
 def softmax(x: Operand, axis: Axis = 1) -> Variable:

@@ -20,7 +20,7 @@ from tinygrad_ref.core import (
     constant_data,
 )
 from tinygrad_ref.ops.elementwise import Log, _values
-from tinygrad_ref.ops.shape import BroadcastTo, Cast, unbroadcast
+from tinygrad_ref.ops.shape import BroadcastTo, Cast, lifted, unbroadcast
 from tinygrad_ref.spec import (
     ANY,
     EXPONENT,
@@ -41,6 +41,7 @@ from tinygrad_ref.spec import (
 
 class Add(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return x0 + x1
@@ -49,11 +50,12 @@ class Add(Function):
         return unbroadcast(gy, x0), unbroadcast(gy, x1)
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        return tx0 + tx1
+        return lifted(tx0, x0, y.ndim) + lifted(tx1, x1, y.ndim)
 
 
 class Mul(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return x0 * x1
@@ -62,11 +64,12 @@ class Mul(Function):
         return unbroadcast(gy * x1, x0), unbroadcast(gy * x0, x1)
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        return tx0 * x1 + x0 * tx1
+        return lifted(tx0, x0, y.ndim) * x1 + x0 * lifted(tx1, x1, y.ndim)
 
 
 class Neg(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return -x
@@ -80,6 +83,7 @@ class Neg(Function):
 
 class Sub(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return x0 - x1
@@ -88,11 +92,12 @@ class Sub(Function):
         return unbroadcast(gy, x0), unbroadcast(-gy, x1)
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        return tx0 - tx1
+        return lifted(tx0, x0, y.ndim) - lifted(tx1, x1, y.ndim)
 
 
 class Div(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return x0 / x1
@@ -103,11 +108,12 @@ class Div(Function):
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
         # NOTE: tx1 * y first, in the result's dtype: tx1 / x1 would round in a float32 pair's.
-        return (tx0 - tx1 * y) / x1
+        return (lifted(tx0, x0, y.ndim) - lifted(tx1, x1, y.ndim) * y) / x1
 
 
 class Square(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return x * x
@@ -145,11 +151,12 @@ def _scalar(x: Array) -> Array:
     return x[()] if x.ndim == 0 else x
 
 
-def broadcast_like(t: Tensor, y: Tensor) -> Tensor:
-    """The tangent ``t`` of an input, broadcast to the shape and cast to the dtype of the result
-    ``y``: the forward counterpart of ``unbroadcast``."""
-    if t.shape != y.shape:
-        t = BroadcastTo(y.shape).apply(t)
+def broadcast_like(t: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """The tangent ``t`` of the input ``x`` (or a batch of them), broadcast to the shape and
+    cast to the dtype of the result ``y``: the forward counterpart of ``unbroadcast``."""
+    shape = y.shape if t.ndim == x.ndim else (t.shape[0], *y.shape)
+    if t.shape != shape:
+        t = BroadcastTo(shape).apply(lifted(t, x, y.ndim))
     if t.dtype != y.dtype:
         t = Cast(y.dtype).apply(t)
     return t
@@ -163,6 +170,7 @@ class AddConstant(Function):
     """``x + c`` (or ``c + x``) for a constant ``c``."""
 
     __slots__ = ("c",)
+    batched_jvp = True
 
     def __init__(self, c: Operand) -> None:
         self.c = _constant(c, read_by_vjp=False)
@@ -174,13 +182,14 @@ class AddConstant(Function):
         return unbroadcast(gy, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return broadcast_like(tx, y)
+        return broadcast_like(tx, x, y)
 
 
 class SubConstant(Function):
     """``x - c`` for a constant ``c``."""
 
     __slots__ = ("c",)
+    batched_jvp = True
 
     def __init__(self, c: Operand) -> None:
         self.c = _constant(c, read_by_vjp=False)
@@ -192,13 +201,14 @@ class SubConstant(Function):
         return unbroadcast(gy, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return broadcast_like(tx, y)
+        return broadcast_like(tx, x, y)
 
 
 class MulConstant(Function):
     """``x * c`` (or ``c * x``) for a constant ``c``."""
 
     __slots__ = ("c",)
+    batched_jvp = True
 
     def __init__(self, c: Operand) -> None:
         self.c = _constant(c)
@@ -210,13 +220,17 @@ class MulConstant(Function):
         return unbroadcast(gy * self.c, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return tx * self.c
+        c = self.c
+        if type(c) is np.ndarray and c.ndim > x.ndim:
+            tx = lifted(tx, x, y.ndim)
+        return tx * c
 
 
 class DivConstant(Function):
     """``x / c`` for a constant ``c``."""
 
     __slots__ = ("c",)
+    batched_jvp = True
 
     def __init__(self, c: Operand) -> None:
         self.c = _constant(c)
@@ -228,7 +242,10 @@ class DivConstant(Function):
         return unbroadcast(gy / self.c, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return tx / self.c
+        c = self.c
+        if type(c) is np.ndarray and c.ndim > x.ndim:
+            tx = lifted(tx, x, y.ndim)
+        return tx / c
 
 
 class Pow(Function):
@@ -236,6 +253,7 @@ class Pow(Function):
     base with an integer exponent needs no logarithm."""
 
     __slots__ = ("c",)
+    batched_jvp = True
 
     def __init__(self, c: Operand) -> None:
         self.c = _constant(c)
@@ -247,7 +265,8 @@ class Pow(Function):
         return unbroadcast(gy * self.c * self._power_less_one(x, y), x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return tx * self.c * self._power_less_one(x, y)
+        # NOTE: the factors first, so that a batch of tangents is multiplied once
+        return lifted(tx, x, y.ndim) * (self.c * self._power_less_one(x, y))
 
     def _power_less_one(self, x: Tensor, y: Tensor) -> Tensor:
         """``x ** (c - 1)``, the derivative's power, as accurate as ``x ** c`` (``y``)."""
@@ -281,6 +300,7 @@ class Rpow(Function):
     """``c ** x`` for a constant base ``c``."""
 
     __slots__ = ("c",)
+    batched_jvp = True
 
     def __init__(self, c: Operand) -> None:
         self.c = _constant(c)
@@ -292,7 +312,7 @@ class Rpow(Function):
         return unbroadcast(gy * y * self._log_base(y), x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return tx * y * self._log_base(y)
+        return lifted(tx, x, y.ndim) * (y * self._log_base(y))
 
     def _log_base(self, y: Tensor) -> Array:
         """``log(c)`` in the result's dtype."""
@@ -306,6 +326,7 @@ class Power(Function):
     """``x0 ** x1`` with both operands differentiated."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return x0**x1
@@ -318,7 +339,8 @@ class Power(Function):
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
         power_less_one, log_base = _power_factors(x0, x1, y)
-        return tx0 * x1 * power_less_one + tx1 * y * log_base
+        tx0, tx1 = lifted(tx0, x0, y.ndim), lifted(tx1, x1, y.ndim)
+        return tx0 * (x1 * power_less_one) + tx1 * (y * log_base)
 
 
 def _power_factors(x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:

@@ -13,6 +13,7 @@ matrix ``(N*OH*OW, C*KH*KW)`` with ``to_matrix=True``.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,10 +23,17 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.config import Config
-from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, is_zero_tangent
 from tinygrad_ref.ops.indexing import GetItem
 from tinygrad_ref.ops.reduction import Sum
-from tinygrad_ref.ops.shape import BroadcastTo, Reshape, Transpose, operand_shape, unbroadcast
+from tinygrad_ref.ops.shape import (
+    BroadcastTo,
+    Reshape,
+    Transpose,
+    batched,
+    operand_shape,
+    unbroadcast,
+)
 from tinygrad_ref.spec import (
     ANY,
     Case,
@@ -150,6 +158,7 @@ class Im2col(Function):
     """Every window of the image as a column (see :func:`im2col`)."""
 
     __slots__ = ("to_matrix", "window")
+    batched_jvp = True
 
     def __init__(self, window: Window, to_matrix: bool) -> None:
         self.window = window
@@ -163,13 +172,14 @@ class Im2col(Function):
         return Col2im(x.shape, self.window, self.to_matrix).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Im2col(self.window, self.to_matrix).apply(tx)
+        return _by_image(tx, x, y.shape, Im2col(self.window, self.to_matrix).apply)
 
 
 class Col2im(Function):
     """Columns added back into an image: the adjoint of :class:`Im2col`."""
 
     __slots__ = ("image_shape", "to_matrix", "window")
+    batched_jvp = True
 
     def __init__(self, image_shape: Shape, window: Window, to_matrix: bool) -> None:
         self.image_shape = tuple(image_shape)
@@ -192,7 +202,19 @@ class Col2im(Function):
         return Im2col(self.window, self.to_matrix).apply(gy)
 
     def jvp(self, tcol: Tensor, col: Tensor, y: Tensor) -> Tensor:
-        return Col2im(self.image_shape, self.window, self.to_matrix).apply(tcol)
+        n, *rest = self.image_shape
+        images = (tcol.shape[0] * n, *rest) if batched(tcol, col) else self.image_shape
+        return _by_image(tcol, col, y.shape, Col2im(images, self.window, self.to_matrix).apply)
+
+
+def _by_image(t: Tensor, x: Tensor, shape: Shape, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """``fn`` of ``t``, the tangent of ``x``, a stack of images or of their columns, where
+    ``fn(x)`` has ``shape``; for a batch of tangents, ``fn`` of them all at once: the batch
+    axis merged into the stack's first axis, and the result's split back out of it."""
+    if not batched(t, x):
+        return fn(t)
+    merged = Reshape((t.shape[0] * t.shape[1], *t.shape[2:])).apply(t)
+    return Reshape((t.shape[0], *shape)).apply(fn(merged))
 
 
 def im2col(
@@ -238,6 +260,7 @@ class Conv2d(Function):
     ``x`` with filters ``W`` and an optional bias ``b`` (see :func:`conv2d`)."""
 
     __slots__ = ("col", "window")
+    batched_jvp = True
 
     def __init__(self, stride: IntPair = 1, pad: IntPair = 0) -> None:
         self.window = Window.of(1, stride, pad)
@@ -276,21 +299,37 @@ class Conv2d(Function):
 
 
 def _convolve(x: Tensor, w: Tensor, window: Window) -> Tensor:
-    """The convolution of ``x`` with ``w`` over ``window``, without bias, computed with ops."""
-    n, oc = x.shape[0], w.shape[0]
+    """The convolution of ``x`` with ``w`` (or with each of a batch of them, ``(B, OC, C, KH,
+    KW)``, giving ``(B, N, OC, OH, OW)``) over ``window``, without bias, computed with ops."""
+    stack: tuple[int, ...] = w.shape[:-4]
+    s: int = len(stack)
+    oc: int = w.shape[-4]
+    n: int = x.shape[0]
     oh, ow = window.out_size(x.shape)
-    y = _im2row(x, window) @ Transpose().apply(Reshape((oc, -1)).apply(w))
-    return Transpose((0, 3, 1, 2)).apply(Reshape((n, oh, ow, oc)).apply(y))
+    filters = Reshape((*stack, oc, math.prod(w.shape[-3:]))).apply(w)
+    rows = _im2row(x, window) @ Transpose((*range(s), s + 1, s)).apply(filters)
+    y = Reshape((*stack, n, oh, ow, oc)).apply(rows)
+    return Transpose((*range(s), s, s + 3, s + 1, s + 2)).apply(y)
 
 
 def _product_rule(args: tuple[Tensor, ...], product: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
     """The jvp of ``product(x, W) + b`` (``b`` optional, one per output channel) for a
     ``product`` linear in each of ``x`` and ``W``, from jvp's arguments ``(tx, tW[, tb], x,
-    W[, b], y)``: ``product(tx, W) + product(x, tW) + tb``."""
+    W[, b], y)``: ``product(tx, W) + product(x, tW) + tb``. For a batch of tangents,
+    ``product`` takes a batch of filters (a leading axis on ``W``'s) and the images of the
+    batch all at once (:func:`_by_image`)."""
     arity = len(args) // 2
-    (tx, tw, *tb), (x, w) = args[:arity], args[arity : arity + 2]
-    ty = product(tx, w) + product(x, tw)
-    return ty + Reshape((-1, 1, 1)).apply(tb[0]) if tb else ty
+    (tx, tw, *tb), (x, w), y = args[:arity], args[arity : arity + 2], args[-1]
+    # NOTE: the term of a zero tangent (of a constant operand) is left out, unless both are
+    if is_zero_tangent(tx) and not is_zero_tangent(tw):
+        ty = product(x, tw)
+    else:
+        by_x = _by_image(tx, x, y.shape, lambda t: product(t, w))
+        ty = by_x if is_zero_tangent(tw) else by_x + product(x, tw)
+    if not tb:
+        return ty
+    shape = (-1, 1, 1) if not batched(tx, x) else (tx.shape[0], 1, y.shape[1], 1, 1)
+    return ty + Reshape(shape).apply(tb[0])
 
 
 def _rows(t: Tensor) -> Tensor:
@@ -317,6 +356,7 @@ class Deconv2d(Function):
     :func:`deconv2d`)."""
 
     __slots__ = ("outsize", "window")
+    batched_jvp = True
 
     def __init__(
         self, stride: IntPair = 1, pad: IntPair = 0, outsize: IntPair | None = None
@@ -368,8 +408,18 @@ class Deconv2d(Function):
 
     def jvp(self, *args: Tensor) -> Tensor:
         def deconvolve(x: Tensor, w: Tensor) -> Tensor:
-            columns = _rows(x) @ Reshape((x.shape[1], -1)).apply(w)
-            return Col2im(self.image_shape(x.shape, w.shape), self.window, True).apply(columns)
+            # NOTE: w may be a batch of filters (B, C, OC, KH, KW): their columns then make a
+            # batch of images, one image per sample and filter, split back at the end
+            stack: tuple[int, ...] = w.shape[:-4]
+            filters: tuple[int, ...] = w.shape[-4:]
+            image: Shape = self.image_shape(x.shape, filters)
+            columns = _rows(x) @ Reshape((*stack, x.shape[1], math.prod(filters[1:]))).apply(w)
+            if not stack:
+                return Col2im(image, self.window, True).apply(columns)
+            batch = stack[0]
+            rows = Reshape((batch * columns.shape[1], columns.shape[2])).apply(columns)
+            images = Col2im((batch * image[0], *image[1:]), self.window, True).apply(rows)
+            return Reshape((batch, *image)).apply(images)
 
         return _product_rule(args, deconvolve)
 
@@ -394,6 +444,7 @@ class Pooling(Function):
     maximum, in row-major order."""
 
     __slots__ = ("argmax", "window")
+    batched_jvp = True
 
     def __init__(self, window: Window) -> None:
         self.window = window
@@ -436,9 +487,15 @@ class Pooling(Function):
         assert self.argmax is not None  # NOTE: set by forward, which runs first
         n, c, _, oh, ow = self.argmax.shape
         kh, kw = self.window.kernel
-        windows = Reshape((n, c, kh * kw, oh, ow)).apply(Im2col(self.window, False).apply(tx))
-        batch, channel, row, column = np.ogrid[:n, :c, :oh, :ow]
-        return GetItem((batch, channel, self.argmax[:, :, 0], row, column)).apply(windows)
+        sample, channel, row, column = np.ogrid[:n, :c, :oh, :ow]
+        first: tuple[Any, ...] = (sample, channel, self.argmax[:, :, 0], row, column)
+        if batched(tx, x):
+            # NOTE: the same places in each tangent of the batch, whose axis stays in front
+            first = (slice(None), *first)
+        columns = self.window.col_shape(x.shape, False)
+        windows = _by_image(tx, x, columns, Im2col(self.window, False).apply)
+        stacked = Reshape((*tx.shape[: tx.ndim - 4], n, c, kh * kw, oh, ow)).apply(windows)
+        return GetItem(first).apply(stacked)
 
 
 def pooling(x: Operand, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
@@ -453,6 +510,7 @@ class AveragePooling(Function):
     """The mean of each window, the zero padding included (PyTorch's default)."""
 
     __slots__ = ("window",)
+    batched_jvp = True
 
     def __init__(self, window: Window) -> None:
         self.window = window
@@ -469,7 +527,7 @@ class AveragePooling(Function):
         return unbroadcast(gx, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return AveragePooling(self.window).apply(tx)
+        return _by_image(tx, x, y.shape, AveragePooling(self.window).apply)
 
 
 def average_pooling(

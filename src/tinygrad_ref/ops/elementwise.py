@@ -12,6 +12,7 @@ from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, Domain, Exact, unary
 
 class Exp(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.exp(x)
@@ -25,6 +26,7 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log(x)
@@ -38,6 +40,7 @@ class Log(Function):
 
 class Sin(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sin(x)
@@ -51,6 +54,7 @@ class Sin(Function):
 
 class Cos(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.cos(x)
@@ -64,6 +68,7 @@ class Cos(Function):
 
 class Tanh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.tanh(x)
@@ -84,6 +89,7 @@ class Sech2(Function):
     to a difference that cancels near 0, and one with both forms doubles at every order."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: 4 e / (1 + e) ** 2 with e = exp(-2 |x|): no overflow, small values keep their
@@ -102,6 +108,7 @@ class Sech2(Function):
 
 class Sqrt(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sqrt(x)
@@ -115,6 +122,7 @@ class Sqrt(Function):
 
 class Sigmoid(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: 1 / (1 + e) or e / (1 + e) with e = exp(-|x|): no cancellation on either side
@@ -143,6 +151,7 @@ def sigmoid_slope(x: Tensor) -> Tensor:
 
 class Log1p(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log1p(x)
@@ -156,6 +165,7 @@ class Log1p(Function):
 
 class Expm1(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.expm1(x)
@@ -170,6 +180,7 @@ class Expm1(Function):
 
 class Softplus(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         # NOTE: max(x, 0) + log1p(exp(-|x|)): exp never overflows, small results keep their
@@ -185,6 +196,7 @@ class Softplus(Function):
 
 class LogSigmoid(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return -np.logaddexp(0, -x)
@@ -198,6 +210,7 @@ class LogSigmoid(Function):
 
 class Sinh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.sinh(x)
@@ -211,6 +224,7 @@ class Sinh(Function):
 
 class Cosh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.cosh(x)
@@ -224,6 +238,7 @@ class Cosh(Function):
 
 class Tan(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.tan(x)
@@ -237,6 +252,7 @@ class Tan(Function):
 
 class Arcsin(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.arcsin(x)
@@ -250,6 +266,7 @@ class Arcsin(Function):
 
 class Arccos(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.arccos(x)
@@ -268,6 +285,7 @@ def _cos_of_arcsin(x: Tensor) -> Tensor:
 
 class Arctan(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.arctan(x)
@@ -281,6 +299,7 @@ class Arctan(Function):
 
 class Arcsinh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.arcsinh(x)
@@ -311,6 +330,7 @@ def _arcsinh_slope(x: Tensor) -> Tensor:
 
 class Arccosh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.arccosh(x)
@@ -332,6 +352,7 @@ def _sinh_of_arccosh(x: Tensor) -> Tensor:
 
 class Arctanh(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.arctanh(x)
@@ -345,6 +366,7 @@ class Arctanh(Function):
 
 class Log2(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log2(x)
@@ -358,6 +380,7 @@ class Log2(Function):
 
 class Log10(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.log10(x)
@@ -371,6 +394,7 @@ class Log10(Function):
 
 class Exp2(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.exp2(x)

@@ -12,7 +12,14 @@ import numpy.typing as npt
 
 from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
+from tinygrad_ref.ops.shape import (
+    Reshape,
+    batch_first,
+    batch_last,
+    batched,
+    reduced_shape,
+    unbroadcast,
+)
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
 
 IndexItem: TypeAlias = (
@@ -49,6 +56,7 @@ class GetItem(Function):
     """``x[idx]``; it keeps ``idx`` as given (``get_item`` and ``x[idx]`` pass a copy)."""
 
     __slots__ = ("idx",)
+    batched_jvp = True
 
     def __init__(self, idx: Index) -> None:
         self.idx = idx
@@ -61,7 +69,11 @@ class GetItem(Function):
         return GetItemGrad(self.idx, x.shape).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return GetItem(self.idx).apply(tx)
+        if not batched(tx, x):
+            return GetItem(self.idx).apply(tx)
+        # NOTE: with the batch axis last, the index picks the same places whatever it holds
+        # (NumPy may move the axes of integer arrays to the front, ahead of a batch axis there)
+        return batch_first(GetItem(_spelled_out(self.idx, x.ndim)).apply(batch_last(tx)))
 
 
 class GetItemGrad(Function):
@@ -69,6 +81,7 @@ class GetItemGrad(Function):
     ``idx``; an element indexed several times gets the sum of its gradients."""
 
     __slots__ = ("idx", "shape")
+    batched_jvp = True
 
     def __init__(self, idx: Index, shape: tuple[int, ...]) -> None:
         self.idx = idx
@@ -77,7 +90,10 @@ class GetItemGrad(Function):
     def forward(self, gy: Array) -> Array:
         gx = np.zeros(self.shape, dtype=gy.dtype)
         idx: Any = self.idx  # NOTE: NumPy's stubs type ufunc.at's index as integers only
-        np.add.at(gx, idx, gy)
+        if _selects_once(idx):
+            gx[idx] = gy  # NOTE: as np.add.at, without its cost (several times an assignment's)
+        else:
+            np.add.at(gx, idx, gy)
         return gx
 
     def vjp(self, ggx: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
@@ -85,7 +101,38 @@ class GetItemGrad(Function):
         return unbroadcast(GetItem(self.idx).apply(ggx), gy)
 
     def jvp(self, tgy: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
-        return GetItemGrad(self.idx, self.shape).apply(tgy)
+        if not batched(tgy, gy):
+            return GetItemGrad(self.idx, self.shape).apply(tgy)
+        # NOTE: as GetItem's, with the batch axis last; gy may broadcast to the indexed places,
+        # so its batch axis needs size-1 axes before it up to theirs
+        batch: int = tgy.shape[0]
+        places: int = np.empty(self.shape, dtype=np.bool_)[self.idx].ndim
+        gys = Reshape((*(1,) * (places - gy.ndim), *gy.shape, batch)).apply(batch_last(tgy))
+        idx = _spelled_out(self.idx, len(self.shape))
+        return batch_first(GetItemGrad(idx, (*self.shape, batch)).apply(gys))
+
+
+def _selects_once(idx: Index) -> bool:
+    """Whether ``idx`` selects no element twice: it holds no integer array or list (NumPy's
+    basic indexing: ints, slices, ``...`` and ``None``)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return not any(isinstance(item, (list, np.ndarray)) for item in items)
+
+
+def _spelled_out(idx: Index, ndim: int) -> Index:
+    """``idx`` with its ``...`` written as the slices it stands for in an array of ``ndim``
+    dimensions: so that it indexes the same axes of an array with one more axis at the end."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if not any(item is Ellipsis for item in items):
+        return idx
+    used = 0
+    for item in items:
+        if item is None or item is Ellipsis:
+            continue
+        array = np.asarray(item) if isinstance(item, (list, np.ndarray)) else None
+        used += array.ndim if array is not None and array.dtype == np.bool_ else 1
+    at = next(i for i, item in enumerate(items) if item is Ellipsis)
+    return (*items[:at], *(slice(None),) * (ndim - used), *items[at + 1 :])
 
 
 def get_item(x: Operand, idx: Index) -> Variable:

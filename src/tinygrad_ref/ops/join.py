@@ -9,7 +9,7 @@ from typing import Any, cast
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.shape import Reshape, normalize_axes, unbroadcast
+from tinygrad_ref.ops.shape import Reshape, batched, normalize_axes, tangent_axes, unbroadcast
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
 Sections = int | Sequence[int]
@@ -44,6 +44,7 @@ class Concatenate(Function):
     """``np.concatenate(xs, axis)`` of the inputs."""
 
     __slots__ = ("axis",)
+    batched_jvp = True
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = axis
@@ -60,13 +61,16 @@ class Concatenate(Function):
 
     def jvp(self, *txs_xs_and_y: Tensor) -> Tensor:
         count = (len(txs_xs_and_y) - 1) // 2
-        return _joined(txs_xs_and_y[:count], self.axis)
+        tx0, x0 = txs_xs_and_y[0], txs_xs_and_y[count]
+        (axis,) = normalize_axes(tangent_axes(self.axis, tx0, x0), tx0.shape)
+        return _joined(txs_xs_and_y[:count], axis)
 
 
 class Stack(Function):
     """``np.stack(xs, axis)`` of the inputs: along a new axis."""
 
     __slots__ = ("axis",)
+    batched_jvp = True
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = axis
@@ -85,13 +89,17 @@ class Stack(Function):
 
     def jvp(self, *txs_xs_and_y: Tensor) -> Tensor:
         count = (len(txs_xs_and_y) - 1) // 2
-        return _applied(Stack(self.axis), txs_xs_and_y[:count])
+        tx0, x0, y = txs_xs_and_y[0], txs_xs_and_y[count], txs_xs_and_y[-1]
+        # NOTE: the new axis is one of the result's
+        axis = normalize_axes(self.axis, y.shape)[0] + 1 if batched(tx0, x0) else self.axis
+        return _applied(Stack(axis), txs_xs_and_y[:count])
 
 
 class Split(Function):
     """``np.split(x, sections, axis)``: one output per part."""
 
     __slots__ = ("axis", "sections")
+    batched_jvp = True
 
     def __init__(self, sections: Sections, axis: int = 0) -> None:
         self.sections = sections if isinstance(sections, int) else tuple(sections)
@@ -116,7 +124,8 @@ class Split(Function):
         return _joined(gys, axis)
 
     def jvp(self, tx: Tensor, x: Tensor, *ys: Tensor) -> tuple[Tensor, ...]:
-        return _parts(tx, self.sections, self.axis)
+        (axis,) = normalize_axes(tangent_axes(self.axis, tx, x), tx.shape)
+        return _parts(tx, self.sections, axis)
 
 
 def concatenate(xs: Sequence[Operand], axis: int = 0) -> Variable:

@@ -9,11 +9,20 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ref.config import Config
-from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, as_variable
+from tinygrad_ref.core import (
+    Array,
+    Function,
+    Operand,
+    Tensor,
+    Variable,
+    as_variable,
+    is_zero_tangent,
+    note_side_effect,
+)
 from tinygrad_ref.ops.indexing import GetItem, get_item
 from tinygrad_ref.ops.linalg import MatMul, _reshaped, matmul
 from tinygrad_ref.ops.loss import _raw, integer_labels
-from tinygrad_ref.ops.shape import unbroadcast
+from tinygrad_ref.ops.shape import lifted, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
 
 
@@ -36,6 +45,7 @@ class Linear(Function):
     result, or ``x @ W`` when called on two inputs."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array, w: Array, *b: Array) -> Array:
         _check_linear(np.shape(x), np.shape(w))
@@ -56,22 +66,32 @@ class Linear(Function):
 
     def jvp(self, tx: Tensor, tw: Tensor, *rest: Tensor) -> Tensor:
         # NOTE: rest is (x, w, y) without a bias, else (tb, x, w, b, y)
+        # NOTE: a batch of tangents of W (B, n, m) broadcasts against an x of more than two
+        # dimensions once lifted, as a bias's does against the result. The term of the data x,
+        # a constant whose tangent is zeros, is left out (a product as costly as W's).
+        x, w = rest[-3:-1] if len(rest) == 3 else rest[1:3]
+        tw = lifted(tw, w, x.ndim)
+        if is_zero_tangent(tx) and not is_zero_tangent(tw):
+            ty = x @ tw
+        else:
+            ty = tx @ w if is_zero_tangent(tw) else tx @ w + x @ tw
         if len(rest) == 3:
-            x, w, _ = rest
-            return tx @ w + x @ tw
-        tb, x, w, _, _ = rest
-        return tx @ w + x @ tw + tb
+            return ty
+        tb, b, y = rest[0], rest[3], rest[4]
+        return ty + lifted(tb, b, y.ndim)
 
 
 class Dropout(Function):
     """``x`` times a fixed ``mask`` (0 where dropped, ``1 / (1 - ratio)`` where kept)."""
 
     __slots__ = ("mask",)
+    batched_jvp = True
 
     def __init__(self, mask: Array) -> None:
         self.mask = mask
 
     def forward(self, x: Array) -> Array:
+        note_side_effect("draws random numbers (dropout's mask)")
         y: Array = x * self.mask
         return y
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
 
-from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.shape import Reshape, Transpose, unbroadcast
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, is_zero_tangent
+from tinygrad_ref.ops.shape import Reshape, Transpose, batched, lifted, unbroadcast
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
 
@@ -46,6 +47,7 @@ class MatMul(Function):
     and vectors (1-D operands)."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, a: Array, b: Array) -> Array:
         _check_shapes(np.shape(a), np.shape(b))
@@ -70,7 +72,38 @@ class MatMul(Function):
         return ga, gb
 
     def jvp(self, ta: Tensor, tb: Tensor, a: Tensor, b: Tensor, y: Tensor) -> Tensor:
-        return ta @ b + a @ tb
+        # NOTE: the term of a constant operand (a layer's data), whose tangent is zeros, would
+        # cost as much as the other, times the batch: it is left out
+        if not batched(ta, a):
+            if is_zero_tangent(ta):
+                return a @ tb
+            return ta @ b if is_zero_tangent(tb) else ta @ b + a @ tb
+        # NOTE: a batch of tangents of a vector would be taken for a matrix: each operand as a
+        # stack of matrices, its batch axis lifted ahead of the stack axes of the product
+        batch: int = ta.shape[0]
+        a_shape: tuple[int, ...] = (1, *a.shape) if a.ndim == 1 else a.shape
+        b_shape: tuple[int, ...] = (*b.shape, 1) if b.ndim == 1 else b.shape
+        a2, b2 = _reshaped(a, a_shape), _reshaped(b, b_shape)
+        ndim = max(len(a_shape), len(b_shape))
+        ta2 = lifted(_reshaped(ta, (batch, *a_shape)), a2, ndim)
+        tb2 = lifted(_reshaped(tb, (batch, *b_shape)), b2, ndim)
+        if is_zero_tangent(ta):
+            ty = _product(a2, tb2)
+        else:
+            ty = _product(ta2, b2)
+            ty = ty if is_zero_tangent(tb) else ty + _product(a2, tb2)
+        return _reshaped(ty, (batch, *y.shape))
+
+
+def _product(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for stacks of matrices, as one matrix product where one of them is a single
+    matrix: NumPy multiplies a stack one matrix at a time, several times slower."""
+    if b.ndim == 2 and a.ndim > 2:
+        rows: int = math.prod(a.shape[:-1])
+        return _reshaped(_reshaped(a, (rows, a.shape[-1])) @ b, (*a.shape[:-1], b.shape[-1]))
+    if a.ndim == 2 and b.ndim > 2:
+        return _swap_last(_product(_swap_last(b), _swap_last(a)))
+    return a @ b
 
 
 def matmul(a: Operand, b: Operand) -> Variable:

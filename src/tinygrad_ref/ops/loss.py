@@ -20,7 +20,7 @@ from tinygrad_ref.ops.activation import (
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Exp, _values, sigmoid_slope
 from tinygrad_ref.ops.reduction import Sum, sum
-from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
+from tinygrad_ref.ops.shape import lifted, reduced_shape, tangent_axes, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
 
 Labels = npt.NDArray[np.intp]
@@ -80,6 +80,7 @@ class SoftmaxCrossEntropy(Function):
     """The mean over the N rows of logits ``x`` (N, C) of ``-log softmax(x)[label]``."""
 
     __slots__ = ("labels", "t")
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -110,10 +111,14 @@ class SoftmaxCrossEntropy(Function):
         # other classes, divided by all of e: no 1 - p to cancel where p[label] is near 1
         e = Exp().apply(x - np.max(_values(x), axis=1, keepdims=True))
         e_others = e * others_mask
-        tx_label = Sum((1,), True).apply(tx * (1 - others_mask))
+        classes_axis = tangent_axes(1, tx, x)
+        tx_label = Sum(classes_axis, True).apply(tx * (1 - others_mask))
         total = Sum((1,), True).apply(e)
-        rows = Sum((1,), True).apply(e_others * tx) - Sum((1,), True).apply(e_others) * tx_label
-        ty: Tensor = Sum().apply(rows / total) / n
+        rows = (
+            Sum(classes_axis, True).apply(e_others * tx)
+            - Sum((1,), True).apply(e_others) * tx_label
+        )
+        ty: Tensor = Sum(tangent_axes(None, tx, x)).apply(rows / total) / n
         return ty
 
 
@@ -121,6 +126,7 @@ class MeanSquaredError(Function):
     """``sum((x0 - x1) ** 2) / len(x0 - x1)``, as DeZero's: divided by the first axis."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         diff = x0 - x1
@@ -134,7 +140,8 @@ class MeanSquaredError(Function):
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
         diff = x0 - x1
-        ty: Tensor = Sum().apply(diff * (tx0 - tx1)) * (2 / len(diff))
+        tdiff = lifted(tx0, x0, diff.ndim) - lifted(tx1, x1, diff.ndim)
+        ty: Tensor = Sum(tangent_axes(None, tdiff, diff)).apply(diff * tdiff) * (2 / len(diff))
         return ty
 
 
@@ -145,6 +152,7 @@ class SigmoidCrossEntropy(Function):
     - x t`` would, for ``t`` near 1)."""
 
     __slots__ = ("t", "targets")
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -160,7 +168,8 @@ class SigmoidCrossEntropy(Function):
         return SigmoidCrossEntropyGrad(self.targets).apply(x) * gy
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        ty: Tensor = Sum().apply(SigmoidCrossEntropyGrad(self.targets).apply(x) * tx)
+        slope = SigmoidCrossEntropyGrad(self.targets).apply(x)
+        ty: Tensor = Sum(tangent_axes(None, tx, x)).apply(slope * tx)
         return ty
 
 
@@ -187,6 +196,7 @@ class SigmoidCrossEntropyGrad(Function):
     without cancellation (see :func:`_sigmoid_less`); its derivative is ``sigmoid'(x) / N``."""
 
     __slots__ = ("t",)
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -222,6 +232,7 @@ class BinaryCrossEntropy(Function):
     ``p`` of exactly 0 or 1 gives a finite loss and gradient."""
 
     __slots__ = ("t", "targets")
+    batched_jvp = True
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -241,7 +252,7 @@ class BinaryCrossEntropy(Function):
 
     def jvp(self, tp: Tensor, p: Tensor, y: Tensor) -> Tensor:
         slope = (p - self.targets) / _at_least(p * (1 - p), 1e-12)
-        ty: Tensor = Sum().apply(slope * tp) / len(p)
+        ty: Tensor = Sum(tangent_axes(None, tp, p)).apply(slope * tp) / len(p)
         return ty
 
 

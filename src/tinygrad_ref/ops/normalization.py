@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ref.config import Config, test_mode, using_config
-from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, note_side_effect
 from tinygrad_ref.ops.elementwise import Sqrt
 from tinygrad_ref.ops.reduction import Mean, Sum
-from tinygrad_ref.ops.shape import Reshape, unbroadcast
+from tinygrad_ref.ops.shape import Reshape, tangent_axes, unbroadcast
 from tinygrad_ref.spec import ANY, BOUNDED, Case, Domain, OpSpec, Sampler, Shape
 
 
@@ -28,7 +28,10 @@ def _axes(ndim: int) -> tuple[int, ...]:
 
 
 def _per_channel(t: Tensor, ndim: int) -> Tensor:
-    """A ``(C,)`` array shaped to broadcast against an input of ``ndim`` dimensions."""
+    """A ``(C,)`` array (or a batch ``(B, C)`` of tangents of one) shaped to broadcast against
+    an input of ``ndim`` dimensions (or a batch of tangents of one)."""
+    if t.ndim == 2:
+        return Reshape((t.shape[0], 1, t.shape[1], *(1,) * (ndim - 2))).apply(t)
     return t if ndim == 2 else Reshape((1, -1, 1, 1)).apply(t)
 
 
@@ -56,6 +59,7 @@ class BatchNorm(Function):
     :func:`batch_norm`)."""
 
     __slots__ = ("avg_mean", "avg_var", "decay", "eps", "inv_std", "shift", "train", "xhat")
+    batched_jvp = True
 
     def __init__(self, mean: Operand, var: Operand, decay: float = 0.9, eps: float = 2e-5) -> None:
         self.avg_mean = mean
@@ -78,6 +82,7 @@ class BatchNorm(Function):
         avg_var = _state(self.avg_var, "var", channels)
         axes = _axes(x.ndim)
         if self.train:
+            note_side_effect("updates its running averages (batch_norm in training mode)")
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
             var = (xc * xc).mean(axis=axes, keepdims=True)
@@ -159,7 +164,7 @@ class BatchNorm(Function):
         beta: Tensor,
         y: Tensor,
     ) -> Tensor:
-        ndim, axes = x.ndim, _axes(x.ndim)
+        ndim, axes = x.ndim, tangent_axes(_axes(x.ndim), tx, x)
         xhat, inv_std = self._normalized(x)
         if not self.train:
             txhat = tx * inv_std

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.elementwise import _values
-from tinygrad_ref.ops.shape import unbroadcast
+from tinygrad_ref.ops.shape import lifted, unbroadcast
 from tinygrad_ref.spec import (
     ANY,
     Case,
@@ -37,6 +37,7 @@ def _masked(gy: Tensor, factor: npt.NDArray[Any], like: Tensor) -> Tensor:
 
 class ReLU(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.maximum(x, 0)
@@ -50,6 +51,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     __slots__ = ("slope",)
+    batched_jvp = True
 
     def __init__(self, slope: float) -> None:
         self.slope = slope
@@ -66,6 +68,7 @@ class LeakyReLU(Function):
 
 class Abs(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.abs(x)
@@ -80,6 +83,7 @@ class Abs(Function):
 
 class Maximum(Function):
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return np.maximum(x0, x1)
@@ -96,6 +100,7 @@ class Maximum(Function):
         y_values = _values(y)
         is0, is1 = _values(x0) == y_values, _values(x1) == y_values
         weight0, weight1 = np.where(is1, 0.5 * is0, is0), np.where(is0, 0.5 * is1, is1)
+        tx0, tx1 = lifted(tx0, x0, y.ndim), lifted(tx1, x1, y.ndim)
         return _masked(tx0, weight0, y) + _masked(tx1, weight1, y)
 
 
@@ -129,6 +134,7 @@ class Fmin(Maximum):
 
 class Clip(Function):
     __slots__ = ("x_max", "x_min")
+    batched_jvp = True
 
     def __init__(self, x_min: float, x_max: float) -> None:
         self.x_min = x_min
@@ -150,6 +156,7 @@ class Where(Function):
     """``condition ? x0 : x1`` elementwise, for a constant boolean ``condition``."""
 
     __slots__ = ("condition",)
+    batched_jvp = True
 
     def __init__(self, condition: npt.NDArray[np.bool_]) -> None:
         self.condition = condition
@@ -166,6 +173,7 @@ class Where(Function):
         )
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
+        tx0, tx1 = lifted(tx0, x0, y.ndim), lifted(tx1, x1, y.ndim)
         return _masked(tx0, self.condition, y) + _masked(tx1, ~self.condition, y)
 
 

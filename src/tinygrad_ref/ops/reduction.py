@@ -18,9 +18,11 @@ from tinygrad_ref.ops.shape import (
     Cast,
     Reshape,
     Transpose,
+    batched,
     normalize_axes,
     operand_shape,
     reshape,
+    tangent_axes,
 )
 from tinygrad_ref.spec import (
     ANY,
@@ -54,6 +56,7 @@ class Reduction(Function):
     size 1 if ``keepdims``: NumPy's ``reduce`` unless a subclass computes its own ``forward``."""
 
     __slots__ = ("axis", "keepdims")
+    batched_jvp = True
 
     reduce: Callable[..., Any]
 
@@ -70,17 +73,19 @@ class Reduction(Function):
 
 class Sum(Reduction):
     __slots__ = ()
+    batched_jvp = True
     reduce = staticmethod(np.sum)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _spread(gy, x, self.axis, self.keepdims)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Sum(self.axis, self.keepdims).apply(tx)
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(tx)
 
 
 class Mean(Reduction):
     __slots__ = ()
+    batched_jvp = True
     reduce = staticmethod(np.mean)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
@@ -88,7 +93,7 @@ class Mean(Reduction):
         return _divided_by_count(_spread(gy, x, self.axis, self.keepdims), count)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Mean(self.axis, self.keepdims).apply(tx)
+        return Mean(tangent_axes(self.axis, tx, x), self.keepdims).apply(tx)
 
 
 def _divided_by_count(g: Tensor, count: int) -> Tensor:
@@ -101,6 +106,7 @@ def _divided_by_count(g: Tensor, count: int) -> Tensor:
 
 class Max(Reduction):
     __slots__ = ()
+    batched_jvp = True
     reduce = staticmethod(np.max)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
@@ -116,7 +122,7 @@ class Max(Reduction):
         axes = normalize_axes(self.axis, x.shape)
         tied = _values(x) == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
         weights = tied / np.sum(tied, axis=axes, keepdims=True)
-        return Sum(self.axis, self.keepdims).apply(_masked(tx, weights, x))
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(_masked(tx, weights, x))
 
 
 class Min(Max):
@@ -128,13 +134,14 @@ class Min(Max):
 
 class Prod(Reduction):
     __slots__ = ()
+    batched_jvp = True
     reduce = staticmethod(np.prod)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _spread(gy, x, self.axis, self.keepdims) * self._others(x, y)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Sum(self.axis, self.keepdims).apply(tx * self._others(x, y))
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(tx * self._others(x, y))
 
     def _others(self, x: Tensor, y: Tensor) -> Tensor:
         """``d y / d x``: each element's product of the other elements it is reduced with."""
@@ -153,6 +160,7 @@ class Var(Reduction):
     """The variance over ``axis``, divided by the count less ``ddof`` (NumPy's ``var``)."""
 
     __slots__ = ("ddof",)
+    batched_jvp = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> None:
         super().__init__(axis, keepdims)
@@ -167,7 +175,7 @@ class Var(Reduction):
         return _spread(gy, x, self.axis, self.keepdims) * self._slope(x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Sum(self.axis, self.keepdims).apply(tx * self._slope(x))
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(tx * self._slope(x))
 
     def _slope(self, x: Tensor) -> Tensor:
         """``d var / d x = 2 (x - mean) / (count - ddof)``, the deviations from the mean taken
@@ -184,6 +192,7 @@ class Std(Var):
     of a slice equal), its gradient is 0, as PyTorch's: a subgradient, as ``abs``'s at 0."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         y: Array = np.sqrt(super().forward(x))
@@ -193,7 +202,8 @@ class Std(Var):
         return _spread(gy, x, self.axis, self.keepdims) * self._std_slope(x, y)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Sum(self.axis, self.keepdims).apply(tx * self._std_slope(x, y))
+        axes = tangent_axes(self.axis, tx, x)
+        return Sum(axes, self.keepdims).apply(tx * self._std_slope(x, y))
 
     def _std_slope(self, x: Tensor, y: Tensor) -> Tensor:
         """``var' / (2 std)``, 0 where every element of a slice is equal (where ``std`` may
@@ -212,6 +222,7 @@ class Cumsum(Function):
     """The running sum along ``axis`` (NumPy's ``cumsum``), from the end if ``reverse``."""
 
     __slots__ = ("axis", "reverse")
+    batched_jvp = True
 
     def __init__(self, axis: int, reverse: bool = False) -> None:
         self.axis = axis
@@ -226,7 +237,7 @@ class Cumsum(Function):
         return Cumsum(self.axis, not self.reverse).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Cumsum(self.axis, self.reverse).apply(tx)
+        return Cumsum(self.axis + batched(tx, x), self.reverse).apply(tx)
 
 
 class Trace(Function):
@@ -234,6 +245,7 @@ class Trace(Function):
     ``trace``)."""
 
     __slots__ = ("axis1", "axis2", "offset")
+    batched_jvp = True
 
     def __init__(self, offset: int, axis1: int, axis2: int) -> None:
         self.offset = offset
@@ -258,7 +270,8 @@ class Trace(Function):
         return _masked(spread, self._diagonal(x), x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Sum((self.axis1, self.axis2)).apply(_masked(tx, self._diagonal(x), x))
+        axes = tangent_axes((self.axis1, self.axis2), tx, x)
+        return Sum(axes).apply(_masked(tx, self._diagonal(x), x))
 
 
 def _products_of_others(x: Tensor, axes: tuple[int, ...]) -> Tensor:

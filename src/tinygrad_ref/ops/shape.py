@@ -46,6 +46,50 @@ def normalize_axes(axis: Axis, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(axes)
 
 
+# Batches of tangents: forward mode may push B tangents of a value ``x`` at once, as one array
+# (or Variable) of shape ``(B,) + x.shape``; a jvp rule tells one from a single tangent by its
+# number of dimensions, and these helpers move its shape arguments past the batch axis.
+
+
+def batched(t: Tensor, x: Tensor) -> bool:
+    """Whether ``t``, a tangent of ``x``, is a batch of them: one axis more, in front."""
+    return t.ndim > x.ndim
+
+
+def lifted(t: Tensor, x: Tensor, ndim: int) -> Tensor:
+    """The tangent ``t`` of ``x``, to broadcast against values of ``ndim`` dimensions: as it
+    is, or, for a batch of tangents of an ``x`` of fewer dimensions, with size-1 axes after
+    the batch axis, so that broadcasting aligns ``x``'s axes with theirs and the batch axis with
+    none of them (``x + c`` with a larger ``c``)."""
+    if t.ndim == x.ndim or x.ndim >= ndim:
+        return t
+    return Reshape((t.shape[0], *(1,) * (ndim - x.ndim), *x.shape)).apply(t)
+
+
+def tangent_axes(axis: Axis, t: Tensor, x: Tensor) -> Axis:
+    """The axes ``axis`` names in ``x``, in its tangent ``t``: the same, or, in a batch of
+    tangents, each one further along (``None``, all of ``x``'s, leaves the batch axis out)."""
+    if t.ndim == x.ndim:
+        return axis
+    return tuple(a + 1 for a in normalize_axes(axis, x.shape))
+
+
+def tangent_shape(t: Tensor, x: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape``, for the tangent ``t`` of ``x``: after the batch axis of a batch of them."""
+    return shape if t.ndim == x.ndim else (t.shape[0], *shape)
+
+
+def batch_last(t: Tensor) -> Tensor:
+    """A batch of tangents with its batch axis moved to the end, where an index or a
+    reduction written for the tangent's own axes leaves it alone."""
+    return Transpose((*range(1, t.ndim), 0)).apply(t)
+
+
+def batch_first(t: Tensor) -> Tensor:
+    """The inverse of :func:`batch_last`: the last axis moved to the front."""
+    return Transpose((t.ndim - 1, *range(t.ndim - 1))).apply(t)
+
+
 def _sum_to(x: Array, shape: tuple[int, ...]) -> Array:
     """``x`` summed over the axes that broadcasting ``shape`` to ``x.shape`` would repeat."""
     lead = x.ndim - len(shape)
@@ -63,6 +107,7 @@ def _sum_to(x: Array, shape: tuple[int, ...]) -> Array:
 
 class SumTo(Function):
     __slots__ = ("shape",)
+    batched_jvp = True
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
@@ -74,11 +119,16 @@ class SumTo(Function):
         return BroadcastTo(x.shape).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return SumTo(self.shape).apply(tx)
+        if not batched(tx, x):
+            return SumTo(self.shape).apply(tx)
+        # NOTE: x's leading axes that the sum drops, kept as size 1 behind the batch axis
+        kept = (tx.shape[0], *(1,) * (x.ndim - len(self.shape)), *self.shape)
+        return Reshape((tx.shape[0], *self.shape)).apply(SumTo(kept).apply(tx))
 
 
 class BroadcastTo(Function):
     __slots__ = ("shape",)
+    batched_jvp = True
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
@@ -91,11 +141,13 @@ class BroadcastTo(Function):
         return SumTo(x.shape).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return BroadcastTo(self.shape).apply(tx)
+        shape = tangent_shape(tx, x, self.shape)
+        return BroadcastTo(shape).apply(lifted(tx, x, len(self.shape)))
 
 
 class Reshape(Function):
     __slots__ = ("shape",)
+    batched_jvp = True
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
@@ -112,11 +164,12 @@ class Reshape(Function):
         return Reshape(x.shape).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Reshape(y.shape).apply(tx)
+        return Reshape(tangent_shape(tx, x, y.shape)).apply(tx)
 
 
 class Transpose(Function):
     __slots__ = ("axes",)
+    batched_jvp = True
 
     def __init__(self, axes: tuple[int, ...] | None = None) -> None:
         self.axes = None if axes is None else tuple(axes)
@@ -140,11 +193,14 @@ class Transpose(Function):
         return Transpose(tuple(permutation.index(i) for i in range(x.ndim))).apply(gy)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return Transpose(self.axes).apply(tx)
+        if not batched(tx, x):
+            return Transpose(self.axes).apply(tx)
+        return Transpose((0, *(a + 1 for a in self.permutation(x.shape)))).apply(tx)
 
 
 class Cast(Function):
     __slots__ = ("dtype",)
+    batched_jvp = True
 
     def __init__(self, dtype: npt.DTypeLike) -> None:
         self.dtype = np.dtype(dtype)

@@ -21,7 +21,7 @@ import numpy as np
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.piecewise import _masked
-from tinygrad_ref.ops.shape import unbroadcast
+from tinygrad_ref.ops.shape import lifted, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Params, PointKink, Sampler, unary
 
 
@@ -29,6 +29,7 @@ class Step(Function):
     """``step(x)`` for a piecewise-constant NumPy function ``step``: its derivative is 0."""
 
     __slots__ = ("step",)
+    batched_jvp = True
 
     def __init__(self, step: Callable[..., Any]) -> None:
         self.step = step
@@ -48,6 +49,7 @@ class Identity(Function):
     """``x`` itself, a copy: ``real``, ``conj`` and ``positive`` of real numbers."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x: Array) -> Array:
         return np.positive(x)
@@ -64,6 +66,7 @@ class Remainder(Function):
     Python's ``%``): its derivatives are 1 and ``-q``, ``q`` being constant between jumps."""
 
     __slots__ = ()
+    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return np.remainder(x0, x1)
@@ -73,6 +76,7 @@ class Remainder(Function):
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
         ones = np.ones(y.shape, dtype=bool)
+        tx0, tx1 = lifted(tx0, x0, y.ndim), lifted(tx1, x1, y.ndim)
         return _masked(tx0, ones, y) + _masked(tx1, -_quotient(x0, x1, y), y)
 
 

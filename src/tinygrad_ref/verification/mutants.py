@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, Phase, Verbosity
 
 from tinygrad_ref.config import Config
 from tinygrad_ref.core import Function, Variable, _Constant
+from tinygrad_ref.ops import reshape, transpose
 from tinygrad_ref.ops.shape import SumTo
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
@@ -44,6 +45,8 @@ from tinygrad_ref.verification.strategies import (
     _differentiated,
     _directions,
     _variable_data,
+    batch_sizes,
+    batched_directions,
     check_example,
     check_forward_example,
     examples,
@@ -65,6 +68,8 @@ class Call:
     rule, the input tangents)."""
     variables: bool = False
     """Whether a forward rule was called on Variables (recorded, or forward over forward)."""
+    batched: bool = False
+    """Whether a forward rule was called on a batch of tangents (a leading axis on each)."""
 
     @property
     def recorded(self) -> bool:
@@ -272,6 +277,28 @@ def _tangent_dropped(call: Call) -> Gradients:
     return call.rule(tangents)
 
 
+def _batch_axis_swapped(call: Call) -> Gradients:
+    """On a batch of tangents, each output tangent with its batch axis swapped with its first
+    own axis of more than one element and read back in its shape (a pure swap where the two
+    have one size), or with the batch reversed where it has no such axis: right for one
+    tangent at a time, wrong only on the batch axis."""
+    tangents = call.rule(call.gy)
+    if not call.batched:
+        return tangents
+    wrong = []
+    for t in tangents:
+        axis = next((i for i in range(1, t.ndim) if t.shape[i] > 1), None)
+        if axis is None:
+            wrong.append(t[::-1])
+        elif isinstance(t, Variable):
+            order = [0, *range(1, t.ndim)]
+            order[0], order[axis] = axis, 0
+            wrong.append(reshape(transpose(t, tuple(order)), t.shape))
+        else:
+            wrong.append(np.swapaxes(t, 0, axis).reshape(t.shape))
+    return wrong
+
+
 FORWARD_MUTANTS: tuple[Mutant, ...] = (
     Mutant("jvp1e-3", "the first tangent scaled by 1 + 1e-3", scaled(1e-3), FLOAT64, rule="jvp"),
     Mutant("jvp1e-6", "the first tangent scaled by 1 + 1e-6", scaled(1e-6), FLOAT64, rule="jvp"),
@@ -315,6 +342,13 @@ FORWARD_MUTANTS: tuple[Mutant, ...] = (
         FLOAT32,
         rule="jvp",
     ),
+    Mutant(
+        "jvpbatch",
+        "on a batch of tangents, the batch axis and an axis of the output swapped",
+        _batch_axis_swapped,
+        FLOAT64,
+        rule="jvp",
+    ),
 )
 """The forward rule's zoo, planted in every op too."""
 
@@ -340,7 +374,8 @@ def planted_jvp(primitive: type[Function], mutation: Mutation) -> Iterator[Hits]
             return list(result) if isinstance(result, tuple) else [result]
 
         on_variables = any(isinstance(a, Variable) for a in args)
-        wrong_tangents = mutation(Call(rule, tangents, on_variables))
+        batched = tangents[0].ndim > args[count].ndim
+        wrong_tangents = mutation(Call(rule, tangents, on_variables, batched))
         scale = np.concatenate([np.ravel(_values(t)) for t in tangents])
         hits.calls += 1
         hits.inputs = max(hits.inputs, count)
@@ -453,20 +488,23 @@ def _restored(primitive: type[Function], correct: Any) -> Iterator[None]:
 
 def _changes_tangents(example: Example, hits: Hits) -> bool:
     """Whether the planted forward mutant changes the op's output tangent in forward mode on
-    ``example``, on arrays or on recorded Variables (a changed tangent inside a composite op,
-    such as ``im2col``'s inside ``conv2d_simple`` with zero weights, may change nothing)."""
+    ``example``, on arrays or on recorded Variables, for one tangent or for a batch of them of
+    either of :func:`batch_sizes` (a changed tangent inside a composite op, such as
+    ``im2col``'s inside ``conv2d_simple`` with zero weights, may change nothing)."""
     fn = _differentiated(example)[1]
     points = _variable_data(example)
-    tangents = _directions(points, 0)
     try:
-        for recorded in (False, True):
-            primals = [Variable(p) for p in points] if recorded else points
-            wrong = _values(jvp(fn, primals, tangents)[1])
-            with _restored(example.spec.primitive, hits.correct):
-                right = _values(jvp(fn, primals, tangents)[1])
-            scale = np.concatenate([np.ravel(t) for t in tangents])
-            if _differ([right], [wrong], scale):
-                return True
+        output = np.shape(_values(example.fn(*example.operands)))
+        batches = [batched_directions(points, b, 0) for b in batch_sizes(example, output)]
+        for tangents, batched in [(_directions(points, 0), False), *((t, True) for t in batches)]:
+            for recorded in (False, True):
+                primals = [Variable(p) for p in points] if recorded else points
+                wrong = _values(jvp(fn, primals, tangents, batched=batched)[1])
+                with _restored(example.spec.primitive, hits.correct):
+                    right = _values(jvp(fn, primals, tangents, batched=batched)[1])
+                scale = np.concatenate([np.ravel(t) for t in tangents])
+                if _differ([right], [wrong], scale):
+                    return True
     except Exception:  # NOTE: the verification will fail on it too, and say why
         return True
     return False

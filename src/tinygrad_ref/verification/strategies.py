@@ -984,8 +984,9 @@ def _second_terms(h: Float64Array, floor: float, scale: Float64Array) -> Float64
 def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
     symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to ``64 eps`` of
-    the terms' magnitude, :func:`_second_terms`), and ``H a`` equals the oracle's derivative
-    of ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
+    the terms' magnitude, :func:`_second_terms`), ``H a`` and ``H b`` come out the same from
+    one batched pass (to that bound), and ``H a`` equals the oracle's derivative of
+    ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
     symmetry's difference in rounding errors of its terms."""
     linear = _Linearization.of(example) if linear is None else linear
     fn, points = linear.fn, linear.points
@@ -1007,6 +1008,13 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     hb = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, b)[1]]
     terms_a = [_second_terms(h, floor, s) for h, s in zip(ha, linear.scales, strict=True)]
     terms_b = [_second_terms(h, floor, s) for h, s in zip(hb, linear.scales, strict=True)]
+    # NOTE: both directions again as one batch, through the rules the reverse pass runs
+    both = jvp(gradient, points, [np.stack(ab) for ab in zip(a, b, strict=True)], batched=True)[1]
+    for k, h in enumerate(both):
+        for row, (expected, bound) in enumerate(((ha[k], terms_a[k]), (hb[k], terms_b[k]))):
+            allowed = SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, bound)
+            what = f"H v for v its row {row} alone (operand {k})"
+            _directional_report(example, np.asarray(h)[row], expected, allowed, what)
     one = math.fsum(_inner(bk, hk) for bk, hk in zip(b, ha, strict=True))
     other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
     terms = math.fsum(_inner(np.abs(bk), t) for bk, t in zip(b, terms_a, strict=True))
@@ -1030,16 +1038,74 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     return ulps
 
 
+def batch_sizes(example: Example, output: Shape, seed: int = 0) -> tuple[int, int]:
+    """Two sizes of a batch of tangents for ``example``, whose op gives an ``output`` of that
+    shape: the smallest above 1 that is none of the data dimensions (the operands' and the
+    output's), so that a batch axis taken for a data axis changes a shape, and one of them
+    (drawn, above 1 where there is one), where it would change only values."""
+    dims = {n for x in example.operands for n in np.shape(_raw(x))} | set(output)
+    other = next(b for b in range(2, len(dims) + 3) if b not in dims)
+    candidates = sorted(n for n in dims if n > 1) or [1]
+    return other, int(np.random.default_rng(seed).choice(candidates))
+
+
+def batched_directions(points: Sequence[Array], batch: int, seed: int) -> list[Array]:
+    """A batch of ``batch`` random tangents for each of ``points``, along a leading axis: the
+    :func:`_directions` of seeds ``seed``, ``seed + 1``, ..."""
+    rows = [_directions(points, seed + b) for b in range(batch)]
+    return [
+        np.stack([row[k] for row in rows]).reshape(batch, *p.shape) for k, p in enumerate(points)
+    ]
+
+
+def check_batched(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
+    """Check the op's jvp on a batch of tangents against one jvp per tangent of the batch, for
+    both :func:`batch_sizes`, on arrays and on recorded Variables, in the example's dtypes:
+    every batched tangent has the shape ``(B,) + y.shape`` and ``y``'s dtype, and each of its
+    rows is the tangent of its own direction to within the bound of :func:`check_directional`
+    (``64 eps`` of the terms; where the arithmetic is the same, they are equal). Returns the
+    worst error over its bound."""
+    linear = _Linearization.of(example) if linear is None else linear
+    fn = linear.fn
+    points = _variable_data(example)
+    sizes = batch_sizes(example, linear.output.shape, seed)
+    directions = [_directions(points, seed + b) for b in range(max(sizes))]
+    singles = [np.asarray(jvp(fn, points, vs)[1]) for vs in directions]
+    dtype = _coarsest(example, np.result_type(*singles))
+    margin = 0.0
+    for batch in sizes:
+        stacked = batched_directions(points, batch, seed)
+        for recorded in (False, True):
+            primals = [Variable(p) for p in points] if recorded else points
+            value, tangent = jvp(fn, primals, stacked, batched=True)
+            value, tangent = (np.asarray(_raw(t)) for t in (value, tangent))
+            how = f"a batch of {batch} tangents{' on recorded Variables' if recorded else ''}"
+            if tangent.shape != (batch, *value.shape) or tangent.dtype != value.dtype:
+                raise GradcheckError(
+                    f"{example}: jvp of {how} gives a tangent of shape {tangent.shape} and dtype "
+                    f"{tangent.dtype}, not {(batch, *value.shape)} and {value.dtype}"
+                )
+            for b in range(batch):
+                allowed = ROUNDING_MULTIPLE * _rounding(dtype, linear.terms(directions[b]))
+                actual, expected = tangent[b].astype(np.float64), singles[b].astype(np.float64)
+                report = _directional_report(
+                    example, actual, expected, allowed, f"the jvp of its row {b} alone ({how})"
+                )
+                margin = max(margin, report.margin)
+    return margin
+
+
 def check_forward_example(example: Example, stats: ForwardStats | None = None) -> None:
     """The forward-mode checks of one example: :func:`check_adjoint`,
-    :func:`check_directional`, and :func:`check_hessian` if the spec declares second
-    derivatives."""
+    :func:`check_directional`, :func:`check_batched`, and :func:`check_hessian` if the spec
+    declares second derivatives."""
     stats = ForwardStats() if stats is None else stats
     check_forward(example)
     stats.examples += 1
     linear = _Linearization.of(example)
     stats.adjoint_ulps = max(stats.adjoint_ulps, check_adjoint(example, linear=linear))
     stats.directional = stats.directional.merge(check_directional(example, linear=linear))
+    stats.batched_margin = max(stats.batched_margin, check_batched(example, linear=linear))
     if example.spec.second_order:
         stats.symmetry_ulps = max(stats.symmetry_ulps, check_hessian(example, linear=linear))
 
@@ -1054,6 +1120,9 @@ class ForwardStats:
     directional: GradcheckReport = field(default_factory=lambda: EMPTY_REPORT)
     symmetry_ulps: float = 0.0
     """The worst asymmetry of the Hessian, in rounding errors of the terms."""
+    batched_margin: float = 0.0
+    """The worst difference between a row of a batched jvp and the jvp of its tangent alone,
+    over its bound (at most 1)."""
 
 
 def verify_forward(
