@@ -3,7 +3,9 @@
 import contextlib
 import io
 import operator
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -416,3 +418,10 @@ def test_numpy_parameters_map_onto_the_ops_by_position_then_name() -> None:
     assert add_names == {"x1": "x0", "x2": "x1"}
     clip_names = interop.parameter_names(np.clip, interop.Dispatch(clip_like, 1))
     assert clip_names == {"a": "x", "a_min": "x_min", "a_max": "x_max"}
+
+
+def test_the_readme_lists_exactly_the_supported_numpy_functions() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(r"<!-- supported: .*? -->\n  ```text\n(.*?)  ```", readme, flags=re.DOTALL)
+    assert block is not None, "the README's list of supported NumPy functions is missing"
+    assert block.group(1).split() == interop.supported()
