@@ -14,6 +14,7 @@ from types import MappingProxyType
 from tinygrad_ref.ops import (
     activation,
     arithmetic,
+    binary,
     conv,
     elementwise,
     indexing,
@@ -31,6 +32,7 @@ from tinygrad_ref.spec import OpSpec
 
 _MODULES = (
     arithmetic,
+    binary,
     elementwise,
     reduction,
     shape,
