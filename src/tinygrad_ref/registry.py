@@ -15,6 +15,7 @@ from tinygrad_ref.ops import (
     activation,
     arithmetic,
     binary,
+    composed,
     conv,
     elementwise,
     indexing,
@@ -46,6 +47,7 @@ _MODULES = (
     normalization,
     join,
     steps,
+    composed,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

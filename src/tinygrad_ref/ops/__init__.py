@@ -50,6 +50,10 @@ from tinygrad_ref.ops.binary import (
     logaddexp,
     logaddexp2,
 )
+from tinygrad_ref.ops.composed import (
+    average,
+    diff,
+)
 from tinygrad_ref.ops.conv import (
     AveragePooling,
     Col2im,
@@ -172,7 +176,6 @@ from tinygrad_ref.ops.reduction import (
     Sum,
     Trace,
     Var,
-    average,
     cumsum,
     max,
     mean,
@@ -204,6 +207,7 @@ from tinygrad_ref.ops.shape import (
 from tinygrad_ref.ops.steps import (
     Fmod,
     Identity,
+    NanToNum,
     Remainder,
     Step,
     angle,
@@ -216,6 +220,7 @@ from tinygrad_ref.ops.steps import (
     fmod,
     imag,
     mod,
+    nan_to_num,
     positive,
     real,
     real_if_close,
@@ -286,6 +291,7 @@ __all__ = [
     "Minimum",
     "Mul",
     "MulConstant",
+    "NanToNum",
     "Neg",
     "Pooling",
     "Pow",
@@ -353,6 +359,7 @@ __all__ = [
     "deconv2d",
     "deg2rad",
     "degrees",
+    "diff",
     "div",
     "dropout",
     "embed_id",
@@ -393,6 +400,7 @@ __all__ = [
     "minimum",
     "mod",
     "mul",
+    "nan_to_num",
     "neg",
     "normalize_axes",
     "pooling",

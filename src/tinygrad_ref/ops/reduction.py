@@ -315,11 +315,6 @@ def mean(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     return Mean(axis, keepdims)(x)
 
 
-def average(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
-    """DeZero's name for :func:`mean`."""
-    return mean(x, axis, keepdims=keepdims)
-
-
 def prod(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     """The product of ``x`` over ``axis``, as :func:`sum` takes it (NumPy's ``prod``). Its
     derivative by an element is the product of the others, exact where ``x`` has zeros."""

@@ -61,6 +61,28 @@ class Identity(Function):
         return tx
 
 
+class NanToNum(Function):
+    """``x`` with NaN and infinities replaced by constants (NumPy's ``nan_to_num``): its
+    derivative is 1 where ``x`` is finite, 0 where a constant replaced it."""
+
+    __slots__ = ("nan", "neginf", "posinf")
+    batched_jvp = True
+
+    def __init__(self, nan: float, posinf: float | None, neginf: float | None) -> None:
+        self.nan = nan
+        self.posinf = posinf
+        self.neginf = neginf
+
+    def forward(self, x: Array) -> Array:
+        return np.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(gy, np.isfinite(_values(x)), x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(tx, np.isfinite(_values(x)), x)
+
+
 class Remainder(Function):
     """``x0 - q x1`` for the integer quotient ``q = floor(x0 / x1)`` (NumPy's ``remainder``,
     Python's ``%``): its derivatives are 1 and ``-q``, ``q`` being constant between jumps."""
@@ -94,6 +116,19 @@ def _quotient(x0: Tensor, x1: Tensor, y: Tensor) -> Array:
     with np.errstate(invalid="ignore", divide="ignore"):
         quotient: Array = np.round((_values(x0) - _values(y)) / _values(x1))
     return quotient
+
+
+def nan_to_num(
+    x: Operand,
+    copy: bool = True,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Variable:
+    """``x`` with NaN replaced by ``nan`` and infinities by ``posinf`` and ``neginf`` (the
+    dtype's largest finite numbers by default), as NumPy's; always a new Variable (``copy``
+    is accepted for NumPy's signature)."""
+    return NanToNum(float(nan), posinf, neginf)(x)
 
 
 def remainder(x0: Operand, x1: Operand) -> Variable:
@@ -289,6 +324,8 @@ SPECS = [
     _step("angle", angle, np.angle, (np.angle,), lambda mp, x: mp.pi if x < 0 else mp.zero,
           _jumps("x == 0", _zero)),
     _step("imag", imag, np.imag, (np.imag,), lambda mp, x: mp.zero, None),
+    unary("nan_to_num", NanToNum, nan_to_num, np.nan_to_num, ANY, lambda mp, x: x,
+          lambda mp, x: mp.one, numpy=(np.nan_to_num,), analytic=False),
     unary("real", Identity, real, np.real, ANY, lambda mp, x: x, lambda mp, x: mp.one,
           numpy=(np.real, np.conjugate, np.positive, np.real_if_close), analytic=False,
           operators=("__pos__",), infix=operator.pos),
