@@ -12,22 +12,35 @@ from tinygrad_ref.ops.shape import Cast, lifted, unbroadcast
 from tinygrad_ref.spec import ANY, NONZERO, binary
 
 
-class Hypot(Function):
-    """``sqrt(x0 ** 2 + x1 ** 2)``, without overflow (NumPy's ``hypot``)."""
+class _BySlopes:
+    """The rules of a smooth function of two operands that broadcast, from its partial
+    derivatives, ``slopes(x0, x1, y)``: a mixin of the Functions below."""
 
     __slots__ = ()
     batched_jvp = True
 
-    def forward(self, x0: Array, x1: Array) -> Array:
-        return np.hypot(x0, x1)
+    def slopes(self, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
 
     def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        d0, d1 = _hypot_slopes(x0, x1)
+        d0, d1 = self.slopes(x0, x1, y)
         return unbroadcast(gy * d0, x0), unbroadcast(gy * d1, x1)
 
     def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        d0, d1 = _hypot_slopes(x0, x1)
+        d0, d1 = self.slopes(x0, x1, y)
         return lifted(tx0, x0, y.ndim) * d0 + lifted(tx1, x1, y.ndim) * d1
+
+
+class Hypot(_BySlopes, Function):
+    """``sqrt(x0 ** 2 + x1 ** 2)``, without overflow (NumPy's ``hypot``)."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return np.hypot(x0, x1)
+
+    def slopes(self, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return _hypot_slopes(x0, x1)
 
 
 def _scaled(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor, Array]:
@@ -48,22 +61,16 @@ def _hypot_slopes(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
     return sx0 / r, sx1 / r
 
 
-class Arctan2(Function):
+class Arctan2(_BySlopes, Function):
     """The angle of the point ``(x1, x0)``, in ``[-pi, pi]`` (NumPy's ``arctan2``)."""
 
     __slots__ = ()
-    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return np.arctan2(x0, x1)
 
-    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        d0, d1 = _arctan2_slopes(x0, x1)
-        return unbroadcast(gy * d0, x0), unbroadcast(gy * d1, x1)
-
-    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        d0, d1 = _arctan2_slopes(x0, x1)
-        return lifted(tx0, x0, y.ndim) * d0 + lifted(tx1, x1, y.ndim) * d1
+    def slopes(self, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return _arctan2_slopes(x0, x1)
 
 
 def _arctan2_slopes(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
@@ -74,24 +81,15 @@ def _arctan2_slopes(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
     return sx1 / r2 * s, -sx0 / r2 * s
 
 
-class LogAddExp(Function):
+class LogAddExp(_BySlopes, Function):
     """``log(exp(x0) + exp(x1))``, without overflow (NumPy's ``logaddexp``)."""
 
     __slots__ = ()
-    batched_jvp = True
 
     def forward(self, x0: Array, x1: Array) -> Array:
         return np.logaddexp(x0, x1)
 
-    def vjp(self, gy: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        share0, share1 = self._wide_shares(x0, x1, y)
-        return unbroadcast(gy * share0, x0), unbroadcast(gy * share1, x1)
-
-    def jvp(self, tx0: Tensor, tx1: Tensor, x0: Tensor, x1: Tensor, y: Tensor) -> Tensor:
-        share0, share1 = self._wide_shares(x0, x1, y)
-        return lifted(tx0, x0, y.ndim) * share0 + lifted(tx1, x1, y.ndim) * share1
-
-    def _wide_shares(self, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    def slopes(self, x0: Tensor, x1: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """:meth:`_shares` from float64 operands, in ``y``'s dtype: ``x0 - x1`` is then exact
         for float32 operands (its rounding is the shares' main error)."""
         if y.dtype == np.float64:
