@@ -190,8 +190,13 @@ class Std(Var):
     batched_jvp = True
 
     def forward(self, x: Array) -> Array:
-        y: Array = np.sqrt(super().forward(x))
-        return y
+        # NOTE: each slice scaled by a power of two to about 1 (exact), so that the squares of
+        # tiny deviations do not underflow where std itself does not (NumPy's does)
+        axes = normalize_axes(self.axis, np.shape(x))
+        s = _unit_scale(np.max(np.abs(x), axis=axes, keepdims=True))
+        y = np.std(x * s, axis=axes, ddof=self.ddof, keepdims=True) / s
+        shape = y.shape if self.keepdims else tuple(np.sum(y, axis=axes).shape)
+        return np.reshape(y, shape).astype(x.dtype)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return _spread(gy, x, self.axis, self.keepdims) * self._std_slope(x, y)
@@ -202,17 +207,27 @@ class Std(Var):
 
     def _std_slope(self, x: Tensor, y: Tensor) -> Tensor:
         """``(x - mean) / ((count - ddof) std)``, 0 where every element of a slice is equal
-        (where ``std`` is 0 but for the rounding of the mean); ``std`` recomputed as
-        :func:`_deviations` are, not rounded to ``y``'s dtype."""
+        (where ``std`` is 0 but for the rounding of the mean); ``std`` recomputed from
+        :func:`_deviations`, not rounded to ``y``'s dtype."""
         axes = normalize_axes(self.axis, x.shape)
         values = _values(x)
         zero = np.max(values, axis=axes, keepdims=True) == np.min(values, axis=axes, keepdims=True)
         count = _count(x, self.axis) - self.ddof
         centered = _deviations(x, self.axis, wide=True)
-        # NOTE: 1 in the slices masked out, so that no derivative there is infinite
-        std = Sqrt().apply(Sum(axes, True).apply(centered * centered) / count + zero)
-        slope: Tensor = _masked(centered / (std * count), ~zero, centered)
+        # NOTE: scaled by a power of two per slice (the slope does not change), so that the
+        # squares of tiny deviations do not underflow; 1 in the slices masked out, so that no
+        # derivative there is infinite
+        scaled = centered * _unit_scale(np.max(np.abs(_values(centered)), axis=axes, keepdims=True))
+        std = Sqrt().apply(Sum(axes, True).apply(scaled * scaled) / count + zero)
+        slope: Tensor = _masked(scaled / (std * count), ~zero, centered)
         return slope if x.dtype == np.float64 else Cast(x.dtype).apply(slope)
+
+
+def _unit_scale(largest: Array) -> Array:
+    """The power of two that brings ``largest`` (each slice's largest magnitude) to
+    ``[0.5, 1)``, kept within ``2 ** +-1000``; 1 for 0."""
+    scale: Array = np.ldexp(1.0, -np.clip(np.frexp(largest)[1], -1000, 1000))
+    return scale
 
 
 def _count(x: Tensor, axis: Axis) -> int:
