@@ -22,7 +22,7 @@ from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.piecewise import _masked
 from tinygrad_ref.ops.shape import lifted, unbroadcast
-from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Params, PointKink, Sampler, unary
+from tinygrad_ref.spec import ANY, Case, OpSpec, Params, PointKink, Sampler, unary
 
 
 class Step(Function):
@@ -233,16 +233,10 @@ def _step(
 
 
 _DIVISORS = (-3.5, -1.25, 0.75, 2.0, 4.5)
-_DIVIDENDS = (-1.5, -1.0, 1.0, 1.5)
-"""Dividends whose jumps in ``_DIVISOR_DOMAIN`` (at ``x1 / k``) are all exact in float32."""
 
 
 def _divisor_case(sampler: Sampler) -> Case:
     return Case(sampler.broadcastable_shapes(1), {"x2": sampler.choice(_DIVISORS)})
-
-
-def _dividend_case(sampler: Sampler) -> Case:
-    return Case(sampler.broadcastable_shapes(1), {"x1": sampler.choice(_DIVIDENDS)})
 
 
 def _multiples(params: Params) -> tuple[float, ...]:
@@ -251,65 +245,30 @@ def _multiples(params: Params) -> tuple[float, ...]:
     return tuple(k * d for k in range(-math.floor(10 / abs(d)), math.floor(10 / abs(d)) + 1))
 
 
-def _fractions(params: Params) -> tuple[float, ...]:
-    """The divisors of ``params["x1"]``, in ``_DIVISOR_DOMAIN``, where the remainder jumps."""
-    n = params["x1"]
-    ks = range(1, math.floor(abs(n) / _DIVISOR_DOMAIN.min_abs) + 1)
-    return tuple(sorted(q for k in ks for q in (n / k, -n / k)))
-
-
-def _quotients(params: Params) -> tuple[float, ...]:
-    """The derivative by the divisor at each of :func:`_fractions`: ``-x1 / x2``."""
-    return tuple(-params["x1"] / q for q in _fractions(params))
-
-
-_DIVISOR_DOMAIN = Domain(-5.0, 5.0, min_abs=0.5)
-
-
-def _remainders(
+def _remainder(
     name: str,
     primitive: type[Remainder],
     function: Callable[..., Variable],
     numpy: tuple[Callable[..., Any], ...],
-    python: bool,
-) -> list[OpSpec]:
-    """Two specs of a remainder: by the dividend (operand 0) for a drawn divisor, and by the
-    divisor for a drawn dividend: each jump is then a point of one operand."""
+    operators: tuple[str, ...],
+) -> OpSpec:
+    """The spec of a remainder, by its dividend for a drawn divisor: its jumps are then points
+    of its one operand. Its derivative by the divisor, ``-q``, is checked in the unit tests
+    (tests/unit/test_steps.py): as an operand of the fuzzing its jumps, at ``x1 / k``, crowd
+    together toward 0 past any list of points when the strategies scale it down."""
     reference = numpy[0]
     convention = "the derivative on either side (1 by x0, -q by x1; PyTorch, HIPS autograd)"
-    return [
-        OpSpec(
-            name,
-            primitive,
-            lambda x1, x2: function(x1, x2),
-            lambda x1, x2: reference(x1, x2),
-            (ANY,),
-            case=_divisor_case,
-            numpy=numpy,
-            numpy_function=function,
-            operators=("__mod__",) if python else (),
-            infix=(lambda x1, x2: x1 % x2) if python else None,
-            kink=PointKink(
-                "x1 / x2 an integer", convention, _multiples, lambda p: (1.0,) * len(_multiples(p))
-            ),
-        ),
-        OpSpec(
-            f"{name}_by_divisor",
-            primitive,
-            lambda x2, x1: function(x1, x2),
-            lambda x2, x1: reference(x1, x2),
-            (_DIVISOR_DOMAIN,),
-            case=_dividend_case,
-            operators=("__rmod__",) if python else (),
-            infix=(lambda x2, x1: x1 % x2) if python else None,
-            kink=PointKink("x1 / x2 an integer", convention, _fractions, _quotients),
-        ),
-    ]
+    return OpSpec(name, primitive, lambda x1, x2: function(x1, x2),
+                  lambda x1, x2: reference(x1, x2), (ANY,), case=_divisor_case, numpy=numpy,
+                  numpy_function=function, operators=operators,
+                  infix=(lambda x1, x2: x1 % x2) if operators else None,
+                  kink=PointKink("x1 / x2 an integer", convention, _multiples,
+                                 lambda p: (1.0,) * len(_multiples(p))))  # fmt: skip
 
 
 SPECS = [
-    *_remainders("remainder", Remainder, remainder, (np.remainder,), True),
-    *_remainders("fmod", Fmod, fmod, (np.fmod,), False),
+    _remainder("remainder", Remainder, remainder, (np.remainder,), ("__mod__", "__rmod__")),
+    _remainder("fmod", Fmod, fmod, (np.fmod,), ()),
     _step("sign", sign, np.sign, (np.sign,), lambda mp, x: mp.sign(x), _jumps("x == 0", _zero)),
     _step("floor", floor, np.floor, (np.floor,), lambda mp, x: mp.floor(x),
           _jumps("x an integer", _integers)),
