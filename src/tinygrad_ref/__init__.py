@@ -1,7 +1,18 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
-from tinygrad_ref import functions, interop, layers, models, optimizers, utils, viz
+from tinygrad_ref import (
+    cuda,
+    dataloaders,
+    datasets,
+    functions,
+    interop,
+    layers,
+    models,
+    optimizers,
+    utils,
+    viz,
+)
 from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -13,6 +24,8 @@ from tinygrad_ref.core import (
     as_array,
     as_variable,
 )
+from tinygrad_ref.dataloaders import DataLoader, SeqDataLoader
+from tinygrad_ref.datasets import Dataset
 from tinygrad_ref.layers import Layer
 from tinygrad_ref.models import Model
 from tinygrad_ref.ops import (
@@ -155,6 +168,8 @@ __all__ = [
     "REGISTRY",
     "Array",
     "Config",
+    "DataLoader",
+    "Dataset",
     "Function",
     "GradcheckError",
     "GradcheckReport",
@@ -163,6 +178,7 @@ __all__ = [
     "OpSpec",
     "Operand",
     "Parameter",
+    "SeqDataLoader",
     "Tensor",
     "Variable",
     "abs",
@@ -198,7 +214,10 @@ __all__ = [
     "conv2d_simple",
     "cos",
     "cosh",
+    "cuda",
     "cumsum",
+    "dataloaders",
+    "datasets",
     "deconv2d",
     "deg2rad",
     "degrees",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from tinygrad_ref import functions as F
 from tinygrad_ref import utils
@@ -90,12 +90,22 @@ class _Pretrained(Model):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        name = type(self).__name__
+        self._refuse()
+
+    @classmethod
+    def _refuse(cls) -> NoReturn:
+        name = cls.__name__
         raise NotImplementedError(
-            f"{name} is not provided by tinygrad_ref: {self.reason.format(name=name)}. Build "
+            f"{name} is not provided by tinygrad_ref: {cls.reason.format(name=name)}. Build "
             "the network you need from tinygrad_ref.layers (Conv2d, BatchNorm, Linear, ...) "
             "and load weights you have with load_weights()"
         )
+
+    @classmethod
+    def preprocess(cls, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused as the model is (DeZero's prepares a PIL image for the pretrained weights;
+        the book's step 58 calls it before it builds the model)."""
+        cls._refuse()
 
 
 class VGG16(_Pretrained):

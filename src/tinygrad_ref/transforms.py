@@ -20,7 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeAlias, TypeGuard, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    NoReturn,
+    Protocol,
+    TypeAlias,
+    TypeGuard,
+    TypeVar,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -652,3 +662,22 @@ def hvp(f: Callable[..., Output], x: Any, v: Operand) -> Result:
     directional derivative of the gradient, forward over reverse, in one pass."""
     result: Result = jvp(grad(f), (x,), (v,))[1]
     return result
+
+
+_DEZERO_DATA_TRANSFORMS = frozenset(
+    {"AsType", "Compose", "Flatten", "Normalize", "ToFloat", "ToInt"}
+)
+
+if not TYPE_CHECKING:
+    # NOTE: at run time only, so that type checkers still flag a misspelt name here
+
+    def __getattr__(name: str) -> NoReturn:
+        """Point a reader of DeZero, whose ``dezero.transforms`` holds data transforms, to
+        :mod:`tinygrad_ref.datasets.transforms`."""
+        hint = ""
+        if name in _DEZERO_DATA_TRANSFORMS:
+            hint = (
+                f"; DeZero's data transform {name} (dezero.transforms) is "
+                f"tinygrad_ref.datasets.transforms.{name}"
+            )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}{hint}")

@@ -6,6 +6,10 @@ use, convolution sizes, and the checks DeZero's own tests call.
 rather than one central difference with a step of 1e-4. DeZero's ``numerical_grad(f, x)`` is
 not here: :func:`tinygrad_ref.numerical_grad` and
 :func:`tinygrad_ref.verification.checks.numerical_jacobian` are its verified counterparts.
+
+``get_file`` finds a file in DeZero's cache directory, ``~/.dezero``, where DeZero saves what it
+downloads, but downloads nothing: a missing file is a ``FileNotFoundError`` that says where to
+get it and where to put it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,31 @@ from tinygrad_ref.ops import logsumexp as _logsumexp
 from tinygrad_ref.ops.conv import conv_outsize, deconv_outsize
 from tinygrad_ref.ops.conv import pair as _pair
 from tinygrad_ref.ops.shape import SumTo
+
+cache_dir = os.path.join(os.path.expanduser("~"), ".dezero")
+"""Where :func:`get_file` looks for files (DeZero's cache directory, where DeZero saves its
+downloads, so that the files it fetched serve tinygrad_ref too); assign another directory to
+look there."""
+
+
+def get_file(url: str, file_name: str | None = None) -> str:
+    """The path of the file ``url`` names (or ``file_name``, if given) in :data:`cache_dir`.
+
+    DeZero downloads the file when it is not there; tinygrad_ref downloads nothing, so a
+    missing file is a ``FileNotFoundError`` naming the URL to fetch it from and the path to
+    save it at."""
+    if file_name is None:
+        file_name = url[url.rfind("/") + 1 :]
+    if not file_name:
+        raise ValueError(f"get_file: {url!r} names no file; pass file_name")
+    path = os.path.join(cache_dir, file_name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} is missing: tinygrad_ref downloads nothing. Download {url} and save it "
+            f"as {path} (the directory is tinygrad_ref.utils.cache_dir, where DeZero saves its "
+            "own downloads)"
+        )
+    return path
 
 
 def get_dot_graph(output: Variable, verbose: bool = True) -> str:

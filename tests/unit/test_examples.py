@@ -90,6 +90,17 @@ def test_the_cnn_reads_the_synthetic_digits(capsys: pytest.CaptureFixture[str]) 
     assert f"test accuracy {accuracy:.1%}" in capsys.readouterr().out
 
 
+def test_the_lstm_learns_the_sine_curve(capsys: pytest.CaptureFixture[str]) -> None:
+    losses, error = load("lstm_sine").main(["6"])
+    out = capsys.readouterr().out
+    assert len(losses) == 6
+    assert f"epoch  6: loss {losses[-1]:.5f}" in out
+    assert losses[-1] < losses[0] / 5
+    # NOTE: predicting 0 for cos(x) would give 0.5
+    assert error < 0.05
+    assert f"mean squared error {error:.5f}" in out
+
+
 def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
     """The gradient of sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2, derived by hand."""
     r = x[1:] - x[:-1] ** 2

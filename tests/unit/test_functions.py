@@ -50,12 +50,17 @@ def test_the_functions_are_the_registered_ops() -> None:
 
 def test_the_package_has_dezeros_top_level_names() -> None:
     for name in ("Layer", "Model", "Parameter", "Variable", "Function", "no_grad", "test_mode",
-                 "using_config", "Config", "as_array", "as_variable"):  # fmt: skip
+                 "using_config", "Config", "as_array", "as_variable", "Dataset", "DataLoader",
+                 "SeqDataLoader"):  # fmt: skip
         assert name in tinygrad_ref.__all__, name
-    for module in ("functions", "layers", "models", "optimizers", "utils"):
+    for module in ("functions", "layers", "models", "optimizers", "utils", "datasets",
+                   "dataloaders"):  # fmt: skip
         assert getattr(tinygrad_ref, module).__name__ == f"tinygrad_ref.{module}"
     assert tinygrad_ref.Layer is tinygrad_ref.layers.Layer
     assert tinygrad_ref.Model is tinygrad_ref.models.Model
+    assert tinygrad_ref.Dataset is tinygrad_ref.datasets.Dataset
+    assert tinygrad_ref.DataLoader is tinygrad_ref.dataloaders.DataLoader
+    assert tinygrad_ref.SeqDataLoader is tinygrad_ref.dataloaders.SeqDataLoader
 
 
 def test_functions_compute_as_the_ops() -> None:

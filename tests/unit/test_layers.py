@@ -1,6 +1,5 @@
 """tinygrad_ref.layers: registration, saving, DeZero's initialization and its random order."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,6 @@ from tinygrad_ref import Layer, Parameter, Variable
 from tinygrad_ref.core import Array
 
 from ..helpers import grad_of, import_dezero
-
-
-@pytest.fixture(autouse=True)
-def _global_random_state() -> Iterator[None]:
-    """The layers draw from NumPy's global random state: each test seeds it, and it is put
-    back afterwards."""
-    state = np.random.get_state()  # noqa: NPY002
-    yield
-    np.random.set_state(state)  # noqa: NPY002
 
 
 def dezero_init(shape: tuple[int, ...], fan_in: int, dtype: type = np.float32) -> Array:

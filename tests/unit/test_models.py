@@ -86,3 +86,10 @@ def test_the_pretrained_models_are_refused_by_name_with_the_reason(name: str) ->
     with pytest.raises(NotImplementedError, match=f"{name} is not provided by tinygrad_ref") as e:
         getattr(models, name)(pretrained=True)
     assert "downloads nothing" in str(e.value)
+
+
+def test_the_pretrained_models_preprocess_is_refused_as_the_model_is() -> None:
+    with pytest.raises(NotImplementedError, match="VGG16 is not provided by tinygrad_ref"):
+        models.VGG16.preprocess(np.zeros((224, 224, 3)))
+    with pytest.raises(NotImplementedError, match="ResNet50 is not provided by tinygrad_ref"):
+        models.ResNet50.preprocess(np.zeros((224, 224, 3)))
