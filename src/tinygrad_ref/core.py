@@ -285,6 +285,15 @@ class Variable:
     def __rtruediv__(self, other: Operand) -> Variable:
         return tinygrad_ref.ops.div(other, self)
 
+    def __mod__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.remainder(self, other)
+
+    def __rmod__(self, other: Operand) -> Variable:
+        return tinygrad_ref.ops.remainder(other, self)
+
+    def __pos__(self) -> Variable:
+        return tinygrad_ref.ops.positive(self)
+
     def __pow__(self, other: Operand) -> Variable:
         return tinygrad_ref.ops.pow(self, other)
 
@@ -340,6 +349,21 @@ class Variable:
         self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
     ) -> Variable:
         return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
+
+    def prod(
+        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+    ) -> Variable:
+        return tinygrad_ref.ops.prod(self, axis, keepdims=keepdims)
+
+    def var(
+        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+    ) -> Variable:
+        return tinygrad_ref.ops.var(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def std(
+        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+    ) -> Variable:
+        return tinygrad_ref.ops.std(self, axis, ddof=ddof, keepdims=keepdims)
 
     # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
     def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from tinygrad_ref import ops
 from tinygrad_ref.core import Array, Operand, Variable, _is_python_number
+from tinygrad_ref.ops.shape import operand_shape
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
 
@@ -65,10 +66,6 @@ def ufunc_key(target: object) -> UfuncKey | None:
     return None
 
 
-def _operand_shape(x: Operand) -> tuple[int, ...]:
-    return x.shape if isinstance(x, Variable) else np.shape(x)
-
-
 def _reshaped(x: Operand, shape: tuple[int, ...]) -> Operand:
     """``x`` in ``shape``: a recorded reshape for a Variable, NumPy's for a constant."""
     return ops.reshape(x, shape) if isinstance(x, Variable) else np.reshape(x, shape)
@@ -84,7 +81,7 @@ def dot(a: Operand, b: Operand) -> Variable:
     product, and an N-d ``a`` pairs every stack of ``b`` (the sum over the last axis of ``a``
     and the second-to-last of ``b``)."""
     a, b = _as_numpy_constant(a), _as_numpy_constant(b)
-    sa, sb = _operand_shape(a), _operand_shape(b)
+    sa, sb = operand_shape(a), operand_shape(b)
     if not sa or not sb:
         return ops.mul(a, b)
     if len(sa) < 2 or len(sb) < 3:
@@ -102,7 +99,7 @@ def dot(a: Operand, b: Operand) -> Variable:
 def vdot(a: Operand, b: Operand) -> Variable:
     """``np.vdot``: the dot product of the flattened operands, which must have one size."""
     a, b = _as_numpy_constant(a), _as_numpy_constant(b)
-    sa, sb = _operand_shape(a), _operand_shape(b)
+    sa, sb = operand_shape(a), operand_shape(b)
     if np.prod(sa) != np.prod(sb):
         raise ValueError(f"vdot of shapes {sa} and {sb}: their sizes differ")
     return ops.matmul(_reshaped(a, (-1,)), _reshaped(b, (-1,)))
@@ -278,9 +275,9 @@ def array_ufunc(
     if method == "outer" and call is not None and _has_outer(ufunc):
         _refuse_keywords(target, kwargs)
         a, b = inputs
-        shape = _operand_shape(a)
+        shape = operand_shape(a)
         if shape:
-            a = _reshaped(a, (*shape, *(1,) * len(_operand_shape(b))))
+            a = _reshaped(a, (*shape, *(1,) * len(operand_shape(b))))
         return call.function(a, b)
     if ufunc.nout > 1:
         raise TypeError(

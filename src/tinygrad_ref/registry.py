@@ -14,6 +14,8 @@ from types import MappingProxyType
 from tinygrad_ref.ops import (
     activation,
     arithmetic,
+    binary,
+    composed,
     conv,
     elementwise,
     indexing,
@@ -25,11 +27,13 @@ from tinygrad_ref.ops import (
     piecewise,
     reduction,
     shape,
+    steps,
 )
 from tinygrad_ref.spec import OpSpec
 
 _MODULES = (
     arithmetic,
+    binary,
     elementwise,
     reduction,
     shape,
@@ -42,6 +46,8 @@ _MODULES = (
     conv,
     normalization,
     join,
+    steps,
+    composed,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
@@ -197,6 +197,144 @@ def draw_axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:
     return axes[::-1] if sampler.boolean() else axes
 
 
+def reduction_case(sampler: Sampler) -> Case:
+    """One operand of any shape, an ``axis`` (:func:`draw_axis`) and ``keepdims``."""
+    shape = sampler.shape()
+    return Case((shape,), {"axis": draw_axis(sampler, len(shape)), "keepdims": sampler.boolean()})
+
+
+# Spec builders: one per family of ops, so that a new op is one short line. Each fills in what
+# its family shares (the NumPy spelling, the accuracy block, the case, the method form) and
+# takes every other field of OpSpec by name.
+
+Exact = Callable[..., Any]
+"""An exact value or derivative, for :class:`Accuracy`: ``lambda mp, x: mp.exp(x)``."""
+
+
+def _ufuncs(reference: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
+    """The NumPy spelling of an op whose reference is a ufunc: that ufunc."""
+    return (reference,) if isinstance(reference, np.ufunc) else ()
+
+
+def unary(
+    name: str,
+    primitive: type[Function],
+    function: Callable[..., Variable],
+    reference: Callable[..., Any],
+    domain: Domain,
+    exact: Exact,
+    derivative: Exact,
+    *,
+    defined: Domain = REALS,
+    points: tuple[float, ...] = (),
+    numpy: tuple[Callable[..., Any], ...] | None = None,
+    analytic: bool = True,
+    **fields: Any,
+) -> OpSpec:
+    """An elementwise op of one operand: its derivative checked on ``domain``, its value
+    (``exact``) and derivative (``derivative``) measured against mpmath over ``defined`` and at
+    ``points`` (:class:`Accuracy`), reached from ``numpy`` (by default the ``reference`` itself
+    if it is a ufunc). ``fields``: the other fields of :class:`OpSpec` and the ULP bounds of
+    :class:`Accuracy` (``value_ulps``, ``derivative_ulps``)."""
+    bounds = {k: fields.pop(k) for k in ("value_ulps", "derivative_ulps") if k in fields}
+    accuracy = Accuracy(exact, (derivative,), (defined,), points=points, **bounds)
+    return OpSpec(
+        name,
+        primitive,
+        function,
+        reference,
+        (domain,),
+        numpy=_ufuncs(reference) if numpy is None else numpy,
+        analytic=analytic,
+        accuracy=accuracy,
+        **fields,
+    )
+
+
+def binary(
+    name: str,
+    primitive: type[Function],
+    function: Callable[..., Variable],
+    reference: Callable[..., Any],
+    domains: tuple[Domain, Domain],
+    exact: Exact,
+    derivatives: tuple[Exact, Exact],
+    *,
+    defined: tuple[Domain, Domain] = (REALS, REALS),
+    numpy: tuple[Callable[..., Any], ...] | None = None,
+    analytic: bool = True,
+    **fields: Any,
+) -> OpSpec:
+    """An elementwise op of two operands that broadcast, as :func:`unary` builds one of one."""
+    bounds = {k: fields.pop(k) for k in ("value_ulps", "derivative_ulps") if k in fields}
+    return OpSpec(
+        name,
+        primitive,
+        function,
+        reference,
+        domains,
+        numpy=_ufuncs(reference) if numpy is None else numpy,
+        analytic=analytic,
+        accuracy=Accuracy(exact, derivatives, defined, **bounds),
+        **fields,
+    )
+
+
+def with_constant(
+    spec: OpSpec, primitive: type[Function], operators: tuple[str, ...] | None = None
+) -> OpSpec:
+    """``spec``'s binary op as the op of one input that holds its second operand as a
+    constant (``x + c`` for ``add``): named ``{spec.name}_constant``, only operand 0 a
+    Variable, its accuracy measured by operand 0 alone; ``operators``, if given, the operators
+    of ``spec`` it backs (``c - x`` is not ``x - c``)."""
+    accuracy = spec.accuracy
+    if accuracy is not None:
+        accuracy = replace(accuracy, derivatives=(accuracy.derivatives[0], None))
+    return replace(
+        spec,
+        name=f"{spec.name}_constant",
+        primitive=primitive,
+        roles=("variable", "constant"),
+        operators=spec.operators if operators is None else operators,
+        accuracy=accuracy,
+    )
+
+
+def reduction(
+    name: str,
+    primitive: type[Function],
+    function: Callable[..., Variable],
+    numpy: tuple[Callable[..., Any], ...],
+    *,
+    reference: Callable[..., Any] | None = None,
+    method: bool = True,
+    case: Callable[[Sampler], Case] = reduction_case,
+    domain: Domain = ANY,
+    **fields: Any,
+) -> OpSpec:
+    """A reduction over ``axis`` with ``keepdims`` (and the parameters ``case`` draws besides):
+    NumPy's ``numpy[0]`` is its reference unless ``reference`` is given, and, if ``method``,
+    ``x.{name}(axis, ...)`` its method form (unless ``infix`` is given); ``domain``: that of
+    its operand."""
+    computed = numpy[0] if reference is None else reference
+
+    def via_method(x: Variable, axis: Any, **params: Any) -> Variable:
+        result: Variable = getattr(x, name)(axis, **params)
+        return result
+
+    fields.setdefault("infix", via_method if method else None)
+    return OpSpec(
+        name,
+        primitive,
+        function,
+        lambda x, **params: computed(x, **params),
+        (domain,),
+        case=case,
+        numpy=numpy,
+        **fields,
+    )
+
+
 # Kinks: where a non-smooth op has no derivative, and the derivative it takes there.
 
 Params = Mapping[str, Any]
@@ -233,6 +371,14 @@ class TieKink(Kink):
     evenly among the elements equal to it."""
 
     among: Literal["operands", "axis"]
+
+
+@dataclass(frozen=True)
+class SpreadKink(Kink):
+    """Slices of operand 0 along ``params["axis"]`` whose elements are all equal, where a
+    measure of their spread (``std``) has a cone, as ``abs`` at 0. The strategies keep the
+    elements of a slice apart as :class:`TieKink` does, and draw calls on it with every element
+    of the operand equal, where the gradient is 0."""
 
 
 @dataclass(frozen=True)

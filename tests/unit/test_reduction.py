@@ -1,4 +1,6 @@
+import functools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -8,6 +10,8 @@ from tests.helpers import assert_float16_rounds, first_and_second, float16_gradi
 from tinygrad_ref import Variable, average, mean, sum
 
 X = np.arange(24.0).reshape(2, 3, 4)
+npa: Any = np
+"""NumPy, untyped: its stubs refuse Variables, which its functions take (interop)."""
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (-1, 0), (), (0, 1, 2)])
@@ -166,3 +170,82 @@ def test_float16_mean_forward_is_numpys() -> None:
     y = mean(Variable(data))
     assert y.dtype == np.float16
     assert y.data == np.mean(data)
+
+
+def _products_of_the_others(x: np.ndarray) -> np.ndarray:
+    """The derivative of a product by each element, by brute force."""
+    return np.array([np.prod(np.delete(x, i)) for i in range(x.size)])
+
+
+@pytest.mark.parametrize(
+    "values", [[2.0, 3.0, 4.0], [0.0, 3.0, 4.0], [0.0, 0.0, 4.0], [0.0, 0.0, 0.0], [5.0]]
+)
+def test_prod_gradient_is_the_product_of_the_others_also_with_zeros(values: list[float]) -> None:
+    data = np.array(values)
+    x = Variable(data.copy())
+    y = tinygrad_ref.prod(x)
+    assert y.data == np.prod(data)
+    y.backward(create_graph=True)
+    np.testing.assert_array_equal(grad_of(x), _products_of_the_others(data))
+    # NOTE: the second derivative d2 y / dx_i dx_j is the product of all but i and j, also
+    # where x_i or x_j is 0: what a rule that masks zeros out would get wrong.
+    gx = x.grad
+    assert gx is not None
+    x.cleargrad()
+    tinygrad_ref.sum(gx).backward()
+    expected = [
+        np.sum([np.prod(np.delete(data, [i, j])) for j in range(data.size) if j != i])
+        for i in range(data.size)
+    ]
+    np.testing.assert_array_equal(grad_of(x), expected)
+
+
+def test_prod_over_an_axis_with_a_zero_matches_the_product_of_the_others() -> None:
+    data = np.array([[0.0, 2.0, 3.0], [1.0, 0.0, 0.0]])
+    for axis in (0, 1, -1, None):
+        x = Variable(data.copy())
+        tinygrad_ref.prod(x, axis).backward()
+        rows = data.T if axis == 0 else data.reshape(1, -1) if axis is None else data
+        expected = np.array([_products_of_the_others(r) for r in rows])
+        expected = expected.T if axis == 0 else expected.reshape(data.shape)
+        np.testing.assert_array_equal(grad_of(x), expected)
+
+
+def test_std_gradient_is_zero_where_the_deviation_is_zero_as_pytorchs() -> None:
+    x = Variable(np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]]))
+    y = tinygrad_ref.std(x, axis=1)
+    np.testing.assert_array_equal(y.data, [0.0, np.std([1.0, 2.0, 3.0])])
+    y.backward()
+    np.testing.assert_allclose(grad_of(x), [[0.0] * 3, [-1 / 3 / y.data[1], 0, 1 / 3 / y.data[1]]])
+
+
+def test_var_and_std_take_ddof_as_numpy() -> None:
+    x = Variable(X)
+    for f, reference in ((tinygrad_ref.var, np.var), (tinygrad_ref.std, np.std)):
+        np.testing.assert_allclose(f(x, (0, 2), ddof=1).data, reference(X, (0, 2), ddof=1))
+        np.testing.assert_allclose(npa.var(x, axis=1, ddof=1).data, np.var(X, axis=1, ddof=1))
+    np.testing.assert_allclose(x.std(-1, keepdims=True).data, X.std(-1, keepdims=True))
+
+
+def test_cumsum_and_trace_match_numpy() -> None:
+    x = Variable(X)
+    np.testing.assert_array_equal(npa.cumsum(x).data, np.cumsum(X))
+    np.testing.assert_array_equal(npa.cumsum(x, axis=-2).data, np.cumsum(X, axis=-2))
+    np.testing.assert_array_equal(npa.trace(x).data, np.trace(X))
+    np.testing.assert_array_equal(
+        npa.trace(x, 1, axis1=2, axis2=0).data, np.trace(X, 1, axis1=2, axis2=0)
+    )
+
+
+def test_trace_of_fewer_than_two_dimensions_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"trace needs an array of at least 2 dimensions"):
+        tinygrad_ref.trace(Variable(np.ones(3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_std_second_derivatives_away_from_equal_elements(dtype: type[np.floating]) -> None:
+    """The property suite checks std's first derivatives only (see its spec)."""
+    data: np.ndarray = np.array([[0.5, -1.25, 2.0], [3.0, 1.0, -2.5]], dtype=dtype)
+    for axis, ddof in ((None, 0), (1, 1), (0, 0)):
+        f = functools.partial(tinygrad_ref.std, axis=axis, ddof=ddof)
+        assert tinygrad_ref.gradgradcheck(f, Variable(data.copy()))

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.arithmetic import Div, neg
-from tinygrad_ref.ops.elementwise import SIGMOID_ACCURACY, Exp, _values, exp
-from tinygrad_ref.ops.reduction import Sum, _spread, sum
+from tinygrad_ref.ops.elementwise import SIGMOID, Exp, _values, exp
+from tinygrad_ref.ops.reduction import Reduction, Sum, _spread, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes, tangent_axes
-from tinygrad_ref.spec import ANY, BOUNDED, Case, Domain, OpSpec, Sampler, draw_axis
+from tinygrad_ref.spec import (
+    ANY,
+    BOUNDED,
+    Case,
+    Domain,
+    OpSpec,
+    Sampler,
+    draw_axis,
+    reduction,
+    unary,
+)
 
 
 def _shifted(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
@@ -129,13 +138,9 @@ class LogSoftmax(Function):
         return _less_softmax_mean(tx, x, self.axis)
 
 
-class LogSumExp(Function):
-    __slots__ = ("axis", "keepdims")
+class LogSumExp(Reduction):
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        self.axis = axis
-        self.keepdims = keepdims
 
     def forward(self, x: Array) -> Array:
         axes = normalize_axes(self.axis, np.shape(x))
@@ -221,15 +226,10 @@ def _axis_case(sampler: Sampler) -> Case:
     return Case((shape,), {"axis": draw_axis(sampler, len(shape))})
 
 
-def _logsumexp_case(sampler: Sampler) -> Case:
-    case = _axis_case(sampler)
-    return Case(case.shapes, {**case.params, "keepdims": sampler.boolean()})
-
-
 SPECS = [
     OpSpec("softmax", Softmax, softmax, _reference_softmax, (ANY,), case=_axis_case),
     OpSpec("log_softmax", LogSoftmax, log_softmax, _reference_log_softmax, (ANY,), case=_axis_case),
-    OpSpec("logsumexp", LogSumExp, logsumexp, _reference_logsumexp, (ANY,), case=_logsumexp_case),
+    reduction("logsumexp", LogSumExp, logsumexp, (), reference=_reference_logsumexp, method=False),
     OpSpec(
         "softmax_simple",
         Exp,
@@ -243,14 +243,16 @@ SPECS = [
         # ratio's share of rounding, in tests/unit/test_activation.py instead
         second_order=False,
     ),
-    OpSpec(
+    # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32 below
+    # -44: its accuracy domain ends there (sigmoid itself has the whole float range).
+    unary(
         "sigmoid_simple",
         Div,
         sigmoid_simple,
         lambda x: 1 / (1 + np.exp(-x)),
-        (BOUNDED,),
-        # NOTE: the naive formula's derivative squares 1 + exp(-x), which overflows float32
-        # below -44: its accuracy domain ends there (sigmoid itself has the whole float range).
-        accuracy=replace(SIGMOID_ACCURACY, domains=(Domain(-44.0, math.inf),)),
+        BOUNDED,
+        *SIGMOID,
+        defined=Domain(-44.0, math.inf),
+        analytic=False,
     ),
 ]

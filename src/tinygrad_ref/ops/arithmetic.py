@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import replace
 from typing import Any
@@ -32,6 +33,9 @@ from tinygrad_ref.spec import (
     Domain,
     OpSpec,
     Sampler,
+    binary,
+    unary,
+    with_constant,
 )
 
 
@@ -398,6 +402,25 @@ def rdiv(x0: Operand, x1: Operand) -> Variable:
     return Div()(x1, x0)
 
 
+def reciprocal(x: Operand) -> Variable:
+    """``1 / x`` (NumPy's ``reciprocal``)."""
+    return rdiv(x, 1.0)
+
+
+def deg2rad(x: Operand) -> Variable:
+    """``x`` degrees in radians, ``x pi / 180`` (NumPy's ``deg2rad`` and ``radians``)."""
+    return mul(x, math.pi / 180)
+
+
+def rad2deg(x: Operand) -> Variable:
+    """``x`` radians in degrees, ``x 180 / pi`` (NumPy's ``rad2deg`` and ``degrees``)."""
+    return mul(x, 180 / math.pi)
+
+
+radians = deg2rad
+degrees = rad2deg
+
+
 def square(x: Operand) -> Variable:
     return Square()(x)
 
@@ -452,149 +475,54 @@ _POW = Accuracy(
     (NONNEGATIVE, _EXPONENTS),
     also=((REALS, _INTEGER_EXPONENTS),),
 )
-_EXACT = {
-    "add": Accuracy(lambda mp, a, b: a + b, (lambda mp, a, b: 1, lambda mp, a, b: 1), (REALS,) * 2),
-    "sub": Accuracy(
-        lambda mp, a, b: a - b, (lambda mp, a, b: 1, lambda mp, a, b: -1), (REALS,) * 2
-    ),
-    "mul": Accuracy(lambda mp, a, b: a * b, (lambda mp, a, b: b, lambda mp, a, b: a), (REALS,) * 2),
-    "div": Accuracy(
-        lambda mp, a, b: a / b, (lambda mp, a, b: 1 / b, lambda mp, a, b: -a / b**2), (REALS,) * 2
-    ),
-}
-"""The exact values and derivatives of the binary ops; those holding a constant have the
-derivative by their first operand only."""
 
 
-def _by_first(accuracy: Accuracy) -> Accuracy:
-    return replace(accuracy, derivatives=(accuracy.derivatives[0], None))
+def _one(mp: Any, *xs: Any) -> int:
+    """The derivative of a sum by each term."""
+    return 1
 
+
+# fmt: off
+ADD = binary(
+    "add", Add, add, operator.add, (ANY, ANY), lambda mp, a, b: a + b, (_one, _one),
+    operators=("__add__", "__radd__"), infix=operator.add, numpy=(np.add,),
+)
+SUB = binary(
+    "sub", Sub, sub, operator.sub, (ANY, ANY), lambda mp, a, b: a - b,
+    (_one, lambda mp, a, b: -1),
+    operators=("__sub__", "__rsub__"), infix=operator.sub, numpy=(np.subtract,),
+)
+MUL = binary(
+    "mul", Mul, mul, operator.mul, (ANY, ANY), lambda mp, a, b: a * b,
+    (lambda mp, a, b: b, lambda mp, a, b: a),
+    operators=("__mul__", "__rmul__"), infix=operator.mul, numpy=(np.multiply,),
+)
+DIV = binary(
+    "div", Div, div, operator.truediv, (ANY, NONZERO), lambda mp, a, b: a / b,
+    (lambda mp, a, b: 1 / b, lambda mp, a, b: -a / b**2),
+    operators=("__truediv__", "__rtruediv__"), infix=operator.truediv, numpy=(np.divide,),
+)
 
 SPECS = [
-    OpSpec(
-        "add",
-        Add,
-        add,
-        operator.add,
-        (ANY, ANY),
-        operators=("__add__", "__radd__"),
-        infix=operator.add,
-        numpy=(np.add,),
-        accuracy=_EXACT["add"],
-        analytic=True,
-    ),
-    OpSpec(
-        "sub",
-        Sub,
-        sub,
-        operator.sub,
-        (ANY, ANY),
-        operators=("__sub__", "__rsub__"),
-        infix=operator.sub,
-        numpy=(np.subtract,),
-        accuracy=_EXACT["sub"],
-        analytic=True,
-    ),
-    OpSpec(
-        "mul",
-        Mul,
-        mul,
-        operator.mul,
-        (ANY, ANY),
-        operators=("__mul__", "__rmul__"),
-        infix=operator.mul,
-        numpy=(np.multiply,),
-        accuracy=_EXACT["mul"],
-        analytic=True,
-    ),
-    OpSpec(
-        "div",
-        Div,
-        div,
-        operator.truediv,
-        (ANY, NONZERO),
-        operators=("__truediv__", "__rtruediv__"),
-        infix=operator.truediv,
-        numpy=(np.divide,),
-        accuracy=_EXACT["div"],
-        analytic=True,
-    ),
+    ADD,
+    SUB,
+    MUL,
+    DIV,
     # NOTE: x + c, x - c, x * c and x / c are ops of one input holding the constant; the specs
     # above reach them too, with mixed operand kinds
-    OpSpec(
-        "add_constant",
-        AddConstant,
-        add,
-        operator.add,
-        (ANY, ANY),
-        roles=("variable", "constant"),
-        operators=("__add__", "__radd__"),
-        infix=operator.add,
-        numpy=(np.add,),
-        accuracy=_by_first(_EXACT["add"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "sub_constant",
-        SubConstant,
-        sub,
-        operator.sub,
-        (ANY, ANY),
-        roles=("variable", "constant"),
-        operators=("__sub__",),
-        infix=operator.sub,
-        numpy=(np.subtract,),
-        accuracy=_by_first(_EXACT["sub"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "mul_constant",
-        MulConstant,
-        mul,
-        operator.mul,
-        (ANY, ANY),
-        roles=("variable", "constant"),
-        operators=("__mul__", "__rmul__"),
-        infix=operator.mul,
-        numpy=(np.multiply,),
-        accuracy=_by_first(_EXACT["mul"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "div_constant",
-        DivConstant,
-        div,
-        operator.truediv,
-        (ANY, NONZERO),
-        roles=("variable", "constant"),
-        operators=("__truediv__",),
-        infix=operator.truediv,
-        numpy=(np.divide,),
-        accuracy=_by_first(_EXACT["div"]),
-        analytic=True,
-    ),
-    OpSpec(
-        "neg",
-        Neg,
-        neg,
-        operator.neg,
-        (ANY,),
-        operators=("__neg__",),
-        infix=operator.neg,
-        accuracy=Accuracy(lambda mp, x: -x, (lambda mp, x: -1,), (REALS,)),
-        numpy=(np.negative,),
-        analytic=True,
-    ),
-    OpSpec(
-        "square",
-        Square,
-        square,
-        np.square,
-        (ANY,),
-        accuracy=Accuracy(lambda mp, x: x * x, (lambda mp, x: 2 * x,), (REALS,)),
-        numpy=(np.square,),
-        analytic=True,
-    ),
+    with_constant(ADD, AddConstant),
+    with_constant(SUB, SubConstant, operators=("__sub__",)),
+    with_constant(MUL, MulConstant),
+    with_constant(DIV, DivConstant, operators=("__truediv__",)),
+    unary("neg", Neg, neg, operator.neg, ANY, lambda mp, x: -x, lambda mp, x: -1,
+          operators=("__neg__",), infix=operator.neg, numpy=(np.negative,)),
+    unary("square", Square, square, np.square, ANY, lambda mp, x: x * x, lambda mp, x: 2 * x),
+    unary("reciprocal", Div, reciprocal, np.reciprocal, NONZERO, lambda mp, x: 1 / x,
+          lambda mp, x: -1 / x**2),
+    unary("deg2rad", MulConstant, deg2rad, np.deg2rad, ANY, lambda mp, x: x * mp.pi / 180,
+          lambda mp, x: mp.pi / 180, numpy=(np.deg2rad, np.radians), analytic=False),
+    unary("rad2deg", MulConstant, rad2deg, np.rad2deg, ANY, lambda mp, x: x * 180 / mp.pi,
+          lambda mp, x: 180 / mp.pi, numpy=(np.rad2deg, np.degrees), analytic=False),
     OpSpec(
         "pow",
         Pow,
@@ -641,3 +569,4 @@ SPECS = [
         analytic=True,
     ),
 ]
+# fmt: on

@@ -26,7 +26,14 @@ from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable, is_zero_tangent
 from tinygrad_ref.ops.indexing import GetItem
 from tinygrad_ref.ops.reduction import Sum
-from tinygrad_ref.ops.shape import BroadcastTo, Reshape, Transpose, batched, unbroadcast
+from tinygrad_ref.ops.shape import (
+    BroadcastTo,
+    Reshape,
+    Transpose,
+    batched,
+    operand_shape,
+    unbroadcast,
+)
 from tinygrad_ref.spec import (
     ANY,
     Case,
@@ -536,8 +543,8 @@ def conv2d_simple(
 ) -> Variable:
     """:func:`conv2d` written with :func:`im2col` and a matrix product, as DeZero's book first
     writes it: the same values and gradients."""
-    x_shape, w_shape = _shape(x), _shape(W)
-    _check_filters(x_shape, w_shape, None if b is None else _shape(b), 1, "conv2d_simple")
+    x_shape, w_shape = operand_shape(x), operand_shape(W)
+    _check_filters(x_shape, w_shape, None if b is None else operand_shape(b), 1, "conv2d_simple")
     window = Window.of(w_shape[2:], stride, pad)
     oh, ow = window.out_size(x_shape)
     col = Im2col(window, True)(x)
@@ -552,7 +559,7 @@ def pooling_simple(
 ) -> Variable:
     """:func:`pooling` written with :func:`im2col`: the maximum of each row of windows, taken
     as a pooling over each row. Padding counts as zeros (the columns are zero-padded)."""
-    x_shape = _shape(x)
+    x_shape = operand_shape(x)
     window = Window.of(kernel_size, stride, pad)
     (kh, kw), (oh, ow) = window.kernel, window.out_size(x_shape)
     col = Im2col(window, True)(x)
@@ -560,10 +567,6 @@ def pooling_simple(
     y = Pooling(Window.of((1, kh * kw), 1, 0))(rows)
     n, c = x_shape[:2]
     return Transpose((0, 3, 1, 2)).apply(Reshape((n, oh, ow, c)).apply(y))
-
-
-def _shape(x: Operand) -> Shape:
-    return x.shape if isinstance(x, Variable) else np.shape(x)
 
 
 # NOTE: convolutions are checked on small integers: their sums of products are then exact in

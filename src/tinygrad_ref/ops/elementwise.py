@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, REALS, Accuracy, Domain, OpSpec
+from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, Domain, Exact, unary
 
 
 class Exp(Function):
@@ -208,6 +208,215 @@ class LogSigmoid(Function):
         return tx * Sigmoid().apply(-x)
 
 
+class Sinh(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.sinh(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Cosh().apply(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Cosh().apply(x)
+
+
+class Cosh(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.cosh(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Sinh().apply(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Sinh().apply(x)
+
+
+class Tan(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.tan(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * (1 + y * y)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * (1 + y * y)
+
+
+class Arcsin(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.arcsin(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / _cos_of_arcsin(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / _cos_of_arcsin(x)
+
+
+class Arccos(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.arccos(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return -gy / _cos_of_arcsin(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return -tx / _cos_of_arcsin(x)
+
+
+def _cos_of_arcsin(x: Tensor) -> Tensor:
+    """``sqrt(1 - x ** 2)``, as ``sqrt((1 - x) (1 + x))``: no cancellation near ``|x| = 1``."""
+    return Sqrt().apply((1 - x) * (1 + x))
+
+
+class Arctan(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.arctan(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / (1 + x * x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / (1 + x * x)
+
+
+class Arcsinh(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.arcsinh(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * _arcsinh_slope(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * _arcsinh_slope(x)
+
+
+def _scale(x: Tensor) -> Array:
+    """A power of two near ``1 / max(1, |x|)``, a constant: scaling by it is exact and keeps
+    ``x ** 2`` from overflowing."""
+    values = _values(x)
+    _, exponent = np.frexp(np.maximum(1, np.abs(values)))
+    scale: Array = np.ldexp(np.ones_like(values), -exponent)
+    return scale
+
+
+def _arcsinh_slope(x: Tensor) -> Tensor:
+    """``1 / sqrt(1 + x ** 2)``, as ``s / sqrt(s ** 2 + (s x) ** 2)`` with ``s`` of
+    :func:`_scale`: equal for any constant ``s``, and nothing overflows."""
+    s = _scale(x)
+    sx = x * s
+    return s / Sqrt().apply(s * s + sx * sx)
+
+
+class Arccosh(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.arccosh(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / _sinh_of_arccosh(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / _sinh_of_arccosh(x)
+
+
+def _sinh_of_arccosh(x: Tensor) -> Tensor:
+    """``sqrt(x ** 2 - 1)``, as ``sqrt((x - 1) (x + 1))``, no cancellation near ``x = 1``,
+    and as ``sqrt((s x - s) (s x + s)) / s`` with ``s`` of :func:`_scale`, no overflow."""
+    s = _scale(x)
+    sx = x * s
+    return Sqrt().apply((sx - s) * (sx + s)) / s
+
+
+class Arctanh(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.arctanh(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / ((1 - x) * (1 + x))
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / ((1 - x) * (1 + x))
+
+
+class Log2(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.log2(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / (x * _LN2)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / (x * _LN2)
+
+
+class Log10(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.log10(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy / (x * _LN10)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx / (x * _LN10)
+
+
+class Exp2(Function):
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        return np.exp2(x)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * _exp2_slope(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * _exp2_slope(x)
+
+
+def _exp2_slope(x: Tensor) -> Tensor:
+    """``2 ** x ln 2``, as ``2 ** (x - 1) (2 ln 2)``: finite up to where it overflows itself,
+    past where ``2 ** x`` does; ``x - 1`` is exact for ``|x| >= 1`` and rounds by at most an
+    ulp of 1 below, as accurate as ``2 ** x``."""
+    return Exp2().apply(x - 1) * (2 * _LN2)
+
+
+_LN2 = math.log(2)
+_LN10 = math.log(10)
+
+
 def exp(x: Operand) -> Variable:
     return Exp()(x)
 
@@ -266,6 +475,55 @@ def log_sigmoid(x: Operand) -> Variable:
     return LogSigmoid()(x)
 
 
+def sinh(x: Operand) -> Variable:
+    return Sinh()(x)
+
+
+def cosh(x: Operand) -> Variable:
+    return Cosh()(x)
+
+
+def tan(x: Operand) -> Variable:
+    return Tan()(x)
+
+
+def arcsin(x: Operand) -> Variable:
+    return Arcsin()(x)
+
+
+def arccos(x: Operand) -> Variable:
+    return Arccos()(x)
+
+
+def arctan(x: Operand) -> Variable:
+    return Arctan()(x)
+
+
+def arcsinh(x: Operand) -> Variable:
+    return Arcsinh()(x)
+
+
+def arccosh(x: Operand) -> Variable:
+    return Arccosh()(x)
+
+
+def arctanh(x: Operand) -> Variable:
+    return Arctanh()(x)
+
+
+def log2(x: Operand) -> Variable:
+    return Log2()(x)
+
+
+def log10(x: Operand) -> Variable:
+    return Log10()(x)
+
+
+def exp2(x: Operand) -> Variable:
+    """``2 ** x``."""
+    return Exp2()(x)
+
+
 WIDE = Domain(-40.0, 40.0)
 """Out to where softplus and log_sigmoid saturate; their accuracy beyond is tested in the unit
 tests (the references here would overflow)."""
@@ -278,141 +536,64 @@ _BELL = Domain(-40.0, 40.0)
 """Out to where the reference's float32 ``cosh(x) ** 2`` would overflow (at 44.7)."""
 _PERIODS = Domain(-100.0, 100.0)
 _SCALES = Domain(0.01, 100.0)
+_BRANCH = Domain(-1.4, 1.4)
+"""tan's central branch, short of its poles at +-pi / 2."""
+_INSIDE_ONE = Domain(-0.99, 0.99)
 
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
 
-SIGMOID_ACCURACY = Accuracy(
-    lambda mp, x: 1 / (1 + mp.exp(-x)), (lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),), (REALS,)
+SIGMOID: tuple[Exact, Exact] = (
+    lambda mp, x: 1 / (1 + mp.exp(-x)),
+    lambda mp, x: 1 / (4 * mp.cosh(x / 2) ** 2),
 )
+"""sigmoid's exact value and derivative."""
 
 SPECS = [
-    OpSpec(
-        "exp",
-        Exp,
-        exp,
-        np.exp,
-        (BOUNDED,),
-        accuracy=Accuracy(lambda mp, x: mp.exp(x), (lambda mp, x: mp.exp(x),), (REALS,)),
-        numpy=(np.exp,),
-        analytic=True,
-    ),
-    OpSpec(
-        "log",
-        Log,
-        log,
-        np.log,
-        (_SCALES,),
-        accuracy=Accuracy(lambda mp, x: mp.log(x), (lambda mp, x: 1 / x,), (NONNEGATIVE,)),
-        numpy=(np.log,),
-        analytic=True,
-    ),
-    OpSpec(
-        "sin",
-        Sin,
-        sin,
-        np.sin,
-        (_PERIODS,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.sin(x), (lambda mp, x: mp.cos(x),), (REALS,), points=_ZEROS_OF_SIN
-        ),
-        numpy=(np.sin,),
-        analytic=True,
-    ),
-    OpSpec(
-        "cos",
-        Cos,
-        cos,
-        np.cos,
-        (_PERIODS,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.cos(x), (lambda mp, x: -mp.sin(x),), (REALS,), points=_ZEROS_OF_SIN
-        ),
-        numpy=(np.cos,),
-        analytic=True,
-    ),
-    OpSpec(
-        "tanh",
-        Tanh,
-        tanh,
-        np.tanh,
-        (_SATURATING,),
-        accuracy=Accuracy(lambda mp, x: mp.tanh(x), (lambda mp, x: mp.sech(x) ** 2,), (REALS,)),
-        numpy=(np.tanh,),
-        analytic=True,
-    ),
-    OpSpec(
-        "sech2",
-        Sech2,
-        sech2,
-        lambda x: 1 / np.cosh(x) ** 2,
-        (_BELL,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.sech(x) ** 2,
-            (lambda mp, x: -2 * mp.sech(x) ** 2 * mp.tanh(x),),
-            (REALS,),
-        ),
-        analytic=True,
-    ),
-    OpSpec(
-        "sqrt",
-        Sqrt,
-        sqrt,
-        np.sqrt,
-        (_SCALES,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.sqrt(x), (lambda mp, x: 1 / (2 * mp.sqrt(x)),), (NONNEGATIVE,)
-        ),
-        numpy=(np.sqrt,),
-        analytic=True,
-    ),
-    OpSpec(
-        "sigmoid",
-        Sigmoid,
-        sigmoid,
-        lambda x: 1 / (1 + np.exp(-x)),
-        (_TAILS,),
-        accuracy=SIGMOID_ACCURACY,
-        analytic=True,
-    ),
-    OpSpec(
-        "log1p",
-        Log1p,
-        log1p,
-        np.log1p,
-        (Domain(-0.9, 10.0),),
-        accuracy=Accuracy(
-            lambda mp, x: mp.log1p(x), (lambda mp, x: 1 / (1 + x),), (Domain(-1.0, math.inf),)
-        ),
-        numpy=(np.log1p,),
-    ),
-    OpSpec(
-        "expm1",
-        Expm1,
-        expm1,
-        np.expm1,
-        (BOUNDED,),
-        accuracy=Accuracy(lambda mp, x: mp.expm1(x), (lambda mp, x: mp.exp(x),), (REALS,)),
-        numpy=(np.expm1,),
-    ),
-    OpSpec(
-        "softplus",
-        Softplus,
-        softplus,
-        lambda x: np.log1p(np.exp(x)),
-        (WIDE,),
-        accuracy=Accuracy(
-            lambda mp, x: mp.log1p(mp.exp(x)), (lambda mp, x: 1 / (1 + mp.exp(-x)),), (REALS,)
-        ),
-    ),
-    OpSpec(
-        "log_sigmoid",
-        LogSigmoid,
-        log_sigmoid,
-        lambda x: -np.log1p(np.exp(-x)),
-        (WIDE,),
-        accuracy=Accuracy(
-            lambda mp, x: -mp.log1p(mp.exp(-x)), (lambda mp, x: 1 / (1 + mp.exp(x)),), (REALS,)
-        ),
-    ),
-]
+    unary("exp", Exp, exp, np.exp, BOUNDED, lambda mp, x: mp.exp(x), lambda mp, x: mp.exp(x)),
+    unary("log", Log, log, np.log, _SCALES, lambda mp, x: mp.log(x), lambda mp, x: 1 / x,
+          defined=NONNEGATIVE),
+    unary("sin", Sin, sin, np.sin, _PERIODS, lambda mp, x: mp.sin(x), lambda mp, x: mp.cos(x),
+          points=_ZEROS_OF_SIN),
+    unary("cos", Cos, cos, np.cos, _PERIODS, lambda mp, x: mp.cos(x), lambda mp, x: -mp.sin(x),
+          points=_ZEROS_OF_SIN),
+    unary("tanh", Tanh, tanh, np.tanh, _SATURATING, lambda mp, x: mp.tanh(x),
+          lambda mp, x: mp.sech(x) ** 2),
+    unary("sech2", Sech2, sech2, lambda x: 1 / np.cosh(x) ** 2, _BELL,
+          lambda mp, x: mp.sech(x) ** 2, lambda mp, x: -2 * mp.sech(x) ** 2 * mp.tanh(x)),
+    unary("sqrt", Sqrt, sqrt, np.sqrt, _SCALES, lambda mp, x: mp.sqrt(x),
+          lambda mp, x: 1 / (2 * mp.sqrt(x)), defined=NONNEGATIVE),
+    unary("sigmoid", Sigmoid, sigmoid, lambda x: 1 / (1 + np.exp(-x)), _TAILS, *SIGMOID),
+    unary("log1p", Log1p, log1p, np.log1p, Domain(-0.9, 10.0), lambda mp, x: mp.log1p(x),
+          lambda mp, x: 1 / (1 + x), defined=Domain(-1.0, math.inf), analytic=False),
+    unary("expm1", Expm1, expm1, np.expm1, BOUNDED, lambda mp, x: mp.expm1(x),
+          lambda mp, x: mp.exp(x), analytic=False),
+    unary("softplus", Softplus, softplus, lambda x: np.log1p(np.exp(x)), WIDE,
+          lambda mp, x: mp.log1p(mp.exp(x)), lambda mp, x: 1 / (1 + mp.exp(-x)), analytic=False),
+    unary("log_sigmoid", LogSigmoid, log_sigmoid, lambda x: -np.log1p(np.exp(-x)), WIDE,
+          lambda mp, x: -mp.log1p(mp.exp(-x)), lambda mp, x: 1 / (1 + mp.exp(x)), analytic=False),
+    unary("sinh", Sinh, sinh, np.sinh, BOUNDED, lambda mp, x: mp.sinh(x),
+          lambda mp, x: mp.cosh(x)),
+    unary("cosh", Cosh, cosh, np.cosh, BOUNDED, lambda mp, x: mp.cosh(x),
+          lambda mp, x: mp.sinh(x)),
+    unary("tan", Tan, tan, np.tan, _BRANCH, lambda mp, x: mp.tan(x),
+          lambda mp, x: mp.sec(x) ** 2, points=_ZEROS_OF_SIN),
+    unary("arcsin", Arcsin, arcsin, np.arcsin, _INSIDE_ONE, lambda mp, x: mp.asin(x),
+          lambda mp, x: 1 / mp.sqrt((1 - x) * (1 + x)), defined=Domain(-1.0, 1.0)),
+    unary("arccos", Arccos, arccos, np.arccos, _INSIDE_ONE, lambda mp, x: mp.acos(x),
+          lambda mp, x: -1 / mp.sqrt((1 - x) * (1 + x)), defined=Domain(-1.0, 1.0)),
+    unary("arctan", Arctan, arctan, np.arctan, _PERIODS, lambda mp, x: mp.atan(x),
+          lambda mp, x: 1 / (1 + x * x)),
+    unary("arcsinh", Arcsinh, arcsinh, np.arcsinh, _PERIODS, lambda mp, x: mp.asinh(x),
+          lambda mp, x: 1 / mp.sqrt(1 + x * x)),
+    unary("arccosh", Arccosh, arccosh, np.arccosh, Domain(1.01, 100.0), lambda mp, x: mp.acosh(x),
+          lambda mp, x: 1 / mp.sqrt((x - 1) * (x + 1)), defined=Domain(1.0, math.inf)),
+    unary("arctanh", Arctanh, arctanh, np.arctanh, _INSIDE_ONE, lambda mp, x: mp.atanh(x),
+          lambda mp, x: 1 / ((1 - x) * (1 + x)), defined=Domain(-1.0, 1.0)),
+    unary("log2", Log2, log2, np.log2, _SCALES, lambda mp, x: mp.log(x, 2),
+          lambda mp, x: 1 / (x * mp.log(2)), defined=NONNEGATIVE),
+    unary("log10", Log10, log10, np.log10, _SCALES, lambda mp, x: mp.log10(x),
+          lambda mp, x: 1 / (x * mp.log(10)), defined=NONNEGATIVE),
+    unary("exp2", Exp2, exp2, np.exp2, BOUNDED, lambda mp, x: mp.power(2, x),
+          lambda mp, x: mp.power(2, x) * mp.log(2)),
+]  # fmt: skip

@@ -19,14 +19,14 @@ from tinygrad_ref.ops.elementwise import _values
 from tinygrad_ref.ops.shape import lifted, unbroadcast
 from tinygrad_ref.spec import (
     ANY,
-    REALS,
-    Accuracy,
     Case,
     OpSpec,
     Params,
     PointKink,
     Sampler,
     TieKink,
+    binary,
+    unary,
 )
 
 
@@ -113,6 +113,25 @@ class Minimum(Maximum):
         return np.minimum(x0, x1)
 
 
+class Fmax(Maximum):
+    """:class:`Maximum` that takes the other operand where one is NaN (NumPy's ``fmax``); the
+    gradient goes to the operand taken, as the rule tells it by equality."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return np.fmax(x0, x1)
+
+
+class Fmin(Maximum):
+    """:class:`Fmax` with the smaller element instead (NumPy's ``fmin``)."""
+
+    __slots__ = ()
+
+    def forward(self, x0: Array, x1: Array) -> Array:
+        return np.fmin(x0, x1)
+
+
 class Clip(Function):
     __slots__ = ("x_max", "x_min")
     batched_jvp = True
@@ -183,6 +202,16 @@ def minimum(x0: Operand, x1: Operand) -> Variable:
     return Minimum()(x0, x1)
 
 
+def fmax(x0: Operand, x1: Operand) -> Variable:
+    """:func:`maximum`, but where one operand is NaN, the other (NumPy's ``fmax``)."""
+    return Fmax()(x0, x1)
+
+
+def fmin(x0: Operand, x1: Operand) -> Variable:
+    """:func:`minimum`, but where one operand is NaN, the other (NumPy's ``fmin``)."""
+    return Fmin()(x0, x1)
+
+
 def _bound(value: float, name: str) -> float:
     if not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"clip's {name} must be a number, got {type(value).__name__}")
@@ -237,34 +266,41 @@ def _clip_bounds(params: Params) -> tuple[float, ...]:
     return (params["x_min"], params["x_max"])
 
 
-def _selection_accuracy(select: Callable[[Any, Any], Any]) -> Accuracy:
-    """The exact value of maximum (``select=max``) or minimum, and its derivatives: 1 for the
+def _zero_slope(params: Params) -> tuple[float, ...]:
+    return (0.0,)
+
+
+def _selection(
+    select: Callable[[Any, Any], Any],
+    name: str,
+    primitive: type[Maximum],
+    function: Callable[[Operand, Operand], Variable],
+    ufunc: np.ufunc,
+) -> OpSpec:
+    """The spec of maximum (``select=max``) or minimum: exact value and derivatives 1 for the
     operand selected, 0 for the other, half each at a tie (on mpmath numbers)."""
 
     def share(mp: Any, x: Any, other: Any) -> Any:
         return mp.mpf(0.5) if x == other else mp.one if select(x, other) == x else mp.zero
 
-    return Accuracy(
+    return binary(
+        name,
+        primitive,
+        function,
+        ufunc,
+        (ANY, ANY),
         lambda mp, x0, x1: select(x0, x1),
         (lambda mp, x0, x1: share(mp, x0, x1), lambda mp, x0, x1: share(mp, x1, x0)),
-        (REALS, REALS),
+        kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
+        analytic=False,
     )
 
 
 SPECS = [
-    OpSpec(
-        "relu",
-        ReLU,
-        relu,
-        lambda x: np.maximum(x, 0),
-        (ANY,),
-        kink=PointKink("x == 0", "relu'(0) = 0 (PyTorch, JAX, DeZero)", _at_zero, lambda p: (0.0,)),
-        accuracy=Accuracy(
-            lambda mp, x: x if x > 0 else mp.zero,
-            (lambda mp, x: mp.one if x > 0 else mp.zero,),
-            (REALS,),
-        ),
-    ),
+    unary("relu", ReLU, relu, lambda x: np.maximum(x, 0), ANY,
+          lambda mp, x: x if x > 0 else mp.zero, lambda mp, x: mp.one if x > 0 else mp.zero,
+          kink=PointKink("x == 0", "relu'(0) = 0 (PyTorch, JAX, DeZero)", _at_zero, _zero_slope),
+          analytic=False),
     OpSpec(
         "leaky_relu",
         LeakyReLU,
@@ -279,38 +315,14 @@ SPECS = [
             lambda p: (p["slope"],),
         ),
     ),
-    OpSpec(
-        "abs",
-        Abs,
-        abs,
-        np.abs,
-        (ANY,),
-        operators=("__abs__",),
-        infix=operator.abs,
-        kink=PointKink("x == 0", "abs'(0) = 0 (PyTorch, HIPS; JAX: 1)", _at_zero, lambda p: (0.0,)),
-        accuracy=Accuracy(lambda mp, x: mp.fabs(x), (lambda mp, x: mp.sign(x),), (REALS,)),
-        numpy=(np.abs,),
-    ),
-    OpSpec(
-        "maximum",
-        Maximum,
-        maximum,
-        np.maximum,
-        (ANY, ANY),
-        kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
-        accuracy=_selection_accuracy(max),
-        numpy=(np.maximum,),
-    ),
-    OpSpec(
-        "minimum",
-        Minimum,
-        minimum,
-        np.minimum,
-        (ANY, ANY),
-        kink=TieKink("x0 == x1", "half the gradient to each (PyTorch, JAX)", "operands"),
-        accuracy=_selection_accuracy(min),
-        numpy=(np.minimum,),
-    ),
+    unary("abs", Abs, abs, np.abs, ANY, lambda mp, x: mp.fabs(x), lambda mp, x: mp.sign(x),
+          kink=PointKink("x == 0", "abs'(0) = 0 (PyTorch, HIPS; JAX: 1)", _at_zero, _zero_slope),
+          operators=("__abs__",), infix=operator.abs, numpy=(np.absolute, np.fabs),
+          analytic=False),
+    _selection(max, "maximum", Maximum, maximum, np.maximum),
+    _selection(min, "minimum", Minimum, minimum, np.minimum),
+    _selection(max, "fmax", Fmax, fmax, np.fmax),
+    _selection(min, "fmin", Fmin, fmin, np.fmin),
     OpSpec(
         "clip",
         Clip,
@@ -336,4 +348,4 @@ SPECS = [
         numpy=(np.where,),
         numpy_function=where,
     ),
-]
+]  # fmt: skip

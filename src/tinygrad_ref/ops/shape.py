@@ -17,6 +17,11 @@ Axis: TypeAlias = int | tuple[int, ...] | None
 ``None`` for all of them."""
 
 
+def operand_shape(x: Operand) -> tuple[int, ...]:
+    """The shape of an operand: a Variable's, or NumPy's for anything else."""
+    return x.shape if isinstance(x, Variable) else np.shape(x)
+
+
 def normalize_axes(axis: Axis, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The axes ``axis`` names in an array of ``shape``, each in ``range(len(shape))``; raises
     NumPy's ``AxisError`` (a ValueError and an IndexError) naming the axis and the shape."""

@@ -38,6 +38,7 @@ from tinygrad_ref.spec import (
     PointKink,
     Role,
     Shape,
+    SpreadKink,
     TieKink,
     WindowTieKink,
 )
@@ -574,9 +575,9 @@ def _move_apart_once(
             earlier = np.unique(rows[(rows >= 0) & (rows < k)])
             flat[k] = _outside(flat[k], flat[earlier], dtypes[0], among=flat)
         return
-    if not isinstance(kink, TieKink):
+    if not isinstance(kink, (TieKink, SpreadKink)):
         raise TypeError(f"unknown kind of kink: {kink!r}")
-    if kink.among == "operands":
+    if isinstance(kink, TieKink) and kink.among == "operands":
         # NOTE: each element of one operand keeps away from every element of the other it meets.
         moved = 1 if movable[1] else 0
         shape = np.broadcast_shapes(values[0].shape, values[1].shape)
@@ -657,6 +658,8 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
         raise ValueError(f"{spec.name} declares no kink")
     case = spec.draw_case(_DrawSampler(draw))
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
+    if isinstance(kink, SpreadKink):
+        pool = (draw(st.sampled_from(pool)),)
     operands = tuple(
         Variable(
             draw(
@@ -699,6 +702,8 @@ def _convention(
         g = np.zeros(x.size)
         np.add.at(g, first, gy.reshape(-1))
         return [g.reshape(x.shape)]
+    if isinstance(kink, SpreadKink):
+        return [np.zeros_like(values[0])]
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
     if kink.among == "operands":
