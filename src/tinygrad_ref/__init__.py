@@ -97,8 +97,8 @@ from tinygrad_ref.verification.checks import (
     check_second_gradients,
     gradcheck,
     gradgradcheck,
-    numerical_grad,
 )
+from tinygrad_ref.verification.oracle import numerical_grad
 
 __all__ = [
     "REGISTRY",

@@ -10,6 +10,8 @@ from tinygrad_ref.verification.checks import (
     check_second_gradients,
     gradcheck,
     gradgradcheck,
+)
+from tinygrad_ref.verification.oracle import (
     numerical_directional,
     numerical_estimates,
     numerical_grad,

@@ -26,8 +26,8 @@ from tinygrad_ref import (
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops import Cos
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.verification.checks import (
-    check_second_gradients,
+from tinygrad_ref.verification.checks import check_second_gradients
+from tinygrad_ref.verification.oracle import (
     numerical_estimates,
     numerical_grad,
     numerical_jacobian,
@@ -347,7 +347,7 @@ def test_view_ops_outputs_are_read_before_the_point_moves() -> None:
 def test_the_directional_bound_holds_where_the_table_underestimates() -> None:
     mpmath = pytest.importorskip("mpmath")
     from tinygrad_ref import grad, softmax_simple
-    from tinygrad_ref.verification.checks import numerical_directional
+    from tinygrad_ref.verification.oracle import numerical_directional
 
     w = np.array([0.5, -1.25])
     x, a = np.array([8.0, 0.0]), np.array([8.0, 2.0**-15])

@@ -20,7 +20,7 @@ from tinygrad_ref import (
     relu,
     where,
 )
-from tinygrad_ref.verification.checks import numerical_estimates, oracle_reach
+from tinygrad_ref.verification.oracle import numerical_estimates, oracle_reach
 from tinygrad_ref.verification.strategies import KINK_MARGIN
 
 

@@ -46,12 +46,14 @@ from tinygrad_ref.verification.checks import (
     EMPTY_REPORT,
     ROUNDING_MULTIPLE,
     SECOND_ORDER_ROUNDING_MULTIPLE,
-    Float64Array,
     GradcheckError,
     GradcheckReport,
     _rounding,
     check_gradients,
     check_second_gradients,
+)
+from tinygrad_ref.verification.oracle import (
+    Float64Array,
     numerical_directional,
     oracle_reach,
     step_scale,
