@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_ref import Function, Variable, gradcheck, gradgradcheck
+from tinygrad_ref import Function, Variable, check_gradients, check_second_gradients
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import Domain
 from tinygrad_ref.verification.strategies import arrays, dtypes, shapes
@@ -66,8 +66,12 @@ def programs(draw: st.DrawFn) -> Program:
 
 @given(programs())
 def test_program_gradients_match_central_differences(program: Program) -> None:
-    assert gradcheck(program, *program.inputs)
-    assert gradgradcheck(program, *program.inputs)
+    # NOTE: the reports, not gradcheck: an element too small for the oracle's steps to move
+    # its output (exp at 1e-23) is reported unresolved, with a warning from gradcheck
+    first = check_gradients(program, *program.inputs)
+    assert first.failure is None, first.failure
+    second = check_second_gradients(program, *program.inputs)
+    assert second.failure is None, second.failure
 
 
 def creators(output: Variable) -> Iterator[Function]:

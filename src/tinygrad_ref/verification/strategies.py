@@ -48,11 +48,13 @@ from tinygrad_ref.verification.checks import (
     SECOND_ORDER_ROUNDING_MULTIPLE,
     GradcheckError,
     GradcheckReport,
+    Mismatch,
     _rounding,
     check_gradients,
-    check_second_gradients,
+    second_order_report,
 )
 from tinygrad_ref.verification.oracle import (
+    Bounds,
     Float64Array,
     numerical_directional,
     oracle_reach,
@@ -332,6 +334,29 @@ def examples(
     return Example(spec, _kept_apart(spec, drawn, case.params), case.params, infix)
 
 
+def definition_domains(example: Example) -> list[Bounds | None] | None:
+    """Where the example's op is defined in each operand, from its spec's accuracy block
+    (the first of its regions that holds the operands): the oracle's steps stay inside."""
+    accuracy = example.spec.accuracy
+    if accuracy is None:
+        return None
+    values = [_raw(x) for x in example.operands]
+    for region in accuracy.regions:
+        if all(domain.contains(v) for domain, v in zip(region, values, strict=True)):
+            return [(domain.low, domain.high) for domain in region]
+    return None
+
+
+def _source(domains: Sequence[Bounds | None]) -> str:
+    """Python source for ``domains`` (infinite bounds as ``np.inf``)."""
+
+    def bound(value: float) -> str:
+        return repr(value) if math.isfinite(value) else ("-np.inf" if value < 0 else "np.inf")
+
+    parts = ["None" if d is None else f"({bound(d[0])}, {bound(d[1])})" for d in domains]
+    return f"[{', '.join(parts)}]"
+
+
 @dataclass
 class OpStats:
     """What a verification run measured for one op."""
@@ -395,31 +420,34 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
     check_forward(example)
     stats.examples += 1
     spec, params = example.spec, example.params
+    domains = definition_domains(example)
     first = check_gradients(
         example.fn,
         *example.operands,
         method="complex" if spec.analytic else "richardson",
         reference=(lambda *xs: spec.reference(*xs, **params)) if spec.analytic else None,
+        domains=domains,
     )
     stats.first = stats.first.merge(first)
+    within = "" if domains is None else f", domains={_source(domains)}"
     if first.failure is not None:
         method = (
             ', method="complex", reference=lambda *xs: spec.reference(*xs, **params)'
             if spec.analytic
             else ""
         )
-        check = f"gradcheck(fn, *operands, seed=0{method})"
+        check = f"gradcheck(fn, *operands, seed=0{method}{within})"
         raise GradcheckError(
             f"{example}: {first.failure}\nReproduce with:\n{example.reproducer(check)}"
         )
     if example.spec.second_order:
-        second = check_second_gradients(example.fn, *example.operands)
+        # NOTE: check_gradients has compared the recorded first derivatives already
+        second = second_order_report(example.fn, *example.operands, domains=domains)
         stats.second = second if stats.second is None else stats.second.merge(second)
         if second.failure is not None:
-            check = "gradgradcheck(fn, *operands, seed=0)"
+            check = f"gradgradcheck(fn, *operands, seed=0{within})"
             raise GradcheckError(
-                f"{example}: second derivatives: {second.failure}\n"
-                f"Reproduce with:\n{example.reproducer(check)}"
+                f"{example}: {second.failure}\nReproduce with:\n{example.reproducer(check)}"
             )
 
 
@@ -778,17 +806,51 @@ def _inner(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     return math.fsum(products.ravel().tolist())
 
 
+def _blocks(
+    jacobians: Sequence[Any], shape: Shape, points: Sequence[Float64Array]
+) -> list[Float64Array]:
+    """Jacobian blocks shaped ``shape + input shape`` (``jacobian`` of an empty input may
+    return them flattened)."""
+    return [
+        np.asarray(j, dtype=np.float64).reshape(shape + p.shape)
+        for j, p in zip(jacobians, points, strict=True)
+    ]
+
+
+def _along(points: Sequence[Float64Array], vs: Sequence[npt.ArrayLike]) -> float:
+    """The largest ``|v_k| / max(s_k, 1)`` of the tangents ``vs`` at ``points``: what a
+    relative rounding error of a value becomes in a derivative along them, for a function
+    that varies on the scale of its input."""
+    return max(
+        (
+            float(np.max(np.abs(np.asarray(v)) / np.maximum(step_scale(p), 1.0), initial=0.0))
+            for p, v in zip(points, vs, strict=True)
+        ),
+        default=0.0,
+    )
+
+
+def _magnitudes(
+    jacobians: Sequence[Float64Array], vs: Sequence[npt.ArrayLike], shape: Shape
+) -> Float64Array:
+    """``|J| |v|``: for each output element, the magnitude of the terms it sums, from the
+    Jacobian blocks (one per input, shaped ``output + input``) and the tangents."""
+    terms: Float64Array = np.zeros(shape)
+    for jac, v in zip(jacobians, vs, strict=True):
+        magnitude = np.abs(np.asarray(v, dtype=np.float64))
+        terms = terms + np.tensordot(np.abs(jac), magnitude, axes=magnitude.ndim)
+    return terms
+
+
 @dataclass(frozen=True)
 class _Linearization:
-    """An example's op at its Variable operands, in float64: the output, each operand's full
-    Jacobian (from the forward rule) and step scale (at least 1), for the magnitude of the
-    terms of ``J v``."""
+    """An example's op at its Variable operands, in float64: the output and each operand's
+    full Jacobian (from the forward rule), for the magnitude of the terms of ``J v``."""
 
     fn: Callable[..., Variable]
     points: list[Float64Array]
     output: Float64Array
     jacobians: list[Float64Array]
-    scales: list[Float64Array]
 
     @staticmethod
     def of(example: Example) -> _Linearization:
@@ -796,23 +858,15 @@ class _Linearization:
         points = [p.astype(np.float64) for p in _variable_data(example)]
         output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
         jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
-        scales = [np.maximum(step_scale(p), 1.0) for p in points]
-        return _Linearization(fn, points, output, [np.asarray(j) for j in jacobians], scales)
+        return _Linearization(fn, points, output, _blocks(jacobians, output.shape, points))
 
     def terms(self, vs: Sequence[Array]) -> Float64Array:
         """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
-        (what the element sums), the largest of those, and the largest output times the
-        largest ``|v_k| / s_k`` (what a relative rounding error of the output becomes along
-        ``v``): the floors :func:`tinygrad_ref.check_gradients` gives a gradient's terms."""
-        finest: Float64Array = np.zeros(self.output.shape)
-        along = 0.0
-        for jac, v, scale in zip(self.jacobians, vs, self.scales, strict=True):
-            magnitude = np.abs(np.asarray(v, dtype=np.float64))
-            finest = finest + np.tensordot(np.abs(jac), magnitude, axes=magnitude.ndim)
-            along = max(along, float(np.max(magnitude / scale, initial=0.0)))
-        largest = float(np.max(finest, initial=0.0))
-        output = float(np.max(np.abs(self.output), initial=0.0)) * along
-        terms: Float64Array = np.maximum(finest, max(largest, output))
+        (what it sums) and its own output's magnitude times the largest ``|v_k| / max(s_k,
+        1)`` (the rounding of the value a rule reads, along ``v``): each element on its own
+        scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's."""
+        finest = _magnitudes(self.jacobians, vs, self.output.shape)
+        terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.points, vs))
         return terms
 
 
@@ -907,40 +961,45 @@ def check_directional(
 def _directional_report(
     example: Example, actual: Float64Array, expected: Float64Array, allowed: Any, what: str
 ) -> GradcheckReport:
+    """Each output element of a jvp against ``expected`` within its own ``allowed`` error;
+    raises ``GradcheckError`` naming the forward check and the element that failed worst."""
     error = np.abs(actual - expected)
-    margin = float(np.max(error / np.maximum(allowed, 1e-300), initial=0.0))
-    bad = ~(error <= allowed)
-    if bad.any():
-        k = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise GradcheckError(
-            f"{example}: jvp along random tangents at output index {k} is "
-            f"{actual[k]!r}, {what} gives {expected[k]!r} "
-            f"(allowed error {np.asarray(allowed)[k]:.3g})"
+    allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), error.shape)
+    with np.errstate(all="ignore"):
+        margins = np.where(error == 0, 0.0, error / allowed)
+    margins = np.where(np.isnan(margins), np.inf, margins)
+    margin = float(np.max(margins, initial=0.0))
+    if not margin <= 1:
+        k = tuple(int(i) for i in np.unravel_index(int(np.argmax(margins)), margins.shape))
+        a, e = float(actual[k]), float(expected[k])
+        mismatch = Mismatch(
+            f"output index {k}",
+            "forward",
+            a,
+            e,
+            float(allowed[k]),
+            f"the jvp along random tangents is {a!r}, {what} gives {e!r}, |difference| "
+            f"{abs(a - e):.3g} (relative {abs(a - e) / max(abs(a), abs(e)):.3g}) > allowed "
+            f"error {float(allowed[k]):.3g}",
+            None,
+            k,
         )
+        raise GradcheckError(f"{example}: {mismatch}")
     return GradcheckReport(float(error.max(initial=0.0)), 0.0, None, margin, "directional")
-
-
-def _second_terms(h: Float64Array, floor: float, scale: Float64Array) -> Float64Array:
-    """The magnitude of the terms of an element of ``H a``: the larger of it, the largest of
-    its array, and the function's largest weighted output over the element's scale (the floor
-    :func:`tinygrad_ref.check_second_gradients` gives second derivatives)."""
-    magnitude = np.abs(h)
-    terms: Float64Array = np.maximum(
-        np.maximum(magnitude, float(np.max(magnitude, initial=0.0))), floor / scale
-    )
-    return terms
 
 
 def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
     symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to ``64 eps`` of
-    the terms' magnitude, :func:`_second_terms`), and ``H a`` equals the oracle's derivative
-    of ``grad(phi)`` along ``a`` (by the bound of :func:`check_directional`). Returns the
-    symmetry's difference in rounding errors of its terms."""
+    the terms' magnitude, ``<|b|, T_a> + <|a|, T_b>``; ``T_a``, each element's terms: the
+    larger of ``(|H| |a|)_i`` from the whole Hessian by forward mode, and the weighted values
+    the element moves over its scale, along ``a``), and each element of ``H a`` equals the
+    oracle's derivative of ``grad(phi)`` along ``a`` (by the bound of
+    :func:`check_directional`, on its own terms).
+    Returns the symmetry's difference in rounding errors of its terms."""
     linear = _Linearization.of(example) if linear is None else linear
     fn, points = linear.fn, linear.points
     w = np.random.default_rng(seed + 3).standard_normal(linear.output.shape)
-    floor = float(np.max(np.abs(w * linear.output), initial=0.0))
     argnums = tuple(range(len(points)))
 
     def phi(*xs: Operand) -> Variable:
@@ -955,12 +1014,23 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     b = [v.astype(np.float64) for v in _directions(points, seed + 2)]
     ha = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, a)[1]]
     hb = [np.asarray(h, dtype=np.float64) for h in jvp(gradient, points, b)[1]]
-    terms_a = [_second_terms(h, floor, s) for h, s in zip(ha, linear.scales, strict=True)]
-    terms_b = [_second_terms(h, floor, s) for h, s in zip(hb, linear.scales, strict=True)]
+    size = sum(p.size for p in points)
+    hessian = _blocks(jacobian(flat_gradient, argnums, mode="fwd")(*points), (size,), points)
+    # NOTE: a second derivative reads the values of the outputs its element moves
+    read = np.concatenate(
+        [
+            np.tensordot(np.abs(w * linear.output), j != 0, axes=linear.output.ndim).ravel()
+            / np.maximum(step_scale(p), 1.0).ravel()
+            for j, p in zip(linear.jacobians, points, strict=True)
+        ]
+    )
+    terms_a = np.maximum(_magnitudes(hessian, a, (size,)), read * _along(points, a))
+    terms_b = np.maximum(_magnitudes(hessian, b, (size,)), read * _along(points, b))
     one = math.fsum(_inner(bk, hk) for bk, hk in zip(b, ha, strict=True))
     other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
-    terms = math.fsum(_inner(np.abs(bk), t) for bk, t in zip(b, terms_a, strict=True))
-    terms += math.fsum(_inner(np.abs(ak), t) for ak, t in zip(a, terms_b, strict=True))
+    flat_a = np.concatenate([np.ravel(ak) for ak in a])
+    flat_b = np.concatenate([np.ravel(bk) for bk in b])
+    terms = _inner(np.abs(flat_b), terms_a) + _inner(np.abs(flat_a), terms_b)
     eps = float(np.finfo(np.float64).eps)
     ulps = abs(one - other) / (eps * max(terms, float(np.finfo(np.float64).smallest_normal)))
     if not ulps <= SECOND_ORDER_ROUNDING_MULTIPLE:
@@ -972,8 +1042,7 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     actual = np.concatenate([np.ravel(h) for h in ha])
     if actual.size:
         estimate = numerical_directional(flat_gradient, points, a)
-        bound = np.concatenate([np.ravel(t) for t in terms_a])
-        allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, bound)
+        allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, terms_a)
         _directional_report(
             example, actual, estimate.value, allowed, "the oracle's derivative of grad"
         )
