@@ -93,6 +93,7 @@ from tinygrad_ref.transforms import grad, hessian, hvp, jacobian, jvp, value_and
 from tinygrad_ref.verification.checks import (
     GradcheckError,
     GradcheckReport,
+    GradcheckWarning,
     check_gradients,
     check_second_gradients,
     gradcheck,
@@ -107,6 +108,7 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradcheckReport",
+    "GradcheckWarning",
     "OpSpec",
     "Operand",
     "Parameter",

@@ -3,8 +3,10 @@
 :mod:`tinygrad_ref.verification`; this module re-exports the public ones."""
 
 from tinygrad_ref.verification.checks import (
+    Flagged,
     GradcheckError,
     GradcheckReport,
+    GradcheckWarning,
     Mismatch,
     check_gradients,
     check_second_gradients,
@@ -12,6 +14,10 @@ from tinygrad_ref.verification.checks import (
     gradgradcheck,
 )
 from tinygrad_ref.verification.oracle import (
+    Estimate,
+    ecnoise,
+    first_steps,
+    granularity,
     numerical_directional,
     numerical_estimates,
     numerical_grad,
@@ -20,13 +26,19 @@ from tinygrad_ref.verification.oracle import (
 )
 
 __all__ = [
+    "Estimate",
+    "Flagged",
     "GradcheckError",
     "GradcheckReport",
+    "GradcheckWarning",
     "Mismatch",
     "check_gradients",
     "check_second_gradients",
+    "ecnoise",
+    "first_steps",
     "gradcheck",
     "gradgradcheck",
+    "granularity",
     "numerical_directional",
     "numerical_estimates",
     "numerical_grad",

@@ -187,11 +187,14 @@ def test_the_kink_margin_is_wider_than_the_oracles_reach_and_needed() -> None:
 
 def test_no_step_crosses_relus_kink_at_0() -> None:
     """A kink at 0 needs no margin for the oracle: no step goes farther than 1/8 of a nonzero
-    element, so however near 0 it is, relu's derivative there is exact."""
+    element, so however near 0 it is, relu's derivative there is exact (on the flat side, its
+    bound allows a derivative hidden in rounding: a far probe across the kink moves it)."""
     for v in (1e-300, -1e-300, 1e-9, -3e-7):
         (estimate,) = numerical_estimates(relu, Variable(np.array([v, 1.0])))
         (weights,) = numerical_grad(lambda x: x, Variable(np.array([v, 1.0])), method="complex")
         assert estimate is not None
         assert weights is not None
         assert estimate.value[0] == (weights[0] if v > 0 else 0.0)
-        assert estimate.error[0] <= 1e-9 * abs(weights[0])
+        if v > 0:
+            assert estimate.error[0] <= 1e-9 * abs(weights[0])
+        assert gradcheck(relu, Variable(np.array([v, 1.0])))

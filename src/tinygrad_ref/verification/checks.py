@@ -175,7 +175,7 @@ class GradcheckReport:
             max(self.resolution, other.resolution),
             _worst(self.resolutions, other.resolutions),
             max(self.noise, other.noise),
-            self.steps or other.steps,
+            _filled(self.steps, other.steps),
             (self.loose + other.loose)[:MAX_MISMATCHES],
             self.loose_count + other.loose_count,
             (self.unresolved + other.unresolved)[:MAX_MISMATCHES],
@@ -195,6 +195,16 @@ def _worst(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return tuple(np.fmax(a, b) for a, b in zip(one, other, strict=True))
+
+
+def _filled(
+    one: tuple[Float64Array, ...], other: tuple[Float64Array, ...]
+) -> tuple[Float64Array, ...]:
+    """Per input, whichever of two reports' arrays is not empty (each check fills its own
+    input's)."""
+    if not one or not other or len(one) != len(other):
+        return one or other
+    return tuple(a if a.size else b for a, b in zip(one, other, strict=True))
 
 
 EMPTY_REPORT = GradcheckReport(0.0, 0.0, None)

@@ -27,6 +27,7 @@ fast does not blur the others. Two oracles:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,10 @@ evaluation of an output may be off, when that is more than :data:`NOISE_ULPS` of
 NOISE_POINTS = 6
 """The evaluations ECnoise makes besides the point itself, half on each side along one random
 direction, once per oracle run (not per element)."""
+NOISE_JITTER = 0.25
+"""ECnoise's points are moved off the regular spacing by up to this fraction of it, at random:
+rounding to a quantum that the spacing is nearly a multiple of would repeat along a regular
+line, and look smooth."""
 NOISE_SPACING = (math.sqrt(5.0) - 1.0) / 32.0
 """The spacing of ECnoise's evaluations, relative to each element's first step (about 1/52):
 small enough that a smooth function's differences of order 3 and up are below its rounding,
@@ -83,11 +88,11 @@ ELEMENT_SHARE = float(np.cbrt(EPS64))
 """The share of its array's rms below which an element's step scale does not go."""
 LEAST_SCALE = float(np.finfo(np.float64).smallest_normal) / EPS64
 """The least step scale: steps stay normal numbers, far from underflow."""
-GROWTH = 1e-7
-"""An element whose estimate is noise-bound beyond this fraction of its terms tries a larger
-first step, up to :func:`largest_steps`: a function whose outputs are large beside its
-derivative (a sum of many terms, a loss) needs steps larger than ``cbrt(eps)`` of its
-input."""
+GROWTH = 1e-6
+"""An element whose estimate is bound beyond this fraction of its terms (it would be checked
+only loosely) tries a larger first step, up to :func:`largest_steps`: a function whose outputs
+are large beside its derivative (a sum of many terms, a loss) needs steps larger than
+``cbrt(eps)`` of its input; and only then do outputs no step moved get probed."""
 HOME = 0.125
 """No step goes farther from its element than this fraction of the element's magnitude (unless
 it is 0), nor than this fraction of its distance to the edges of the domain where ``fn`` is
@@ -163,36 +168,44 @@ def oracle_reach(
     return reach
 
 
-def ecnoise(values: npt.ArrayLike) -> Float64Array:
+def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Float64Array:
     """The computational noise (a standard deviation) of each column of ``values``, the
-    evaluations of outputs at equally spaced points along a line, by Moré and Wild's ECnoise
-    ("Estimating computational noise", SIAM J. Sci. Comput. 33(3), 2011): the differences of
-    order ``k`` of noise of level ``s`` have mean square ``s**2 / gamma_k``, ``gamma_k =
-    (k!)**2 / (2k)!``, while a smooth function's shrink with the order. The estimate of the
-    first order whose differences change sign and whose estimates agree with the next two
-    orders' within a factor of 4 is the noise; 0 where none does (the noise is below what the
-    spacing resolves). Where at least half the differences of order 1 or 2 are exactly 0 but
-    not all (the output moves by discrete jumps, which may recur with the spacing and so not
-    look random), at least the largest of them over ``sqrt(12)``, the deviation of rounding
-    to steps of that size."""
+    evaluations of outputs at points along a line (equally spaced, or at ``positions``), by
+    Moré and Wild's ECnoise ("Estimating computational noise", SIAM J. Sci. Comput. 33(3),
+    2011): the differences of order ``k`` of noise of level ``s`` have mean square ``s**2 /
+    gamma_k``, ``gamma_k = (k!)**2 / (2k)!``, while a smooth function's shrink with the order.
+    At ``positions``, divided differences take their place, each over the root of its
+    coefficients' summed squares (``gamma_k`` again where the points are equally spaced). The
+    estimate of the first order whose differences change sign and whose estimates agree with
+    the next two orders' within a factor of 4 is the noise; 0 where none does (the noise is
+    below what the spacing resolves). Where at least half the differences of order 1 or 2
+    are exactly 0 but not all (the output moves by discrete jumps, which may recur with the
+    spacing and so not look random), at least the largest of them over ``sqrt(12)``, the
+    deviation of rounding to steps of that size."""
     f = np.asarray(values, dtype=np.float64)
     count = f.shape[0]
+    t = np.arange(count, dtype=np.float64) if positions is None else np.asarray(positions)
+    extra = (1,) * (f.ndim - 1)
     with np.errstate(all="ignore"):
-        differences = f
-        gamma = 1.0
+        raw = divided = f
         levels: list[Float64Array] = []
         signs: list[BoolArray] = []
         jumps = np.zeros(f.shape[1:])
         for order in range(1, count):
-            differences = np.diff(differences, axis=0)
+            raw = np.diff(raw, axis=0)
             if order <= 2:
-                zeros = np.sum(differences == 0, axis=0)
-                sparse = (zeros >= differences.shape[0] / 2) & (zeros < differences.shape[0])
-                largest = np.max(np.abs(differences), axis=0) / math.sqrt(12.0)
+                zeros = np.sum(raw == 0, axis=0)
+                sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
+                largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
                 jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
-            gamma *= 0.5 * order / (2 * order - 1)
-            levels.append(np.sqrt(gamma * np.mean(np.square(differences), axis=0)))
-            signs.append((np.min(differences, axis=0) < 0) & (np.max(differences, axis=0) > 0))
+            widths = (t[order:] - t[:-order]).reshape((-1, *extra))
+            divided = np.diff(divided, axis=0) / widths
+            norms = np.array(
+                [_spread(tuple(t[i : i + order + 1].tolist())) for i in range(count - order)]
+            )
+            scaled = divided / norms.reshape((-1, *extra))
+            levels.append(np.sqrt(np.mean(np.square(scaled), axis=0)))
+            signs.append((np.min(divided, axis=0) < 0) & (np.max(divided, axis=0) > 0))
         noise = np.zeros(f.shape[1:])
         found: BoolArray = np.zeros(f.shape[1:], dtype=bool)
         for k in range(len(levels) - 2):
@@ -203,6 +216,16 @@ def ecnoise(values: npt.ArrayLike) -> Float64Array:
         noise = np.maximum(noise, jumps)
     result: Float64Array = np.where(np.isfinite(noise), noise, 0.0)
     return result
+
+
+@functools.cache
+def _spread(points: tuple[float, ...]) -> float:
+    """The root of the summed squares of the coefficients of the divided difference over
+    ``points``: its deviation for independent noise of deviation 1."""
+    coefficients = [
+        1.0 / math.prod(p - q for j, q in enumerate(points) if j != i) for i, p in enumerate(points)
+    ]
+    return math.sqrt(sum(c * c for c in coefficients))
 
 
 def granularity(values: npt.ArrayLike) -> Float64Array:
@@ -230,10 +253,17 @@ def _working_dtype(*dtypes: np.dtype[Any]) -> np.dtype[Any]:
 
 
 def _weights(shape: tuple[int, ...], seed: int) -> Float64Array:
-    """Fixed random weights of magnitude 0.5 to 1.5 and random sign: no output is ignored."""
+    """Fixed random weights of magnitude 0.5 to 1.5 and random sign: no output is ignored.
+    A fresh copy of the ones drawn once per shape and seed."""
+    return _drawn_weights(shape, seed).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _drawn_weights(shape: tuple[int, ...], seed: int) -> Float64Array:
     rng = np.random.default_rng(seed)
     magnitudes = rng.uniform(0.5, 1.5, size=shape)
-    return np.where(rng.random(size=shape) < 0.5, -magnitudes, magnitudes)
+    drawn: Float64Array = np.where(rng.random(size=shape) < 0.5, -magnitudes, magnitudes)
+    return drawn
 
 
 def _call(fn: Callable[..., Variable], inputs: Sequence[Any]) -> Variable:
@@ -371,27 +401,25 @@ class _Objective:
         # NOTE: a copy: a view op's output shares memory with the point, which moves next
         return np.array(y) if self.raw else np.array(y, dtype=np.float64)
 
-    def error(self, y: Float64Array, sigma: Float64Array | None = None) -> Float64Array:
+    def error(self, y: Float64Array) -> Float64Array:
         """A bound on the computational error of evaluations that gave the outputs ``y``:
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
-        output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise (``sigma``
-        if given, else :attr:`sigma`)."""
+        output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
         tiny = float(np.finfo(self.output_dtype).smallest_normal)
         with np.errstate(all="ignore"):
             rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), tiny)
-        bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.noise(sigma))
+        bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
         return bound
 
-    def noise(self, sigma: Float64Array | None = None) -> Float64Array:
-        return self.sigma if sigma is None else sigma
-
-    def beyond_rounding(self, line: Float64Array) -> Float64Array:
-        """The noise of equally spaced evaluations ``line`` (:func:`ecnoise`, and at least
+    def beyond_rounding(
+        self, line: Float64Array, positions: Float64Array | None = None
+    ) -> Float64Array:
+        """The noise of evaluations ``line`` along a line (:func:`ecnoise`, and at least
         the deviation of rounding to their :func:`granularity`) where it is more than the
         rounding :meth:`error` allows the values themselves, else 0 (the values may be far
         larger than at the point, where an element at 0 moved)."""
         # NOTE: rounding to a quantum of size q has deviation q / sqrt(12)
-        found = np.maximum(ecnoise(line), granularity(line) / math.sqrt(12.0))
+        found = np.maximum(ecnoise(line, positions), granularity(line) / math.sqrt(12.0))
         with np.errstate(all="ignore"):
             rounding = NOISE_ULPS / NOISE_SIGMAS * self.eps * np.max(np.abs(line), axis=0)
         beyond: Float64Array = np.where(found > rounding, found, 0.0)
@@ -408,20 +436,24 @@ class _Objective:
         rng = np.random.default_rng(self.seed + 7)
         signs = [rng.choice([-1.0, 1.0], size=p.shape) for p in self.points]
         half = NOISE_POINTS // 2
+        # NOTE: jittered, so that no regular spacing aliases with the quantum of the noise
+        jitter = rng.uniform(-NOISE_JITTER, NOISE_JITTER, size=2 * half + 1)
+        offsets = np.arange(-half, half + 1, dtype=np.float64)
+        positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
         spacing = NOISE_SPACING
         for _ in range(4):
             directions = [spacing * sign * s for sign, s in zip(signs, steps, strict=True)]
             values = [
                 self.value
-                if i == 0
-                else self.output([p + i * v for p, v in zip(self.points, directions, strict=True)])
-                for i in range(-half, half + 1)
+                if u == 0
+                else self.output([p + u * v for p, v in zip(self.points, directions, strict=True)])
+                for u in positions
             ]
             line = np.stack(values)
             if _finite(line) or not _finite(self.value):
                 break
             spacing *= HOME
-        self.sigma = self.beyond_rounding(line)
+        self.sigma = self.beyond_rounding(line, positions)
 
     @property
     def reach(self) -> float:
@@ -446,9 +478,6 @@ class _Difference:
     """The distance between the two points differenced."""
     peak: float
     """The largest magnitude evaluated among the outputs that changed."""
-    above: Float64Array | None = None
-    below: Float64Array | None = None
-    """The outputs at the two points (an element's differences only)."""
 
 
 Central = Callable[[float], _Difference]
@@ -461,18 +490,17 @@ def _difference(
     y_below: npt.NDArray[Any],
     width: float,
     everywhere: bool = False,
-    sigma: Float64Array | None = None,
 ) -> _Difference:
     """``(y_above - y_below) / width`` per output and the bound on its noise: each side's
-    :meth:`_Objective.error` (with the noise levels ``sigma``, if given), over ``width``.
-    ``everywhere`` (or along a direction): every output counts as changed."""
+    :meth:`_Objective.error`, over ``width``. ``everywhere`` (or along a direction): every
+    output counts as changed."""
     changed = np.asarray(y_above != y_below) | everywhere | objective.along_direction
     with np.errstate(all="ignore"):
         value = np.asarray((y_above - y_below) / width, dtype=np.float64)
-        error = (objective.error(y_above, sigma) + objective.error(y_below, sigma)) / width
+        error = (objective.error(y_above) + objective.error(y_below)) / width
         sides = np.maximum(np.abs(y_above), np.abs(y_below))
         peak = float(np.max(np.where(changed, sides, 0.0), initial=0.0))
-    return _Difference(value, error, changed, width, peak, y_above, y_below)
+    return _Difference(value, error, changed, width, peak)
 
 
 @dataclass(frozen=True)
@@ -669,16 +697,14 @@ class _Column:
 
 class _ElementDifferences:
     """Central differences in element ``k`` of input ``number``, evaluated on ``work``, a copy
-    of the points that is restored after each evaluation; each step's outputs are kept, so
-    that their noise can be re-estimated without evaluating again."""
+    of the points that is restored after each evaluation (once per step)."""
 
     def __init__(
         self, objective: _Objective, work: list[Float64Array], number: int, k: int, step: float
     ) -> None:
         self.objective, self.work, self.k, self.step = objective, work, k, step
         self.flat = work[number].reshape(-1)
-        self.sigma = objective.sigma
-        self.evaluated: dict[float, tuple[Float64Array, Float64Array, float]] = {}
+        self.evaluated: dict[float, _Difference] = {}
 
     def __call__(self, fraction: float) -> _Difference:
         if fraction not in self.evaluated:
@@ -692,26 +718,8 @@ class _ElementDifferences:
             finally:
                 self.flat[self.k] = x
             # NOTE: divided by the steps actually taken, after rounding x + h and x - h
-            self.evaluated[fraction] = (above, below, (x + h) - (x - h))
-        above, below, width = self.evaluated[fraction]
-        return _difference(self.objective, above, below, width, sigma=self.sigma)
-
-    def noisier(self, first: _Difference, second: _Difference) -> bool:
-        """Whether the stencil of the first two steps, ``x - h, x - h/2, x, x + h/2, x + h``,
-        shows more noise in some output than the objective's line did (its spacing is 8 times
-        the line's, so the two do not alias alike, and it moves this element alone); if so,
-        the differences carry that noise from now on."""
-        if first.above is None or first.below is None or second.above is None:
-            return False
-        assert second.below is not None
-        stencil = np.stack(
-            [first.below, second.below, self.objective.value, second.above, first.above]
-        )
-        found = self.objective.beyond_rounding(stencil)
-        if not np.any(found > self.sigma):
-            return False
-        self.sigma = np.maximum(self.sigma, found)
-        return True
+            self.evaluated[fraction] = _difference(self.objective, above, below, (x + h) - (x - h))
+        return self.evaluated[fraction]
 
 
 def _probe(
@@ -719,27 +727,30 @@ def _probe(
 ) -> tuple[BoolArray, Float64Array]:
     """Which outputs depend on element ``k`` of input ``number`` at all: those that some far
     move of it changes, or makes not finite (unless it makes every output not finite: it left
-    the domain); and the largest magnitude each output takes under the two moderate moves.
-    Three evaluations, by the inputs' rms (at least 1) up and down (a saturating function
-    moves one way only), and to ``2**1000`` away from 0 (a dependence too weak for the
-    others), made only when outputs that no step moved could hide a derivative larger than the
-    estimate's own error. They estimate nothing, so they may go farther than the steps."""
+    the domain); and the largest magnitude each output takes at the point and under the first
+    move. That move goes by the inputs' rms (at least 1) toward 0 and past it (a function that
+    saturates away from 0 moves there); for the outputs it leaves alone, a second one goes to
+    ``2**1000`` away from 0 (a dependence too weak for the first). Made only when outputs that
+    no step moved could hide a derivative larger than the estimate's own error. They estimate
+    nothing, so they may go farther than the steps."""
     flat = work[number].reshape(-1)
     x = flat[k]
     far = max(abs(x), objective.reach)
     dependent: BoolArray = np.zeros(objective.value.shape, dtype=bool)
     scale = np.abs(objective.value)
     try:
-        for move in (far, -far, math.copysign(2.0**1000, x)):
-            flat[k] = x + move
+        for target in (x - math.copysign(far, x), math.copysign(2.0**1000, x)):
+            flat[k] = target
             moved = objective.output(work)
             finite = np.isfinite(moved)
             if finite.any() or not moved.size:
                 # NOTE: nothing finite (the move left the domain) tells nothing
                 with np.errstate(invalid="ignore"):
                     dependent |= (moved != objective.value) | ~finite
-            if abs(move) == far:
+            if target != flat.dtype.type(math.copysign(2.0**1000, x)):
                 scale = np.maximum(scale, np.where(finite, np.abs(moved), 0.0))
+            if dependent.all():
+                break
     finally:
         flat[k] = x
     return dependent, scale
@@ -768,10 +779,7 @@ def _richardson_column(
     def table_from(start: float, least: int = 2) -> _Table:
         central = _ElementDifferences(objective, work, number, k, start)
         inside = _inside_domain(central)
-        table = _extrapolate(inside, LEVELS, weights, least)
-        if len(table.differences) > 1 and central.noisier(*table.differences[:2]):
-            table = _extrapolate(inside, LEVELS, weights, least)
-        return table
+        return _extrapolate(inside, LEVELS, weights, least)
 
     table = table_from(step)
     if weights is not None:
@@ -806,14 +814,14 @@ def _richardson_column(
 
 def _worth_probing(best: _Entry, hidden: Float64Array, weights: Float64Array | None) -> bool:
     """Whether the outputs no step moved could hide more than the estimate's own error, and
-    more than :data:`TARGET` of its terms (always, for a column of the Jacobian)."""
+    more than :data:`GROWTH` of its terms (always, for a column of the Jacobian)."""
     if weights is None:
         return True
     summary = best.weighted(weights)
     with np.errstate(all="ignore"):
         shown = ERROR_SAFETY * float(summary.error)
         terms = float(np.sum(np.abs(weights * best.value)))
-        return float(np.sum(np.abs(weights) * hidden)) > max(shown, TARGET * terms)
+        return float(np.sum(np.abs(weights) * hidden)) > max(shown, GROWTH * terms)
 
 
 def _complex_column(objective: _Objective, number: int, k: int) -> _Column:
