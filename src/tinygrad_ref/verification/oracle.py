@@ -198,11 +198,8 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
                 sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
                 largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
                 jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
-            widths = (t[order:] - t[:-order]).reshape((-1, *extra))
-            divided = np.diff(divided, axis=0) / widths
-            norms = np.array(
-                [_spread(tuple(t[i : i + order + 1].tolist())) for i in range(count - order)]
-            )
+            widths, norms = _divisors(tuple(t.tolist()), order)
+            divided = np.diff(divided, axis=0) / widths.reshape((-1, *extra))
             scaled = divided / norms.reshape((-1, *extra))
             levels.append(np.sqrt(np.mean(np.square(scaled), axis=0)))
             signs.append((np.min(divided, axis=0) < 0) & (np.max(divided, axis=0) > 0))
@@ -218,7 +215,16 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
     return result
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
+def _divisors(points: tuple[float, ...], order: int) -> tuple[Float64Array, Float64Array]:
+    """For the divided differences of ``order`` over consecutive ``points``: the width each
+    divides by, and the deviation each has for independent noise of deviation 1."""
+    t = np.array(points)
+    widths: Float64Array = t[order:] - t[:-order]
+    spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
+    return widths, np.array(spreads)
+
+
 def _spread(points: tuple[float, ...]) -> float:
     """The root of the summed squares of the coefficients of the divided difference over
     ``points``: its deviation for independent noise of deviation 1."""
@@ -290,10 +296,16 @@ def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
 
 
 def _root_sum_square(x: Float64Array) -> float:
-    largest = float(np.abs(x).max(initial=0.0))
+    flat = np.ravel(x)
+    with np.errstate(all="ignore"):
+        total = float(np.dot(flat, flat))
+    if 1e-290 < total < 1e290:
+        return math.sqrt(total)
+    # NOTE: scaled where the squares would overflow or underflow
+    largest = float(np.abs(flat).max(initial=0.0))
     if largest == 0 or not np.isfinite(largest):
         return largest
-    return largest * float(np.sqrt(np.sum(np.square(x / largest))))
+    return largest * float(np.sqrt(np.sum(np.square(flat / largest))))
 
 
 def _finite(value: Float64Array) -> bool:
@@ -582,6 +594,7 @@ def _extrapolate(
     previous: list[Float64Array] = []
     previous_noise: list[Float64Array] = []
     best: _Entry | None = None
+    summary: _Entry | None = None
     first = central(1.0)
     moved = first.changed
     differences = []
@@ -606,27 +619,22 @@ def _extrapolate(
         previous, previous_noise = row, row_noise
         if row_best is None:
             continue
-        if (
-            i + 1 >= least
-            and best is not None
-            and bool(
-                np.all(
-                    row_best.among(moved).weighted(weights).error
-                    > 2 * best.among(moved).weighted(weights).error
-                )
-            )
-        ):
-            break
+        if i + 1 >= least and summary is not None:
+            row_summary = row_best.among(moved).weighted(weights)
+            if bool(np.all(row_summary.error > 2 * summary.error)):
+                break
         best = row_best.better(best)
-        if i + 1 >= least and _converged(best.among(moved), weights):
+        summary = best.among(moved).weighted(weights)
+        if i + 1 >= least and _converged(summary, best, weights):
             break
     if best is None:
         best = _Entry(first.value, np.full_like(first.value, np.inf), first.error)
     return _Table(best.among(moved), moved, first, differences)
 
 
-def _converged(best: _Entry, weights: Float64Array | None) -> bool:
-    summary = best.weighted(weights)
+def _converged(summary: _Entry, best: _Entry, weights: Float64Array | None) -> bool:
+    """Whether ``summary`` (of ``best``, weighted) is noise-bound or within :data:`TARGET` of
+    its terms."""
     terms = best.value if weights is None else np.sum(np.abs(weights * best.value))
     return bool(np.all(summary.truncation <= summary.noise)) or bool(
         np.all(summary.error <= TARGET * np.abs(terms))
@@ -756,6 +764,13 @@ def _probe(
     return dependent, scale
 
 
+Wanted = Callable[[int, int, float, float, float], bool]
+"""Whether element ``k`` of input ``number`` is worth refining, given the weighted estimate,
+its error bound and its terms: a larger step where noise bounds it, probes of the outputs no
+step moved. A check asks where its judgement depends on it; refining only tightens the bound
+(except where nothing moved: there it may also find the rounding of an exact 0 hidden)."""
+
+
 def _richardson_column(
     objective: _Objective,
     work: list[Float64Array],
@@ -764,12 +779,15 @@ def _richardson_column(
     step: float,
     weights: Float64Array | None,
     largest: float = 0.0,
+    wanted: Wanted | None = None,
 ) -> _Column:
     """The Richardson estimate of every output's derivative by element ``k`` of input
-    ``number``, from the first step ``step`` (and, when the weighted estimate is lost in noise
-    beyond :data:`GROWTH` of its terms, from a larger one up to ``largest``, if better); an
-    output no step moved contributes its noise over the first step as a bound on a hidden
-    derivative, unless the probe shows it does not depend on the element."""
+    ``number``, from the first step ``step``; an output no step moved contributes its noise
+    over the first step as a bound on a hidden derivative. Where ``wanted`` (else always),
+    refined: when the weighted estimate is lost in noise beyond :data:`GROWTH` of its terms,
+    from a larger step up to ``largest`` too, if better; and the outputs no step moved are
+    probed: where others moved, those that do not depend on the element drop out; where
+    nothing moved, those that do count the rounding of the values they take nearby."""
     x = float(work[number].reshape(-1)[k])
     if 0 < abs(x) < float(np.finfo(np.float64).smallest_normal):
         zero = np.zeros(objective.value.shape)
@@ -782,12 +800,17 @@ def _richardson_column(
         return _extrapolate(inside, LEVELS, weights, least)
 
     table = table_from(step)
+    refine = True
     if weights is not None:
         summary = table.best.weighted(weights)
         error = ERROR_SAFETY * float(summary.error)
         with np.errstate(all="ignore"):
             terms = float(np.sum(np.abs(weights * table.best.value)))
-        if error > GROWTH * terms and largest > RATIO * step:
+            unmoved = np.where(table.moved | objective.along_direction, 0.0, table.first.error)
+            hidden_sum = float(np.sum(np.abs(weights) * unmoved))
+        if wanted is not None:
+            refine = wanted(number, k, float(summary.value), error + hidden_sum, terms)
+        if refine and error > GROWTH * terms and largest > RATIO * step:
             # NOTE: noise falls as 1 / step: as far as the target, if the element allows; kept
             # only where no kink lies across it (the strategies keep kinks out of the first
             # steps' reach only)
@@ -799,12 +822,17 @@ def _richardson_column(
     step = first.width / 2
     # NOTE: along a direction, an output that did not move kept its noise in the table
     hidden = np.where(table.moved | objective.along_direction, 0.0, first.error)
-    if hidden.any() and (not table.moved.any() or _worth_probing(best, hidden, weights)):
+    nothing = not table.moved.any()
+    if refine and hidden.any() and (nothing or _worth_probing(best, hidden, weights)):
         dependent, scale = _probe(objective, work, number, k)
-        # NOTE: an output's rounding is that of the values it takes nearby: an exact 0 may
-        # be the cancellation of terms as large as they
-        nearby = 2 * objective.error(scale) / first.width
-        hidden = np.where(dependent & (hidden > 0), np.maximum(hidden, nearby), 0.0)
+        if nothing:
+            # NOTE: where nothing moved, probes cannot show the outputs independent (beta +
+            # gamma * f(x) with gamma 1e-103 never moves); those that depend round as the
+            # values they take nearby: an exact 0 may be the cancellation of terms that large
+            nearby = np.where(dependent, 2 * objective.error(scale) / first.width, 0.0)
+            hidden = np.maximum(hidden, nearby)
+        else:
+            hidden = np.where(dependent, hidden, 0.0)
     reason = ""
     if not _finite(best.value) or first.peak > NEAR_OVERFLOW or abs(x) > NEAR_OVERFLOW:
         reason = NEAR_OVERFLOW_REASON
@@ -851,10 +879,12 @@ def _per_element(
     eps: float | None,
     method: Method,
     weighted: bool,
+    wanted: Wanted | None = None,
 ) -> list[Estimate]:
     """An estimate of the derivative of the objective with respect to every element of every
     Variable input: the weighted objective's gradient, or (``weighted=False``) a column of the
-    Jacobian per element, shaped ``output shape + input shape``."""
+    Jacobian per element, shaped ``output shape + input shape``; refined where ``wanted``
+    (else everywhere it is worth it, see :func:`_richardson_column`)."""
     unit = float(np.cbrt(objective.eps))
     steps = [
         first_steps(point, unit, bounds, eps)
@@ -878,7 +908,14 @@ def _per_element(
             _complex_column(objective, number, k)
             if method == "complex"
             else _richardson_column(
-                objective, work, number, k, float(step.flat[k]), weights, float(most.flat[k])
+                objective,
+                work,
+                number,
+                k,
+                float(step.flat[k]),
+                weights,
+                float(most.flat[k]),
+                wanted,
             )
             for k in range(point.size)
         ]
