@@ -295,6 +295,13 @@ def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
     return variables
 
 
+def _rms_or_1(values: Float64Array) -> float:
+    """The rms of ``values``, at least 1."""
+    with np.errstate(all="ignore"):
+        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    return max(rms, 1.0)
+
+
 def _root_sum_square(x: Float64Array) -> float:
     flat = np.ravel(x)
     with np.errstate(all="ignore"):
@@ -353,6 +360,7 @@ class _Objective:
         along_direction: bool = False,
         bounds: Sequence[Bounds | None] | None = None,
         counted: int | None = None,
+        far: float | None = None,
     ) -> None:
         self.fn = fn
         self.seed = seed
@@ -393,6 +401,8 @@ class _Objective:
             self.magnitudes.reshape(-1)[counted:] = np.abs(self.value.reshape(-1)[counted:])
         self.sigma: Float64Array = np.zeros(self.value.shape)
         """Each output's computational noise, once :meth:`measure_noise` has run."""
+        self.far = far
+        """How far a dependence probe moves an element, if not :attr:`reach`."""
 
     def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         args = list(self.inputs)
@@ -470,11 +480,10 @@ class _Objective:
     @property
     def reach(self) -> float:
         """The scale of a far move, for the dependence probe: the rms of every Variable
-        input's values, and at least 1."""
-        values = np.concatenate([np.ravel(p) for p in self.points])
-        with np.errstate(all="ignore"):
-            rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
-        return max(rms, 1.0)
+        input's values, and at least 1 (unless given as ``far``)."""
+        if self.far is not None:
+            return self.far
+        return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
 
 
 @dataclass(frozen=True)
@@ -485,7 +494,7 @@ class _Difference:
     error: Float64Array
     """A bound on its error from the evaluations' noise."""
     changed: BoolArray
-    """The outputs that changed; along a direction, all (a change rounded away is noise)."""
+    """The outputs that changed."""
     width: float
     """The distance between the two points differenced."""
     peak: float
@@ -501,12 +510,10 @@ def _difference(
     y_above: npt.NDArray[Any],
     y_below: npt.NDArray[Any],
     width: float,
-    everywhere: bool = False,
 ) -> _Difference:
     """``(y_above - y_below) / width`` per output and the bound on its noise: each side's
-    :meth:`_Objective.error`, over ``width``. ``everywhere`` (or along a direction): every
-    output counts as changed."""
-    changed = np.asarray(y_above != y_below) | everywhere | objective.along_direction
+    :meth:`_Objective.error`, over ``width``."""
+    changed = np.asarray(y_above != y_below)
     with np.errstate(all="ignore"):
         value = np.asarray((y_above - y_below) / width, dtype=np.float64)
         error = (objective.error(y_above) + objective.error(y_below)) / width
@@ -581,7 +588,11 @@ class _Table:
 
 
 def _extrapolate(
-    central: Central, levels: int, weights: Float64Array | None = None, least: int = 2
+    central: Central,
+    levels: int,
+    weights: Float64Array | None = None,
+    least: int = 2,
+    everywhere: bool = False,
 ) -> _Table:
     """Ridders' method: central differences at steps ``h / RATIO**i``, extrapolated with
     Richardson's table per output; each entry's error is estimated from its neighbours in the
@@ -589,14 +600,15 @@ def _extrapolate(
     stops when it is within :data:`TARGET` of its terms, when noise dominates it (smaller steps
     only add noise), or when a smaller step made it worse (Ridders' rule); with ``weights``,
     these are judged on the weighted sum of the outputs; never before ``least`` steps. An
-    output no step has moved yet counts no noise there: it does not depend on the element, or
-    its change rounded away."""
+    output no step has moved yet counts no noise there (it does not depend on the element, or
+    its change rounded away), unless ``everywhere`` (along a direction: a change rounded
+    away is noise)."""
     previous: list[Float64Array] = []
     previous_noise: list[Float64Array] = []
     best: _Entry | None = None
     summary: _Entry | None = None
     first = central(1.0)
-    moved = first.changed
+    moved = first.changed | everywhere
     differences = []
     for i in range(levels):
         step = first if i == 0 else central(RATIO**-i)
@@ -797,7 +809,7 @@ def _richardson_column(
     def table_from(start: float, least: int = 2) -> _Table:
         central = _ElementDifferences(objective, work, number, k, start)
         inside = _inside_domain(central)
-        return _extrapolate(inside, LEVELS, weights, least)
+        return _extrapolate(inside, LEVELS, weights, least, objective.along_direction)
 
     table = table_from(step)
     refine = True
@@ -806,7 +818,7 @@ def _richardson_column(
         error = ERROR_SAFETY * float(summary.error)
         with np.errstate(all="ignore"):
             terms = float(np.sum(np.abs(weights * table.best.value)))
-            unmoved = np.where(table.moved | objective.along_direction, 0.0, table.first.error)
+            unmoved = np.where(table.moved, 0.0, table.first.error)
             hidden_sum = float(np.sum(np.abs(weights) * unmoved))
         if wanted is not None:
             refine = wanted(number, k, float(summary.value), error + hidden_sum, terms)
@@ -820,10 +832,17 @@ def _richardson_column(
                 table = grown
     best, first = table.best, table.first
     step = first.width / 2
+    still = ~np.any([d.changed for d in table.differences], axis=0)
     # NOTE: along a direction, an output that did not move kept its noise in the table
-    hidden = np.where(table.moved | objective.along_direction, 0.0, first.error)
-    nothing = not table.moved.any()
-    if refine and hidden.any() and (nothing or _worth_probing(best, hidden, weights)):
+    hidden = np.where(table.moved, 0.0, first.error)
+    nothing = bool(still.all())
+    if objective.along_direction and still.any() and refine:
+        # NOTE: along a direction, an output that never moved may be an exact 0 that cancels
+        # terms as large as the values it takes nearby (sigmoid(x) - 1/2 at x = 1e-16)
+        dependent, scale = _probe(objective, work, number, k)
+        nearby = 2 * objective.error(scale) / first.width
+        hidden = np.where(still & dependent, nearby, 0.0)
+    elif refine and hidden.any() and (nothing or _worth_probing(best, hidden, weights)):
         dependent, scale = _probe(objective, work, number, k)
         if nothing:
             # NOTE: where nothing moved, probes cannot show the outputs independent (beta +
@@ -836,7 +855,7 @@ def _richardson_column(
     reason = ""
     if not _finite(best.value) or first.peak > NEAR_OVERFLOW or abs(x) > NEAR_OVERFLOW:
         reason = NEAR_OVERFLOW_REASON
-    moved = table.moved | (hidden > 0)
+    moved = ~still | (hidden > 0)
     return _Column(best.value, best.truncation, best.noise, hidden, step, moved, reason)
 
 
@@ -1059,7 +1078,21 @@ def numerical_directional(
         return fn(*moved)
 
     start = Variable(np.array(1.0))
-    objective = _Objective(along, [start], 0, raw=method == "complex", along_direction=True)
+    # NOTE: a far probe moves the inputs by their own scale, however short the tangents
+    scales = [
+        _rms_or_1(np.asarray(x, dtype=np.float64))
+        / max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
+        for x, v in zip(points, directions, strict=True)
+        if v is not None
+    ]
+    objective = _Objective(
+        along,
+        [start],
+        0,
+        raw=method == "complex",
+        along_direction=True,
+        far=max(scales, default=1.0),
+    )
     (estimate,) = _per_element(objective, None, method, weighted=False)
     return estimate
 
@@ -1103,9 +1136,7 @@ def _directional(
         t = unit * fraction
         above = [p + t * v for p, v in zip(objective.points, directions, strict=True)]
         below = [p - t * v for p, v in zip(objective.points, directions, strict=True)]
-        step = _difference(
-            objective, objective.output(above), objective.output(below), 2 * t, everywhere=True
-        )
+        step = _difference(objective, objective.output(above), objective.output(below), 2 * t)
         outputs.append(step.value)
         # NOTE: x +- t * v rounds each element, so the direction actually taken is the exact
         # (above - below) / 2t; the analytic derivative along it is subtracted at each step,
