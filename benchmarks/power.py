@@ -7,11 +7,11 @@ rtol=1e-3``).
     python benchmarks/power.py --quick    # smaller arrays, a few seconds: checks that it runs
 
 Each case is a function whose derivative is right (rejecting it is a false alarm) or planted
-wrong at one element (accepting it is a miss). For a planted case, the column ``resolution``
-is what our full mode reported at that element for the right function: the smallest relative
-error it catches there for certain; a miss is honest only below it. Second-order cases use
-``check_second_gradients`` and ``torch.autograd.gradgradcheck``. PyTorch is optional (the
-``bench`` extra); without it, its column says so.
+wrong at one element (accepting it is a miss). For a planted case, the columns ``res full``
+and ``res fast`` are what our two modes reported at that element for the right function: the
+smallest relative error they catch there for certain; a miss is honest only below it.
+Second-order cases use ``check_second_gradients`` and ``torch.autograd.gradgradcheck``.
+PyTorch is optional (the ``bench`` extra); without it, its column says so.
 """
 
 from __future__ import annotations
@@ -358,10 +358,11 @@ def main() -> int:
         for case in cases(args.quick):
             full, _ = ours(case, case.checked.ours, fast=False)
             fast, _ = ours(case, case.checked.ours, fast=True)
-            resolution = "-"
+            resolutions = ["-", "-"]
             if case.where is not None:
-                _, right = ours(case, case.right.ours, fast=False)
-                resolution = f"{float(right.resolutions[0][case.where]):.1e}"
+                for number, fast_mode in enumerate((False, True)):
+                    _, right = ours(case, case.right.ours, fast=fast_mode)
+                    resolutions[number] = f"{float(right.resolutions[0][case.where]):.1e}"
             rows.append(
                 (
                     case.kind,
@@ -369,11 +370,20 @@ def main() -> int:
                     judged(case, full),
                     judged(case, fast),
                     judged(case, theirs(case)),
-                    resolution,
+                    *resolutions,
                     f"{full.seconds:.2f}",
                 )
             )
-    header = ("class", "case", "ours, full", "ours, fast", "torch", "resolution", "cpu s")
+    header = (
+        "class",
+        "case",
+        "ours, full",
+        "ours, fast",
+        "torch",
+        "res full",
+        "res fast",
+        "cpu s",
+    )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

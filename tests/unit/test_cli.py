@@ -28,6 +28,9 @@ def test_verify_prints_one_row_per_op_and_exits_0() -> None:
     assert all(row[1] == "5" and row[-1] == "pass" for row in rows)
     # NOTE: the forward rule's adjoint error (rounding errors of the terms) and jvp margin
     assert all(0 <= float(row[-3]) <= 16 and 0 <= float(row[-2]) <= 1 for row in rows)
+    # NOTE: the worst resolution of first and second derivatives, resolved elements only
+    assert all(0 < float(row[4]) < 1 and 0 <= float(row[7]) < 1 for row in rows)
+    assert "res: the worst resolution" in output
     assert "all 2 ops pass" in output
 
 

@@ -56,6 +56,7 @@ from tinygrad_ref.verification.checks import (
 from tinygrad_ref.verification.oracle import (
     Bounds,
     Float64Array,
+    first_steps,
     numerical_directional,
     oracle_reach,
     step_scale,
@@ -777,15 +778,24 @@ def _coarsest(example: Example, dtype: np.dtype[Any]) -> np.dtype[Any]:
     return max([np.dtype(dtype), *floating], key=lambda d: float(np.finfo(d).eps))
 
 
+def _tangent_scale(point: Array) -> Float64Array:
+    """How long a tangent may be at each element: the oracle's first step over its unit, so
+    that its steps along the tangent go no farther than its own (within 1/8 of an element,
+    and within the reach the strategies keep kinks out of)."""
+    unit = float(np.cbrt(np.finfo(np.float64).eps))
+    scale: Float64Array = first_steps(point, unit) / unit
+    return scale
+
+
 def _exact_directions(points: Sequence[Array], seed: int) -> list[Array]:
     """Random tangents for the oracle: a random sign times the power of two at or below each
-    element's step scale. The oracle's step in ``s`` has fewer than 36 significant bits and
-    moves each element by a multiple of its ULP, so the moved points ``x + s v`` are exact
+    element's :func:`_tangent_scale`. The oracle's step in ``s`` has fewer than 36 significant
+    bits and moves each element by a multiple of its ULP, so the moved points ``x + s v`` are exact
     (unless a step crosses up into the next binade, or lands far above a tiny element): their
     rounding, which no error bound of the oracle's counts, does not blur the derivative."""
     rng = np.random.default_rng(seed)
     return [
-        (rng.choice([-1.0, 1.0], p.shape) * np.exp2(np.floor(np.log2(step_scale(p))))).astype(
+        (rng.choice([-1.0, 1.0], p.shape) * np.exp2(np.floor(np.log2(_tangent_scale(p))))).astype(
             p.dtype
         )
         for p in points
@@ -793,13 +803,14 @@ def _exact_directions(points: Sequence[Array], seed: int) -> list[Array]:
 
 
 def _directions(points: Sequence[Array], seed: int) -> list[Array]:
-    """Random tangents, each element of its point's dtype and as large as the oracle's step
-    scale there (so that steps along it stay as far from kinks as the strategies keep)."""
+    """Random tangents, each element of its point's dtype and up to its
+    :func:`_tangent_scale` (so that steps along it stay as far from kinks as the strategies
+    keep)."""
     rng = np.random.default_rng(seed)
     return [
-        (rng.choice([-1.0, 1.0], p.shape) * rng.uniform(0.5, 1.0, p.shape) * step_scale(p)).astype(
-            p.dtype
-        )
+        (
+            rng.choice([-1.0, 1.0], p.shape) * rng.uniform(0.5, 1.0, p.shape) * _tangent_scale(p)
+        ).astype(p.dtype)
         for p in points
     ]
 
