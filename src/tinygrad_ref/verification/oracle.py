@@ -360,7 +360,7 @@ class _Objective:
         along_direction: bool = False,
         bounds: Sequence[Bounds | None] | None = None,
         counted: int | None = None,
-        far: float | None = None,
+        far: tuple[float, ...] | None = None,
     ) -> None:
         self.fn = fn
         self.seed = seed
@@ -402,7 +402,8 @@ class _Objective:
         self.sigma: Float64Array = np.zeros(self.value.shape)
         """Each output's computational noise, once :meth:`measure_noise` has run."""
         self.far = far
-        """How far a dependence probe moves an element, if not :attr:`reach`."""
+        """How far the dependence probes move an element, toward 0 and past it (else by
+        :attr:`reach`, then to ``2**1000`` away from 0)."""
 
     def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         args = list(self.inputs)
@@ -480,9 +481,7 @@ class _Objective:
     @property
     def reach(self) -> float:
         """The scale of a far move, for the dependence probe: the rms of every Variable
-        input's values, and at least 1 (unless given as ``far``)."""
-        if self.far is not None:
-            return self.far
+        input's values, and at least 1."""
         return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
 
 
@@ -747,19 +746,24 @@ def _probe(
 ) -> tuple[BoolArray, Float64Array]:
     """Which outputs depend on element ``k`` of input ``number`` at all: those that some far
     move of it changes, or makes not finite (unless it makes every output not finite: it left
-    the domain); and the largest magnitude each output takes at the point and under the first
-    move. That move goes by the inputs' rms (at least 1) toward 0 and past it (a function that
-    saturates away from 0 moves there); for the outputs it leaves alone, a second one goes to
-    ``2**1000`` away from 0 (a dependence too weak for the first). Made only when outputs that
-    no step moved could hide a derivative larger than the estimate's own error. They estimate
-    nothing, so they may go farther than the steps."""
+    the domain); and the largest magnitude each output takes at the point and under the
+    moves toward 0. The first move goes by the inputs' rms (at least 1) toward 0 and past it
+    (a function that saturates away from 0 moves there); unless every output moved, a second
+    one goes to ``2**1000`` away from 0 (a dependence too weak for the first). Along a
+    direction, the moves are the objective's ``far``, both toward 0. Made only when outputs
+    that no step moved could hide a derivative larger than the estimate's own error. They
+    estimate nothing, so they may go farther than the steps."""
     flat = work[number].reshape(-1)
-    x = flat[k]
-    far = max(abs(x), objective.reach)
+    x = float(flat[k])
+    if objective.far is None:
+        far = max(abs(x), objective.reach)
+        targets = [(x - math.copysign(far, x), True), (math.copysign(2.0**1000, x), False)]
+    else:
+        targets = [(x - math.copysign(far, x), True) for far in objective.far]
     dependent: BoolArray = np.zeros(objective.value.shape, dtype=bool)
     scale = np.abs(objective.value)
     try:
-        for target in (x - math.copysign(far, x), math.copysign(2.0**1000, x)):
+        for target, scaled in targets:
             flat[k] = target
             moved = objective.output(work)
             finite = np.isfinite(moved)
@@ -767,9 +771,9 @@ def _probe(
                 # NOTE: nothing finite (the move left the domain) tells nothing
                 with np.errstate(invalid="ignore"):
                     dependent |= (moved != objective.value) | ~finite
-            if target != flat.dtype.type(math.copysign(2.0**1000, x)):
+            if scaled:
                 scale = np.maximum(scale, np.where(finite, np.abs(moved), 0.0))
-            if dependent.all():
+            elif dependent.all():
                 break
     finally:
         flat[k] = x
@@ -1078,20 +1082,21 @@ def numerical_directional(
         return fn(*moved)
 
     start = Variable(np.array(1.0))
-    # NOTE: a far probe moves the inputs by their own scale, however short the tangents
-    scales = [
-        _rms_or_1(np.asarray(x, dtype=np.float64))
-        / max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
-        for x, v in zip(points, directions, strict=True)
-        if v is not None
-    ]
+    # NOTE: far probes move the elements by their arrays' scale: the one of the longest
+    # tangent, and then the one of the shortest, however short it is
+    lengths = np.concatenate([np.abs(np.ravel(v)) for v in directions if v is not None])
+    scale = max(
+        (
+            _rms_or_1(np.asarray(x, dtype=np.float64))
+            for x, v in zip(points, directions, strict=True)
+            if v is not None
+        ),
+        default=1.0,
+    )
+    nonzero = lengths[lengths > 0]
+    far = (scale / float(nonzero.max()), scale / float(nonzero.min())) if nonzero.size else None
     objective = _Objective(
-        along,
-        [start],
-        0,
-        raw=method == "complex",
-        along_direction=True,
-        far=max(scales, default=1.0),
+        along, [start], 0, raw=method == "complex", along_direction=True, far=far
     )
     (estimate,) = _per_element(objective, None, method, weighted=False)
     return estimate
