@@ -252,11 +252,15 @@ def _analytic(
     weights: Float64Array,
     dtype: npt.DTypeLike | None = None,
     create_graph: bool = False,
+    internal: list[Float64Array] | None = None,
 ) -> tuple[list[Float64Array], list[str]]:
     """The gradients one reverse pass gives, on fresh copies of the inputs (converted to
-    ``dtype`` if given), as float64, with a message for each of the wrong shape or dtype."""
+    ``dtype`` if given), as float64, with a message for each of the wrong shape or dtype;
+    into ``internal`` if given, the terms each sums (:func:`_internal_terms`)."""
     fresh = _fresh(inputs, dtype)
     y = _call(fn, fresh)
+    if internal is not None:
+        internal += _internal_terms(y, [x for x in fresh if isinstance(x, Variable)], weights)
     y.grad = Variable(weights.astype(y.dtype))
     y.backward(create_graph=create_graph)
     grads, problems = [], []
@@ -277,18 +281,15 @@ def _analytic(
 
 
 def _internal_terms(
-    fn: Callable[..., Variable], inputs: Sequence[Operand], weights: Float64Array
+    y: Variable, variables: Sequence[Variable], weights: Float64Array
 ) -> list[Float64Array]:
-    """The magnitude of the terms each element's gradient sums inside the reverse pass, from
-    float64 copies of the inputs: the pass run on ``|w|``, each rule's contributions taken as
+    """The magnitude of the terms each element's gradient sums inside the reverse pass of the
+    graph of ``y`` (before that pass): the pass run on ``|w|``, each rule's contributions taken as
     magnitudes, ``|vjp(m)|``, and added as such where a variable is used more than once. Where
     the uses of a variable cancel (``x - tanh(x)`` near 0: ``1 - sech2(x)``), its gradient is
     far smaller than its terms, and rounds as they do. Zeros where a rule is a DeZero-style
     ``backward`` or has several outputs (the terms are then the oracle's alone)."""
-    fresh = _fresh(inputs, np.float64)
-    variables = [x for x in fresh if isinstance(x, Variable)]
     none = [np.zeros(x.shape) for x in variables]
-    y = _call(fn, fresh)
     functions: list[Function] = []
     seen: set[int] = set()
     stack = [y.creator]
@@ -362,16 +363,21 @@ class _Side:
         self.objective = objective = _Objective(
             evaluate or fn, inputs, seed, bounds=bounds, counted=counted
         )
-        self.plain, self.problems = _analytic(fn, inputs, objective.weights)
         same = all(x.dtype == np.float64 for x in objective.variables.values())
+        internal: list[Float64Array] = []
+        self.plain, self.problems = _analytic(
+            fn, inputs, objective.weights, internal=internal if same else None
+        )
         self.precise = (
-            self.plain if same else _analytic(fn, inputs, objective.weights, np.float64)[0]
+            self.plain
+            if same
+            else _analytic(fn, inputs, objective.weights, np.float64, internal=internal)[0]
         )
         self.dtypes = [
             _working_dtype(x.dtype, objective.output_dtype) for x in objective.variables.values()
         ]
         self.names = [x.name for x in objective.variables.values()]
-        self.internal = _internal_terms(fn, inputs, objective.weights)
+        self.internal = internal
         """The terms each element's gradient sums inside the reverse pass: see
         :func:`_internal_terms`."""
 

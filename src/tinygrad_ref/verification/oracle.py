@@ -188,46 +188,54 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
     spacing and so not look random), at least the largest of them over ``sqrt(12)``, the
     deviation of rounding to steps of that size."""
     f = np.asarray(values, dtype=np.float64)
-    count = f.shape[0]
-    t = np.arange(count, dtype=np.float64) if positions is None else np.asarray(positions)
-    extra = (1,) * (f.ndim - 1)
+    count, shape = f.shape[0], f.shape[1:]
+    flat = f.reshape(count, -1)
+    t = tuple(range(count)) if positions is None else tuple(np.asarray(positions).tolist())
+    tables = _divisors(t)
+    columns = flat.shape[1]
+    levels = np.zeros((count - 1, columns))
+    signs = np.zeros((count - 1, columns), dtype=bool)
+    jumps = np.zeros(columns)
     with np.errstate(all="ignore"):
-        raw = divided = f
-        levels: list[Float64Array] = []
-        signs: list[BoolArray] = []
-        jumps = np.zeros(f.shape[1:])
+        raw = divided = flat
         for order in range(1, count):
-            raw = np.diff(raw, axis=0)
+            raw = raw[1:] - raw[:-1]
             if order <= 2:
-                zeros = np.sum(raw == 0, axis=0)
+                zeros = np.count_nonzero(raw == 0, axis=0)
                 sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
-                largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
-                jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
-            widths, norms = _divisors(tuple(t.tolist()), order)
-            divided = np.diff(divided, axis=0) / widths.reshape((-1, *extra))
-            scaled = divided / norms.reshape((-1, *extra))
-            levels.append(np.sqrt(np.mean(np.square(scaled), axis=0)))
-            signs.append((np.min(divided, axis=0) < 0) & (np.max(divided, axis=0) > 0))
-        noise = np.zeros(f.shape[1:])
-        found: BoolArray = np.zeros(f.shape[1:], dtype=bool)
-        for k in range(len(levels) - 2):
-            trio = np.stack(levels[k : k + 3])
-            agree = (np.max(trio, axis=0) <= 4 * np.min(trio, axis=0)) & signs[k] & ~found
-            noise = np.where(agree, levels[k], noise)
-            found |= agree
+                if sparse.any():
+                    largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
+                    jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
+            widths, norms = tables[order - 1]
+            divided = (divided[1:] - divided[:-1]) / widths
+            scaled = divided / norms
+            levels[order - 1] = np.sqrt(np.einsum("ij,ij->j", scaled, scaled) / scaled.shape[0])
+            signs[order - 1] = (divided.min(axis=0) < 0) & (divided.max(axis=0) > 0)
+        if count > 3:
+            trio = np.stack([levels[:-2], levels[1:-1], levels[2:]])
+            agree = (trio.max(axis=0) <= 4 * trio.min(axis=0)) & signs[:-2]
+            first = np.argmax(agree, axis=0)
+            found = agree[first, np.arange(columns)]
+            noise = np.where(found, levels[first, np.arange(columns)], 0.0)
+        else:
+            noise = np.zeros(columns)
         noise = np.maximum(noise, jumps)
-    result: Float64Array = np.where(np.isfinite(noise), noise, 0.0)
+    result: Float64Array = np.where(np.isfinite(noise), noise, 0.0).reshape(shape)
     return result
 
 
-@functools.lru_cache(maxsize=1024)
-def _divisors(points: tuple[float, ...], order: int) -> tuple[Float64Array, Float64Array]:
-    """For the divided differences of ``order`` over consecutive ``points``: the width each
-    divides by, and the deviation each has for independent noise of deviation 1."""
+@functools.lru_cache(maxsize=256)
+def _divisors(points: tuple[float, ...]) -> list[tuple[Float64Array, Float64Array]]:
+    """For the divided differences of each order ``1, 2, ...`` over consecutive ``points``: the
+    widths each divides by, and the deviation each has for independent noise of deviation 1
+    (as columns)."""
     t = np.array(points)
-    widths: Float64Array = t[order:] - t[:-order]
-    spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
-    return widths, np.array(spreads)
+    tables = []
+    for order in range(1, len(points)):
+        widths = (t[order:] - t[:-order]).reshape(-1, 1)
+        spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
+        tables.append((widths, np.array(spreads).reshape(-1, 1)))
+    return tables
 
 
 def _spread(points: tuple[float, ...]) -> float:
@@ -487,7 +495,8 @@ class _Objective:
                 break
             spacing *= HOME
         self.sigma = self.beyond_rounding(line, positions)
-        still = np.sum(np.diff(line, axis=0) == 0, axis=0) >= half
+        # NOTE: only outputs the objective weighs (not the values beside a gradient)
+        still = (np.sum(np.diff(line, axis=0) == 0, axis=0) >= half) & (self.weights != 0)
         if not still.any():
             return
         # NOTE: first the widest line's two ends: outputs they leave unmoved are constant
@@ -625,7 +634,8 @@ class _Table:
         the difference of larger terms (``1 - sech2(x)`` near 0) moves by a few of their quanta
         at each step, and their rounding may repeat as the step halves and look converged, or
         cancel on the two sides of every step: only all the values seen together show it."""
-        floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
+        with np.errstate(all="ignore"):
+            floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
         noise = np.where(self.moved, np.maximum(self.best.noise, floor), self.best.noise)
         return replace(self, best=_Entry(self.best.value, self.best.truncation, noise))
 
