@@ -54,7 +54,8 @@ class Planted(Function):
         return self.f(x)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        derivative = np.array(self.df(self.inputs[0].data), dtype=self.inputs[0].dtype)
+        dtype: np.dtype[np.floating] = self.inputs[0].dtype
+        derivative = np.array(self.df(self.inputs[0].data), dtype=dtype)
         derivative.reshape(-1)[self.where] *= 1 + self.error
         return gy * derivative
 
