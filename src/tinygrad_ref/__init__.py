@@ -157,12 +157,13 @@ from tinygrad_ref.transforms import grad, hessian, hvp, jacobian, jvp, value_and
 from tinygrad_ref.verification.checks import (
     GradcheckError,
     GradcheckReport,
+    GradcheckWarning,
     check_gradients,
     check_second_gradients,
     gradcheck,
     gradgradcheck,
-    numerical_grad,
 )
+from tinygrad_ref.verification.oracle import numerical_grad
 
 __all__ = [
     "REGISTRY",
@@ -173,6 +174,7 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradcheckReport",
+    "GradcheckWarning",
     "Layer",
     "Model",
     "OpSpec",

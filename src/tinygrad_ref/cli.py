@@ -131,10 +131,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _errors(report: GradcheckReport | None) -> str:
-    """The worst relative error and the worst margin (error over allowed error)."""
+    """The worst relative error, the worst margin (error over allowed error) and the worst
+    resolution (the smallest relative error certainly caught, at the element checked most
+    loosely)."""
     if report is None:
-        return f"{'-':>9} {'-':>7}"
-    return f"{report.max_rel_error:9.1e} {report.margin:7.2g}"
+        return f"{'-':>9} {'-':>7} {'-':>7}"
+    return f"{report.max_rel_error:9.1e} {report.margin:7.2g} {report.resolution:7.1e}"
 
 
 ORACLES = {"complex step": "complex", "Richardson": "Richardson"}
@@ -233,13 +235,15 @@ def verify(
     """Fuzz the ops ``names``, print one row per op to ``out``; 1 if any failed, else 0. With a
     ``pool``, the ops run in its workers and their rows print in the same order."""
     header = (
-        f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} "
-        f"{'2nd rel':>9} {'margin':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7} {'batch':>7}  "
+        f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} {'res':>7} "
+        f"{'2nd rel':>9} {'margin':>7} {'res':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7} "
+        f"{'batch':>7}  "
         "result"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
     failures: dict[str, tuple[int, str]] = {}
+    unresolved: dict[str, int] = {}
     start = time.perf_counter()
     submitted = (
         None
@@ -270,6 +274,9 @@ def verify(
         errors += f" {forward.batched_margin:7.2g}"
         verdict = "FAIL" if name in failures else "pass"
         print(f"{name:<14} {stats.examples:>8} {errors}  {verdict}", file=out)
+        count = sum(r.unresolved_count for r in (stats.first, stats.second) if r is not None)
+        if count:
+            unresolved[name] = count
         out.flush()
     elapsed = time.perf_counter() - start
     for name, (drawn, message) in failures.items():
@@ -282,8 +289,13 @@ def verify(
         f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
     )
     print(f"\n{verdict} ({elapsed:.1f} s, seed {seed})", file=out)
+    if unresolved:
+        listed = ", ".join(f"{name} ({count})" for name, count in unresolved.items())
+        print(f"elements not judged (subnormal, near overflow, unresolvable): {listed}", file=out)
     print(
-        "margin: the worst error over allowed error (at most 1 passes); oracle: the one that "
+        "margin: the worst error over allowed error (at most 1 passes); res: the worst "
+        "resolution, the smallest relative error of a derivative certainly caught at the "
+        "element checked most loosely; oracle: the one that "
         "checked first derivatives (second ones: Richardson); adjoint: the worst "
         "|<u, J v> - <Jᵀ u, v>| of the jvp and vjp rules, in rounding errors of the terms "
         f"(at most {ADJOINT_ULPS:g} passes); jvp: the worst margin of the jvp against the oracle; "

@@ -3,13 +3,21 @@
 :mod:`tinygrad_ref.verification`; this module re-exports the public ones."""
 
 from tinygrad_ref.verification.checks import (
+    Flagged,
     GradcheckError,
     GradcheckReport,
+    GradcheckWarning,
     Mismatch,
     check_gradients,
     check_second_gradients,
     gradcheck,
     gradgradcheck,
+)
+from tinygrad_ref.verification.oracle import (
+    Estimate,
+    ecnoise,
+    first_steps,
+    granularity,
     numerical_directional,
     numerical_estimates,
     numerical_grad,
@@ -18,13 +26,19 @@ from tinygrad_ref.verification.checks import (
 )
 
 __all__ = [
+    "Estimate",
+    "Flagged",
     "GradcheckError",
     "GradcheckReport",
+    "GradcheckWarning",
     "Mismatch",
     "check_gradients",
     "check_second_gradients",
+    "ecnoise",
+    "first_steps",
     "gradcheck",
     "gradgradcheck",
+    "granularity",
     "numerical_directional",
     "numerical_estimates",
     "numerical_grad",

@@ -8,7 +8,7 @@ from hypothesis import given
 
 from tinygrad_ref import Variable
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.verification.checks import oracle_reach
+from tinygrad_ref.verification.oracle import oracle_reach
 from tinygrad_ref.verification.strategies import Example, examples
 
 pytestmark = pytest.mark.properties

@@ -12,7 +12,7 @@ from tinygrad_ref import Variable
 from tinygrad_ref.ops import normalize_axes
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import PointKink, TieKink, WindowTieKink
-from tinygrad_ref.verification.checks import oracle_reach
+from tinygrad_ref.verification.oracle import oracle_reach
 from tinygrad_ref.verification.strategies import (
     Example,
     check_example,

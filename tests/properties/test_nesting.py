@@ -21,11 +21,8 @@ from tinygrad_ref import (
     vjp,
 )
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.verification.checks import (
-    SECOND_ORDER_ROUNDING_MULTIPLE,
-    GradcheckError,
-    numerical_directional,
-)
+from tinygrad_ref.verification.checks import SECOND_ORDER_ROUNDING_MULTIPLE, GradcheckError
+from tinygrad_ref.verification.oracle import numerical_directional
 from tinygrad_ref.verification.strategies import arrays
 
 pytestmark = pytest.mark.properties

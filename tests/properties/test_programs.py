@@ -8,15 +8,19 @@ import pytest
 from hypothesis import given
 
 from tests.helpers import Program, programs
-from tinygrad_ref import Function, Variable, gradcheck, gradgradcheck
+from tinygrad_ref import Function, Variable, check_gradients, check_second_gradients
 
 pytestmark = pytest.mark.properties
 
 
 @given(programs())
 def test_program_gradients_match_central_differences(program: Program) -> None:
-    assert gradcheck(program, *program.inputs)
-    assert gradgradcheck(program, *program.inputs)
+    # NOTE: the reports, not gradcheck: an element too small for the oracle's steps to move
+    # its output (exp at 1e-23) is reported unresolved, with a warning from gradcheck
+    first = check_gradients(program, *program.inputs)
+    assert first.failure is None, first.failure
+    second = check_second_gradients(program, *program.inputs)
+    assert second.failure is None, second.failure
 
 
 def creators(output: Variable) -> Iterator[Function]:

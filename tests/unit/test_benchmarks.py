@@ -76,3 +76,23 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
         assert workload in done.stdout
     assert "## jacobian(mode='fwd')" in done.stdout
     assert done.stdout.count("B / A = ") == 12
+
+
+def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:
+    """benchmarks/power.py --quick: every case of issue 18 runs, and our full mode neither
+    misses a planted error nor rejects a right function (fast mode and PyTorch may)."""
+    script = Path(__file__).parents[2] / "benchmarks" / "power.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if " | " in line][2:]
+    assert len(rows) == 15
+    for row in rows:
+        assert "MISSED" not in row[2]
+        assert "FALSE ALARM" not in row[2]
+        assert "FALSE ALARM" not in row[3]

@@ -41,6 +41,9 @@ def test_verify_prints_one_row_per_op_and_exits_0() -> None:
     # the margin of a batch of tangents against one jvp each
     assert all(0 <= float(row[-4]) <= 16 and 0 <= float(row[-3]) <= 1 for row in rows)
     assert all(0 <= float(row[-2]) <= 1 for row in rows)
+    # NOTE: the worst resolution of first and second derivatives, resolved elements only
+    assert all(0 < float(row[4]) < 1 and 0 <= float(row[7]) < 1 for row in rows)
+    assert "res: the worst resolution" in output
     assert "all 2 ops pass" in output
 
 
@@ -105,7 +108,7 @@ def test_an_op_that_crashes_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None
     code, output = run(["verify", "--op", "exp", "neg", "--examples", "3"])
     assert code == 1
     assert "RuntimeError('boom')" in output
-    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 11]
+    rows = [row for row in map(str.split, output.splitlines()) if len(row) == 13]
     assert [(row[0], row[-1]) for row in rows] == [("exp", "FAIL"), ("neg", "pass")]
 
 

@@ -3,6 +3,7 @@ awkward scales, no miss of small planted errors, in full and fast mode."""
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,8 +27,9 @@ from tinygrad_ref import (
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops import Cos
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.verification.checks import (
-    check_second_gradients,
+from tinygrad_ref.verification import oracle
+from tinygrad_ref.verification.checks import check_second_gradients
+from tinygrad_ref.verification.oracle import (
     numerical_estimates,
     numerical_grad,
     numerical_jacobian,
@@ -292,17 +294,36 @@ def test_numerical_jacobian_of_a_matrix_product() -> None:
     np.testing.assert_allclose(product, a, atol=1e-12)
 
 
-def test_the_oracle_never_evaluates_farther_than_its_reach() -> None:
+def test_the_oracle_never_evaluates_farther_than_its_reach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every evaluation that estimates a derivative stays within the reach; the dependence
+    probe, which estimates nothing, moves one element only."""
     x = np.array([0.5, -3.0, 1e-3, 40.0])
     seen: list[Array] = []
+    probed: list[Array] = []
+    probing = False
+    real_probe = oracle._probe
+
+    def probe(*args: Any) -> Any:
+        nonlocal probing
+        probing = True
+        try:
+            return real_probe(*args)
+        finally:
+            probing = False
 
     def record(v: Variable) -> Variable:
-        seen.append(v.data.copy())
+        (probed if probing else seen).append(v.data.copy())
         return sin(v)
 
+    monkeypatch.setattr(oracle, "_probe", probe)
     check_gradients(record, Variable(x))
     check_gradients(record, Variable(x), fast=True)
     assert np.all(np.abs(np.array(seen) - x) <= oracle_reach(x))
+    assert probed  # NOTE: sin(40)'s rounding could hide a derivative by 1e-3's small step
+    for point in probed:
+        assert np.count_nonzero(point != x) == 1
 
 
 def test_complex_method_needs_a_reference() -> None:
@@ -347,7 +368,7 @@ def test_view_ops_outputs_are_read_before_the_point_moves() -> None:
 def test_the_directional_bound_holds_where_the_table_underestimates() -> None:
     mpmath = pytest.importorskip("mpmath")
     from tinygrad_ref import grad, softmax_simple
-    from tinygrad_ref.verification.checks import numerical_directional
+    from tinygrad_ref.verification.oracle import numerical_directional
 
     w = np.array([0.5, -1.25])
     x, a = np.array([8.0, 0.0]), np.array([8.0, 2.0**-15])

@@ -20,7 +20,7 @@ from tinygrad_ref import (
     relu,
     where,
 )
-from tinygrad_ref.verification.checks import numerical_estimates, oracle_reach
+from tinygrad_ref.verification.oracle import numerical_estimates, oracle_reach
 from tinygrad_ref.verification.strategies import KINK_MARGIN
 
 
@@ -160,21 +160,41 @@ def test_where_refuses_a_condition_that_is_not_boolean() -> None:
 
 
 def test_the_kink_margin_is_wider_than_the_oracles_reach_and_needed() -> None:
-    """Central differences across relu's kink are wrong; at the strategies' margin they agree.
-    The reach is that of an element at the kink in its array (here beside a 1)."""
-    beside_one = np.array([0.0, 1.0])
-    reach = float(oracle_reach(beside_one, at=np.zeros(1))[0])
-    for v in (KINK_MARGIN * reach, -KINK_MARGIN * reach):
-        assert gradcheck(relu, Variable(np.array([v, 1.0])))
-        (estimate,) = numerical_estimates(relu, Variable(np.array([v, 1.0])))
+    """Central differences across a kink are wrong; at the strategies' margin they agree. The
+    reach is that of an element at the kink in its array (here beside a 2)."""
+    kink = 1.0
+
+    def shifted(v: Variable) -> Variable:
+        return relu(v - kink)
+
+    beside_two = np.array([kink, 2.0])
+    reach = float(oracle_reach(beside_two, at=np.array([kink]))[0])
+    for v in (kink + KINK_MARGIN * reach, kink - KINK_MARGIN * reach):
+        assert gradcheck(shifted, Variable(np.array([v, 2.0])))
+        (estimate,) = numerical_estimates(shifted, Variable(np.array([v, 2.0])))
         assert estimate is not None
         assert estimate.error[0] < 1e-2
     # NOTE: inside the reach the steps straddle the kink: the oracle's estimate is then far off
     # its true value 1 (or 0), and it says so with a large error bound
-    inside = Variable(np.array([0.1 * reach, 1.0]))
-    (straddling,) = numerical_estimates(relu, inside)
+    inside = Variable(np.array([kink + 0.1 * reach, 2.0]))
+    (straddling,) = numerical_estimates(shifted, inside)
     (weights,) = numerical_grad(lambda v: v, inside, method="complex")
     assert straddling is not None
     assert weights is not None
     assert abs(straddling.value[0] / weights[0] - 1.0) > 0.1
     assert straddling.error[0] > 0.1 * abs(weights[0]) > 1e-2
+
+
+def test_no_step_crosses_relus_kink_at_0() -> None:
+    """A kink at 0 needs no margin for the oracle: no step goes farther than 1/8 of a nonzero
+    element, so however near 0 it is, relu's derivative there is exact (on the flat side, its
+    bound allows a derivative hidden in rounding: a far probe across the kink moves it)."""
+    for v in (1e-300, -1e-300, 1e-9, -3e-7):
+        (estimate,) = numerical_estimates(relu, Variable(np.array([v, 1.0])))
+        (weights,) = numerical_grad(lambda x: x, Variable(np.array([v, 1.0])), method="complex")
+        assert estimate is not None
+        assert weights is not None
+        assert estimate.value[0] == (weights[0] if v > 0 else 0.0)
+        if v > 0:
+            assert estimate.error[0] <= 1e-9 * abs(weights[0])
+        assert gradcheck(relu, Variable(np.array([v, 1.0])))

@@ -1,7 +1,9 @@
 """The proof: everything that checks the library, apart from the library itself.
 
-* :mod:`~tinygrad_ref.verification.checks`: numerical derivatives with an error bound (the
-  oracle) and the checks that compare a rule against them (``gradcheck`` and its kin);
+* :mod:`~tinygrad_ref.verification.oracle`: numerical derivatives, each with a bound on its
+  error;
+* :mod:`~tinygrad_ref.verification.checks`: the checks that compare a rule against the oracle
+  (``gradcheck`` and its kin);
 * :mod:`~tinygrad_ref.verification.strategies`: Hypothesis strategies and the per-op
   verification built on them (needs the ``testing`` extra);
 * :mod:`~tinygrad_ref.verification.mutants`: planted wrong rules, to show what the checks catch;

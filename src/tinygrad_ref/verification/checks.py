@@ -1,27 +1,21 @@
-"""Check analytic gradients against numerical oracles that know their own error.
+"""Check analytic gradients against the numerical oracle of
+:mod:`tinygrad_ref.verification.oracle`, every element on its own scale.
 
 ``fn`` takes the inputs and returns a Variable. Its output is reduced to a number by a fixed
 random weighting ``f(inputs) = sum(w * fn(*inputs))``, so that one reverse pass (seeded with
 ``w``) gives the analytic gradient of ``f`` for every input. Only Variable inputs are
-differentiated; other inputs are constants. The numerical side runs in float64 whatever the
-inputs' dtype, and the inputs are never modified.
+differentiated; other inputs are constants.
 
-Two oracles give each numerical derivative together with a bound on its error:
-
-* ``"richardson"`` (the default, for any ``fn``): central differences over the shrinking steps
-  ``h, h/2, h/4, ...`` with ``h = cbrt(eps) * max(|x_k|, rms(x))`` per element, extrapolated
-  (Ridders' method); the bound is the extrapolation table's error estimate plus the rounding
-  noise of the evaluations, ``eps * sum(|w| * |y|) / h``.
-* ``"complex"`` (for a NumPy function that accepts complex input and is analytic, such as a
-  registered op's ``reference``): ``Im f(x + i*h) / h``, exact to rounding.
-
-A gradient element passes two checks (see :func:`check_gradients`): the float64 analytic
-gradient against the oracle (correctness), and the working-dtype one against the float64 one
-(precision).
+Each element ``k`` is judged by its own bound: the oracle's error for it, plus the rounding of
+its terms, ``T_k = max(sum_j |w_j| |D_jk|, |a64_k|)`` with ``D_jk`` the oracle's Jacobian
+column (see :func:`check_gradients`). The report gives, per element, the smallest relative
+error the checks could have caught there (the resolution), and names the elements checked only
+loosely and those the oracle could not judge at all.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -30,37 +24,29 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.config import using_config
-from tinygrad_ref.core import Operand, Variable
+from tinygrad_ref.core import Function, Operand, Variable
+from tinygrad_ref.ops import concatenate, reshape
+from tinygrad_ref.verification.oracle import (
+    EPS64,
+    SUBNORMAL,
+    Bounds,
+    Estimate,
+    Float64Array,
+    Method,
+    Wanted,
+    _call,
+    _directional,
+    _Objective,
+    _one_element,
+    _per_element,
+    _refuse_empty,
+    _variable_bounds,
+    _weights,
+    _working_dtype,
+    first_steps,
+    step_scale,
+)
 
-Float64Array = npt.NDArray[np.float64]
-Method = Literal["richardson", "complex"]
-
-EPS64 = float(np.finfo(np.float64).eps)
-
-RATIO = 2.0
-"""Each step of the Richardson sequence is the previous one divided by this."""
-LEVELS = 6
-"""The most steps the Richardson sequence takes (``h`` down to ``h / 2**5``)."""
-TRUNCATION_SAFETY = 10.0
-"""The truncation error of an extrapolated entry is taken as this many times the difference
-between it and its neighbours in the table: that difference tracks the error only to within an
-order of magnitude (it underestimated it by up to 2x for softmax's Hessian)."""
-ERROR_SAFETY = 4.0
-"""The oracle's error bound is its table's estimate (truncation and rounding) times this: the
-estimate missed the true error by up to 1.2x on the registry's ops (log1p's Hessian at 0), and
-by 2.7x along a direction (the derivative of softmax_simple's gradient at logits [8, 0] along
-[8, 2**-15], against 40-digit mpmath: tests/unit/test_oracle.py)."""
-TARGET = 1e-9
-"""The sequence stops as soon as an estimate's error bound is within this fraction of its
-value (or of the gradient's scale), or when a smaller step no longer improves the bound."""
-NOISE_ULPS = 8.0
-"""How many rounding errors each evaluation of the objective's terms may carry."""
-COMPLEX_STEP = 1e-20
-"""The imaginary step of the complex-step oracle, relative to each element's scale."""
-ELEMENT_SHARE = float(np.cbrt(EPS64))
-"""The share of its array's rms below which an element's step scale does not go."""
-LEAST_SCALE = float(np.finfo(np.float64).smallest_normal) / EPS64
-"""The least step scale: steps stay normal numbers, far from underflow."""
 FAST_DIRECTIONS = 3
 """How many random directions ``fast=True`` checks."""
 ROUNDING_MULTIPLE = 64.0
@@ -69,41 +55,26 @@ the magnitude of its terms (see :func:`check_gradients`)."""
 SECOND_ORDER_ROUNDING_MULTIPLE = 64.0
 """The same for second derivatives: about twice as many operations, often with cancellation."""
 MAX_MISMATCHES = 10
-"""How many mismatches a report keeps."""
+"""How many mismatches (and elements flagged loose or unresolved) a report keeps."""
+LOOSE = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-3}
+"""An element whose resolution is worse than this (by its working dtype) is checked only
+loosely, and named in the report; other dtypes use float32's."""
 
-
-def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Array:
-    """The scale on which each element of the array ``x`` is perturbed:
-    ``max(|x_k|, cbrt(eps) * rms(x))``, or 1 where both are 0. An element much smaller than
-    the others keeps a step of its own size, which does not cross a pole at 0 (``1/x``); the
-    rms share only gives a zero element a step. With ``at``, the scale the values ``at`` would
-    get as elements of ``x``."""
-    values = np.abs(np.asarray(x, dtype=np.float64))
-    with np.errstate(under="ignore", over="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
-    targets = values if at is None else np.abs(np.asarray(at, dtype=np.float64))
-    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * rms)
-    return np.where(scale > 0, np.maximum(scale, LEAST_SCALE), 1.0)
-
-
-def oracle_reach(
-    x: npt.ArrayLike, dtype: npt.DTypeLike = np.float64, at: npt.ArrayLike | None = None
-) -> Float64Array:
-    """How far from each element of the input array ``x`` the default numerical oracle
-    evaluates the function (its widest step, whose sequence only shrinks from there):
-    strategies keep a non-smooth op's operands farther than this from its kinks, so that no
-    evaluation crosses one. ``dtype`` is that of ``fn``'s output from float64 inputs. With
-    ``at``, the reach at the values ``at`` (kink points) were they elements of ``x``."""
-    targets = np.asarray(x if at is None else at, dtype=np.float64)
-    # NOTE: plus the spacing at x: x + h is rounded
-    reach: Float64Array = np.cbrt(np.finfo(dtype).eps) * step_scale(x, at) + np.spacing(
-        np.abs(targets)
-    )
-    return reach
+CheckKind = Literal["correctness", "precision", "recorded", "second order", "forward"]
 
 
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the numerical one."""
+
+
+class GradcheckWarning(UserWarning):
+    """Some elements could not be judged (subnormal, near overflow, unresolvable, or a
+    tolerance tighter than the oracle resolves): :func:`gradcheck` passed without them."""
+
+
+def _relative(a: float, b: float) -> float:
+    size = max(abs(a), abs(b))
+    return abs(a - b) / size if size else 0.0
 
 
 @dataclass(frozen=True)
@@ -111,8 +82,9 @@ class Mismatch:
     """One element out of tolerance: what was compared, and by how much it missed."""
 
     where: str
-    """The input, element or direction, such as ``input 1 at index (0, 2)``."""
-    check: Literal["correctness", "precision", "recorded"]
+    """The input (by its Variable's name where set), element or direction, such as
+    ``input 1 (W) at index (0, 2)``."""
+    check: CheckKind
     """Which comparison failed (see :func:`check_gradients`)."""
     analytic: float
     reference: float
@@ -120,19 +92,40 @@ class Mismatch:
     plain pass."""
     allowed: float
     detail: str
+    input: int | None = None
+    """The position of the input among ``fn``'s arguments; ``None`` for a direction."""
+    index: tuple[int, ...] = ()
+    """The element's index in its input (the direction's number, in fast mode)."""
 
     @property
     def margin(self) -> float:
         """The error over the allowed error (more than 1: failed)."""
         return _margin(abs(self.analytic - self.reference), self.allowed)
 
+    @property
+    def relative_error(self) -> float:
+        """``|analytic - reference| / max(|analytic|, |reference|)``."""
+        return _relative(self.analytic, self.reference)
+
     def __str__(self) -> str:
-        return f"{self.where}: {self.detail}; margin {self.margin:.3g}"
+        return f"{self.where}, {self.check} check: {self.detail}; margin {self.margin:.3g}"
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """An element the report names: checked only loosely, or not judged, and why."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
 
 
 @dataclass(frozen=True)
 class GradcheckReport:
-    """How far the analytic gradients are from the numerical ones."""
+    """How far the analytic gradients are from the numerical ones, and how finely each element
+    was checked."""
 
     max_abs_error: float
     """The largest ``|analytic - numerical|``."""
@@ -148,6 +141,29 @@ class GradcheckReport:
     along directions`` (``fast=True``)."""
     mismatches: tuple[Mismatch, ...] = ()
     """The pairs out of tolerance (the first :data:`MAX_MISMATCHES`), each with its margin."""
+    resolution: float = 0.0
+    """The worst resolution of any element the oracle resolved: the smallest relative error
+    of its gradient the checks catch for certain there (see :attr:`resolutions`; the elements
+    it could not resolve, 1 or more, are in :attr:`unresolved`)."""
+    resolutions: tuple[Float64Array, ...] = ()
+    """Per Variable input, each element's resolution: ``(allowed + |a - reference|) / |a|``,
+    the worst over the comparisons of that element (NaN where the gradient is 0 or the element
+    was not judged). A wrong rule whose relative error there is larger fails."""
+    noise: float = 0.0
+    """The largest computational noise the oracle measured in an output (ECnoise), in the
+    output's units; 0 if none was above what the spacing resolves."""
+    steps: tuple[Float64Array, ...] = ()
+    """Per Variable input, the oracle's first step at each element (fast mode: along the
+    directions, per element)."""
+    loose: tuple[Flagged, ...] = ()
+    """The elements checked only loosely (resolution worse than 1e-6 in float64, 1e-3 in
+    float32), the first :data:`MAX_MISMATCHES`."""
+    loose_count: int = 0
+    unresolved: tuple[Flagged, ...] = ()
+    """The elements the checks could not judge (subnormal, near overflow, unresolvable by the
+    oracle, or held to a tolerance tighter than it resolves), the first
+    :data:`MAX_MISMATCHES`; they neither passed nor failed."""
+    unresolved_count: int = 0
 
     def merge(self, other: GradcheckReport) -> GradcheckReport:
         oracles = [name for name in (self.oracle, other.oracle) if name]
@@ -158,7 +174,39 @@ class GradcheckReport:
             max(self.margin, other.margin),
             ", ".join(dict.fromkeys(", ".join(oracles).split(", "))) if oracles else "",
             (self.mismatches + other.mismatches)[:MAX_MISMATCHES],
+            max(self.resolution, other.resolution),
+            _worst(self.resolutions, other.resolutions),
+            max(self.noise, other.noise),
+            _filled(self.steps, other.steps),
+            (self.loose + other.loose)[:MAX_MISMATCHES],
+            self.loose_count + other.loose_count,
+            (self.unresolved + other.unresolved)[:MAX_MISMATCHES],
+            self.unresolved_count + other.unresolved_count,
         )
+
+
+def _worst(
+    one: tuple[Float64Array, ...], other: tuple[Float64Array, ...]
+) -> tuple[Float64Array, ...]:
+    """Elementwise the worse of two sets of resolutions of the same inputs (else the first
+    non-empty one: reports of different calls)."""
+    if not one or not other:
+        return one or other
+    if [r.shape for r in one] != [r.shape for r in other]:
+        return one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return tuple(np.fmax(a, b) for a, b in zip(one, other, strict=True))
+
+
+def _filled(
+    one: tuple[Float64Array, ...], other: tuple[Float64Array, ...]
+) -> tuple[Float64Array, ...]:
+    """Per input, whichever of two reports' arrays is not empty (each check fills its own
+    input's)."""
+    if not one or not other or len(one) != len(other):
+        return one or other
+    return tuple(a if a.size else b for a, b in zip(one, other, strict=True))
 
 
 EMPTY_REPORT = GradcheckReport(0.0, 0.0, None)
@@ -170,440 +218,24 @@ def _margin(error: float, allowed: float) -> float:
     return float("inf") if allowed == 0 or np.isnan(error) else error / allowed
 
 
-def _working_dtype(*dtypes: np.dtype[Any]) -> np.dtype[Any]:
-    """The least precise of ``dtypes``."""
-    return max(dtypes, key=lambda dtype: np.finfo(dtype).eps)
-
-
-def _weights(shape: tuple[int, ...], seed: int) -> Float64Array:
-    """Fixed random weights of magnitude 0.5 to 1.5 and random sign: no output is ignored."""
-    rng = np.random.default_rng(seed)
-    magnitudes = rng.uniform(0.5, 1.5, size=shape)
-    return np.where(rng.random(size=shape) < 0.5, -magnitudes, magnitudes)
-
-
-def _call(fn: Callable[..., Variable], inputs: Sequence[Any]) -> Variable:
-    with using_config("enable_backprop", True):
-        y = fn(*inputs)
-    if not isinstance(y, Variable):
-        raise TypeError(f"fn must return a Variable, got {type(y).__name__}")
-    return y
-
-
-def _refuse_empty(inputs: Sequence[Operand]) -> None:
-    """The ValueError every other use of an empty ``Variable(None)`` raises."""
-    for x in inputs:
-        if isinstance(x, Variable) and x.data is None:
-            raise ValueError(f"{x!r} is empty; give it data before using it")
-
-
-def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
-    """The Variable inputs by position: the ones that are differentiated."""
-    variables = {i: x for i, x in enumerate(inputs) if isinstance(x, Variable)}
-    if not variables:
-        raise ValueError("nothing to check: no input is a Variable")
-    return variables
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Numerical derivatives and a bound on each one's error."""
-
-    value: Float64Array
-    error: Float64Array
-
-
-class _Objective:
-    """``fn`` in float64 as a function of the Variable inputs' values, weighted by ``w``."""
-
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        inputs: Sequence[Operand],
-        seed: int,
-        raw: bool = False,
-        floor: float = 0.0,
-        along_direction: bool = False,
-    ) -> None:
-        self.fn = fn
-        self.raw = raw
-        self.along_direction = along_direction
-        """The one variable moves every input along a direction: then an output that did not
-        change had its change rounded away, and keeps its rounding noise."""
-        """``fn`` takes NumPy arrays (complex ones for the complex step), not Variables."""
-        self.inputs = list(inputs)
-        self.variables = _variables(inputs)
-        self.points = [np.array(x.data, dtype=np.float64) for x in self.variables.values()]
-        y = self._evaluate(self.points)
-        self.output_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.dtype("f8")
-        self.eps = float(np.finfo(self.output_dtype).eps)
-        constants = [
-            np.asarray(x).dtype
-            for i, x in enumerate(inputs)
-            if i not in self.variables and np.issubdtype(np.asarray(x).dtype, np.floating)
-        ]
-        self.rounding_dtype = _working_dtype(self.output_dtype, *constants)
-        """The least precise dtype the computation may round to: its output's, or that of a
-        constant operand (a float32 constant's arithmetic, such as ``c - 1``, is float32)."""
-        self.weights = _weights(y.shape, seed)
-        magnitudes = np.abs(np.asarray(y.real, dtype=np.float64))
-        self.magnitude = float(np.abs(self.weights * magnitudes).max(initial=0.0))
-        """The largest weighted output: a scale of the objective's terms."""
-        # NOTE: an output near 0 is usually the cancellation of terms of the size of the
-        # largest outputs (the mean of 0, 3 and -3): its rounding is theirs
-        self.floor = max(floor, float(magnitudes.max(initial=0.0)))
-        """The least magnitude of the terms each output is computed from: the largest output,
-        or, for a gradient, the outer function's values over the scale, when larger."""
-
-    def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-        args = list(self.inputs)
-        for i, point in zip(self.variables, points, strict=True):
-            args[i] = point if self.raw else Variable(point)
-        with np.errstate(all="ignore"):
-            if self.raw:
-                return np.asarray(self.fn(*args))
-            return _call(self.fn, args).data
-
-    def output(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-        # NOTE: a copy: a view op's output shares memory with the point, which moves next
-        y = self._evaluate(points)
-        return np.array(y) if self.raw else np.array(y, dtype=np.float64)
-
-
-Central = Callable[[float], tuple[Float64Array, Float64Array]]
-"""A central difference at a fraction of the starting step: its value and rounding noise."""
-
-
-def _difference(
-    objective: _Objective,
-    y_above: npt.NDArray[Any],
-    y_below: npt.NDArray[Any],
-    width: float,
-    weighted: bool,
-) -> tuple[Float64Array, Float64Array]:
-    """``(y_above - y_below) / width`` (weighted and summed if ``weighted``) and a bound on its
-    rounding noise: :data:`NOISE_ULPS` rounding errors of each output's terms, on each side,
-    for the outputs that changed (the others do not depend on the element, or all of them
-    if none changed: then the change may have been rounded away)."""
-    # NOTE: at least the smallest normal number: an output may have underflowed
-    floor = max(objective.floor, float(np.finfo(objective.output_dtype).smallest_normal))
-    terms = np.maximum(np.abs(y_above), floor) + np.maximum(np.abs(y_below), floor)
-    changed = y_above != y_below
-    if changed.any() and not objective.along_direction:
-        terms = terms * changed
-    with np.errstate(all="ignore"):
-        noise = NOISE_ULPS * objective.eps * terms / width
-        diff = (y_above - y_below) / width
-        if not weighted:
-            return diff, noise
-        w = objective.weights
-        # NOTE: the rounding errors of distinct outputs are independent, so they add like
-        # random errors, as the root of their summed squares (Higham and Mary's bound)
-        return np.asarray(np.sum(w * diff)), np.asarray(_root_sum_square(w * noise))
-
-
-def _root_sum_square(x: Float64Array) -> float:
-    largest = float(np.abs(x).max(initial=0.0))
-    if largest == 0 or not np.isfinite(largest):
-        return largest
-    return largest * float(np.sqrt(np.sum(np.square(x / largest))))
-
-
-def _finite(value: Float64Array) -> bool:
-    return bool(np.all(np.isfinite(value)))
-
-
-def _extrapolate(central: Central, levels: int, floor: float) -> Estimate:
-    """Ridders' method: central differences at steps ``h / RATIO**i``, extrapolated with
-    Richardson's table; each entry's error is estimated from its neighbours in the table, plus
-    the rounding noise carried through the table. Keeps the best estimate per element, and
-    stops when it is within :data:`TARGET`, when rounding noise dominates it (smaller steps
-    only add noise), or when a smaller step made it worse (Ridders' rule)."""
-    previous: list[Float64Array] = []
-    previous_noise: list[Float64Array] = []
-    best: _Entry | None = None
-    for i in range(levels):
-        d, noise = central(RATIO**-i)
-        row, row_noise = [d], [noise]
-        row_best: _Entry | None = None
-        for j in range(1, i + 1):
-            factor = RATIO ** (2 * j) - 1
-            value = row[j - 1] + (row[j - 1] - previous[j - 1]) / factor
-            carried = row_noise[j - 1] * (1 + 1 / factor) + previous_noise[j - 1] / factor
-            truncation = TRUNCATION_SAFETY * np.maximum(
-                np.abs(value - row[j - 1]), np.abs(value - previous[j - 1])
-            )
-            truncation = np.where(np.isnan(value), np.inf, truncation)
-            row_best = _Entry(value, truncation, carried).better(row_best)
-            row.append(value)
-            row_noise.append(carried)
-        previous, previous_noise = row, row_noise
-        if row_best is None:
-            continue
-        if best is not None and bool(np.all(row_best.error > 2 * best.error)):
-            break
-        best = row_best.better(best)
-        if bool(np.all(best.truncation <= best.noise)) or bool(
-            np.all(best.error <= TARGET * np.maximum(np.abs(best.value), floor))
-        ):
-            break
-    if best is None:
-        d, noise = central(1.0)
-        return Estimate(d, np.full_like(d, np.inf))
-    return Estimate(best.value, ERROR_SAFETY * best.error)
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """An entry of the extrapolation table: its value, truncation error and rounding noise."""
-
-    value: Float64Array
-    truncation: Float64Array
-    noise: Float64Array
-
-    @property
-    def error(self) -> Float64Array:
-        error: Float64Array = self.truncation + self.noise
-        return error
-
-    def better(self, other: _Entry | None) -> _Entry:
-        """Per element, whichever of ``self`` and ``other`` has the smaller error."""
-        if other is None:
-            return self
-        take = self.error < other.error
-        return _Entry(
-            np.where(take, self.value, other.value),
-            np.where(take, self.truncation, other.truncation),
-            np.where(take, self.noise, other.noise),
-        )
-
-
-def _inside_domain(central: Central) -> Central:
-    """``central`` at the largest of ``1, 1/2, 1/4, ...`` times its step at which every
-    evaluation is finite: steps never leave the function's domain when a smaller one would do.
-    """
-    shrink = 1.0
-    first = central(shrink)
-    for _ in range(60):
-        if _finite(first[0]):
-            break
-        shrink /= RATIO
-        first = central(shrink)
-    else:
-        shrink = 1.0
-
-    def inside(fraction: float) -> tuple[Float64Array, Float64Array]:
-        return first if fraction == 1.0 else central(fraction * shrink)
-
-    return inside
-
-
-def _element_steps(objective: _Objective, eps: float | None) -> list[Float64Array]:
-    """The starting step of every element: a fixed ``eps``, or ``cbrt(eps)`` of the
-    objective's output dtype times the element's :func:`step_scale`."""
-    if eps is not None:
-        return [np.full_like(point, eps) for point in objective.points]
-    unit = float(np.cbrt(objective.eps))
-    return [unit * step_scale(point) for point in objective.points]
-
-
-def _per_element(
-    objective: _Objective,
-    eps: float | None,
-    method: Method,
-    weighted: bool,
-    floors: Sequence[float] | None = None,
-) -> list[Estimate]:
-    """An estimate of the derivative of the objective with respect to every element of every
-    Variable input: the weighted objective's gradient, or (``weighted=False``) a column of the
-    Jacobian per element, shaped ``output shape + input shape``."""
-    steps = _element_steps(objective, eps)
-    work = [point.copy() for point in objective.points]
-    estimates = []
-    for number, (point, step) in enumerate(zip(objective.points, steps, strict=True)):
-        values, errors = [], []
-        floor = 0.0 if floors is None else floors[number]
-        for k in range(point.size):
-            if method == "complex":
-                estimate = _complex_element(objective, number, k, weighted)
-            else:
-                central = _inside_domain(
-                    _element_central(objective, work, number, k, step, weighted)
-                )
-                estimate = _extrapolate(central, LEVELS, floor)
-            values.append(estimate.value)
-            errors.append(estimate.error)
-        shape = () if weighted else objective.weights.shape
-        estimates.append(_stack(values, errors, shape, point.shape))
-    return estimates
-
-
-def _stack(
-    values: list[Float64Array],
-    errors: list[Float64Array],
-    output_shape: tuple[int, ...],
-    input_shape: tuple[int, ...],
-) -> Estimate:
-    def arrange(parts: list[Float64Array]) -> Float64Array:
-        flat = np.array(parts, dtype=np.float64).reshape((len(parts), *output_shape))
-        moved = np.moveaxis(flat, 0, -1) if output_shape else flat
-        return np.asarray(moved.reshape((*output_shape, *input_shape)), dtype=np.float64)
-
-    return Estimate(arrange(values), arrange(errors))
-
-
-def _element_central(
-    objective: _Objective,
-    work: list[Float64Array],
-    number: int,
-    k: int,
-    step: Float64Array,
-    weighted: bool,
-) -> Central:
-    """Central differences in element ``k`` of input ``number``, evaluated on ``work``, a copy
-    of the points that is restored after each evaluation."""
-    flat = work[number].reshape(-1)
-
-    def central(fraction: float) -> tuple[Float64Array, Float64Array]:
-        x = flat[k]
-        h = float(step.reshape(-1)[k]) * fraction
-        try:
-            flat[k] = x + h
-            above = objective.output(work)
-            flat[k] = x - h
-            below = objective.output(work)
-        finally:
-            flat[k] = x
-        # NOTE: divided by the steps actually taken, after rounding x + h and x - h
-        return _difference(objective, above, below, (x + h) - (x - h), weighted)
-
-    return central
-
-
-def _complex_element(objective: _Objective, number: int, k: int, weighted: bool) -> Estimate:
-    points: list[npt.NDArray[Any]] = [point.astype(np.complex128) for point in objective.points]
-    scale = float(step_scale(objective.points[number]).reshape(-1)[k])
-    h = COMPLEX_STEP * scale
-    points[number].reshape(-1)[k] += 1j * h
-    return _complex_estimate(objective, points, h, weighted)
-
-
-def _complex_estimate(
-    objective: _Objective, points: Sequence[npt.NDArray[Any]], h: float, weighted: bool
-) -> Estimate:
-    y = objective.output(points)
-    if not np.iscomplexobj(y):
-        y = y.astype(np.complex128)
-    derivative = np.asarray(y.imag / h, dtype=np.float64)
-    # NOTE: h * derivative may have underflowed: then the spacing of subnormals bounds it
-    subnormal = float(np.finfo(np.float64).smallest_subnormal)
-    noise = NOISE_ULPS * (EPS64 * np.abs(derivative) + subnormal / h)
-    if not weighted:
-        return Estimate(derivative, noise)
-    w = objective.weights
-    return Estimate(np.asarray(np.sum(w * derivative)), np.asarray(np.sum(np.abs(w) * noise) + 0.0))
-
-
-def _estimates(
-    fn: Callable[..., Any],
-    inputs: Sequence[Operand],
-    eps: float | None,
-    seed: int,
-    method: Method,
-    weighted: bool,
-) -> tuple[Estimate | None, ...]:
-    objective = _Objective(fn, inputs, seed, raw=method == "complex")
-    estimates = iter(_per_element(objective, eps, method, weighted))
-    return tuple(next(estimates) if isinstance(x, Variable) else None for x in inputs)
-
-
-def numerical_estimates(
-    fn: Callable[..., Any],
-    *inputs: Operand,
-    eps: float | None = None,
-    seed: int = 0,
-    method: Method = "richardson",
-) -> tuple[Estimate | None, ...]:
-    """:func:`numerical_grad` with a bound on the error of every element."""
-    return _estimates(fn, inputs, eps, seed, method, weighted=True)
-
-
-def numerical_grad(
-    fn: Callable[..., Any],
-    *inputs: Operand,
-    eps: float | None = None,
-    seed: int = 0,
-    method: Method = "richardson",
-) -> tuple[Float64Array | None, ...]:
-    """Numerical gradients of ``sum(w * fn(*inputs))`` for the fixed random weights ``w``
-    drawn from ``seed``: one float64 array per Variable input, ``None`` for constants.
-
-    ``method``: ``"richardson"`` (extrapolated central differences, steps from
-    ``cbrt(eps) * max(|x_k|, rms(x))`` per element down, or from ``eps`` when given), or
-    ``"complex"`` (the complex step:
-    then ``fn`` is a NumPy function called with complex arrays in place of the Variables,
-    analytic in them, returning an array). :func:`numerical_estimates` adds error bounds."""
-    _refuse_empty(inputs)
-    return tuple(
-        None if e is None else e.value
-        for e in _estimates(fn, inputs, eps, seed, method, weighted=True)
-    )
-
-
-def numerical_jacobian(
-    fn: Callable[..., Any],
-    *inputs: Operand,
-    eps: float | None = None,
-    method: Method = "richardson",
-) -> tuple[Float64Array | None, ...]:
-    """The full numerical Jacobian of ``fn`` with respect to each Variable input, shaped
-    ``output shape + input shape`` (``None`` for constants); ``method`` and ``eps`` as in
-    :func:`numerical_grad`."""
-    _refuse_empty(inputs)
-    return tuple(
-        None if e is None else e.value
-        for e in _estimates(fn, inputs, eps, 0, method, weighted=False)
-    )
-
-
-def numerical_directional(
-    fn: Callable[..., Any],
-    inputs: Sequence[Operand],
-    tangents: Sequence[npt.ArrayLike | None],
-    *,
-    method: Method = "richardson",
-    floor: float = 0.0,
-) -> Estimate:
-    """The derivative of ``fn(*inputs)`` along ``tangents`` (one per input, ``None`` for one
-    that stays fixed), ``d/ds fn(x + s v)`` at ``s = 0``, for every element of the output, with
-    a bound on each one's error: the oracle of :func:`numerical_estimates` in the one variable
-    ``s``, whose steps move each input by a step of ``s`` times its tangent. With
-    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there. ``floor``: the
-    least magnitude of the terms each output is computed from, when larger than the largest
-    output (for an ``fn`` that is itself a derivative, whose terms may cancel), which scales
-    the rounding noise of the differences."""
-    if len(tangents) != len(inputs):
-        raise ValueError(f"{len(tangents)} tangents for {len(inputs)} inputs")
-    points = [
-        np.asarray(x.data if isinstance(x, Variable) else x, dtype=np.float64)
-        if v is not None
-        else x
-        for x, v in zip(inputs, tangents, strict=True)
+def as_computed(operands: Sequence[Any]) -> list[Any]:
+    """``operands`` with each Python float among them rounded to the dtype NumPy computes it
+    in beside the floating arrays (NEP 50: a Python float takes the dtype of the array it
+    meets): to float32 where every floating array or Variable is float32 (or float16), so
+    that the float64 passes of a check evaluate the function at the point its working-dtype
+    pass does (``mean_squared_error(x, 1.0140524346992263)`` with a float32 ``x`` subtracts
+    ``float32(1.0140524346992263)``). Stays a Python float: a float64 pass computes in
+    float64."""
+    dtypes = [
+        np.asarray(x.data if isinstance(x, Variable) else x).dtype
+        for x in operands
+        if isinstance(x, Variable | np.ndarray | np.generic)
     ]
-    directions = [None if v is None else np.asarray(v, dtype=np.float64) for v in tangents]
-
-    def along(s: Any) -> Any:
-        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1
-        moved = [
-            x if v is None else x + (s - 1) * v for x, v in zip(points, directions, strict=True)
-        ]
-        return fn(*moved)
-
-    start = Variable(np.array(1.0))
-    objective = _Objective(
-        along, [start], 0, raw=method == "complex", floor=floor, along_direction=True
-    )
-    return _per_element(objective, None, method, weighted=False)[0]
+    floating = [d for d in dtypes if d.kind == "f"]
+    if not floating or any(d == np.float64 or d.itemsize > 8 for d in floating):
+        return list(operands)
+    dtype = np.result_type(*floating)
+    return [float(dtype.type(x)) if type(x) is float else x for x in operands]
 
 
 def _fresh(inputs: Sequence[Operand], dtype: npt.DTypeLike | None = None) -> list[Operand]:
@@ -620,11 +252,15 @@ def _analytic(
     weights: Float64Array,
     dtype: npt.DTypeLike | None = None,
     create_graph: bool = False,
+    internal: list[Float64Array] | None = None,
 ) -> tuple[list[Float64Array], list[str]]:
     """The gradients one reverse pass gives, on fresh copies of the inputs (converted to
-    ``dtype`` if given), as float64, with a message for each of the wrong shape or dtype."""
+    ``dtype`` if given), as float64, with a message for each of the wrong shape or dtype;
+    into ``internal`` if given, the terms each sums (:func:`_internal_terms`)."""
     fresh = _fresh(inputs, dtype)
     y = _call(fn, fresh)
+    if internal is not None:
+        internal += _internal_terms(y, [x for x in fresh if isinstance(x, Variable)], weights)
     y.grad = Variable(weights.astype(y.dtype))
     y.backward(create_graph=create_graph)
     grads, problems = [], []
@@ -644,9 +280,50 @@ def _analytic(
     return grads, problems
 
 
+def _internal_terms(
+    y: Variable, variables: Sequence[Variable], weights: Float64Array
+) -> list[Float64Array]:
+    """The magnitude of the terms each element's gradient sums inside the reverse pass of the
+    graph of ``y`` (before that pass): the pass run on ``|w|``, each rule's contributions taken as
+    magnitudes, ``|vjp(m)|``, and added as such where a variable is used more than once. Where
+    the uses of a variable cancel (``x - tanh(x)`` near 0: ``1 - sech2(x)``), its gradient is
+    far smaller than its terms, and rounds as they do. Zeros where a rule is a DeZero-style
+    ``backward`` or has several outputs (the terms are then the oracle's alone)."""
+    none = [np.zeros(x.shape) for x in variables]
+    functions: list[Function] = []
+    seen: set[int] = set()
+    stack = [y.creator]
+    while stack:
+        f = stack.pop()
+        if f is None or id(f) in seen:
+            continue
+        seen.add(id(f))
+        functions.append(f)
+        stack.extend(x.creator for x in f.inputs)
+    # NOTE: keyed by id; the graph keeps every variable alive meanwhile
+    magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
+    with using_config("enable_backprop", False), np.errstate(all="ignore"):
+        for f in sorted(functions, key=lambda f: -f.generation):
+            if not f.uses_vjp or len(f.outputs) != 1:
+                return none
+            out = f.outputs[0]()
+            if out is None or id(out) not in magnitudes:
+                continue
+            gxs = f.vjp(magnitudes[id(out)], *[x.data for x in f.inputs], out.data)
+            for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=False):
+                if gx is None:
+                    continue
+                g = np.abs(np.asarray(gx.data if isinstance(gx, Variable) else gx, np.float64))
+                if g.shape != x.shape:
+                    return none
+                magnitudes[id(x)] = magnitudes[id(x)] + g if id(x) in magnitudes else g
+    return [magnitudes.get(id(x), zero) for x, zero in zip(variables, none, strict=True)]
+
+
 @dataclass(frozen=True)
 class _Setting:
-    """How a check is run: the arguments of :func:`check_gradients` and its rounding multiple."""
+    """How a check is run: the arguments of :func:`check_gradients`, its rounding multiple
+    and the kind its correctness and precision mismatches are reported as."""
 
     eps: float | None
     atol: float | None
@@ -656,6 +333,7 @@ class _Setting:
     method: Method
     reference: Callable[..., Any] | None
     multiple: float
+    kind: CheckKind | None = None
 
     @property
     def overridden(self) -> bool:
@@ -667,34 +345,50 @@ class _Setting:
 
 
 class _Side:
-    """The analytic side of a check: the objective, and the gradients of one plain reverse
-    pass in the working dtype (``plain``) and from float64 copies of the inputs (``precise``),
-    with the magnitude of each element's terms. ``outer`` is, when ``fn`` is the gradient of
-    another function, that function's largest weighted output."""
+    """The analytic side of a check: the objective (``evaluate``, else ``fn``, in float64),
+    and the gradients of one plain reverse pass of ``fn`` in the working dtype (``plain``)
+    and from float64 copies of the inputs (``precise``)."""
 
     def __init__(
         self,
         fn: Callable[..., Variable],
         inputs: Sequence[Operand],
         seed: int,
-        outer: float = 0.0,
+        bounds: Sequence[Bounds | None] | None = None,
+        evaluate: Callable[..., Variable] | None = None,
+        counted: int | None = None,
     ):
         self.fn = fn
-        self.inputs = inputs
-        points = [np.asarray(x.data, dtype=np.float64) for x in _variables(inputs).values()]
-        widest = max(float(np.maximum(step_scale(p), 1.0).max(initial=1.0)) for p in points)
-        self.objective = objective = _Objective(fn, inputs, seed, floor=outer / widest)
-        self.plain, self.problems = _analytic(fn, inputs, objective.weights)
-        same = all(x.dtype == np.float64 for x in objective.variables.values())
-        self.precise = (
-            self.plain if same else _analytic(fn, inputs, objective.weights, np.float64)[0]
+        self.inputs = inputs = as_computed(inputs)
+        self.objective = objective = _Objective(
+            evaluate or fn, inputs, seed, bounds=bounds, counted=counted
         )
-        self.terms = [
-            _terms(a, objective.magnitude, p, outer)
-            for a, p in zip(self.precise, objective.points, strict=True)
-        ]
+        same = all(x.dtype == np.float64 for x in objective.variables.values())
+        internal: list[Float64Array] = []
+        self.plain, self.problems = _analytic(
+            fn, inputs, objective.weights, internal=internal if same else None
+        )
+        self.precise = (
+            self.plain
+            if same
+            else _analytic(fn, inputs, objective.weights, np.float64, internal=internal)[0]
+        )
         self.dtypes = [
             _working_dtype(x.dtype, objective.output_dtype) for x in objective.variables.values()
+        ]
+        self.names = [x.name for x in objective.variables.values()]
+        self.internal = internal
+        """The terms each element's gradient sums inside the reverse pass: see
+        :func:`_internal_terms`."""
+
+    def floor_terms(self) -> list[Float64Array]:
+        """Each element's terms where the oracle gives none per element (fast mode, and the
+        recorded pass beside second derivatives): the larger of the element and the largest
+        of its array (a rounding error of the larger elements may land in any), or the terms
+        its reverse pass sums."""
+        return [
+            np.maximum(np.maximum(np.abs(a), float(np.abs(a).max(initial=0.0))), internal)
+            for a, internal in zip(self.precise, self.internal, strict=True)
         ]
 
 
@@ -706,8 +400,14 @@ def _rounding(dtype: npt.DTypeLike, terms: Float64Array) -> Float64Array:
     return bound
 
 
-def _where(i: int, k: tuple[int, ...]) -> str:
-    return f"input {i} at index {k}" if k else f"input {i}"
+def _indices(mask: npt.NDArray[np.bool_]) -> list[tuple[int, ...]]:
+    """The index of every true element of ``mask`` (of any shape, 0-d included)."""
+    return [tuple(int(i) for i in index) for index in np.argwhere(mask)]
+
+
+def _where(i: int, k: tuple[int, ...], name: str | None = None) -> str:
+    label = f"input {i} ({name})" if name else f"input {i}"
+    return f"{label} at index {k}" if k else label
 
 
 Describe = Callable[[tuple[int, ...], float, float, float], Mismatch]
@@ -720,8 +420,10 @@ def _compare(
     allowed: Float64Array,
     describe: Describe,
     oracle: str = "",
+    judged: npt.NDArray[np.bool_] | None = None,
 ) -> GradcheckReport:
-    """Pairs pass when ``|analytic - reference| <= allowed``; ``describe`` names a failure."""
+    """Pairs pass when ``|analytic - reference| <= allowed``; ``describe`` names a failure;
+    pairs outside ``judged`` are left out."""
     if analytic.shape != reference.shape:
         return GradcheckReport(
             float("inf"),
@@ -730,16 +432,17 @@ def _compare(
             float("inf"),
             oracle,
         )
-    diff = np.abs(analytic - reference)
+    judged = np.ones(analytic.shape, dtype=bool) if judged is None else judged
+    diff = np.where(judged, np.abs(analytic - reference), 0.0)
     size = np.maximum(np.abs(analytic), np.abs(reference))
-    large = size > allowed
+    large = judged & (size > allowed)
     max_abs = float(diff.max(initial=0.0))
     max_rel = float((diff[large] / size[large]).max(initial=0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         margins = np.where(diff == 0, 0.0, diff / allowed)
-    margins = np.where(np.isnan(margins), np.inf, margins)
+    margins = np.where(np.isnan(margins) & judged, np.inf, margins)
     margin = float(margins.max(initial=0.0))
-    bad = ~(diff <= allowed)  # NOTE: catches NaN too
+    bad = judged & ~(diff <= allowed)  # NOTE: catches NaN too
     if not bad.any():
         return GradcheckReport(max_abs, max_rel, None, margin, oracle)
     order = np.argsort(-margins, axis=None, kind="stable")[: min(int(bad.sum()), MAX_MISMATCHES)]
@@ -750,21 +453,21 @@ def _compare(
     return GradcheckReport(max_abs, max_rel, str(mismatches[0]), margin, oracle, mismatches)
 
 
-def _terms(
-    analytic: Float64Array, magnitude: float, point: Float64Array, outer: float = 0.0
+def _resolution(
+    analytic: Float64Array,
+    reference: Float64Array,
+    allowed: Float64Array,
+    judged: Any,
+    rounding: Float64Array,
 ) -> Float64Array:
-    """The magnitude of the terms an analytic gradient element is made of: the larger of the
-    element, the largest element of its array, and the largest weighted output over
-    ``s = max(step scale, 1)`` (what a relative rounding error of the output becomes in a
-    derivative, for a function that varies on the scale of its input), or the outer
-    function's over ``s`` for a second derivative: one factor of the scale, not two, since many
-    functions vary on a scale of 1 whatever their input's size (softmax is shift-invariant)."""
-    largest = float(np.abs(analytic).max(initial=0.0))
-    # NOTE: at least 1: functions of small arguments vary on a scale of their own (exp, tanh)
-    scale = np.maximum(step_scale(point), 1.0)
-    output = np.maximum(magnitude, outer) / scale
-    terms: Float64Array = np.maximum(np.maximum(np.abs(analytic), largest), output)
-    return terms
+    """The smallest relative error of ``analytic`` certainly caught at each element:
+    ``(allowed + |analytic - reference|) / |analytic|``; NaN where it is not judged, or no
+    larger than ``rounding``, the rounding of its terms (a 0 computed with rounding errors:
+    a relative error of it means nothing)."""
+    with np.errstate(all="ignore"):
+        resolution = (allowed + np.abs(analytic - reference)) / np.abs(analytic)
+    kept: Float64Array = np.where(judged & (np.abs(analytic) > rounding), resolution, np.nan)
+    return kept
 
 
 def check_gradients(
@@ -777,106 +480,243 @@ def check_gradients(
     seed: int = 0,
     method: Method = "richardson",
     reference: Callable[..., Any] | None = None,
+    domains: Sequence[Bounds | None] | None = None,
 ) -> GradcheckReport:
     """Compare the analytic gradients of ``fn`` at ``inputs`` with a numerical oracle and
-    report the errors and margins; :func:`gradcheck` raises on the first failure instead.
+    report the errors, margins and resolutions; :func:`gradcheck` raises on the first failure
+    instead.
 
-    Three comparisons, per element ``k`` of every Variable input:
+    Every element ``k`` of every Variable input is judged by its own bound. With ``D_jk`` the
+    oracle's derivative of output ``j`` by element ``k`` (outputs differenced first, each
+    extrapolated on its own, then weighted: ``n_k = sum_j w_j D_jk``), the magnitude of the
+    element's terms is ``T_k = max(sum_j |w_j| |D_jk|, |a64_k|, sum_{j moved by k} |w_j y_j| /
+    max(s_k, 1), M_k)`` (the third, the rounding of the outputs the element moves: a rule
+    reads them; ``M_k``, the terms its reverse pass sums, see :func:`_internal_terms`), and
+    three comparisons are made:
 
     * **correctness**: the analytic gradient ``a64`` computed from float64 copies of the
-      inputs against the oracle's ``n``: ``|a64 - n| <= E + 16 * eps * T``, where ``E`` is the
-      oracle's error bound, ``eps`` that of ``fn``'s output from float64 inputs and ``T`` the
-      magnitude of the element's terms: ``max(|a64_k|, max|a64|, max|w * y| / s_k)``, with
-      ``s_k`` the element's step scale;
+      inputs against the oracle's ``n``: ``|a64_k - n_k| <= E_k + 64 * eps * T_k``, where
+      ``E_k`` is the oracle's error bound for the element and ``eps`` that of ``fn``'s output
+      from float64 inputs (or of a coarser constant operand);
     * **precision**: the gradient ``a`` in the working dtype (the less precise of the input's
-      and the output's) against ``a64``: ``|a - a64| <= 16 * eps(dtype) * T``;
+      and the output's) against ``a64``: ``|a_k - a64_k| <= 64 * eps(dtype) * T_k``;
     * **recorded**: the gradient a ``create_graph=True`` pass records against the plain one,
       within the same bound.
 
-    ``atol``/``rtol`` override the correctness and precision bounds: then ``a`` is compared
-    with ``n`` directly, within ``atol + rtol * |n|`` (a missing one counts as 0).
+    The report's ``resolutions`` give, per element, the smallest relative error these catch
+    for certain; elements worse than 1e-6 (float64) or 1e-3 (float32) are named in ``loose``;
+    subnormal elements, elements near overflow, elements no step could resolve are named in
+    ``unresolved`` and not judged.
 
-    ``method`` picks the oracle (see :func:`numerical_grad`); ``"complex"`` needs
-    ``reference``, the same computation in NumPy called with complex arrays in place of the
-    Variables (a registered op's ``reference`` is one). ``eps`` fixes the starting step.
+    ``atol``/``rtol`` override the correctness and precision bounds: then ``a`` is compared
+    with ``n`` directly, within ``atol + rtol * |n|`` (a missing one counts as 0), or within
+    the derived bound where that is larger: a tolerance tighter than the oracle resolves is
+    reported in ``unresolved``, never turned into a mismatch.
+
+    ``method`` picks the oracle (see :func:`~tinygrad_ref.verification.oracle.numerical_grad`);
+    ``"complex"`` needs ``reference``, the same computation in NumPy called with complex arrays
+    in place of the Variables (a registered op's ``reference`` is one). ``eps`` fixes the
+    starting step. ``domains`` (one ``(low, high)`` or ``None`` per input) tells where ``fn``
+    is defined: no step goes nearer an edge than 7/8 of the way.
 
     With ``fast=True``, instead of one numerical derivative per element, a few random
     directions ``v`` (``+-s_k`` per element) are checked: ``sum(a64 * v)`` against the
-    oracle's derivative along ``v``, within its bound plus ``16 * eps * sum(T * |v|)``;
-    precision and recorded stay per element, as they need no evaluation of ``fn``."""
+    oracle's derivative along ``v``, within its bound plus ``64 * eps * T_v``, ``T_v =
+    max(sum_j |w_j| |D_j(v)|, sum_k |a64_k v_k|)``; precision and recorded stay per element, on
+    terms ``max(|a64_k|, max |a64|)`` (fast mode has no Jacobian column per element)."""
     _refuse_empty(inputs)
     setting = _Setting(eps, atol, rtol, fast, seed, method, reference, ROUNDING_MULTIPLE)
-    side = _Side(fn, inputs, seed)
-    return _check(side, setting).merge(_recorded(side, setting.multiple))
+    side = _Side(fn, inputs, seed, _bounds(inputs, domains))
+    report, terms = _check(side, setting)
+    return _flag(side, report.merge(_recorded(side, setting.multiple, terms)))
 
 
-def _check(side: _Side, setting: _Setting) -> GradcheckReport:
+def _bounds(
+    inputs: Sequence[Operand], domains: Sequence[Bounds | None] | None
+) -> list[Bounds | None] | None:
+    return None if domains is None else _variable_bounds(inputs, domains)
+
+
+def _check(side: _Side, setting: _Setting) -> tuple[GradcheckReport, list[Float64Array]]:
+    """The correctness and precision checks, and the terms of each element: ``T_k = max(
+    sum_j |w_j| |D_jk|, |a64_k|, sum_{j moved by k} |w_j| |y_j| / max(s_k, 1), M_k)``. The
+    third is the rounding of the outputs the element moves, over its scale: a rule reads the
+    forward values, so their rounding reaches the derivative (whose own terms may cancel,
+    as sigmoid's second derivative's do near 0); ``M_k``, the terms its reverse pass sums
+    (:func:`_internal_terms`)."""
     if setting.method == "complex" and setting.reference is None:
         raise ValueError('method="complex" needs reference: a NumPy function to step')
     objective = side.objective
     report = EMPTY_REPORT if not side.problems else replace(EMPTY_REPORT, failure=side.problems[0])
-    if not setting.overridden:
-        for i, a, a64, dtype, t in zip(
-            objective.variables, side.plain, side.precise, side.dtypes, side.terms, strict=True
-        ):
-            report = report.merge(_precision(i, a, a64, dtype, setting.multiple * t))
-    checked = side.plain if setting.overridden else side.precise
     if setting.method == "complex":
         assert setting.reference is not None
         objective = _Objective(setting.reference, side.inputs, setting.seed, raw=True)
     if setting.fast:
-        return report.merge(_check_directions(objective, side, checked, setting))
-    floors = [float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0 for a in side.precise]
-    estimates = _per_element(objective, setting.eps, setting.method, True, floors)
-    oracle = "complex step" if setting.method == "complex" else "Richardson"
-    for i, a, estimate, t in zip(objective.variables, checked, estimates, side.terms, strict=True):
-        allowed = (
-            setting.override(estimate.value)
-            if setting.overridden
-            else estimate.error + setting.multiple * _rounding(side.objective.rounding_dtype, t)
+        terms = side.floor_terms()
+        report = report.merge(_check_directions(objective, side, setting))
+    else:
+        estimates = _per_element(
+            objective, setting.eps, setting.method, True, _wanted(side, setting)
         )
-        report = report.merge(
-            _compare(a, estimate.value, allowed, _correctness(i, estimate, setting), oracle)
-        )
-    return report
+        oracle = "complex step" if setting.method == "complex" else "Richardson"
+        terms = []
+        for number, estimate in enumerate(estimates):
+            assert estimate.terms is not None
+            assert estimate.outputs is not None
+            scale = np.maximum(step_scale(side.objective.points[number]), 1.0)
+            read = estimate.outputs / scale
+            # NOTE: fmax: an element the oracle could not estimate has terms of NaN
+            largest = np.fmax(estimate.terms, np.abs(side.precise[number]))
+            terms.append(np.fmax(np.fmax(largest, read), side.internal[number]))
+            report = report.merge(_judge(side, setting, number, estimate, terms[number], oracle))
+    if not setting.overridden:
+        for number, t in enumerate(terms):
+            report = report.merge(_precision(side, number, setting, t))
+    return report, terms
 
 
-def _correctness(i: int, estimate: Estimate, setting: _Setting) -> Describe:
-    def describe(k: tuple[int, ...], a: float, n: float, allowed: float) -> Mismatch:
+def _wanted(side: _Side, setting: _Setting) -> Wanted:
+    """Refine the oracle's estimate of an element only where the judgement depends on it: the
+    analytic gradient there is not 0, and it is near its bound (a mismatch, or within half of
+    it) or it would be checked only loosely. Refining only tightens a bound where steps moved
+    an output, so a check that skips it reports a resolution it keeps; where nothing moved,
+    a gradient of 0 passes any bound and has no relative resolution."""
+
+    def wanted(number: int, k: int, value: float, error: float, terms: float) -> bool:
+        a = float(side.precise[number].flat[k])
+        if a == 0:
+            return False
+        rounding = setting.multiple * float(side.objective.eps) * max(terms, abs(a))
+        allowed = error + rounding
+        limit = LOOSE.get(side.dtypes[number], LOOSE[np.dtype(np.float32)])
+        return abs(a - value) > allowed / 2 or (allowed + abs(a - value)) > limit * abs(a)
+
+    return wanted
+
+
+def _unjudged(side: _Side, number: int, estimate: Estimate | None) -> npt.NDArray[np.bool_]:
+    """Where input ``number``'s elements are subnormal in its dtype, or the oracle could not
+    judge them."""
+    x = side.objective.variables[list(side.objective.variables)[number]]
+    magnitude = np.abs(np.asarray(x.data))
+    tiny = float(np.finfo(x.dtype).smallest_normal) if x.dtype.kind == "f" else 0.0
+    skipped = np.asarray((magnitude > 0) & (magnitude < tiny))  # NOTE: 0-d: an array still
+    if estimate is not None:
+        for index, _ in estimate.unresolved:
+            skipped[index] = True
+    return np.asarray(skipped)
+
+
+def _reasons(side: _Side, number: int, estimate: Estimate | None) -> list[Flagged]:
+    i = list(side.objective.variables)[number]
+    name = side.names[number]
+    flagged = {index: reason for index, reason in (estimate.unresolved if estimate else ())}
+    skipped = _unjudged(side, number, None)
+    for index in _indices(skipped):
+        flagged.setdefault(index, SUBNORMAL)
+    return [Flagged(_where(i, k, name), reason) for k, reason in flagged.items()]
+
+
+def _judge(
+    side: _Side,
+    setting: _Setting,
+    number: int,
+    estimate: Estimate,
+    terms: Float64Array,
+    oracle: str,
+) -> GradcheckReport:
+    """The correctness check of input ``number`` against the oracle's estimate."""
+    i = list(side.objective.variables)[number]
+    judged = ~_unjudged(side, number, estimate)
+    rounding = setting.multiple * _rounding(side.objective.rounding_dtype, terms)
+    derived = estimate.error + rounding
+    analytic = side.precise[number]
+    flagged = _reasons(side, number, estimate)
+    if setting.overridden:
+        analytic = side.plain[number]
+        requested = setting.override(estimate.value)
+        working = setting.multiple * _rounding(side.dtypes[number], terms)
+        derived = estimate.error + np.maximum(rounding, working)
+        allowed = np.maximum(requested, derived)
+        tight = judged & (requested < derived)
+        flagged += [
+            Flagged(
+                _where(i, index, side.names[number]),
+                f"the tolerance {requested[index]:.3g} (atol + rtol * |numerical|) is tighter "
+                f"than the oracle resolves here ({derived[index]:.3g}): held to that instead",
+            )
+            for index in _indices(tight)
+        ]
+    else:
+        allowed = derived
+    kind = setting.kind or "correctness"
+
+    def describe(k: tuple[int, ...], a: float, n: float, tolerance: float) -> Mismatch:
         how = (
             f"atol {setting.atol or 0.0:g} + rtol {setting.rtol or 0.0:g} * |numerical|"
             if setting.overridden
-            else f"oracle error {float(estimate.error[k]):.3g} + analytic rounding"
+            else f"oracle error {float(estimate.error[k]):.3g} + analytic rounding "
+            f"{float(rounding[k]):.3g}"
         )
         detail = (
-            f"analytic {a!r}, numerical {n!r}, |difference| {abs(a - n):.3g} > tolerance "
-            f"{allowed:.3g} ({how})"
+            f"analytic {a!r}, numerical {n!r}, |difference| {abs(a - n):.3g} (relative "
+            f"{_relative(a, n):.3g}) > tolerance {tolerance:.3g} ({how})"
         )
-        return Mismatch(_where(i, k), "correctness", a, n, allowed, detail)
+        return Mismatch(_where(i, k, side.names[number]), kind, a, n, tolerance, detail, i, k)
 
-    return describe
+    report = _compare(analytic, estimate.value, allowed, describe, oracle, judged)
+    return replace(
+        report,
+        resolutions=_resolutions(
+            side, number, _resolution(analytic, estimate.value, allowed, judged, rounding)
+        ),
+        noise=estimate.noise,
+        steps=_steps(side, number, estimate.steps),
+        unresolved=tuple(flagged[:MAX_MISMATCHES]),
+        unresolved_count=len(flagged),
+    )
 
 
-def _precision(
-    i: int, a: Float64Array, a64: Float64Array, dtype: np.dtype[Any], terms: Float64Array
-) -> GradcheckReport:
-    """The working-dtype gradient ``a`` against the float64 one ``a64``."""
+def _resolutions(side: _Side, number: int, resolution: Float64Array) -> tuple[Float64Array, ...]:
+    """``resolution`` for input ``number``, NaN for the others (to merge elementwise)."""
+    return tuple(
+        resolution if n == number else np.full(a.shape, np.nan) for n, a in enumerate(side.precise)
+    )
+
+
+def _steps(side: _Side, number: int, steps: Float64Array | None) -> tuple[Float64Array, ...]:
+    if steps is None:
+        return ()
+    return tuple(steps if n == number else np.zeros(0) for n in range(len(side.precise)))
+
+
+def _precision(side: _Side, number: int, setting: _Setting, terms: Float64Array) -> GradcheckReport:
+    """The working-dtype gradient against the float64 one, for input ``number``."""
+    dtype = side.dtypes[number]
     eps = float(np.finfo(dtype).eps)
     if eps <= EPS64:
         return EMPTY_REPORT
+    i = list(side.objective.variables)[number]
+    name = side.names[number]
+    kind = setting.kind or "precision"
 
     def describe(k: tuple[int, ...], value: float, exact: float, tolerance: float) -> Mismatch:
         detail = (
             f"the analytic gradient in the working dtype, {value!r}, differs from the float64 "
-            f"one, {exact!r}, by {abs(value - exact):.3g} > tolerance {tolerance:.3g} "
-            f"({tolerance / eps:.3g} eps of the working dtype)"
+            f"one, {exact!r}, by {abs(value - exact):.3g} (relative {_relative(value, exact):.3g})"
+            f" > tolerance {tolerance:.3g} ({tolerance / eps:.3g} eps of the working dtype)"
         )
-        return Mismatch(_where(i, k), "precision", value, exact, tolerance, detail)
+        return Mismatch(_where(i, k, name), kind, value, exact, tolerance, detail, i, k)
 
-    return _compare(a, a64, _rounding(dtype, terms), describe)
+    judged = ~_unjudged(side, number, None)
+    a, a64 = side.plain[number], side.precise[number]
+    allowed = setting.multiple * _rounding(dtype, terms)
+    report = _compare(a, a64, allowed, describe, judged=judged)
+    resolution = _resolution(a, a64, allowed, judged, allowed)
+    return replace(report, resolutions=_resolutions(side, number, resolution))
 
 
-def _recorded(side: _Side, multiple: float) -> GradcheckReport:
+def _recorded(side: _Side, multiple: float, terms: list[Float64Array]) -> GradcheckReport:
     """The first derivatives a ``create_graph=True`` pass records against the plain pass; the
     float64 gradient tells which of the two is off."""
     recorded, problems = _analytic(side.fn, side.inputs, side.objective.weights, create_graph=True)
@@ -884,7 +724,7 @@ def _recorded(side: _Side, multiple: float) -> GradcheckReport:
         return replace(EMPTY_REPORT, failure=f"with create_graph=True, {problems[0]}")
     report = EMPTY_REPORT
     for number, (i, p, r, dtype, t) in enumerate(
-        zip(side.objective.variables, side.plain, recorded, side.dtypes, side.terms, strict=True)
+        zip(side.objective.variables, side.plain, recorded, side.dtypes, terms, strict=True)
     ):
 
         def describe(
@@ -895,41 +735,77 @@ def _recorded(side: _Side, multiple: float) -> GradcheckReport:
             i: int = i,
             number: int = number,
         ) -> Mismatch:
-            truth = float(_one_element(side.objective, number, k).value)
+            truth = _one_element(side.objective, number, k)
             off = "create_graph=True" if abs(value - truth) > abs(other - truth) else "plain"
             detail = (
                 f"the gradient recorded with create_graph=True, {value!r}, disagrees with the "
-                f"plain pass, {other!r}, by {abs(value - other):.3g} > tolerance "
-                f"{tolerance:.3g}; the {off} pass is the one off the numerical {truth!r}"
+                f"plain pass, {other!r}, by {abs(value - other):.3g} (relative "
+                f"{_relative(value, other):.3g}) > tolerance {tolerance:.3g}; the {off} pass "
+                f"is the one off the numerical {truth!r}"
             )
-            return Mismatch(_where(i, k), "recorded", value, other, tolerance, detail)
+            where = _where(i, k, side.names[number])
+            return Mismatch(where, "recorded", value, other, tolerance, detail, i, k)
 
-        report = report.merge(_compare(r, p, multiple * _rounding(dtype, t), describe))
+        judged = ~_unjudged(side, number, None)
+        allowed = multiple * _rounding(dtype, t)
+        checked = _compare(r, p, allowed, describe, judged=judged)
+        resolution = _resolution(r, p, allowed, judged, allowed)
+        report = report.merge(replace(checked, resolutions=_resolutions(side, number, resolution)))
     return report
 
 
-def _one_element(objective: _Objective, number: int, index: tuple[int, ...]) -> Estimate:
-    """The Richardson estimate of one element's derivative of the weighted objective."""
-    point = objective.points[number]
-    k = int(np.ravel_multi_index(index, point.shape)) if index else 0
-    work = [p.copy() for p in objective.points]
-    step = _element_steps(objective, None)[number]
-    central = _element_central(objective, work, number, k, step, weighted=True)
-    return _extrapolate(_inside_domain(central), LEVELS, 0.0)
+def _flag(side: _Side, report: GradcheckReport) -> GradcheckReport:
+    """``report`` with its worst resolution, the elements checked only loosely, and those the
+    oracle could not resolve at all (resolution 1 or more: it could not tell the gradient from
+    0), which neither passed nor failed unless out of their bound."""
+    loose: list[Flagged] = []
+    unresolvable: list[Flagged] = []
+    worst = 0.0
+    for number, resolution in enumerate(report.resolutions):
+        if not np.any(np.isfinite(resolution)):
+            continue
+        limit = LOOSE.get(side.dtypes[number], LOOSE[np.dtype(np.float32)])
+        i = list(side.objective.variables)[number]
+        with np.errstate(all="ignore"):
+            coarse = resolution > limit
+            hopeless = resolution >= 1
+        resolved = np.where(hopeless, np.nan, resolution)
+        if np.any(np.isfinite(resolved)):
+            worst = max(worst, float(np.nanmax(resolved)))
+        for k in _indices(coarse):
+            where = _where(i, k, side.names[number])
+            if hopeless[k]:
+                reason = f"unresolvable: the oracle's bound is {resolution[k]:.3g} of the gradient"
+                unresolvable.append(Flagged(where, reason))
+            else:
+                loose.append(
+                    Flagged(where, f"checked only to a relative error of {resolution[k]:.3g}")
+                )
+    unresolved = report.unresolved + tuple(unresolvable)
+    return replace(
+        report,
+        resolution=worst,
+        loose=tuple(loose[:MAX_MISMATCHES]),
+        loose_count=len(loose),
+        unresolved=unresolved[:MAX_MISMATCHES],
+        unresolved_count=report.unresolved_count + len(unresolvable),
+    )
 
 
-def _check_directions(
-    objective: _Objective, side: _Side, analytic: list[Float64Array], setting: _Setting
-) -> GradcheckReport:
+def _check_directions(objective: _Objective, side: _Side, setting: _Setting) -> GradcheckReport:
     rng = np.random.default_rng(setting.seed + 1)
-    if setting.eps is not None:
-        scales = [np.full_like(p, setting.eps) for p in objective.points]
-        unit = 1.0
-    else:
-        scales = [step_scale(p) for p in objective.points]
-        unit = float(np.cbrt(objective.eps))
+    unit = 1.0 if setting.eps is not None else float(np.cbrt(objective.eps))
+    scales = [
+        first_steps(p, unit, b, setting.eps) / unit
+        for p, b in zip(objective.points, side.objective.bounds, strict=True)
+    ]
+    if setting.method == "richardson":
+        objective.measure_noise([unit * s for s in scales])
     oracle = "complex step along directions" if objective.raw else "Richardson along directions"
+    analytic = side.plain if setting.overridden else side.precise
     report = EMPTY_REPORT
+    kind = setting.kind or "correctness"
+    best = [np.full(a.shape, np.inf) for a in side.precise]
     for d in range(FAST_DIRECTIONS):
         directions = [
             rng.choice([-1.0, 1.0], size=p.shape) * s
@@ -937,60 +813,54 @@ def _check_directions(
         ]
         value = sum(float(np.sum(a * v)) for a, v in zip(analytic, directions, strict=True))
         residual = _directional(objective, analytic, directions, unit, setting.method)
-        rounding = setting.multiple * sum(
-            float(np.sum(_rounding(side.objective.rounding_dtype, t) * np.abs(v)))
-            for t, v in zip(side.terms, directions, strict=True)
+        assert residual.terms is not None
+        spread = sum(
+            float(np.sum(np.abs(a * v))) for a, v in zip(side.precise, directions, strict=True)
         )
-        numerical = value + residual.value
-        allowed = setting.override(numerical) if setting.overridden else residual.error + rounding
+        terms = max(float(residual.terms), spread)
+        rounding = setting.multiple * float(
+            _rounding(side.objective.rounding_dtype, np.asarray(terms))
+        )
+        numerical = value + float(residual.value)
+        derived = float(residual.error) + rounding
+        allowed = (
+            max(float(setting.override(np.asarray(numerical))), derived)
+            if setting.overridden
+            else derived
+        )
 
         def describe(
             k: tuple[int, ...], a: float, n: float, tolerance: float, d: int = d
         ) -> Mismatch:
             detail = (
-                f"analytic {a!r}, numerical {n!r}, |difference| {abs(a - n):.3g} > tolerance "
-                f"{tolerance:.3g}"
+                f"analytic {a!r}, numerical {n!r}, |difference| {abs(a - n):.3g} (relative "
+                f"{_relative(a, n):.3g}) > tolerance {tolerance:.3g}"
             )
-            return Mismatch(f"direction {d}", "correctness", a, n, tolerance, detail)
+            return Mismatch(f"direction {d}", kind, a, n, tolerance, detail, None, (d,))
 
         report = report.merge(
             _compare(np.array(value), np.asarray(numerical), np.asarray(allowed), describe, oracle)
         )
-    return report
-
-
-def _directional(
-    objective: _Objective,
-    analytic: list[Float64Array],
-    directions: list[Float64Array],
-    unit: float,
-    method: Method,
-) -> Estimate:
-    """The numerical derivative of the weighted objective along ``directions`` (one array per
-    input) minus the analytic one, with its error bound."""
-    if method == "complex":
-        h = COMPLEX_STEP
-        points = [p + 1j * h * v for p, v in zip(objective.points, directions, strict=True)]
-        estimate = _complex_estimate(objective, points, h, weighted=True)
-        value = sum(float(np.sum(a * v)) for a, v in zip(analytic, directions, strict=True))
-        return Estimate(estimate.value - value, estimate.error)
-
-    def central(fraction: float) -> tuple[Float64Array, Float64Array]:
-        t = unit * fraction
-        above = [p + t * v for p, v in zip(objective.points, directions, strict=True)]
-        below = [p - t * v for p, v in zip(objective.points, directions, strict=True)]
-        d, noise = _difference(
-            objective, objective.output(above), objective.output(below), 2 * t, weighted=True
-        )
-        # NOTE: x +- t * v rounds each element, so the direction actually taken is the exact
-        # (above - below) / 2t; the analytic derivative along it is subtracted at each step,
-        # and the extrapolated residual is what is compared with zero
-        taken = sum(
-            float(np.sum(a * (u - b))) for a, u, b in zip(analytic, above, below, strict=True)
-        )
-        return d - np.asarray(taken / (2 * t)), noise
-
-    return _extrapolate(_inside_domain(central), LEVELS, 0.0)
+        catch = allowed + abs(float(residual.value))
+        with np.errstate(all="ignore"):
+            best = [
+                np.minimum(b, catch / np.abs(a * v))
+                for b, a, v in zip(best, side.precise, directions, strict=True)
+            ]
+    resolutions = tuple(
+        np.where((a != 0) & ~_unjudged(side, n, None), b, np.nan)
+        for n, (a, b) in enumerate(zip(side.precise, best, strict=True))
+    )
+    steps = tuple(unit * s for s in scales)
+    flagged = [f for n in range(len(side.precise)) for f in _reasons(side, n, None)]
+    return replace(
+        report,
+        resolutions=resolutions,
+        noise=float(np.max(objective.sigma, initial=0.0)),
+        steps=steps,
+        unresolved=tuple(flagged[:MAX_MISMATCHES]),
+        unresolved_count=len(flagged),
+    )
 
 
 def gradcheck(
@@ -1003,10 +873,12 @@ def gradcheck(
     seed: int = 0,
     method: Method = "richardson",
     reference: Callable[..., Any] | None = None,
+    domains: Sequence[Bounds | None] | None = None,
 ) -> bool:
     """``True`` if the analytic gradients of ``fn`` at ``inputs`` pass
     :func:`check_gradients`; else raises :class:`GradcheckError` naming the input, the
-    element, both values and the tolerance."""
+    element, both values and the tolerance. Elements that could not be judged are named in a
+    :class:`GradcheckWarning`."""
     return _passed(
         check_gradients(
             fn,
@@ -1018,6 +890,7 @@ def gradcheck(
             seed=seed,
             method=method,
             reference=reference,
+            domains=domains,
         )
     )
 
@@ -1025,34 +898,48 @@ def gradcheck(
 def _passed(report: GradcheckReport) -> bool:
     if report.failure is not None:
         raise GradcheckError(report.failure)
+    if report.unresolved_count:
+        shown = "; ".join(map(str, report.unresolved))
+        more = report.unresolved_count - len(report.unresolved)
+        warnings.warn(
+            f"{report.unresolved_count} elements were not judged: {shown}"
+            + (f"; and {more} more" if more else ""),
+            GradcheckWarning,
+            stacklevel=3,
+        )
     return True
 
 
-def _gradient_of(fn: Callable[..., Variable], seed: int) -> Callable[..., Variable]:
-    """The function ``inputs -> sum_i sum(v_i * g_i)`` where ``g_i`` is the gradient of
-    ``sum(w * fn(*inputs))`` with respect to the Variable input ``i``, recorded with
-    ``create_graph=True``, and ``v_i`` fixed random weights: its gradient is the Hessian of
-    ``sum(w * fn)`` times ``v``, and one evaluation covers every input's gradient."""
-    weights: dict[tuple[tuple[int, ...], int], Float64Array] = {}
-
-    def weight(shape: tuple[int, ...], offset: int) -> Float64Array:
-        if (shape, offset) not in weights:
-            weights[shape, offset] = _weights(shape, seed + offset)
-        return weights[shape, offset]
+def _gradient_of(
+    fn: Callable[..., Variable], seed: int, create_graph: bool
+) -> Callable[..., Variable]:
+    """The function ``inputs -> [g, w * y]``: the gradients ``g`` of ``sum(w * y)``, ``y =
+    fn(*inputs)``, with respect to every Variable input, flattened and joined, then the
+    weighted values ``w * y`` themselves, flattened (weighted 0 by the check: they show which
+    values each element moves, whose rounding reaches its second derivatives). Recorded with
+    ``create_graph=True`` (so that its own reverse pass gives the Hessian times the weights of
+    ``g``), or plain values (what the oracle differentiates, twice as fast)."""
 
     def gradient(*inputs: Any) -> Variable:
         y = _call(fn, inputs)
-        y.grad = Variable(weight(y.shape, 0).astype(y.dtype))
-        y.backward(create_graph=True)
-        total: Variable | None = None
-        for i, x in enumerate(inputs):
+        w = _weights(y.shape, seed).astype(y.dtype)
+        if not create_graph and not np.all(np.isfinite(y.data)):
+            # NOTE: outside fn's domain (its value not finite), its gradient means nothing
+            size = sum(x.size for x in inputs if isinstance(x, Variable)) + y.size
+            return Variable(np.full(size, np.nan))
+        y.grad = Variable(w)
+        y.backward(create_graph=create_graph)
+        parts: list[Variable] = []
+        for x in inputs:
             if not isinstance(x, Variable):
                 continue
-            if x.grad is not None:
-                term = (x.grad * weight(x.shape, i + 1).astype(x.dtype)).sum()
-                total = term if total is None else total + term
+            g = x.grad if x.grad is not None else Variable(np.zeros(x.shape, dtype=x.dtype))
+            parts.append(reshape(g, (-1,)) if create_graph else Variable(g.data.reshape(-1)))
             x.cleargrad()
-        return total if total is not None else Variable(np.zeros((), dtype=y.dtype))
+        if create_graph:
+            return concatenate([*parts, reshape(y * w, (-1,))])
+        values = [p.data for p in parts] + [(y.data * w).reshape(-1)]
+        return Variable(np.concatenate(values))
 
     return gradient
 
@@ -1065,19 +952,61 @@ def check_second_gradients(
     rtol: float | None = None,
     fast: bool = False,
     seed: int = 0,
+    domains: Sequence[Bounds | None] | None = None,
 ) -> GradcheckReport:
-    """:func:`check_gradients` for the gradient of every Variable input, computed with
-    ``create_graph=True``: the second derivatives of ``fn``, against the Richardson oracle,
-    with a rounding multiple of 64. First, the first derivatives recorded with
-    ``create_graph=True`` are compared with the plain pass, as :func:`check_gradients` does."""
+    """:func:`check_gradients` for the gradients ``g`` of ``sum(w * fn)`` with respect to
+    every Variable input, recorded with ``create_graph=True``, flattened and joined: each
+    element ``k`` of each input is judged on its Hessian column, the oracle differencing every
+    element of ``g`` and weighting them afterwards (``n_k = sum_i v_i H_ik``, terms ``sum_i
+    |v_i| |H_ik|``), against the Richardson oracle, with a rounding multiple of 64. Mismatches
+    are of kind ``"second order"``; the resolutions are the second derivatives'. First, the
+    first derivatives recorded with ``create_graph=True`` are compared with the plain pass,
+    each element on the terms ``max(|a64_k|, max |a64|)``."""
     _refuse_empty(inputs)
-    first = _Setting(eps, atol, rtol, fast, seed, "richardson", None, ROUNDING_MULTIPLE)
-    outer = _Side(fn, inputs, seed)
-    report = _recorded(outer, first.multiple)
-    second = replace(first, seed=seed + 1, multiple=SECOND_ORDER_ROUNDING_MULTIPLE)
-    inner = _check(_Side(_gradient_of(fn, seed), inputs, seed, outer.objective.magnitude), second)
-    failure = None if inner.failure is None else f"Hessian-vector product, {inner.failure}"
-    return report.merge(replace(inner, failure=failure))
+    bounds = _bounds(inputs, domains)
+    setting = _Setting(eps, atol, rtol, fast, seed, "richardson", None, ROUNDING_MULTIPLE)
+    outer = _Side(fn, inputs, seed, bounds)
+    # NOTE: the resolutions reported are the second derivatives', not the first ones'
+    report = replace(_recorded(outer, setting.multiple, outer.floor_terms()), resolutions=())
+    inner, second = _second_order(fn, inputs, setting, bounds)
+    return _flag(inner, report.merge(second))
+
+
+def second_order_report(
+    fn: Callable[..., Variable],
+    *inputs: Operand,
+    seed: int = 0,
+    domains: Sequence[Bounds | None] | None = None,
+) -> GradcheckReport:
+    """:func:`check_second_gradients` without its first comparison, for a caller that has
+    just compared the recorded first derivatives itself (:func:`check_gradients`)."""
+    _refuse_empty(inputs)
+    setting = _Setting(None, None, None, False, seed, "richardson", None, ROUNDING_MULTIPLE)
+    inner, report = _second_order(fn, inputs, setting, _bounds(inputs, domains))
+    return _flag(inner, report)
+
+
+def _second_order(
+    fn: Callable[..., Variable],
+    inputs: Sequence[Operand],
+    first: _Setting,
+    bounds: Sequence[Bounds | None] | None,
+) -> tuple[_Side, GradcheckReport]:
+    """The second-order check's side and report (not yet flagged)."""
+    second = replace(
+        first, seed=first.seed + 1, multiple=SECOND_ORDER_ROUNDING_MULTIPLE, kind="second order"
+    )
+    inner = _Side(
+        _gradient_of(fn, first.seed, create_graph=True),
+        inputs,
+        second.seed,
+        bounds,
+        evaluate=_gradient_of(fn, first.seed, create_graph=False),
+        counted=sum(x.size for x in inputs if isinstance(x, Variable)),
+    )
+    report, _ = _check(inner, second)
+    failure = None if report.failure is None else f"second derivatives: {report.failure}"
+    return inner, replace(report, failure=failure)
 
 
 def gradgradcheck(
@@ -1088,8 +1017,11 @@ def gradgradcheck(
     rtol: float | None = None,
     fast: bool = False,
     seed: int = 0,
+    domains: Sequence[Bounds | None] | None = None,
 ) -> bool:
     """:func:`gradcheck` for second derivatives: ``True``, or :class:`GradcheckError`."""
     return _passed(
-        check_second_gradients(fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed)
+        check_second_gradients(
+            fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed, domains=domains
+        )
     )

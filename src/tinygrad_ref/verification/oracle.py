@@ -1,0 +1,1250 @@
+"""The numerical oracle: derivatives of a function by finite differences or the complex step,
+each with a bound on its error.
+
+``fn`` takes the inputs and returns a Variable (or, for the complex step, a NumPy array). Only
+Variable inputs are differentiated; other inputs are constants. The numerical side runs in
+float64 whatever the inputs' dtype, and the inputs are never modified.
+
+Every element ``k`` of every Variable input gets a column of the Jacobian: the derivative
+``D_jk`` of every output ``j``, each with its own error bound. A gradient of the weighted
+objective ``sum(w * fn(*inputs))`` (fixed random weights ``w``) weights the columns afterwards,
+``n_k = sum_j w_j D_jk``: outputs a step does not move add no noise, and an output that varies
+fast does not blur the others. Two oracles:
+
+* ``"richardson"`` (the default, for any ``fn``): central differences over the shrinking steps
+  ``h, h/2, h/4, ...``, extrapolated per output (Ridders' method). The first step is
+  ``cbrt(eps) * max(|x_k|, cbrt(eps) * rms(x))``, at most :data:`HOME` of ``|x_k|`` and of the
+  distance to the edges of the domain where ``fn`` is defined: no step crosses 0, a pole at 0
+  or a sign change. Each output's bound is the table's error estimate plus the noise of its
+  evaluations: :data:`NOISE_ULPS` rounding errors of its value, or :data:`NOISE_SIGMAS` times
+  its computational noise measured by Moré and Wild's ECnoise (:func:`ecnoise`), whichever is
+  larger: a function that cancels inside widens its own bound.
+* ``"complex"`` (for a NumPy function that accepts complex input and is analytic, such as a
+  registered op's ``reference``): ``Im f(x + i*h) / h``, exact to rounding.
+
+:mod:`tinygrad_ref.verification.checks` compares analytic gradients against them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from tinygrad_ref.config import using_config
+from tinygrad_ref.core import Operand, Variable
+
+Float64Array = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Method = Literal["richardson", "complex"]
+Bounds = tuple[float, float]
+"""Where ``fn`` is defined in one input: ``low < x < high`` (either may be infinite)."""
+
+EPS64 = float(np.finfo(np.float64).eps)
+
+RATIO = 2.0
+"""Each step of the Richardson sequence is the previous one divided by this."""
+LEVELS = 6
+"""The most steps the Richardson sequence takes (``h`` down to ``h / 2**5``)."""
+TRUNCATION_SAFETY = 10.0
+"""The truncation error of an extrapolated entry is taken as this many times the difference
+between it and its neighbours in the table: that difference tracks the error only to within an
+order of magnitude (it underestimated it by up to 2x for softmax's Hessian)."""
+ERROR_SAFETY = 4.0
+"""The oracle's error bound is its table's estimate (truncation and rounding) times this: the
+estimate missed the true error by up to 1.2x on the registry's ops (log1p's Hessian at 0), and
+by 2.7x along a direction (the derivative of softmax_simple's gradient at logits [8, 0] along
+[8, 2**-15], against 40-digit mpmath: tests/unit/test_oracle.py)."""
+TARGET = 1e-9
+"""The sequence stops as soon as an estimate's error bound is within this fraction of the
+magnitude of its terms, or when a smaller step no longer improves the bound."""
+NOISE_ULPS = 8.0
+"""How many rounding errors of its value each evaluation of an output may carry."""
+NOISE_SIGMAS = 4.0
+"""How many of its measured noise levels (standard deviations, :func:`ecnoise`) each
+evaluation of an output may be off, when that is more than :data:`NOISE_ULPS` of its value."""
+NOISE_POINTS = 6
+"""The evaluations ECnoise makes besides the point itself, half on each side along one random
+direction, once per oracle run (not per element)."""
+NOISE_JITTER = 0.25
+"""ECnoise's points are moved off the regular spacing by up to this fraction of it, at random:
+rounding to a quantum that the spacing is nearly a multiple of would repeat along a regular
+line, and look smooth."""
+NOISE_SPACING = (math.sqrt(5.0) - 1.0) / 32.0
+"""The spacing of ECnoise's evaluations, relative to each element's first step (about 1/52):
+small enough that a smooth function's differences of order 3 and up are below its rounding,
+and an irrational fraction of it, so that the line's points share nothing with the steps'
+binary structure: there, rounding errors of a function linear at the scale of the steps may
+repeat exactly, halving with the step, and look smooth to every difference (sigmoid(x) - 1/2
+near 0)."""
+NOISE_WIDENING = 8.0
+"""How much farther the noise line goes for the outputs it did not move by more than their
+quantum: twice at most, and never farther than the first steps (the reach the strategies keep
+kinks out of)."""
+COMPLEX_STEP = 1e-20
+"""The imaginary step of the complex-step oracle, relative to each element's scale."""
+ELEMENT_SHARE = float(np.cbrt(EPS64))
+"""The share of its array's rms below which an element's step scale does not go."""
+LEAST_SCALE = float(np.finfo(np.float64).smallest_normal) / EPS64
+"""The least step scale: steps stay normal numbers, far from underflow."""
+GROWTH = 1e-6
+"""An element whose estimate is bound beyond this fraction of its terms (it would be checked
+only loosely) tries a larger first step, up to :func:`largest_steps`: a function whose outputs
+are large beside its derivative (a sum of many terms, a loss) needs steps larger than
+``cbrt(eps)`` of its input; and only then do outputs no step moved get probed."""
+HOME = 0.125
+"""No step goes farther from its element than this fraction of the element's magnitude (unless
+it is 0), nor than this fraction of its distance to the edges of the domain where ``fn`` is
+defined: no step crosses 0, a pole at 0 or a sign change, or leaves the domain."""
+NEAR_OVERFLOW = float(np.finfo(np.float64).max) / 16
+"""An element whose steps evaluate outputs beyond this (or its derivative not finite) is near
+overflow: its differences cannot be trusted, and it is reported instead of judged."""
+SUBNORMAL = "subnormal"
+NEAR_OVERFLOW_REASON = "near overflow"
+NOT_FINITE_REASON = "unresolvable: no step is small enough for fn to stay finite"
+
+
+def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Array:
+    """The scale on which each element of the array ``x`` is perturbed:
+    ``max(|x_k|, cbrt(eps) * rms(x))``, or 1 where both are 0. The rms share only gives a zero
+    element a step; the steps themselves stay within :data:`HOME` of a nonzero element's
+    magnitude (:func:`first_steps`). With ``at``, the scale the values ``at`` would get as
+    elements of ``x``."""
+    values = np.abs(np.asarray(x, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    targets = values if at is None else np.abs(np.asarray(at, dtype=np.float64))
+    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * rms)
+    return np.where(scale > 0, np.maximum(scale, LEAST_SCALE), 1.0)
+
+
+def _home(point: Float64Array, steps: Float64Array, bounds: Bounds | None) -> Float64Array:
+    """``steps``, at most :data:`HOME` of each element's magnitude (when not 0) and of its
+    distance to the edges of ``bounds``."""
+    magnitude = np.abs(point)
+    kept: Float64Array = np.where(magnitude > 0, np.minimum(steps, HOME * magnitude), steps)
+    if bounds is not None:
+        with np.errstate(all="ignore"):
+            distance = np.minimum(point - bounds[0], bounds[1] - point)
+        kept = np.where(distance > 0, np.minimum(kept, HOME * distance), kept)
+    return kept
+
+
+def first_steps(
+    point: npt.ArrayLike, unit: float, bounds: Bounds | None = None, eps: float | None = None
+) -> Float64Array:
+    """The first step of the Richardson sequence at each element of the array ``point``:
+    ``unit * step_scale(point)`` (or ``eps`` if given), at most :data:`HOME` of the element's
+    magnitude (when not 0) and of its distance to the edges of ``bounds``."""
+    values = np.asarray(point, dtype=np.float64)
+    steps = np.full(values.shape, eps) if eps is not None else unit * step_scale(values)
+    return _home(values, steps, bounds)
+
+
+def largest_steps(point: npt.ArrayLike, bounds: Bounds | None = None) -> Float64Array:
+    """How large a first step each element of the array ``point`` may take when smaller ones
+    are lost in noise: :data:`HOME` of its magnitude, or of its array's rms (else 1) for an
+    element at 0; never nearer the edges of ``bounds`` than :data:`HOME` of its distance."""
+    values = np.asarray(point, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    steps = np.where(values != 0, HOME * np.abs(values), HOME * (rms if rms > 0 else 1.0))
+    return _home(values, steps, bounds)
+
+
+def oracle_reach(
+    x: npt.ArrayLike, dtype: npt.DTypeLike = np.float64, at: npt.ArrayLike | None = None
+) -> Float64Array:
+    """How far from each element of the input array ``x`` the default numerical oracle
+    evaluates the function to estimate a derivative (its first step, whose sequence only
+    shrinks from there): strategies keep a non-smooth op's operands farther than this from its
+    kinks, so that no evaluation crosses one. ``dtype`` is that of ``fn``'s output from float64
+    inputs. With ``at``, the reach at the values ``at`` (kink points) were they elements of
+    ``x``. (Only the dependence probe goes farther, see :func:`_probe`: it estimates nothing.)"""
+    targets = np.asarray(x if at is None else at, dtype=np.float64)
+    steps = _home(targets, float(np.cbrt(np.finfo(dtype).eps)) * step_scale(x, at), None)
+    # NOTE: plus the spacing at x: x + h is rounded
+    reach: Float64Array = steps + np.spacing(np.abs(targets))
+    return reach
+
+
+def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Float64Array:
+    """The computational noise (a standard deviation) of each column of ``values``, the
+    evaluations of outputs at points along a line (equally spaced, or at ``positions``), by
+    Moré and Wild's ECnoise ("Estimating computational noise", SIAM J. Sci. Comput. 33(3),
+    2011): the differences of order ``k`` of noise of level ``s`` have mean square ``s**2 /
+    gamma_k``, ``gamma_k = (k!)**2 / (2k)!``, while a smooth function's shrink with the order.
+    At ``positions``, divided differences take their place, each over the root of its
+    coefficients' summed squares (``gamma_k`` again where the points are equally spaced). The
+    estimate of the first order whose differences change sign and whose estimates agree with
+    the next two orders' within a factor of 4 is the noise; 0 where none does (the noise is
+    below what the spacing resolves). Where at least half the differences of order 1 or 2
+    are exactly 0 but not all (the output moves by discrete jumps, which may recur with the
+    spacing and so not look random), at least the largest of them over ``sqrt(12)``, the
+    deviation of rounding to steps of that size."""
+    f = np.asarray(values, dtype=np.float64)
+    count, shape = f.shape[0], f.shape[1:]
+    flat = f.reshape(count, -1)
+    t = tuple(range(count)) if positions is None else tuple(np.asarray(positions).tolist())
+    tables = _divisors(t)
+    columns = flat.shape[1]
+    levels = np.zeros((count - 1, columns))
+    signs = np.zeros((count - 1, columns), dtype=bool)
+    jumps = np.zeros(columns)
+    with np.errstate(all="ignore"):
+        raw = divided = flat
+        for order in range(1, count):
+            raw = raw[1:] - raw[:-1]
+            if order <= 2:
+                zeros = np.count_nonzero(raw == 0, axis=0)
+                sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
+                if sparse.any():
+                    largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
+                    jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
+            widths, norms = tables[order - 1]
+            divided = (divided[1:] - divided[:-1]) / widths
+            scaled = divided / norms
+            levels[order - 1] = np.sqrt(np.einsum("ij,ij->j", scaled, scaled) / scaled.shape[0])
+            signs[order - 1] = (divided.min(axis=0) < 0) & (divided.max(axis=0) > 0)
+        if count > 3:
+            trio = np.stack([levels[:-2], levels[1:-1], levels[2:]])
+            agree = (trio.max(axis=0) <= 4 * trio.min(axis=0)) & signs[:-2]
+            first = np.argmax(agree, axis=0)
+            found = agree[first, np.arange(columns)]
+            noise = np.where(found, levels[first, np.arange(columns)], 0.0)
+        else:
+            noise = np.zeros(columns)
+        noise = np.maximum(noise, jumps)
+    result: Float64Array = np.where(np.isfinite(noise), noise, 0.0).reshape(shape)
+    return result
+
+
+@functools.lru_cache(maxsize=256)
+def _divisors(points: tuple[float, ...]) -> list[tuple[Float64Array, Float64Array]]:
+    """For the divided differences of each order ``1, 2, ...`` over consecutive ``points``: the
+    widths each divides by, and the deviation each has for independent noise of deviation 1
+    (as columns)."""
+    t = np.array(points)
+    tables = []
+    for order in range(1, len(points)):
+        widths = (t[order:] - t[:-order]).reshape(-1, 1)
+        spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
+        tables.append((widths, np.array(spreads).reshape(-1, 1)))
+    return tables
+
+
+def _spread(points: tuple[float, ...]) -> float:
+    """The root of the summed squares of the coefficients of the divided difference over
+    ``points``: its deviation for independent noise of deviation 1."""
+    coefficients = [
+        1.0 / math.prod(p - q for j, q in enumerate(points) if j != i) for i, p in enumerate(points)
+    ]
+    return math.sqrt(sum(c * c for c in coefficients))
+
+
+def granularity(values: npt.ArrayLike) -> Float64Array:
+    """The largest power of two of which every value in each column of ``values`` is a
+    multiple (0 for a column that never changes): the quantum to which an output is rounded.
+    A value computed with full precision has the spacing of its last bit; one that is the
+    difference of large terms (``(x + 1e8) - 1e8``) keeps the spacing of those terms, however
+    small it is: its noise is that quantum, wherever it is evaluated."""
+    f = np.asarray(values, dtype=np.float64)
+    _, exponent = np.frexp(f)
+    with np.errstate(all="ignore"):
+        # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
+        mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
+        lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
+        quanta = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
+    finest = np.min(quanta, axis=0)
+    moving = np.any(f != f[:1], axis=0) & np.isfinite(finest)
+    result: Float64Array = np.where(moving, finest, 0.0)
+    return result
+
+
+def _working_dtype(*dtypes: np.dtype[Any]) -> np.dtype[Any]:
+    """The least precise of ``dtypes``."""
+    return max(dtypes, key=lambda dtype: np.finfo(dtype).eps)
+
+
+def _weights(shape: tuple[int, ...], seed: int) -> Float64Array:
+    """Fixed random weights of magnitude 0.5 to 1.5 and random sign: no output is ignored.
+    A fresh copy of the ones drawn once per shape and seed."""
+    return _drawn_weights(shape, seed).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _drawn_weights(shape: tuple[int, ...], seed: int) -> Float64Array:
+    rng = np.random.default_rng(seed)
+    magnitudes = rng.uniform(0.5, 1.5, size=shape)
+    drawn: Float64Array = np.where(rng.random(size=shape) < 0.5, -magnitudes, magnitudes)
+    return drawn
+
+
+def _call(fn: Callable[..., Variable], inputs: Sequence[Any]) -> Variable:
+    with using_config("enable_backprop", True):
+        y = fn(*inputs)
+    if not isinstance(y, Variable):
+        raise TypeError(f"fn must return a Variable, got {type(y).__name__}")
+    return y
+
+
+def _refuse_empty(inputs: Sequence[Operand]) -> None:
+    """The ValueError every other use of an empty ``Variable(None)`` raises."""
+    for x in inputs:
+        if isinstance(x, Variable) and x.data is None:
+            raise ValueError(f"{x!r} is empty; give it data before using it")
+
+
+def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
+    """The Variable inputs by position: the ones that are differentiated."""
+    variables = {i: x for i, x in enumerate(inputs) if isinstance(x, Variable)}
+    if not variables:
+        raise ValueError("nothing to check: no input is a Variable")
+    return variables
+
+
+def _rms_or_1(values: Float64Array) -> float:
+    """The rms of ``values``, at least 1."""
+    with np.errstate(all="ignore"):
+        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    return max(rms, 1.0)
+
+
+def _root_sum_square(x: Float64Array) -> float:
+    flat = np.ravel(x)
+    with np.errstate(all="ignore"):
+        total = float(np.dot(flat, flat))
+    if 1e-290 < total < 1e290:
+        return math.sqrt(total)
+    # NOTE: scaled where the squares would overflow or underflow
+    largest = float(np.abs(flat).max(initial=0.0))
+    if largest == 0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.sqrt(np.sum(np.square(flat / largest))))
+
+
+def _finite(value: Float64Array) -> bool:
+    return bool(np.all(np.isfinite(value)))
+
+
+Unresolved = tuple[tuple[tuple[int, ...], str], ...]
+"""Elements the oracle cannot judge, each with the reason: :data:`SUBNORMAL`,
+:data:`NEAR_OVERFLOW_REASON` or :data:`NOT_FINITE_REASON` (a pole or an edge of the domain
+within a rounding error, as ``log(cos(x))`` one ULP below pi/2)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Numerical derivatives and a bound on each one's error, with what the checks need to
+    judge each element on its own scale."""
+
+    value: Float64Array
+    error: Float64Array
+    terms: Float64Array | None = None
+    """The magnitude of each derivative's terms, ``sum_j |w_j| |D_jk|`` for a gradient,
+    ``|D_jk|`` for a Jacobian."""
+    steps: Float64Array | None = None
+    """The first step at each element of the input (the shrunk one where evaluations were not
+    finite)."""
+    unresolved: Unresolved = ()
+    """The elements the oracle could not judge, by index, with the reason."""
+    noise: float = 0.0
+    """The largest computational noise measured in an output (:func:`ecnoise`), in its units."""
+    outputs: Float64Array | None = None
+    """The magnitude of the weighted outputs each element moves, ``sum_j |w_j| |y_j|`` over
+    the outputs that depend on it (a gradient only): a rule reads them, so their rounding
+    reaches the derivative."""
+
+
+class _Objective:
+    """``fn`` in float64 as a function of the Variable inputs' values, with fixed weights ``w``
+    for its outputs and each output's measured noise."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        inputs: Sequence[Operand],
+        seed: int,
+        raw: bool = False,
+        along_direction: bool = False,
+        bounds: Sequence[Bounds | None] | None = None,
+        counted: int | None = None,
+        far: tuple[float, ...] | None = None,
+        floor: float = 0.0,
+    ) -> None:
+        self.fn = fn
+        self.seed = seed
+        self.raw = raw
+        """``fn`` takes NumPy arrays (complex ones for the complex step), not Variables."""
+        self.along_direction = along_direction
+        """The one variable moves every input along a direction: then an output that did not
+        change had its change rounded away, and keeps its rounding noise."""
+        self.inputs = list(inputs)
+        self.variables = _variables(inputs)
+        self.points = [np.array(x.data, dtype=np.float64) for x in self.variables.values()]
+        self.bounds: list[Bounds | None] = (
+            [None] * len(self.points) if bounds is None else list(bounds)
+        )
+        y = self._evaluate(self.points)
+        self.output_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.dtype("f8")
+        self.eps = float(np.finfo(self.output_dtype).eps)
+        constants = [
+            np.asarray(x).dtype
+            for i, x in enumerate(inputs)
+            if i not in self.variables and np.issubdtype(np.asarray(x).dtype, np.floating)
+        ]
+        self.rounding_dtype = _working_dtype(self.output_dtype, *constants)
+        """The least precise dtype the computation may round to: its output's, or that of a
+        constant operand (a float32 constant's arithmetic, such as ``c - 1``, is float32)."""
+        self.value = np.array(np.real(y), dtype=np.float64)
+        """The outputs at the point."""
+        self.weights = _weights(y.shape, seed)
+        self.magnitudes = np.abs(self.weights * self.value)
+        """The magnitude of each weighted output, of which the rounding reaches the
+        derivatives of the elements that move it."""
+        if counted is not None:
+            # NOTE: the outputs after the first `counted` are the weighted values of the
+            # function whose gradient the first ones are: they only show which values each
+            # element moves, and how large they are
+            flat = self.weights.reshape(-1)
+            flat[counted:] = 0.0
+            self.magnitudes.reshape(-1)[counted:] = np.abs(self.value.reshape(-1)[counted:])
+        self.sigma: Float64Array = np.zeros(self.value.shape)
+        """Each output's computational noise, once :meth:`measure_noise` has run."""
+        self.far = far
+        """How far the dependence probes move an element, toward 0 and past it (else by
+        :attr:`reach`, then to ``2**1000`` away from 0)."""
+        self.floor = floor
+        """The least magnitude of the terms each output is computed from, given by the caller
+        when larger than the outputs (an ``fn`` that is itself a derivative, whose terms may
+        cancel): its rounding errors are the least noise of every evaluation."""
+
+    def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        args = list(self.inputs)
+        for i, point in zip(self.variables, points, strict=True):
+            args[i] = point if self.raw else Variable(point)
+        with np.errstate(all="ignore"):
+            if self.raw:
+                return np.asarray(self.fn(*args))
+            return _call(self.fn, args).data
+
+    def output(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        """The outputs at moved ``points``; NaN where ``fn`` refuses them with a ValueError
+        (they left its domain, as a probability above 1 does)."""
+        try:
+            y = self._evaluate(points)
+        except ValueError:
+            return np.full(self.value.shape, np.nan)
+        # NOTE: a copy: a view op's output shares memory with the point, which moves next
+        return np.array(y) if self.raw else np.array(y, dtype=np.float64)
+
+    def error(self, y: Float64Array) -> Float64Array:
+        """A bound on the computational error of evaluations that gave the outputs ``y``:
+        :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
+        output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
+        tiny = max(float(np.finfo(self.output_dtype).smallest_normal), self.floor)
+        with np.errstate(all="ignore"):
+            rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), tiny)
+        bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
+        return bound
+
+    def beyond_rounding(
+        self, line: Float64Array, positions: Float64Array | None = None
+    ) -> Float64Array:
+        """The noise of evaluations ``line`` along a line (:func:`ecnoise`, and at least
+        the deviation of rounding to their :func:`granularity`) where it is more than the
+        rounding :meth:`error` allows the values themselves, else 0 (the values may be far
+        larger than at the point, where an element at 0 moved)."""
+        # NOTE: rounding to a quantum of size q has deviation q / sqrt(12)
+        found = np.maximum(ecnoise(line, positions), granularity(line) / math.sqrt(12.0))
+        with np.errstate(all="ignore"):
+            rounding = NOISE_ULPS / NOISE_SIGMAS * self.eps * np.max(np.abs(line), axis=0)
+        beyond: Float64Array = np.where(found > rounding, found, 0.0)
+        return beyond
+
+    def measure_noise(self, steps: Sequence[Float64Array]) -> None:
+        """Each output's noise by :func:`ecnoise` (and at least the deviation of rounding to
+        its :func:`granularity`), where it is more than the rounding :meth:`error` allows the
+        values evaluated (else 0: the model covers it; the values may be far larger than at the
+        point, where an element at 0 moved), from :data:`NOISE_POINTS` evaluations along a random
+        direction whose component at each element is :data:`NOISE_SPACING` of its first step
+        ``steps``, with a random sign; :data:`HOME` of that again where an evaluation is not
+        finite (the line reached the edge of the domain), up to three times. Where half the
+        evaluations of an output or more equal their neighbours (the line moved it by less than
+        its quantum), :data:`NOISE_WIDENING` times farther, up to twice but never beyond the
+        first steps: the steps move it more,
+        and an output that is the difference of larger terms changes by a few of their quanta
+        there, whose rounding may repeat as the step halves and look converged. Two evaluations
+        at the widest line's ends (the first steps) tell first whether any such output moves at
+        all (none of ``sum``'s gradient does): then no wider line is drawn."""
+        rng = np.random.default_rng(self.seed + 7)
+        signs = [rng.choice([-1.0, 1.0], size=p.shape) for p in self.points]
+        half = NOISE_POINTS // 2
+        # NOTE: jittered, so that no regular spacing aliases with the quantum of the noise
+        jitter = rng.uniform(-NOISE_JITTER, NOISE_JITTER, size=2 * half + 1)
+        offsets = np.arange(-half, half + 1, dtype=np.float64)
+        positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
+        spacing = NOISE_SPACING
+        for _ in range(4):
+            line = self._line(steps, signs, positions, spacing)
+            if _finite(line) or not _finite(self.value):
+                break
+            spacing *= HOME
+        self.sigma = self.beyond_rounding(line, positions)
+        # NOTE: only outputs the objective weighs (not the values beside a gradient)
+        still = (np.sum(np.diff(line, axis=0) == 0, axis=0) >= half) & (self.weights != 0)
+        if not still.any():
+            return
+        # NOTE: no point of a wider line goes farther than the first steps (the strategies keep
+        # kinks out of their reach only); first its two ends: outputs they leave unmoved are
+        # constant (sum's gradient), and need no wider line
+        widest = 1.0 / (half + NOISE_JITTER)
+        ends = self._line(steps, signs, positions[[0, -1]], widest)
+        with np.errstate(invalid="ignore"):
+            still &= np.any(ends != self.value, axis=0)
+        for _ in range(2):
+            if not still.any() or spacing >= widest:
+                break
+            spacing = min(spacing * NOISE_WIDENING, widest)
+            line = self._line(steps, signs, positions, spacing)
+            if not _finite(line):
+                break
+            self.sigma = np.where(still, self.beyond_rounding(line, positions), self.sigma)
+            still &= np.sum(np.diff(line, axis=0) == 0, axis=0) >= half
+
+    def _line(
+        self,
+        steps: Sequence[Float64Array],
+        signs: Sequence[Float64Array],
+        positions: Float64Array,
+        spacing: float,
+    ) -> Float64Array:
+        """The outputs at ``positions`` along the line of :meth:`measure_noise`."""
+        directions = [spacing * sign * s for sign, s in zip(signs, steps, strict=True)]
+        values = [
+            self.value
+            if u == 0
+            else self.output([p + u * v for p, v in zip(self.points, directions, strict=True)])
+            for u in positions
+        ]
+        line: Float64Array = np.stack(values)
+        return line
+
+    @property
+    def reach(self) -> float:
+        """The scale of a far move, for the dependence probe: the rms of every Variable
+        input's values, and at least 1."""
+        return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
+
+
+@dataclass(frozen=True)
+class _Difference:
+    """A central difference of every output at one step."""
+
+    value: Float64Array
+    error: Float64Array
+    """A bound on its error from the evaluations' noise."""
+    changed: BoolArray
+    """The outputs that changed."""
+    width: float
+    """The distance between the two points differenced."""
+    peak: float
+    """The largest magnitude evaluated among the outputs that changed."""
+
+
+Central = Callable[[float], _Difference]
+"""A central difference at a fraction of the starting step."""
+
+
+def _difference(
+    objective: _Objective,
+    y_above: npt.NDArray[Any],
+    y_below: npt.NDArray[Any],
+    width: float,
+) -> _Difference:
+    """``(y_above - y_below) / width`` per output and the bound on its noise: each side's
+    :meth:`_Objective.error`, over ``width``."""
+    changed = np.asarray(y_above != y_below)
+    with np.errstate(all="ignore"):
+        value = np.asarray((y_above - y_below) / width, dtype=np.float64)
+        error = (objective.error(y_above) + objective.error(y_below)) / width
+        sides = np.maximum(np.abs(y_above), np.abs(y_below))
+        peak = float(np.max(np.where(changed, sides, 0.0), initial=0.0))
+    return _Difference(value, error, changed, width, peak)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """An entry of the extrapolation table: its value, truncation error and rounding noise."""
+
+    value: Float64Array
+    truncation: Float64Array
+    noise: Float64Array
+
+    @property
+    def error(self) -> Float64Array:
+        error: Float64Array = self.truncation + self.noise
+        return error
+
+    def better(self, other: _Entry | None) -> _Entry:
+        """Per element, whichever of ``self`` and ``other`` has the smaller error."""
+        if other is None:
+            return self
+        take = self.error < other.error
+        return _Entry(
+            np.where(take, self.value, other.value),
+            np.where(take, self.truncation, other.truncation),
+            np.where(take, self.noise, other.noise),
+        )
+
+    def among(self, moved: BoolArray) -> _Entry:
+        """The entry with no noise for the outputs outside ``moved``."""
+        return _Entry(self.value, self.truncation, np.where(moved, self.noise, 0.0))
+
+    def weighted(self, weights: Float64Array | None) -> _Entry:
+        """The entry of ``sum(w * value)``: truncations add up; the noise of distinct outputs
+        is independent, so it adds like random errors, as the root of the summed squares."""
+        if weights is None:
+            return self
+        return _Entry(
+            np.asarray(np.sum(weights * self.value)),
+            np.asarray(np.sum(np.abs(weights) * self.truncation)),
+            np.asarray(_root_sum_square(weights * self.noise)),
+        )
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What the extrapolation found: the best entry per output (no noise for an output no
+    step moved), which outputs any step moved, and the first step's difference."""
+
+    best: _Entry
+    moved: BoolArray
+    first: _Difference
+    differences: list[_Difference]
+    """The central differences at each step taken."""
+
+    def quantized(self, quantum: Float64Array) -> _Table:
+        """The table with each moved output's noise at least that of differencing values
+        rounded to ``quantum`` (their :func:`granularity` over every step) at the first, widest
+        step: :data:`NOISE_SIGMAS` deviations of that rounding on each side. An output that is
+        the difference of larger terms (``1 - sech2(x)`` near 0) moves by a few of their quanta
+        at each step, and their rounding may repeat as the step halves and look converged, or
+        cancel on the two sides of every step: only all the values seen together show it."""
+        with np.errstate(all="ignore"):
+            floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
+        noise = np.where(self.moved, np.maximum(self.best.noise, floor), self.best.noise)
+        return replace(self, best=_Entry(self.best.value, self.best.truncation, noise))
+
+    def kinked(self, weights: Float64Array) -> bool:
+        """Whether the weighted differences behave as across a kink between the point and
+        the smallest step: a piecewise linear function's ``D(h) = m + c / h`` changes twice as
+        much from each step to the next (a smooth one's four times less, noise's at random).
+        Also when fewer than four steps were taken (nothing to tell)."""
+        if len(self.differences) < 4:
+            return True
+        values = [float(np.sum(weights * d.value)) for d in self.differences[:4]]
+        changes = np.diff(values)
+        with np.errstate(all="ignore"):
+            ratios = changes[1:] / changes[:-1]
+        return bool(np.all((ratios >= 1.5) & (ratios <= 2.5)))
+
+
+def _extrapolate(
+    central: Central,
+    levels: int,
+    weights: Float64Array | None = None,
+    least: int = 2,
+    everywhere: bool = False,
+) -> _Table:
+    """Ridders' method: central differences at steps ``h / RATIO**i``, extrapolated with
+    Richardson's table per output; each entry's error is estimated from its neighbours in the
+    table, plus the noise carried through the table. Keeps the best estimate per output, and
+    stops when it is within :data:`TARGET` of its terms, when noise dominates it (smaller steps
+    only add noise), or when a smaller step made it worse (Ridders' rule); with ``weights``,
+    these are judged on the weighted sum of the outputs; never before ``least`` steps. An
+    output no step has moved yet counts no noise there (it does not depend on the element, or
+    its change rounded away), unless ``everywhere`` (along a direction: a change rounded
+    away is noise)."""
+    previous: list[Float64Array] = []
+    previous_noise: list[Float64Array] = []
+    best: _Entry | None = None
+    summary: _Entry | None = None
+    first = central(1.0)
+    moved = first.changed | everywhere
+    differences = []
+    for i in range(levels):
+        step = first if i == 0 else central(RATIO**-i)
+        moved = moved | step.changed
+        differences.append(step)
+        row, row_noise = [step.value], [step.error]
+        row_best: _Entry | None = None
+        for j in range(1, i + 1):
+            factor = RATIO ** (2 * j) - 1
+            with np.errstate(all="ignore"):
+                value = row[j - 1] + (row[j - 1] - previous[j - 1]) / factor
+                carried = row_noise[j - 1] * (1 + 1 / factor) + previous_noise[j - 1] / factor
+                truncation = TRUNCATION_SAFETY * np.maximum(
+                    np.abs(value - row[j - 1]), np.abs(value - previous[j - 1])
+                )
+            truncation = np.where(np.isnan(value), np.inf, truncation)
+            row_best = _Entry(value, truncation, carried).better(row_best)
+            row.append(value)
+            row_noise.append(carried)
+        previous, previous_noise = row, row_noise
+        if row_best is None:
+            continue
+        if i + 1 >= least and summary is not None:
+            row_summary = row_best.among(moved).weighted(weights)
+            if bool(np.all(row_summary.error > 2 * summary.error)):
+                break
+        best = row_best.better(best)
+        summary = best.among(moved).weighted(weights)
+        if i + 1 >= least and _converged(summary, best, weights):
+            break
+    if best is None:
+        best = _Entry(first.value, np.full_like(first.value, np.inf), first.error)
+    return _Table(best.among(moved), moved, first, differences)
+
+
+def _converged(summary: _Entry, best: _Entry, weights: Float64Array | None) -> bool:
+    """Whether ``summary`` (of ``best``, weighted) is noise-bound or within :data:`TARGET` of
+    its terms."""
+    terms = best.value if weights is None else np.sum(np.abs(weights * best.value))
+    return bool(np.all(summary.truncation <= summary.noise)) or bool(
+        np.all(summary.error <= TARGET * np.abs(terms))
+    )
+
+
+def _inside_domain(central: Central) -> Central:
+    """``central`` at the largest of ``1, 1/2, 1/4, ...`` times its step at which every
+    evaluation is finite, and then :data:`HOME` of that: the edge of the domain lies within
+    twice the largest finite step, so the steps stay home, never near it."""
+    shrink = 1.0
+    first = central(shrink)
+    for _ in range(60):
+        if _finite(first.value):
+            break
+        shrink /= RATIO
+        first = central(shrink)
+    else:
+        shrink = 1.0
+    if shrink < 1.0:
+        shrink *= HOME
+        first = central(shrink)
+
+    def inside(fraction: float) -> _Difference:
+        return central(fraction * shrink)
+
+    return inside
+
+
+@dataclass(frozen=True)
+class _Column:
+    """The oracle's derivatives of every output with respect to one element (or along one
+    direction)."""
+
+    value: Float64Array
+    truncation: Float64Array
+    noise: Float64Array
+    hidden: Float64Array
+    """A bound on the derivative of each output no step moved but which may depend on the
+    element (its change was rounded away): 0 for the others."""
+    step: float
+    moved: BoolArray
+    """The outputs that depend on the element: some step moved them, or they may hide a
+    derivative."""
+    reason: str = ""
+    """Why the element cannot be judged, or ``""``."""
+    safety: float = ERROR_SAFETY
+
+    @property
+    def error(self) -> Float64Array:
+        """Each output's error bound."""
+        error: Float64Array = self.safety * (self.truncation + self.noise) + self.hidden
+        return error
+
+    def weighted(
+        self, weights: Float64Array, magnitudes: Float64Array
+    ) -> tuple[float, float, float, float]:
+        """The derivative of ``sum(w * outputs)``, its error bound, the magnitude of its
+        terms ``sum_j |w_j| |D_j|``, and the sum of the ``magnitudes`` of the outputs it
+        moves."""
+        entry = _Entry(self.value, self.truncation, self.noise).weighted(weights)
+        with np.errstate(all="ignore"):
+            hidden = float(np.sum(np.abs(weights) * self.hidden))
+            terms = float(np.sum(np.abs(weights * self.value)))
+            moved = float(np.sum(np.where(self.moved, magnitudes, 0.0)))
+        return float(entry.value), self.safety * float(entry.error) + hidden, terms, moved
+
+
+class _ElementDifferences:
+    """Central differences in element ``k`` of input ``number``, evaluated on ``work``, a copy
+    of the points that is restored after each evaluation (once per step)."""
+
+    def __init__(
+        self,
+        objective: _Objective,
+        work: list[Float64Array],
+        number: int,
+        k: int,
+        step: float,
+        seen: list[npt.NDArray[Any]],
+    ) -> None:
+        self.objective, self.work, self.k, self.step = objective, work, k, step
+        self.flat = work[number].reshape(-1)
+        self.evaluated: dict[float, _Difference] = {}
+        self.seen = seen
+        """Every output evaluated in the element's column, the point's included."""
+
+    def __call__(self, fraction: float) -> _Difference:
+        if fraction not in self.evaluated:
+            x = self.flat[self.k]
+            h = self.step * fraction
+            try:
+                self.flat[self.k] = x + h
+                above = self.objective.output(self.work)
+                self.flat[self.k] = x - h
+                below = self.objective.output(self.work)
+            finally:
+                self.flat[self.k] = x
+            self.seen += [above, below]
+            # NOTE: divided by the steps actually taken, after rounding x + h and x - h
+            self.evaluated[fraction] = _difference(self.objective, above, below, (x + h) - (x - h))
+        return self.evaluated[fraction]
+
+
+def _probe(
+    objective: _Objective, work: list[Float64Array], number: int, k: int
+) -> tuple[BoolArray, Float64Array]:
+    """Which outputs depend on element ``k`` of input ``number`` at all: those that some far
+    move of it changes, or makes not finite (unless it makes every output not finite: it left
+    the domain); and the largest magnitude each output takes at the point and under the
+    moves toward 0. The first move goes by the inputs' rms (at least 1) toward 0 and past it
+    (a function that saturates away from 0 moves there); unless every output moved, a second
+    one goes to ``2**1000`` away from 0 (a dependence too weak for the first). Along a
+    direction, the moves are the objective's ``far``, both toward 0. Made only when outputs
+    that no step moved could hide a derivative larger than the estimate's own error. They
+    estimate nothing, so they may go farther than the steps."""
+    flat = work[number].reshape(-1)
+    x = float(flat[k])
+    if objective.far is None:
+        far = max(abs(x), objective.reach)
+        targets = [(x - math.copysign(far, x), True), (math.copysign(2.0**1000, x), False)]
+    else:
+        targets = [(x - math.copysign(far, x), True) for far in objective.far]
+    dependent: BoolArray = np.zeros(objective.value.shape, dtype=bool)
+    scale = np.abs(objective.value)
+    try:
+        for target, scaled in targets:
+            flat[k] = target
+            moved = objective.output(work)
+            finite = np.isfinite(moved)
+            if finite.any() or not moved.size:
+                # NOTE: nothing finite (the move left the domain) tells nothing
+                with np.errstate(invalid="ignore"):
+                    dependent |= (moved != objective.value) | ~finite
+            if scaled:
+                scale = np.maximum(scale, np.where(finite, np.abs(moved), 0.0))
+            elif dependent.all():
+                break
+    finally:
+        flat[k] = x
+    return dependent, scale
+
+
+Wanted = Callable[[int, int, float, float, float], bool]
+"""Whether element ``k`` of input ``number`` is worth refining, given the weighted estimate,
+its error bound and its terms: a larger step where noise bounds it, probes of the outputs no
+step moved. A check asks where its judgement depends on it; refining only tightens the bound
+(except where nothing moved: there it may also find the rounding of an exact 0 hidden)."""
+
+
+def _richardson_column(
+    objective: _Objective,
+    work: list[Float64Array],
+    number: int,
+    k: int,
+    step: float,
+    weights: Float64Array | None,
+    largest: float = 0.0,
+    wanted: Wanted | None = None,
+) -> _Column:
+    """The Richardson estimate of every output's derivative by element ``k`` of input
+    ``number``, from the first step ``step``; an output no step moved contributes its noise
+    over the first step as a bound on a hidden derivative. Where ``wanted`` (else always),
+    refined: when the weighted estimate is lost in noise beyond :data:`GROWTH` of its terms,
+    from a larger step up to ``largest`` too, if better; and the outputs no step moved are
+    probed: where others moved, those that do not depend on the element drop out; where
+    nothing moved, those that do count the rounding of the values they take nearby."""
+    x = float(work[number].reshape(-1)[k])
+    if 0 < abs(x) < float(np.finfo(np.float64).smallest_normal):
+        zero = np.zeros(objective.value.shape)
+        unknown = np.full(zero.shape, np.inf)
+        return _Column(zero, zero, zero, unknown, step, np.ones(zero.shape, bool), SUBNORMAL)
+
+    seen: list[npt.NDArray[Any]] = [objective.value]
+
+    def table_from(start: float, least: int = 2) -> _Table:
+        central = _ElementDifferences(objective, work, number, k, start, seen)
+        inside = _inside_domain(central)
+        table = _extrapolate(inside, LEVELS, weights, least, objective.along_direction)
+        return table.quantized(granularity(np.stack(seen)))
+
+    table = table_from(step)
+    refine = True
+    if weights is not None:
+        summary = table.best.weighted(weights)
+        error = ERROR_SAFETY * float(summary.error)
+        with np.errstate(all="ignore"):
+            terms = float(np.sum(np.abs(weights * table.best.value)))
+            unmoved = np.where(table.moved, 0.0, table.first.error)
+            hidden_sum = float(np.sum(np.abs(weights) * unmoved))
+        if wanted is not None:
+            refine = wanted(number, k, float(summary.value), error + hidden_sum, terms)
+        if refine and error > GROWTH * terms and largest > RATIO * step:
+            # NOTE: noise falls as 1 / step: as far as the target, if the element allows; kept
+            # only where no kink lies across it (the strategies keep kinks out of the first
+            # steps' reach only)
+            grown = table_from(min(largest, step * error / max(TARGET * terms, 1e-300)), 4)
+            better = ERROR_SAFETY * float(grown.best.weighted(weights).error) < error
+            if better and not grown.kinked(weights):
+                table = grown
+    best, first = table.best, table.first
+    step = first.width / 2
+    still = ~np.any([d.changed for d in table.differences], axis=0)
+    # NOTE: along a direction, an output that did not move kept its noise in the table
+    hidden = np.where(table.moved, 0.0, first.error)
+    nothing = bool(still.all())
+    if objective.along_direction and still.any() and refine:
+        # NOTE: along a direction, an output that never moved may be an exact 0 that cancels
+        # terms as large as the values it takes nearby (sigmoid(x) - 1/2 at x = 1e-16)
+        dependent, scale = _probe(objective, work, number, k)
+        nearby = 2 * objective.error(scale) / first.width
+        hidden = np.where(still & dependent, nearby, 0.0)
+    elif refine and hidden.any() and (nothing or _worth_probing(best, hidden, weights)):
+        dependent, scale = _probe(objective, work, number, k)
+        if nothing:
+            # NOTE: where nothing moved, probes cannot show the outputs independent (beta +
+            # gamma * f(x) with gamma 1e-103 never moves); those that depend round as the
+            # values they take nearby: an exact 0 may be the cancellation of terms that large
+            nearby = np.where(dependent, 2 * objective.error(scale) / first.width, 0.0)
+            hidden = np.maximum(hidden, nearby)
+        else:
+            hidden = np.where(dependent, hidden, 0.0)
+    reason = ""
+    if first.peak > NEAR_OVERFLOW or abs(x) > NEAR_OVERFLOW:
+        reason = NEAR_OVERFLOW_REASON
+    elif not _finite(best.value):
+        reason = NOT_FINITE_REASON
+    moved = ~still | (hidden > 0)
+    return _Column(best.value, best.truncation, best.noise, hidden, step, moved, reason)
+
+
+def _worth_probing(best: _Entry, hidden: Float64Array, weights: Float64Array | None) -> bool:
+    """Whether the outputs no step moved could hide more than the estimate's own error, and
+    more than :data:`GROWTH` of its terms (always, for a column of the Jacobian)."""
+    if weights is None:
+        return True
+    summary = best.weighted(weights)
+    with np.errstate(all="ignore"):
+        shown = ERROR_SAFETY * float(summary.error)
+        terms = float(np.sum(np.abs(weights * best.value)))
+        return float(np.sum(np.abs(weights) * hidden)) > max(shown, GROWTH * terms)
+
+
+def _complex_column(objective: _Objective, number: int, k: int) -> _Column:
+    points: list[npt.NDArray[Any]] = [point.astype(np.complex128) for point in objective.points]
+    scale = float(step_scale(objective.points[number]).reshape(-1)[k])
+    h = COMPLEX_STEP * scale
+    points[number].reshape(-1)[k] += 1j * h
+    return _complex_estimate(objective, points, h)
+
+
+def _complex_estimate(
+    objective: _Objective, points: Sequence[npt.NDArray[Any]], h: float
+) -> _Column:
+    y = objective.output(points)
+    if not np.iscomplexobj(y):
+        y = y.astype(np.complex128)
+    derivative = np.asarray(y.imag / h, dtype=np.float64)
+    # NOTE: h * derivative may have underflowed: then the spacing of subnormals bounds it
+    subnormal = float(np.finfo(np.float64).smallest_subnormal)
+    noise = NOISE_ULPS * (EPS64 * np.abs(derivative) + subnormal / h)
+    zero = np.zeros(derivative.shape)
+    return _Column(derivative, zero, noise, zero, h, derivative != 0, safety=1.0)
+
+
+def _per_element(
+    objective: _Objective,
+    eps: float | None,
+    method: Method,
+    weighted: bool,
+    wanted: Wanted | None = None,
+) -> list[Estimate]:
+    """An estimate of the derivative of the objective with respect to every element of every
+    Variable input: the weighted objective's gradient, or (``weighted=False``) a column of the
+    Jacobian per element, shaped ``output shape + input shape``; refined where ``wanted``
+    (else everywhere it is worth it, see :func:`_richardson_column`)."""
+    unit = float(np.cbrt(objective.eps))
+    steps = [
+        first_steps(point, unit, bounds, eps)
+        for point, bounds in zip(objective.points, objective.bounds, strict=True)
+    ]
+    # NOTE: a step fixed by eps is not grown
+    largest = [
+        largest_steps(point, bounds) if eps is None else np.zeros(point.shape)
+        for point, bounds in zip(objective.points, objective.bounds, strict=True)
+    ]
+    if method == "richardson":
+        objective.measure_noise(steps)
+    noise = float(np.max(objective.sigma, initial=0.0))
+    weights = objective.weights if weighted else None
+    work = [point.copy() for point in objective.points]
+    estimates = []
+    for number, (point, step, most) in enumerate(
+        zip(objective.points, steps, largest, strict=True)
+    ):
+        columns = [
+            _complex_column(objective, number, k)
+            if method == "complex"
+            else _richardson_column(
+                objective,
+                work,
+                number,
+                k,
+                float(step.flat[k]),
+                weights,
+                float(most.flat[k]),
+                wanted,
+            )
+            for k in range(point.size)
+        ]
+        taken = np.array([c.step for c in columns]).reshape(point.shape)
+        unresolved = tuple(
+            (tuple(int(i) for i in np.unravel_index(k, point.shape)), c.reason)
+            for k, c in enumerate(columns)
+            if c.reason
+        )
+        if weights is None:
+            value = _stack([c.value for c in columns], objective.value.shape, point.shape)
+            error = _stack([c.error for c in columns], objective.value.shape, point.shape)
+            estimates.append(Estimate(value, error, np.abs(value), taken, unresolved, noise))
+            continue
+        summaries = np.array([c.weighted(weights, objective.magnitudes) for c in columns])
+        parts = summaries.reshape((*point.shape, 4))
+        estimates.append(
+            Estimate(
+                parts[..., 0], parts[..., 1], parts[..., 2], taken, unresolved, noise, parts[..., 3]
+            )
+        )
+    return estimates
+
+
+def _stack(
+    parts: list[Float64Array], output_shape: tuple[int, ...], input_shape: tuple[int, ...]
+) -> Float64Array:
+    flat = np.array(parts, dtype=np.float64).reshape((len(parts), *output_shape))
+    moved = np.moveaxis(flat, 0, -1) if output_shape else flat
+    return np.asarray(moved.reshape((*output_shape, *input_shape)), dtype=np.float64)
+
+
+def _estimates(
+    fn: Callable[..., Any],
+    inputs: Sequence[Operand],
+    eps: float | None,
+    seed: int,
+    method: Method,
+    weighted: bool,
+    domains: Sequence[Bounds | None] | None,
+) -> tuple[Estimate | None, ...]:
+    bounds = None if domains is None else _variable_bounds(inputs, domains)
+    objective = _Objective(fn, inputs, seed, raw=method == "complex", bounds=bounds)
+    estimates = iter(_per_element(objective, eps, method, weighted))
+    return tuple(next(estimates) if isinstance(x, Variable) else None for x in inputs)
+
+
+def _variable_bounds(
+    inputs: Sequence[Operand], domains: Sequence[Bounds | None]
+) -> list[Bounds | None]:
+    """The domains of the Variable inputs, from one per input."""
+    if len(domains) != len(inputs):
+        raise ValueError(f"{len(domains)} domains for {len(inputs)} inputs")
+    return [d for x, d in zip(inputs, domains, strict=True) if isinstance(x, Variable)]
+
+
+def numerical_estimates(
+    fn: Callable[..., Any],
+    *inputs: Operand,
+    eps: float | None = None,
+    seed: int = 0,
+    method: Method = "richardson",
+    domains: Sequence[Bounds | None] | None = None,
+) -> tuple[Estimate | None, ...]:
+    """:func:`numerical_grad` with a bound on the error of every element, the magnitude of its
+    terms, the steps taken, the elements it could not judge and the noise measured."""
+    _refuse_empty(inputs)
+    return _estimates(fn, inputs, eps, seed, method, True, domains)
+
+
+def numerical_grad(
+    fn: Callable[..., Any],
+    *inputs: Operand,
+    eps: float | None = None,
+    seed: int = 0,
+    method: Method = "richardson",
+    domains: Sequence[Bounds | None] | None = None,
+) -> tuple[Float64Array | None, ...]:
+    """Numerical gradients of ``sum(w * fn(*inputs))`` for the fixed random weights ``w``
+    drawn from ``seed``: one float64 array per Variable input, ``None`` for constants.
+
+    ``method``: ``"richardson"`` (extrapolated central differences of every output, from the
+    first step ``cbrt(eps) * max(|x_k|, cbrt(eps) * rms(x))`` per element down, or from ``eps``
+    when given; at most 1/8 of ``|x_k|`` and of the distance to the edges of ``domains``, one
+    ``(low, high)`` per input or ``None``, where ``fn`` is defined), or ``"complex"`` (the
+    complex step: then ``fn`` is a NumPy function called with complex arrays in place of the
+    Variables, analytic in them, returning an array). :func:`numerical_estimates` adds error
+    bounds."""
+    return tuple(
+        None if e is None else e.value
+        for e in numerical_estimates(
+            fn, *inputs, eps=eps, seed=seed, method=method, domains=domains
+        )
+    )
+
+
+def numerical_jacobian(
+    fn: Callable[..., Any],
+    *inputs: Operand,
+    eps: float | None = None,
+    method: Method = "richardson",
+    domains: Sequence[Bounds | None] | None = None,
+) -> tuple[Float64Array | None, ...]:
+    """The full numerical Jacobian of ``fn`` with respect to each Variable input, shaped
+    ``output shape + input shape`` (``None`` for constants); ``method``, ``eps`` and
+    ``domains`` as in :func:`numerical_grad`."""
+    _refuse_empty(inputs)
+    return tuple(
+        None if e is None else e.value
+        for e in _estimates(fn, inputs, eps, 0, method, False, domains)
+    )
+
+
+def numerical_directional(
+    fn: Callable[..., Any],
+    inputs: Sequence[Operand],
+    tangents: Sequence[npt.ArrayLike | None],
+    *,
+    method: Method = "richardson",
+    floor: float = 0.0,
+) -> Estimate:
+    """The derivative of ``fn(*inputs)`` along ``tangents`` (one per input, ``None`` for one
+    that stays fixed), ``d/ds fn(x + s v)`` at ``s = 0``, for every element of the output, with
+    a bound on each one's error: the oracle of :func:`numerical_estimates` in the one variable
+    ``s``, whose steps move each input by a step of ``s`` times its tangent. With
+    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there. ``floor``: the
+    least magnitude of the terms each output is computed from, when larger than the outputs
+    (an ``fn`` that is itself a derivative, whose terms may cancel): every evaluation may carry
+    :data:`NOISE_ULPS` of its rounding errors besides the noise measured."""
+    if len(tangents) != len(inputs):
+        raise ValueError(f"{len(tangents)} tangents for {len(inputs)} inputs")
+    points = [
+        np.asarray(x.data if isinstance(x, Variable) else x, dtype=np.float64)
+        if v is not None
+        else x
+        for x, v in zip(inputs, tangents, strict=True)
+    ]
+    directions = [None if v is None else np.asarray(v, dtype=np.float64) for v in tangents]
+
+    def along(s: Any) -> Any:
+        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1
+        moved = [
+            x if v is None else x + (s - 1) * v for x, v in zip(points, directions, strict=True)
+        ]
+        return fn(*moved)
+
+    start = Variable(np.array(1.0))
+    # NOTE: far probes move the elements by their arrays' scale: the one of the longest
+    # tangent, and then the one of the shortest, however short it is
+    lengths = np.concatenate([np.abs(np.ravel(v)) for v in directions if v is not None])
+    scale = max(
+        (
+            _rms_or_1(np.asarray(x, dtype=np.float64))
+            for x, v in zip(points, directions, strict=True)
+            if v is not None
+        ),
+        default=1.0,
+    )
+    nonzero = lengths[lengths > 0]
+    far = (scale / float(nonzero.max()), scale / float(nonzero.min())) if nonzero.size else None
+    objective = _Objective(
+        along, [start], 0, raw=method == "complex", along_direction=True, far=far, floor=floor
+    )
+    (estimate,) = _per_element(objective, None, method, weighted=False)
+    return estimate
+
+
+def _one_element(objective: _Objective, number: int, index: tuple[int, ...]) -> float:
+    """The Richardson estimate of one element's derivative of the weighted objective."""
+    point = objective.points[number]
+    k = int(np.ravel_multi_index(index, point.shape)) if index else 0
+    work = [p.copy() for p in objective.points]
+    unit = float(np.cbrt(objective.eps))
+    step = first_steps(point, unit, objective.bounds[number])
+    column = _richardson_column(objective, work, number, k, float(step.flat[k]), None)
+    return float(np.sum(objective.weights * column.value))
+
+
+def _directional(
+    objective: _Objective,
+    analytic: list[Float64Array],
+    directions: list[Float64Array],
+    unit: float,
+    method: Method,
+) -> Estimate:
+    """The numerical derivative of the weighted objective along ``directions`` (one array per
+    input) minus the analytic one, with its error bound and the magnitude of its terms,
+    ``sum_j |w_j| |D_j|`` over the outputs' derivatives ``D_j`` along the directions."""
+    w = objective.weights
+    value = sum(float(np.sum(a * v)) for a, v in zip(analytic, directions, strict=True))
+    if method == "complex":
+        h = COMPLEX_STEP
+        points = [p + 1j * h * v for p, v in zip(objective.points, directions, strict=True)]
+        column = _complex_estimate(objective, points, h)
+        derivative, bound, magnitude, _ = column.weighted(w, objective.magnitudes)
+        return Estimate(np.asarray(derivative - value), np.asarray(bound), np.asarray(magnitude))
+    outputs: list[Float64Array] = []
+
+    done: dict[float, _Difference] = {}
+
+    def central(fraction: float) -> _Difference:
+        if fraction in done:
+            return done[fraction]
+        t = unit * fraction
+        above = [p + t * v for p, v in zip(objective.points, directions, strict=True)]
+        below = [p - t * v for p, v in zip(objective.points, directions, strict=True)]
+        step = _difference(objective, objective.output(above), objective.output(below), 2 * t)
+        outputs.append(step.value)
+        # NOTE: x +- t * v rounds each element, so the direction actually taken is the exact
+        # (above - below) / 2t; the analytic derivative along it is subtracted at each step,
+        # and the extrapolated residual is what is compared with zero
+        taken = sum(
+            float(np.sum(a * (u - b))) for a, u, b in zip(analytic, above, below, strict=True)
+        )
+        residual = float(np.sum(w * step.value)) - taken / (2 * t)
+        noise = _root_sum_square(w * step.error)
+        done[fraction] = _Difference(
+            np.asarray(residual), np.asarray(noise), np.asarray(True), 2 * t, step.peak
+        )
+        return done[fraction]
+
+    table = _extrapolate(_inside_domain(central), LEVELS)
+    error = ERROR_SAFETY * table.best.error
+    finite = [output for output in outputs if _finite(output)]
+    terms = float(np.sum(np.abs(w * finite[0]))) if finite else np.inf
+    return Estimate(table.best.value, error, np.asarray(terms))
