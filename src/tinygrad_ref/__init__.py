@@ -100,6 +100,7 @@ from tinygrad_ref.verification.checks import (
     gradgradcheck,
 )
 from tinygrad_ref.verification.oracle import numerical_grad
+from tinygrad_ref.verification.rules import check_jvp, check_vjp, jvpcheck, vjpcheck
 
 __all__ = [
     "REGISTRY",
@@ -127,7 +128,9 @@ __all__ = [
     "broadcast_to",
     "cast",
     "check_gradients",
+    "check_jvp",
     "check_second_gradients",
+    "check_vjp",
     "clip",
     "col2im",
     "concatenate",
@@ -152,6 +155,7 @@ __all__ = [
     "interop",
     "jacobian",
     "jvp",
+    "jvpcheck",
     "leaky_relu",
     "linear",
     "linear_simple",
@@ -204,5 +208,6 @@ __all__ = [
     "value_and_grad",
     "viz",
     "vjp",
+    "vjpcheck",
     "where",
 ]
