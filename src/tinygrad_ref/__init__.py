@@ -100,7 +100,7 @@ from tinygrad_ref.verification.checks import (
     gradgradcheck,
 )
 from tinygrad_ref.verification.oracle import numerical_grad
-from tinygrad_ref.verification.rules import check_jvp, check_vjp, jvpcheck, vjpcheck
+from tinygrad_ref.verification.rules import RuleReport, check_jvp, check_vjp, jvpcheck, vjpcheck
 
 __all__ = [
     "REGISTRY",
@@ -113,6 +113,7 @@ __all__ = [
     "OpSpec",
     "Operand",
     "Parameter",
+    "RuleReport",
     "Tensor",
     "Variable",
     "abs",

@@ -354,3 +354,38 @@ def test_bad_input_is_refused_with_a_clear_message() -> None:
     for error, message, call in cases:
         with pytest.raises(error, match=message):
             call()
+
+
+# --- frameworks, when installed -----------------------------------------------------------------
+
+
+def test_a_torch_function_with_a_wrong_backward_is_caught_at_its_element() -> None:
+    torch = pytest.importorskip("torch", reason="checking a torch.autograd.Function needs torch")
+
+    torch_function: Any = torch.autograd.Function
+
+    class Softplus(torch_function):  # type: ignore[misc]  # NOTE: its base is Any to mypy
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return torch.nn.functional.softplus(x)
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            grad = g * torch.sigmoid(x)
+            grad[1, 2] *= 1 + 1e-6
+            return grad
+
+    def f(x: F64) -> Any:
+        return Softplus.apply(torch.tensor(x)).detach().numpy()
+
+    def f_vjp(g: F64, x: F64) -> Any:
+        t = torch.tensor(x, requires_grad=True)
+        (grad,) = torch.autograd.grad(Softplus.apply(t), t, torch.tensor(g))
+        return grad.numpy()
+
+    x = RNG.normal(size=(3, 4))
+    report = check_vjp(f, f_vjp, x)
+    assert [(m.input, m.index, m.check) for m in report.mismatches] == [(0, (1, 2), "correctness")]
+    assert report.derivative.startswith("your vjp rule ")
