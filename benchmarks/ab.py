@@ -26,7 +26,9 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from run import chain_of_ops  # NOTE: benchmarks/, this script's directory, is on sys.path
+
+# NOTE: benchmarks/, this script's directory, is on sys.path
+from run import chain_of_ops, rosenbrock, sine_chain
 
 Workload = Callable[[ModuleType], Callable[[], Any]]
 
@@ -63,6 +65,70 @@ def scalar_chain(size: int) -> Workload:
             return x.grad.data
 
         return run
+
+    return workload
+
+
+def scalar_forward(rounds: int) -> Workload:
+    """``3 * rounds`` ops (``sin``, ``*``, ``+``) on a 0-d float64 Variable, forward only and
+    recorded: the per-op cost of an op call outside forward mode."""
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def run() -> Any:
+            return sine_chain(tg.Variable(np.asarray(1.0)), rounds, tg.sin).data
+
+        return run
+
+    return workload
+
+
+def scalar_jvp(rounds: int) -> Workload:
+    """``jvp`` of the same chain of ``3 * rounds`` ops on 0-d float64 arrays: the per-op cost
+    of carrying a tangent."""
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def chain(x: Any) -> Any:
+            return sine_chain(x, rounds, tg.sin)
+
+        def run() -> Any:
+            return tg.jvp(chain, (np.asarray(1.0),), (np.asarray(1.0),))[1]
+
+        return run
+
+    return workload
+
+
+def second_order(name: str, n: int) -> Workload:
+    """``grad``, ``hvp`` or ``hessian`` (``name``) of the Rosenbrock function in ``n``
+    dimensions: a reverse pass, forward over reverse, and one forward pass per element."""
+    rng = np.random.default_rng(n)
+    x0, v0 = 1 + 0.1 * rng.standard_normal(n), rng.standard_normal(n)
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        runs: dict[str, Callable[[], Any]] = {
+            "grad": lambda: tg.grad(rosenbrock)(x0),
+            "hvp": lambda: tg.hvp(rosenbrock, x0, v0),
+            "hessian": lambda: tg.hessian(rosenbrock)(x0),
+        }
+        return runs[name]
+
+    return workload
+
+
+def large_jvp(size: int) -> Workload:
+    """``jvp`` of ``(a*b + c)/(a + 1) - c**2`` on float64 arrays of ``size`` elements, a
+    tangent per input."""
+    rng = np.random.default_rng(0)
+    points, tangents = (
+        tuple(rng.random(size) for _ in range(3)),
+        tuple(rng.random(size) for _ in range(3)),
+    )
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def f(a: Any, b: Any, c: Any) -> Any:
+            return (a * b + c) / (a + 1) - c**2
+
+        return lambda: tg.jvp(f, points, tangents)[1]
 
     return workload
 
@@ -166,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=15, help="runs of each version (>= 15)")
     parser.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
     parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="cpu (default) or wall")
+    parser.add_argument(
+        "--only", default="", help="run only the workloads whose name contains this text"
+    )
     args = parser.parse_args(argv)
     versions = (load(args.a.resolve()), load(args.b.resolve()))
     clock = CLOCKS[args.clock]
@@ -174,15 +243,25 @@ def main(argv: list[str] | None = None) -> None:
         f"Python {sys.version.split()[0]}, NumPy {np.__version__}"
     )
     chain = 50 if args.quick else 2000
+    rounds = 30 if args.quick else 1000
+    n, dims = (10, 4) if args.quick else (100_000, 32)
     size = 1000 if args.quick else 1_000_000
     batch = 10 if args.quick else 100
     workloads: list[tuple[str, str, float, Workload]] = [
         (f"scalar chain, {4 * chain:,} ops", "us/op", 1e6 / (4 * chain), scalar_chain(chain)),
+        (f"0-d forward, {3 * rounds:,} ops", "us/op", 1e6 / (3 * rounds), scalar_forward(rounds)),
+        (f"0-d jvp, {3 * rounds:,} ops", "us/op", 1e6 / (3 * rounds), scalar_jvp(rounds)),
+        (f"rosenbrock grad, n = {n:,}", "ms", 1e3, second_order("grad", n)),
+        (f"rosenbrock hvp, n = {n:,}", "ms", 1e3, second_order("hvp", n)),
+        (f"rosenbrock hessian, n = {dims}", "ms", 1e3, second_order("hessian", dims)),
+        (f"jvp on large arrays, {size:,} float64", "ms", 1e3, large_jvp(size)),
         (f"large arrays, {size:,} float64", "ms", 1e3, large_arrays(size)),
         (f"array constants, {size:,} float64", "ms", 1e3, array_constants(size)),
         (f"layer, batch {batch}: tanh(x @ W + b), x constant", "ms", 1e3, layer(batch)),
     ]
     for name, unit, scale, workload in workloads:
+        if args.only not in name:
+            continue
         compare(name, unit, scale, workload, versions, args.repeat, clock)
 
 

@@ -1,7 +1,7 @@
 """The first to sixth derivatives of tanh by repeated backward, and the graph of the sixth.
 
 Each ``backward(create_graph=True)`` records the reverse pass, so ``x.grad`` is a graph over x
-that can be differentiated again. The graphs grow fast: the sixth derivative's has 558
+that can be differentiated again. The graphs grow fast: the sixth derivative's has 275
 functions. Drawing it needs Graphviz's ``dot``; without it the derivatives are still printed.
 
 Run: python examples/tanh_derivatives.py [GRAPH]   (default tanh_6th_derivative.svg; .png works

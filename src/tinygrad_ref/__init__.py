@@ -1,7 +1,7 @@
 """tinygrad_ref: a small, fully typed reverse-mode autodiff library for NumPy whose every
 derivative is verified."""
 
-from tinygrad_ref import interop, viz
+from tinygrad_ref import functions, interop, layers, models, optimizers, utils, viz
 from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -13,6 +13,8 @@ from tinygrad_ref.core import (
     as_array,
     as_variable,
 )
+from tinygrad_ref.layers import Layer
+from tinygrad_ref.models import Model
 from tinygrad_ref.ops import (
     abs,
     accuracy,
@@ -66,6 +68,7 @@ from tinygrad_ref.ops import (
     reshape,
     rpow,
     rsub,
+    sech2,
     sigmoid,
     sigmoid_cross_entropy,
     sigmoid_simple,
@@ -110,6 +113,8 @@ __all__ = [
     "GradcheckError",
     "GradcheckReport",
     "GradcheckWarning",
+    "Layer",
+    "Model",
     "OpSpec",
     "Operand",
     "Parameter",
@@ -146,6 +151,7 @@ __all__ = [
     "expand_dims",
     "expm1",
     "flatten",
+    "functions",
     "get_item",
     "grad",
     "gradcheck",
@@ -157,6 +163,7 @@ __all__ = [
     "jacobian",
     "jvp",
     "jvpcheck",
+    "layers",
     "leaky_relu",
     "linear",
     "linear_simple",
@@ -173,10 +180,12 @@ __all__ = [
     "mean_squared_error_simple",
     "min",
     "minimum",
+    "models",
     "mul",
     "neg",
     "no_grad",
     "numerical_grad",
+    "optimizers",
     "pooling",
     "pooling_simple",
     "pow",
@@ -185,6 +194,7 @@ __all__ = [
     "reshape",
     "rpow",
     "rsub",
+    "sech2",
     "sigmoid",
     "sigmoid_cross_entropy",
     "sigmoid_simple",
@@ -206,6 +216,7 @@ __all__ = [
     "test_mode",
     "transpose",
     "using_config",
+    "utils",
     "value_and_grad",
     "viz",
     "vjp",

@@ -11,6 +11,7 @@ from typing import TextIO
 import numpy as np
 
 from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.verification import layers
 from tinygrad_ref.verification.checks import GradcheckReport
 
 _missing: ImportError | None = None
@@ -107,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
             "measure the verification's power instead: plant wrong rules in every op and "
             "report which are caught (--examples is then per mutant)"
         ),
+    )
+    verify.add_argument(
+        "--layers",
+        action="store_true",
+        help="only the layers and models (by default they follow the ops, unless --op is given)",
     )
     return parser
 
@@ -232,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--dtype does not apply to --mutants: each mutant has its own dtype")
     if args.mutants and args.accuracy:
         parser.error("--mutants and --accuracy are separate measurements: choose one")
+    if args.layers and (args.mutants or args.accuracy or args.op):
+        parser.error("--layers checks only the layers: it takes no --op, --accuracy or --mutants")
     if _missing is not None:
         print(
             f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
@@ -246,4 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
     if args.mutants:
         return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
-    return verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
+    if args.layers:
+        return layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
+    code = verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
+    if not args.op:
+        print(file=sys.stdout)
+        code |= layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
+    return code

@@ -368,10 +368,37 @@ class Parameter(Variable):
 
 
 class _Constant(Variable):
-    """An operand given as a number or an array rather than a Variable: an input of the
-    Function that used it, which the reverse pass does not differentiate."""
+    """A value no reverse pass differentiates: an operand given as a number or an array rather
+    than a Variable (an input of the Function that used it), or, in forward mode, a value
+    computed from such values alone (see :func:`_traced_call`)."""
 
     __slots__ = ()
+
+
+class _Level:
+    """One call of a reverse-mode transform (``grad``, ``vjp``, ``jacobian``): ``active`` while
+    its function runs. A forward-mode call is a level too, its :class:`_Trace`."""
+
+    __slots__ = ("active",)
+
+    def __init__(self) -> None:
+        self.active = True
+
+
+class _StandIn(Variable):
+    """A reverse-mode transform's own leaf for one of its arguments: what its reverse pass
+    differentiates by. To a transform outside it, it is a Variable of another level while that
+    call runs (its ``level`` is active), and a constant once the call has returned."""
+
+    __slots__ = ("level",)
+
+    level: _Level
+
+    @staticmethod
+    def new(data: Array, level: _Level) -> _StandIn:
+        stand_in = cast("_StandIn", _new_variable(data, _StandIn))
+        stand_in.level = level
+        return stand_in
 
 
 def _new_variable(data: Array, cls: type[Variable] = Variable) -> Variable:
@@ -434,10 +461,10 @@ def constant_data(x: npt.NDArray[Any] | np.generic) -> Array:
 
 def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     """One operand of a call as a Variable: a constant unless it is one already."""
-    if _is_python_number(x):
-        return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)), _Constant)
     if isinstance(x, Variable):
         return x
+    if _is_python_number(x):
+        return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)), _Constant)
     if isinstance(x, (np.ndarray, np.generic)):
         return _new_variable(constant_data(x), _Constant)
     raise TypeError(
@@ -550,7 +577,10 @@ class Function:
     def __call__(self, *inputs: Operand) -> Variable | tuple[Variable, ...]:
         xs, arrays, generation = [], [], 0
         for operand in inputs:
-            x = operand if type(operand) is Variable else _as_input(operand, inputs)
+            if type(operand) is Variable or type(operand) is _Constant:
+                x = operand
+            else:
+                x = _as_input(operand, inputs)
             if x.data is None:
                 raise ValueError(f"{x!r} is empty; give it data before using it")
             xs.append(x)
@@ -566,6 +596,8 @@ class Function:
                 return self._several(y, xs, generation)
             else:
                 y = _as_output(y[0] if type(y) is tuple else y, self)
+        if _active_traces:
+            return _traced_call(self, xs, y, generation)
         output = _new_variable(y)
         if Config.enable_backprop:
             if getattr(self, "outputs", None) is not None:
@@ -575,8 +607,6 @@ class Function:
             self.outputs = [weakref.ref(output)]
             output.creator = self
             output.generation = generation + 1
-        if _traces:
-            _carry_tangents(self, xs, (output,))
         return output
 
     def _several(
@@ -589,17 +619,23 @@ class Function:
         values = tuple(
             np.asarray(y) if isinstance(y, np.floating) else _as_output(y, self) for y in ys
         )
+        if _active_traces:
+            return _traced_outputs(self, xs, values, generation)
         outputs = tuple(_new_variable(value) for value in values)
         if Config.enable_backprop:
-            if getattr(self, "outputs", None) is not None:
-                _refuse_a_second_call(self)
-            self.generation, self.inputs, self.output_values = generation, xs, values
-            self.outputs = [weakref.ref(y) for y in outputs]
-            for y in outputs:
-                y.creator, y.generation = self, generation + 1
-        if _traces:
-            _carry_tangents(self, xs, outputs)
+            self._record(xs, outputs, generation)
         return outputs
+
+    def _record(self, xs: list[Variable], outputs: tuple[Variable, ...], generation: int) -> None:
+        """Make this call a node of the graph: its inputs ``xs``, its ``outputs``."""
+        if getattr(self, "outputs", None) is not None:
+            _refuse_a_second_call(self)
+        self.generation, self.inputs = generation, xs
+        if len(outputs) > 1:
+            self.output_values = tuple(y.data for y in outputs)
+        self.outputs = [weakref.ref(y) for y in outputs]
+        for y in outputs:
+            y.creator, y.generation = self, generation + 1
 
     def _revived_output(self, i: int) -> Variable:
         """Output ``i`` again, after its Variable was dropped: a recorded pass needs it as a node
@@ -630,18 +666,74 @@ class Function:
 
 class _Trace:
     """One forward-mode pass (one call of :func:`tinygrad_ref.jvp`): the tangents it carries
-    are stored on the variables it reaches, under this key. ``recorded`` says whether the
-    tangents are computed as a recorded graph, so that a reverse pass can differentiate them."""
+    are stored on the variables it reaches, under this key."""
 
-    __slots__ = ("recorded",)
+    __slots__ = ("_on_variables",)
 
-    def __init__(self, recorded: bool) -> None:
-        self.recorded = recorded
+    def __init__(self) -> None:
+        self._on_variables: list[weakref.ref[Variable]] = []
+        """The variables given a tangent computed on Variables, which may refer back to them."""
+
+    def forget(self) -> None:
+        """Take this pass's tangents off the variables it computed them on Variables for: such a
+        tangent may be recorded from its variable, a reference cycle, which would keep a graph
+        alive until the cycle collector runs."""
+        for ref in self._on_variables:
+            x = ref()
+            if x is not None and x._tangents is not None:
+                x._tangents.pop(self, None)
+        self._on_variables.clear()
 
 
-_traces: list[_Trace] = []
-"""The active forward-mode passes, outermost first; a call of a Function carries the tangents
-of each one that reached one of its inputs."""
+class _ForwardState(threading.local):
+    """This thread's forward-mode passes."""
+
+    def __init__(self) -> None:
+        self.traces: list[_Trace] = []
+        """The active passes, outermost first, less those suspended while a rule runs on
+        Variables; a call of a Function carries the tangents of each one that reached one of
+        its inputs."""
+        self.depth = 0
+        """How many passes this thread is inside, suspended ones included."""
+
+
+_forward = _ForwardState()
+
+_active_traces = 0
+"""How many forward-mode passes run, in all threads: while there are none, a call of a Function
+reads no thread-local state."""
+
+_counting = threading.Lock()
+
+
+def active_traces() -> list[_Trace]:
+    """This thread's active forward-mode passes, outermost first."""
+    return _forward.traces
+
+
+class tracing:  # NOTE: lower case, as the context managers of contextlib
+    """Run the body of a ``with`` block in the forward-mode pass ``trace``, in this thread."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: _Trace) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> None:
+        global _active_traces
+        with _counting:
+            _active_traces += 1
+        state = _forward
+        state.traces.append(self.trace)
+        state.depth += 1
+
+    def __exit__(self, *exception: object) -> None:
+        global _active_traces
+        state = _forward
+        state.depth -= 1
+        state.traces.pop()
+        with _counting:
+            _active_traces -= 1
 
 
 def tangent_of(x: Variable, trace: _Trace) -> Any:
@@ -657,51 +749,105 @@ def set_tangent(x: Variable, trace: _Trace, tangent: Any) -> None:
         x._tangents[trace] = tangent
 
 
+def _traced_call(f: Function, xs: list[Variable], value: Array, generation: int) -> Variable:
+    """The output of a call of ``f`` on ``xs`` (of one output, ``value``) while a forward-mode
+    pass runs somewhere (see :func:`_traced_outputs`)."""
+    traces = _forward.traces
+    if len(traces) == 1 and len(xs) == 1:
+        # NOTE: the common case spelled out: one trace, one input, on arrays
+        trace, x = traces[0], xs[0]
+        tangents = x._tangents
+        tx = None if tangents is None else tangents.get(trace)
+        if tx is None or type(tx) is np.ndarray:
+            if type(x) is _Constant:
+                y = _new_variable(value, _Constant)
+            else:
+                y = _new_variable(value)
+                if Config.enable_backprop:
+                    f._record(xs, (y,), generation)
+            if tx is not None:
+                if f.forward_mode_error is not None:
+                    raise NotImplementedError(f.forward_mode_error)
+                ty = f.jvp(tx, x.data, value)
+                if type(ty) is tuple and len(ty) == 1:
+                    ty = ty[0]
+                y._tangents = {trace: _stored_tangent(ty, y, f, False)}
+            return y
+    return _traced_outputs(f, xs, (value,), generation)[0]
+
+
+def _traced_outputs(
+    f: Function, xs: list[Variable], values: tuple[Array, ...], generation: int
+) -> tuple[Variable, ...]:
+    """The outputs of a call of ``f`` on ``xs`` while a forward-mode pass runs somewhere. In a
+    thread inside one, a call whose inputs are all constants gives constants, recorded by no
+    graph (so a plain ``jvp`` on arrays records nothing); any other call is recorded as usual.
+    Then the outputs get their tangents."""
+    state = _forward
+    constant = state.depth > 0
+    for x in xs:  # NOTE: loops rather than all(...): a generator costs a call per element
+        if type(x) is not _Constant:
+            constant = False
+            break
+    cls = _Constant if constant else Variable
+    if len(values) == 1:
+        outputs: tuple[Variable, ...] = (_new_variable(values[0], cls),)
+    else:
+        outputs = tuple(_new_variable(value, cls) for value in values)
+    if not constant and Config.enable_backprop:
+        f._record(xs, outputs, generation)
+    if state.traces:
+        _carry_tangents(f, xs, outputs, state.traces)
+    return outputs
+
+
 def _zero_tangent(x: Variable) -> Array:
     """The tangent of an input no trace reached: zeros, as a read-only view of one zero."""
     return np.broadcast_to(np.zeros((), x.data.dtype), x.data.shape)
 
 
-def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -> None:
+def _carry_tangents(
+    f: Function, xs: list[Variable], ys: tuple[Variable, ...], traces: list[_Trace]
+) -> None:
     """Give the outputs ``ys`` of ``f`` their tangents in every active trace that reached one of
-    its inputs ``xs``, outermost first. A rule that computes on Variables runs with its trace
-    and the ones inside it suspended, so that the traces around it differentiate what it
-    computes (forward over forward: the outputs already carry the outer tangents its rule
-    reads), and its own calls carry nothing of its trace."""
-    if len(_traces) == 1 and len(ys) == 1 and len(xs) == 1 and not _traces[0].recorded:
-        # NOTE: the common case spelled out (one trace on arrays, one input and output)
-        trace, x, y = _traces[0], xs[0], ys[0]
-        tangents = x._tangents
-        tx = None if tangents is None else tangents.get(trace)
-        if tx is None:
-            return
-        if f.forward_mode_error is not None:
-            raise NotImplementedError(f.forward_mode_error)
-        ty = f.jvp(tx, x.data, y.data)
-        if type(ty) is tuple and len(ty) == 1:
-            ty = ty[0]
-        y._tangents = {trace: _stored_tangent(ty, y, f)}
-        return
-    for level in range(len(_traces)):
-        trace = _traces[level]
-        txs = [tangent_of(x, trace) for x in xs]
-        reached = [t is not None for t in txs]
-        if not any(reached):
+    its inputs ``xs``, outermost first.
+
+    The outermost trace's rule runs on arrays where it can: where each input is one of the
+    trace's own values (its tangent an array, or a constant no tangent reached), which no graph
+    outside the trace differentiates. Otherwise (an input recorded outside the trace, or a
+    tangent that is a Variable) and for the traces inside it, the rule runs on Variables, and
+    its tangents are Variables: so that what the trace computes from recorded Variables stays
+    recorded, and so that the traces around it differentiate what an inner trace computes
+    (forward over forward: the outputs already carry the outer tangents its rule reads). It
+    runs with its trace and the ones inside it suspended: its own calls carry nothing of them.
+    """
+    for level in range(len(traces)):
+        trace = traces[level]
+        txs = [None if x._tangents is None else x._tangents.get(trace) for x in xs]
+        reached, on_arrays = False, level == 0
+        for x, t in zip(xs, txs, strict=False):  # NOTE: as many; strict is slower
+            if t is not None:
+                reached = True
+                if type(t) is not np.ndarray:
+                    on_arrays = False
+            elif type(x) is not _Constant:
+                on_arrays = False
+        if not reached:
             continue
         if f.forward_mode_error is not None:
             raise NotImplementedError(f.forward_mode_error)
-        if not all(reached):
-            txs = [_zero_tangent(x) if t is None else t for x, t in zip(xs, txs, strict=True)]
-        if trace.recorded or level > 0:
-            inner = _traces[level:]
-            del _traces[level:]
-            try:
-                with using_config("enable_backprop", trace.recorded):
-                    tys = f.jvp(*txs, *xs, *ys)
-            finally:
-                _traces.extend(inner)
-        else:
+        for i, t in enumerate(txs):
+            if t is None:
+                txs[i] = _zero_tangent(xs[i])
+        if on_arrays:
             tys = f.jvp(*txs, *[x.data for x in xs], *[y.data for y in ys])
+        else:
+            inner = traces[level:]
+            del traces[level:]
+            try:
+                tys = f.jvp(*txs, *xs, *ys)
+            finally:
+                traces.extend(inner)
         if type(tys) is not tuple:
             tys = (tys,)
         if len(tys) != len(ys):
@@ -709,15 +855,20 @@ def _carry_tangents(f: Function, xs: list[Variable], ys: tuple[Variable, ...]) -
                 f"{type(f).__name__}.jvp returned {len(tys)} tangents for {len(ys)} outputs"
             )
         for y, ty in zip(ys, tys, strict=True):
-            set_tangent(y, trace, _stored_tangent(ty, y, f))
+            set_tangent(y, trace, _stored_tangent(ty, y, f, not on_arrays))
+            if not on_arrays:
+                trace._on_variables.append(weakref.ref(y))
 
 
-def _stored_tangent(t: Any, y: Variable, f: Function) -> Any:
+def _stored_tangent(t: Any, y: Variable, f: Function, variable: bool) -> Any:
     """What ``f.jvp`` returned for its output ``y``: as it is if it is already an array of
-    ``y``'s shape and dtype (the common case, checked cheaply), else checked."""
-    if type(t) is np.ndarray and t.shape == y.data.shape and t.dtype == y.data.dtype:
-        return t
-    return _checked_tangent(t, y, f)
+    ``y``'s shape and dtype (the common case, checked cheaply), else checked; a Variable (an
+    array as a constant) if the rule ran on Variables."""
+    if type(t) is not np.ndarray or t.shape != y.data.shape or t.dtype != y.data.dtype:
+        t = _checked_tangent(t, y, f)
+    if variable and not isinstance(t, Variable):
+        return _new_variable(t, _Constant)
+    return t
 
 
 def _checked_tangent(t: Any, y: Variable, f: Function) -> Any:
@@ -949,12 +1100,36 @@ def _accumulate(x: Variable, gx: Any, held: set[int], create_graph: bool) -> Non
     x.grad = grad
 
 
-def _leading_to(starts: Collection[Variable], targets: Collection[Variable]) -> set[Function]:
+def leading_to(
+    starts: Collection[Variable], targets: Collection[Variable]
+) -> tuple[set[Function], bool]:
     """The functions on a path from one of ``targets`` to one of ``starts``: those a pass from
     ``starts`` must run to reach the targets, and no other (not those behind the targets, nor
-    those of variables the targets do not affect)."""
+    those of variables the targets do not affect). And whether the ``starts`` depend on a
+    Variable besides the targets (:func:`depends_on_others`)."""
     # NOTE: a set, whose membership is identity (a list's compares values with __eq__)
     targets = set(targets)
+    reached, others = _reached(starts, targets)
+    leading: set[Function] = set()
+    # NOTE: a function's inputs come from functions of lower generations.
+    for f in sorted(reached, key=lambda f: f.generation):
+        if any(x in targets or x.creator in leading for x in f.inputs):
+            leading.add(f)
+    return leading, others
+
+
+def depends_on_others(starts: Collection[Variable], targets: Collection[Variable]) -> bool:
+    """Whether a value of ``starts`` depends on a Variable besides the ``targets``: on a leaf
+    that is neither a constant nor the stand-in of a transform call that has returned (a
+    stand-in is reached only through that call's linked result, which depends on something
+    else too)."""
+    return _reached(starts, set(targets))[1]
+
+
+def _reached(starts: Collection[Variable], targets: set[Variable]) -> tuple[set[Function], bool]:
+    """The functions ``starts`` were computed by, not through the ``targets``, and whether
+    ``starts`` depend on a Variable besides them (:func:`depends_on_others`)."""
+    others = any(_is_other_variable(y) for y in starts if y.creator is None and y not in targets)
     reached: set[Function] = set()
     stack = [y.creator for y in starts if y.creator is not None and y not in targets]
     while stack:
@@ -962,23 +1137,31 @@ def _leading_to(starts: Collection[Variable], targets: Collection[Variable]) -> 
         if f in reached:
             continue
         reached.add(f)
-        stack.extend(x.creator for x in f.inputs if x.creator is not None and x not in targets)
-    leading: set[Function] = set()
-    # NOTE: a function's inputs come from functions of lower generations.
-    for f in sorted(reached, key=lambda f: f.generation):
-        if any(x in targets or x.creator in leading for x in f.inputs):
-            leading.add(f)
-    return leading
+        for x in f.inputs:
+            if x.creator is not None:
+                if x not in targets:
+                    stack.append(x.creator)
+            elif not others and x not in targets:
+                others = _is_other_variable(x)
+    return reached, others
+
+
+def _is_other_variable(leaf: Variable) -> bool:
+    if type(leaf) is _StandIn:
+        return leaf.level.active
+    return type(leaf) is not _Constant
 
 
 def gradients(
-    seeds: dict[Variable, Any], targets: Sequence[Variable], create_graph: bool
+    seeds: dict[Variable, Any],
+    targets: Sequence[Variable],
+    create_graph: bool,
+    only: set[Function],
 ) -> list[Any]:
     """The gradients of the ``targets`` in a reverse pass from the variables ``seeds`` maps to
     their gradients, as the transforms need them: no ``grad`` is stored or cleared, and only the
-    functions between the seeds and the targets run. A target the seeds do not depend on gets
-    zeros. Arrays, or recorded Variables when ``create_graph``."""
-    only = _leading_to(seeds, targets)
+    functions ``only`` (``leading_to(seeds, targets)[0]``) run. A target the seeds do not
+    depend on gets zeros. Arrays, or recorded Variables when ``create_graph``."""
     with using_config("enable_backprop", create_graph):
         grads = _backpropagate(seeds, False, create_graph, only)
     found = []
@@ -986,6 +1169,6 @@ def gradients(
         g = grads.get(x)
         if g is None:
             zeros = np.zeros_like(x.data)
-            g = _new_variable(zeros) if create_graph else zeros
+            g = _new_variable(zeros, _Constant) if create_graph else zeros
         found.append(g)
     return found

@@ -1,14 +1,16 @@
 """Functions of functions, as in JAX: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``,
 ``jacobian``, ``hessian`` and ``hvp``.
 
-A transform differentiates its function with respect to the arguments it is given, and nothing
-else: each argument is replaced by a new variable of the transform's own, so the caller's
-Variables (the arguments, and any the function captures) are never changed and their ``grad``
-is never touched. Given arrays, a transform returns arrays, and no graph outlives the call.
-Given Variables while a graph is recorded (inside another transform, or by default at the top
-level), it returns recorded Variables, linked to the arguments by an identity node, so that
-transforms compose: ``grad(grad(f))``, ``jacobian(grad(f))``, ``hessian`` as forward over
-reverse; under ``no_grad()``, Variables that record nothing.
+Each call of a transform is a *level* (docs/DESIGN.md, "Levels: transforms that nest"). It
+differentiates its function by its own stand-ins for the arguments it differentiates, and by
+nothing else: the caller's Variables (the arguments, and any the function captures) are never
+changed and their ``grad`` is never touched; a transform inside it differentiates by its own
+stand-ins, and never mistakes this one's tangents or cotangents for its own. What it returns
+depends on everything recorded that its function used: while a graph is being recorded (in eager
+code, or inside another transform), a result that depends on a Variable besides the transform's
+stand-ins (an argument it does not differentiate, one the function captured, a Variable argument
+it differentiates) is a Variable linked to it, so that transforms compose; otherwise an array,
+and no graph outlives the call.
 
 Forward mode carries a tangent beside each value through the ``jvp`` rule of every op
 (:class:`tinygrad_ref.Function`), in a trace (:class:`tinygrad_ref.core._Trace`) of its own.
@@ -17,22 +19,32 @@ Forward mode carries a tangent beside each value through the ``jvp`` rule of eve
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol, TypeAlias, TypeVar, overload
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeAlias, TypeGuard, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from tinygrad_ref import core
 from tinygrad_ref.config import Config, using_config
 from tinygrad_ref.core import (
     Array,
+    Function,
     Operand,
     Variable,
+    _as_data,
+    _Constant,
+    _Level,
     _new_variable,
+    _StandIn,
     _Trace,
+    _zero_tangent,
+    active_traces,
+    depends_on_others,
     gradients,
+    leading_to,
     set_tangent,
     tangent_of,
+    tracing,
 )
 from tinygrad_ref.ops import cast, reshape, stack
 
@@ -67,19 +79,42 @@ def _any_variable(arguments: Sequence[object]) -> bool:
     return any(isinstance(x, Variable) for x in arguments)
 
 
-def _linked(arguments: Sequence[object]) -> bool:
-    """Whether a transform given these arguments must record what it computes: one of them is
-    a Variable, and a graph is being recorded or a forward-mode trace is running."""
-    return _any_variable(arguments) and (Config.enable_backprop or bool(core._traces))
+def _linkable(x: object) -> TypeGuard[Variable]:
+    """Whether ``x`` is a Variable that a graph may differentiate: not a constant."""
+    return isinstance(x, Variable) and type(x) is not _Constant
 
 
-def _stand_in(x: Operand, linked: bool) -> Variable:
-    """The transform's own variable for the argument ``x``: a new leaf holding its data, or,
-    when ``linked``, an identity node of the Variable ``x``, through which an outer transform
-    differentiates what this one computes."""
-    if isinstance(x, Variable):
-        return reshape(x, x.shape) if linked else _new_variable(x._array())
-    return Variable(x)
+def _data(x: Operand) -> Array:
+    return x._array() if isinstance(x, Variable) else _as_data(x)
+
+
+def _reverse_stand_in(x: Operand, level: _Level) -> tuple[Variable, bool]:
+    """A reverse-mode transform's own variable for the argument ``x``, and whether it is linked
+    to ``x``: an identity node of the Variable ``x`` while a graph is recorded, through which
+    a transform outside differentiates what this one computes; else a new leaf holding its
+    data, carrying the tangents ``x`` carries (zeros in the other active traces, of which it
+    is a constant)."""
+    if _linkable(x) and Config.enable_backprop:
+        return reshape(x, x.shape), True
+    stand_in = _StandIn.new(_data(x), level)
+    if isinstance(x, Variable) and x._tangents:
+        stand_in._tangents = dict(x._tangents)
+    for trace in active_traces():
+        if stand_in._tangents is None or trace not in stand_in._tangents:
+            set_tangent(stand_in, trace, _zero_tangent(stand_in))
+    return stand_in, False
+
+
+def _forward_stand_in(x: Operand) -> Variable:
+    """A forward-mode transform's own variable for the argument ``x``: an identity node of the
+    Variable ``x`` while a graph is recorded, else a constant holding its data (and the
+    tangents ``x`` carries), which no graph records."""
+    if _linkable(x) and Config.enable_backprop:
+        return reshape(x, x.shape)
+    stand_in = _new_variable(_data(x), _Constant)
+    if isinstance(x, Variable) and x._tangents:
+        stand_in._tangents = dict(x._tangents)
+    return stand_in
 
 
 def _argnums(argnums: int | tuple[int, ...], count: int) -> tuple[int, ...]:
@@ -97,24 +132,12 @@ def _argnums(argnums: int | tuple[int, ...], count: int) -> tuple[int, ...]:
     return normalized
 
 
-def _substituted(
-    args: Sequence[Operand], argnums: tuple[int, ...], linked: bool
-) -> tuple[list[Operand], list[Variable]]:
-    """The arguments with the differentiated ones replaced by stand-ins, and the stand-ins."""
-    call = list(args)
-    stand_ins = []
-    for i in argnums:
-        call[i] = stand_in = _stand_in(args[i], linked)
-        stand_ins.append(stand_in)
-    return call, stand_ins
-
-
 def _as_output(y: object, f: Callable[..., Any]) -> Variable:
-    """What ``f`` returned, as a Variable: arrays and numbers become constants of the pass."""
+    """What ``f`` returned, as a Variable: arrays and numbers become constants."""
     if isinstance(y, Variable):
         return y
     if isinstance(y, (np.ndarray, np.generic, int, float)):
-        return Variable(y)
+        return _new_variable(_as_data(y), _Constant)
     raise TypeError(
         f"{_name(f)} must return a Variable, an array or a number, not {type(y).__name__}"
     )
@@ -124,12 +147,27 @@ def _name(f: Callable[..., Any]) -> str:
     return getattr(f, "__name__", type(f).__name__)
 
 
-def _result(x: Variable | Array, variables: bool) -> Any:
-    """A result as the caller gets it: a Variable when ``variables`` (a differentiated argument
-    was one), else an array."""
-    if variables:
-        return x if isinstance(x, Variable) else _new_variable(np.asarray(x))
-    return x.data if isinstance(x, Variable) else np.asarray(x)
+def _returned(r: Variable | Array, linked: bool, traced: bool, variables: bool) -> Any:
+    """A result as the caller gets it. If ``linked`` (a graph is being recorded and the results
+    depend on a Variable besides the transform's stand-ins) and it is a recorded Variable: that
+    Variable. Else, inside a forward-mode pass (``traced``): a constant carrying the pass's
+    tangents, without the graph the transform recorded. Else an array, or a new Variable
+    holding it if a differentiated argument was a Variable (``variables``)."""
+    if isinstance(r, Variable):
+        if linked and type(r) is not _Constant:
+            return r
+        if traced:
+            if type(r) is _Constant:
+                return r
+            constant = _new_variable(r.data, _Constant)
+            constant._tangents = None if r._tangents is None else dict(r._tangents)
+            return constant
+        data = r.data
+    else:
+        data = np.asarray(r)
+        if traced:
+            return _new_variable(data, _Constant)
+    return _new_variable(data) if variables else data
 
 
 def _shaped(t: Operand, like: Variable, what: str, keep_variables: bool) -> Any:
@@ -145,15 +183,87 @@ def _shaped(t: Operand, like: Variable, what: str, keep_variables: bool) -> Any:
 # Reverse mode.
 
 
+@dataclass(slots=True)
+class _Call:
+    """What one call of a transform gives, and how its results return to the caller."""
+
+    ys: list[Variable]
+    """The outputs of its function."""
+    linked: bool
+    """Whether its results are linked (see :func:`_returned`)."""
+    traced: bool
+    """Whether a forward-mode pass runs around the call, in this thread."""
+    variables: bool
+    """Whether a differentiated argument is a Variable."""
+
+    def returned(self, r: Variable | Array) -> Any:
+        return _returned(r, self.linked, self.traced, self.variables)
+
+
+@dataclass(slots=True)
+class _Recorded(_Call):
+    """A function recorded by a reverse-mode transform at its stand-ins; ``linked``: it depends
+    on a Variable besides them while a graph is recorded."""
+
+    stand_ins: list[Variable]
+    only: set[Function]
+    """The functions between the stand-ins and the outputs: those a reverse pass runs."""
+    depends: bool
+    """Whether the outputs depend on a Variable besides the stand-ins (one the function
+    captured, an argument it does not differentiate, or the Variable a stand-in is linked to)."""
+
+    def pull(self, cotangents: Sequence[Any], linked: bool, traced: bool) -> list[Any]:
+        """The gradients by the stand-ins of ``sum(u * y)`` over the outputs ``y`` and their
+        cotangents ``u``: arrays, or Variables recorded for whatever ``linked`` or ``traced``
+        needs them."""
+        create_graph = linked or traced
+        seeds: dict[Variable, Any] = {}
+        for y, u in zip(self.ys, cotangents, strict=True):
+            if create_graph and not isinstance(u, Variable):
+                u = _new_variable(np.asarray(u), _Constant)
+            seeds[y] = seeds[y] + u if y in seeds else u
+        return gradients(seeds, self.stand_ins, create_graph, self.only)
+
+    @property
+    def gradients_linked(self) -> bool:
+        """Whether the gradients are linked: ``linked``, unless no output depends on the
+        stand-ins (the gradients are zeros, constants)."""
+        return self.linked and bool(self.only)
+
+
 def _recorded_call(
-    f: Callable[..., Any], args: Sequence[Operand], argnums: tuple[int, ...]
-) -> tuple[Variable, list[Variable], bool]:
-    """``f`` called on stand-ins for the differentiated arguments, recorded."""
-    linked = _linked([args[i] for i in argnums])
-    call, stand_ins = _substituted(args, argnums, linked)
-    with using_config("enable_backprop", True):
-        y = _as_output(f(*call), f)
-    return y, stand_ins, linked
+    f: Callable[..., Any], args: Sequence[Operand], argnums: tuple[int, ...], several: bool
+) -> tuple[_Recorded, bool]:
+    """``f`` called on stand-ins for the differentiated arguments, recorded, and whether it
+    returned a tuple (``several`` allows one)."""
+    level = _Level()
+    call = list(args)
+    stand_ins, linked_to_arguments = [], False
+    for i in argnums:
+        stand_in, linked = _reverse_stand_in(args[i], level)
+        call[i] = stand_in
+        stand_ins.append(stand_in)
+        linked_to_arguments = linked_to_arguments or linked
+    recording = Config.enable_backprop
+    try:
+        with using_config("enable_backprop", True):
+            value = f(*call)
+    finally:
+        level.active = False
+    returned_tuple = several and isinstance(value, tuple)
+    ys = [_as_output(y, f) for y in (value if returned_tuple else (value,))]
+    only, others = leading_to(ys, stand_ins)
+    depends = linked_to_arguments or others
+    recorded = _Recorded(
+        ys=ys,
+        linked=depends and recording,
+        traced=bool(active_traces()),
+        variables=_any_variable([args[i] for i in argnums]),
+        stand_ins=stand_ins,
+        only=only,
+        depends=depends,
+    )
+    return recorded, returned_tuple
 
 
 def _one(values: list[Any], argnums: int | tuple[int, ...]) -> Any:
@@ -164,16 +274,17 @@ def _gradient_call(
     f: Callable[..., Any], argnums: int | tuple[int, ...], args: Sequence[Operand]
 ) -> tuple[Any, Any]:
     numbers = _argnums(argnums, len(args))
-    y, stand_ins, linked = _recorded_call(f, args, numbers)
+    recorded, _ = _recorded_call(f, args, numbers, several=False)
+    (y,) = recorded.ys
     if y.size != 1:
         raise ValueError(
             f"grad needs a function whose output has one element; {_name(f)} returned "
             f"one of shape {y.shape} (use jacobian or vjp)"
         )
-    seed = np.ones_like(y.data)
-    grads = gradients({y: _new_variable(seed) if linked else seed}, stand_ins, linked)
-    variables = _any_variable([args[i] for i in numbers])
-    return _result(y, variables), _one([_result(g, variables) for g in grads], argnums)
+    linked, traced = recorded.gradients_linked, recorded.traced
+    grads = recorded.pull([np.ones_like(y.data)], linked, traced)
+    returned = [_returned(g, linked, traced, recorded.variables) for g in grads]
+    return recorded.returned(y), _one(returned, argnums)
 
 
 @overload
@@ -212,66 +323,86 @@ def value_and_grad(f: Callable[..., Output], argnums: int | tuple[int, ...] = 0)
 def vjp(f: Callable[..., Outputs], *primals: Operand) -> tuple[Any, Callable[..., tuple[Any, ...]]]:
     """``f``'s value at ``primals`` and its pullback, as JAX's ``vjp``: ``vjp_fn(cotangent)``
     (one per output, for an ``f`` that returns a tuple) gives the tuple of ``uᵀ J`` by each
-    primal. The graph of ``f`` lives as long as ``vjp_fn``; each call of it is one reverse pass."""
-    numbers = tuple(range(len(primals)))
-    linked = _linked(primals)
-    call, stand_ins = _substituted(primals, numbers, linked)
-    with using_config("enable_backprop", True):
-        value = f(*call)
-    several = isinstance(value, tuple)
-    ys = [_as_output(y, f) for y in (value if isinstance(value, tuple) else (value,))]
+    primal. The graph of ``f`` lives as long as ``vjp_fn``; each call of it is one reverse pass,
+    linked while a graph is recorded if the pullback depends on a Variable (one ``f`` used
+    besides its primals' stand-ins, or a cotangent)."""
+    recorded, several = _recorded_call(f, primals, tuple(range(len(primals))), several=True)
+    ys = recorded.ys
 
     def vjp_fn(*cotangents: Operand) -> tuple[Any, ...]:
         given = cotangents[0] if several and len(cotangents) == 1 else cotangents
         if not isinstance(given, tuple) or len(given) != len(ys):
             raise ValueError(f"vjp_fn takes one cotangent per output of {_name(f)} ({len(ys)})")
-        seeds: dict[Variable, Any] = {}
-        for i, (y, u) in enumerate(zip(ys, given, strict=True)):
-            u = _shaped(u, y, f"cotangent {i}", linked)
-            if linked and not isinstance(u, Variable):
-                u = _new_variable(u)
-            seeds[y] = seeds[y] + u if y in seeds else u
-        grads = gradients(seeds, stand_ins, linked)
-        return tuple(_result(g, variables) for g in grads)
+        traced = bool(active_traces())
+        keep = Config.enable_backprop or traced
+        us = [
+            _shaped(u, y, f"cotangent {i}", keep)
+            for i, (y, u) in enumerate(zip(ys, given, strict=True))
+        ]
+        linked = Config.enable_backprop and bool(recorded.only)
+        linked = linked and (recorded.depends or any(map(_linkable, us)))
+        grads = recorded.pull(us, linked, traced)
+        return tuple(_returned(g, linked, traced, recorded.variables) for g in grads)
 
-    variables = _any_variable(primals)
-    results = tuple(_result(y, variables) for y in ys)
+    results = tuple(recorded.returned(y) for y in ys)
     return (results if several else results[0]), vjp_fn
 
 
 # Forward mode.
 
 
+@dataclass(slots=True)
+class _Traced(_Call):
+    """What a forward-mode pass gives; ``linked``: a graph is being recorded and an output or
+    a tangent depends on a Variable."""
+
+    tangents: list[Any]
+    """The outputs' tangents: arrays, or Variables."""
+    several: bool
+    """Whether ``f`` returned a tuple."""
+
+
 def _forward(
     f: Callable[..., Outputs],
     args: Sequence[Operand],
     tangents: dict[int, Operand],
-) -> tuple[list[Variable], list[Any], bool, bool]:
-    """``f`` run at ``args`` in a trace of its own, argument ``i`` carrying ``tangents[i]``:
-    its outputs, their tangents, whether ``f`` returned a tuple, and whether the tangents are
-    recorded with the arguments (``linked``). The trace's tangents leave the outputs."""
-    differentiated = [args[i] for i in tangents]
-    linked = _linked(differentiated)
-    recorded = linked and Config.enable_backprop
-    trace = _Trace(recorded)
-    call, stand_ins = _substituted(args, tuple(tangents), linked)
-    keep_variables = recorded or bool(core._traces)
-    for i, (x, t) in enumerate(zip(stand_ins, tangents.values(), strict=True)):
-        set_tangent(x, trace, _shaped(t, x, f"tangent {i}", keep_variables))
-    core._traces.append(trace)
+) -> _Traced:
+    """``f`` run at ``args`` in a trace of its own, argument ``i`` carrying ``tangents[i]``.
+    The trace's tangents leave the outputs."""
+    recording = Config.enable_backprop
+    keep_variables = recording or bool(active_traces())
+    trace = _Trace()
+    call = list(args)
+    stand_ins = []
+    for k, (i, t) in enumerate(tangents.items()):
+        call[i] = stand_in = _forward_stand_in(args[i])
+        stand_ins.append(stand_in)
+        tangent = _shaped(t, stand_in, f"tangent {k}", keep_variables)
+        if type(stand_in) is not _Constant and not isinstance(tangent, Variable):
+            # NOTE: a stand-in linked to its argument is no value of the trace's own: its rules
+            # run on Variables (see core._carry_tangents)
+            tangent = _new_variable(tangent, _Constant)
+        set_tangent(stand_in, trace, tangent)
     try:
-        with using_config("enable_backprop", recorded):
+        with tracing(trace):
             value = f(*call)
+        several = isinstance(value, tuple)
+        ys = [_as_output(y, f) for y in (value if isinstance(value, tuple) else (value,))]
+        tys = [tangent_of(y, trace) for y in ys]
+        for y in ys:
+            if y._tangents is not None:
+                y._tangents.pop(trace, None)
     finally:
-        core._traces.remove(trace)
-    several = isinstance(value, tuple)
-    ys = [_as_output(y, f) for y in (value if isinstance(value, tuple) else (value,))]
-    tys = [tangent_of(y, trace) for y in ys]
-    for y in ys:
-        if y._tangents is not None:
-            y._tangents.pop(trace, None)
+        trace.forget()
     tys = [np.zeros_like(y.data) if t is None else t for y, t in zip(ys, tys, strict=True)]
-    return ys, tys, several, linked
+    linkable = [v for v in (*ys, *tys) if _linkable(v)]
+    linked = recording and bool(linkable)
+    if linked and not any(type(x) is not _Constant for x in stand_ins):
+        # NOTE: no stand-in is linked to its argument
+        linked = depends_on_others(linkable, stand_ins)
+    variables = _any_variable([args[i] for i in tangents])
+    traced = bool(active_traces())
+    return _Traced(ys, linked, traced, variables, tangents=tys, several=several)
 
 
 def jvp(
@@ -280,16 +411,15 @@ def jvp(
     """``f``'s value at ``primals`` and its directional derivative ``J v`` along ``tangents``
     (one per primal, of its shape), as JAX's ``jvp``: one pass carrying each tangent beside its
     value through the ops' ``jvp`` rules; for an ``f`` that returns a tuple, a tuple of each.
-    No reverse graph is built unless one is being recorded."""
+    No reverse graph is built unless one is being recorded and ``f`` uses a Variable."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp takes its primals and its tangents as tuples (or lists)")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
-    ys, tys, several, _ = _forward(f, primals, dict(enumerate(tangents)))
-    variables = _any_variable(primals)
-    values = tuple(_result(y, variables) for y in ys)
-    outs = tuple(_result(t, variables) for t in tys)
-    return (values, outs) if several else (values[0], outs[0])
+    traced = _forward(f, primals, dict(enumerate(tangents)))
+    values = tuple(traced.returned(y) for y in traced.ys)
+    outs = tuple(traced.returned(t) for t in traced.tangents)
+    return (values, outs) if traced.several else (values[0], outs[0])
 
 
 # Second derivatives and Jacobians.
@@ -300,49 +430,56 @@ def _jacobian_call(
 ) -> Any:
     numbers = _argnums(argnums, len(args))
     if mode == "rev":
-        y, stand_ins, linked = _recorded_call(f, args, numbers)
-        rows: list[list[Any]] = [[] for _ in numbers]
-        for k in range(y.size):
-            seed = np.zeros(y.size, dtype=y.dtype)
-            seed[k] = 1
-            seed = seed.reshape(y.shape)
-            grads = gradients({y: _new_variable(seed) if linked else seed}, stand_ins, linked)
-            for row, g in zip(rows, grads, strict=True):
-                row.append(g)
-        shapes = [y.shape + x.shape for x in stand_ins]
-        variables = _any_variable([args[i] for i in numbers])
-        return _one(
-            [
-                _result(_stacked(row, 0, shape, linked), variables)
-                for row, shape in zip(rows, shapes, strict=True)
-            ],
-            argnums,
-        )
+        return _one(_reverse_jacobians(f, numbers, args), argnums)
     if mode != "fwd":
         raise ValueError(f'jacobian mode must be "rev" or "fwd", not {mode!r}')
-    jacobians = []
-    for i in numbers:
-        x = _as_output(args[i], f)
-        columns = []
-        out_shape: tuple[int, ...] = ()
-        for k in range(x.size):
-            basis = np.zeros(x.size, dtype=x.dtype)
+    return _one([_forward_jacobian(f, i, args) for i in numbers], argnums)
+
+
+def _reverse_jacobians(
+    f: Callable[..., Output], numbers: tuple[int, ...], args: Sequence[Operand]
+) -> list[Any]:
+    """The Jacobians by the arguments ``numbers``: one reverse pass per output element."""
+    recorded, _ = _recorded_call(f, args, numbers, several=False)
+    (y,) = recorded.ys
+    linked, traced = recorded.gradients_linked, recorded.traced
+    rows: list[list[Any]] = [[] for _ in numbers]
+    for k in range(y.size):
+        seed = np.zeros(y.size, dtype=y.dtype)
+        seed[k] = 1
+        grads = recorded.pull([seed.reshape(y.shape)], linked, traced)
+        for row, g in zip(rows, grads, strict=True):
+            row.append(_returned(g, linked, traced, False))
+    return [
+        _returned(_stacked(row, 0, y.shape + x.shape, x.dtype), linked, traced, recorded.variables)
+        for row, x in zip(rows, recorded.stand_ins, strict=True)
+    ]
+
+
+def _forward_jacobian(f: Callable[..., Output], i: int, args: Sequence[Operand]) -> Any:
+    """The Jacobian by argument ``i``: one forward pass per element of it (one for an empty
+    argument, for the shape of the output)."""
+    x = _data(args[i])
+    columns = []
+    for k in range(max(x.size, 1)):
+        basis = np.zeros(x.size, dtype=x.dtype)
+        if x.size:
             basis[k] = 1
-            ys, tys, _, linked = _forward(f, args, {i: basis.reshape(x.shape)})
-            if len(ys) != 1:
-                raise TypeError(f"jacobian needs a function of one output; {_name(f)} gave a tuple")
-            out_shape = ys[0].shape
-            columns.append(_result(tys[0], linked))
-        stacked = _stacked(columns, -1, out_shape + x.shape, _linked([args[i]]))
-        jacobians.append(_result(stacked, _any_variable([args[i]])))
-    return _one(jacobians, argnums)
+        traced = _forward(f, args, {i: basis.reshape(x.shape)})
+        if traced.several:
+            raise TypeError(f"jacobian needs a function of one output; {_name(f)} gave a tuple")
+        if x.size:
+            columns.append(_returned(traced.tangents[0], traced.linked, traced.traced, False))
+    (y,) = traced.ys
+    return traced.returned(_stacked(columns, -1, y.shape + x.shape, y.dtype))
 
 
-def _stacked(parts: list[Any], axis: int, shape: tuple[int, ...], linked: bool) -> Any:
-    """Rows (``axis=0``) or columns (``axis=-1``) of a Jacobian, flattened, as one of ``shape``."""
+def _stacked(parts: list[Any], axis: int, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
+    """Rows (``axis=0``) or columns (``axis=-1``) of a Jacobian, flattened, as one of ``shape``:
+    Variables if they are."""
     if not parts:
-        return _result(np.zeros(shape), linked)
-    if linked:
+        return np.zeros(shape, dtype)
+    if _any_variable(parts):
         flat = [reshape(p, (-1,)) if isinstance(p, Variable) else p.reshape(-1) for p in parts]
         return reshape(stack(flat, axis=axis), shape)
     return np.stack([np.asarray(p).reshape(-1) for p in parts], axis=axis).reshape(shape)

@@ -130,6 +130,15 @@ class OverwritingGetItem(ops.GetItem):
         return OverwritingGetItemGrad(self.idx, x.shape).apply(gy)
 
 
+def repeated_index_case(sampler: Sampler) -> Case:
+    """An integer array indexing the first axis with one index repeated: where overwriting
+    silently keeps one of its gradients (elsewhere it gives the right numbers)."""
+    shape = sampler.shape(min_dims=1)
+    repeated = sampler.integer(-shape[0], shape[0] - 1)
+    others = [sampler.integer(-shape[0], shape[0] - 1) for _ in range(sampler.integer(0, 2))]
+    return Case((shape,), {"idx": np.array([repeated, *others, repeated])})
+
+
 class WholeGradientToEveryTieMax(ops.Max):
     """DeZero's rule: every element tied for the maximum gets the whole gradient, instead of an
     even share. Right wherever there is no tie."""
@@ -329,7 +338,7 @@ PLANTED = {
         "matmul", lambda a, b: TransposedOperandMatMul()(a, b), square_matmul_case
     ),
     "repeated indices overwriting instead of accumulating": planted(
-        "get_item", lambda x, idx: OverwritingGetItem(idx)(x)
+        "get_item", lambda x, idx: OverwritingGetItem(idx)(x), repeated_index_case
     ),
     "max giving every tied element the whole gradient": planted(
         "max", lambda x, axis, keepdims: WholeGradientToEveryTieMax(axis, keepdims)(x)

@@ -177,6 +177,30 @@ def test_the_transforms_are_typed_by_their_argument() -> None:
     np.testing.assert_allclose(gradient + 1.0, np.cos(w0) * w0 + np.sin(w0) + 1.0)
 
 
+def test_nested_transforms_as_the_type_checker_sees_them() -> None:
+    def outer(x: Variable) -> Variable:
+        slope = tg.grad(lambda t: x * t)(3.0)  # NOTE: typed as an array, a Variable at run time
+        assert_type(slope, Array)
+        assert_type(x * slope, Variable)
+        assert_type(slope * x, Variable)
+        return tg.sin(slope) * x
+
+    def energy(x: Variable) -> Variable:
+        return (x * tg.grad(lambda t: (x * t * t).sum())(np.ones(2))).sum()  # sum(2 x^2)
+
+    assert_type(tg.grad(outer)(2.0), Array)
+    assert_type(tg.hessian(energy)(np.ones(2)), Array)
+    # d/dx [sin(x) x] = cos(x) x + sin(x)
+    np.testing.assert_allclose(tg.grad(outer)(2.0), np.cos(2.0) * 2.0 + np.sin(2.0))
+    np.testing.assert_array_equal(tg.hessian(energy)(np.ones(2)), 4 * np.eye(2))
+    v = Variable(2.0)
+    linked = tg.as_variable(tg.grad(lambda t: v * t)(3.0))  # NOTE: the same Variable, so typed
+    assert_type(linked, Variable)
+    linked.backward()
+    assert v.grad is not None
+    assert float(v.grad.data) == 1.0
+
+
 def test_checking_a_hand_written_rule_is_typed() -> None:
     def f(x: npt.NDArray[np.float64], scale: float) -> npt.NDArray[np.float64]:
         return scale * np.sin(x)

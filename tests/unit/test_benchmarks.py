@@ -66,9 +66,11 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    for workload in ("## scalar chain", "## large arrays", "## array constants", "## layer"):
+    workloads = ["## scalar chain", "## 0-d forward", "## 0-d jvp", "## rosenbrock grad"]
+    workloads += ["## rosenbrock hvp", "## rosenbrock hessian", "## jvp on large arrays"]
+    for workload in [*workloads, "## large arrays", "## array constants", "## layer"]:
         assert workload in done.stdout
-    assert done.stdout.count("B / A = ") == 4
+    assert done.stdout.count("B / A = ") == 10
 
 
 def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:

@@ -18,6 +18,7 @@ from tinygrad_ref.verification.mutants import (
     scaled,
     smallest_caught,
 )
+from tinygrad_ref.verification.strategies import Example, _kept_apart, check_example
 
 ZOO = {mutant.name: mutant for mutant in MUTANTS}
 
@@ -196,3 +197,51 @@ def test_every_forward_mutant_applies_to_mul_and_is_caught() -> None:
     report = measure(REGISTRY["mul"], 2, mutants=FORWARD_MUTANTS, bisection=None, control=False)
     verdicts = {name: outcome.verdict for name, outcome in report.outcomes.items()}
     assert verdicts == {mutant.name: "caught" for mutant in FORWARD_MUTANTS}
+
+
+def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The exit status and the summary line agree: a correct op that fails its control run is
+    reported as such (it once exited 1 under "959 of 959 applicable mutants caught")."""
+    broken = dataclasses.replace(
+        REGISTRY["exp"], primitive=WrongExp, function=lambda x: WrongExp()(x)
+    )
+    monkeypatch.setattr(mutants, "REGISTRY", {"exp": broken, "neg": REGISTRY["neg"]})
+    out = io.StringIO()
+    code = mutants.run(["exp", "neg"], 2, 0, out, io.StringIO(), bisection=None)
+    summary = out.getvalue().rstrip().splitlines()[-1]
+    assert code == 1
+    assert summary.startswith("FAILED: the correct op failed its control run (exp)")
+    assert "neg" not in summary.split(". ")[0]
+    assert "exp: the correct op FAILED its control run:" in out.getvalue()
+
+
+def test_a_passing_run_exits_0_and_its_summary_names_no_failure() -> None:
+    out = io.StringIO()
+    code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None)
+    summary = out.getvalue().rstrip().splitlines()[-1]
+    assert (code, summary.startswith("FAILED")) == (0, False)
+    assert summary.startswith("12 of 12 applicable mutants caught in 1 ops")
+
+
+def test_an_escaped_mutant_is_named_in_the_summary() -> None:
+    # NOTE: a change of 5e-15 counts (beyond 8 eps of rounding) but is within the check's
+    # tolerance (64 eps of the terms): the mutant applies, and escapes
+    subtle = dataclasses.replace(ZOO["1e-6"], name="5e-15", mutation=scaled(5e-15))
+    out = io.StringIO()
+    code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None, zoo=(subtle,))
+    summary = out.getvalue().rstrip().splitlines()[-1]
+    assert (code, summary.startswith("FAILED: 1 mutant escaped (neg 5e-15)")) == (1, True), summary
+
+
+def test_a_tie_beside_the_smallest_normal_numbers_is_kept_out_of_the_oracles_reach() -> None:
+    """The control run's failure: in [[-2.2e-308, 0, 0]] the rms underflows, so the zeros step
+    by 6e-6 and reached -3.6e-297 in the other operand, whose margin was merged away."""
+    spec = REGISTRY["maximum"]
+    drawn = (Variable(np.array([[-2.2250738585072014e-308, 0.0, 0.0]])), Variable(-3.6e-297))
+    operands = _kept_apart(spec, drawn, {})
+    moved = operands[1]
+    assert isinstance(moved, Variable)
+    assert abs(float(moved.data)) > 3 * 6e-6
+    check_example(Example(spec, operands))

@@ -3,12 +3,17 @@ first line is ``# needs: <module>`` (a recipe for an optional framework) runs on
 that module is installed, and is skipped with the reason otherwise."""
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 
 README = Path(__file__).parents[2] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+# NOTE: a block inside a list item is indented with it
+BLOCKS = [
+    textwrap.dedent(block)
+    for block in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+]
 NEEDS = re.compile(r"# needs: (\w+)\n")
 RECIPES = [(match.group(1), block) for block in BLOCKS if (match := NEEDS.match(block))]
 

@@ -1,12 +1,12 @@
 """The functional transforms (grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp): their
 values on functions with known derivatives, their composition, and what they leave alone."""
 
-import gc
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from tests.helpers import assert_no_graph_outlives, cubic, cubic_hessian
 from tinygrad_ref import (
     Function,
     Variable,
@@ -28,18 +28,8 @@ X = np.array([0.5, -1.25, 2.0])
 V = np.array([1.0, 0.5, -2.0])
 
 
-def cubic(x: Variable) -> Variable:
-    """sum(x_i^3) + x_0 x_1 x_2: gradient 3 x^2 + (x_1 x_2, x_0 x_2, x_0 x_1)."""
-    return (x * x * x).sum() + x[0] * x[1] * x[2]
-
-
 def cubic_gradient(x: np.ndarray) -> np.ndarray:
     return np.array(3 * x**2 + np.array([x[1] * x[2], x[0] * x[2], x[0] * x[1]]))
-
-
-def cubic_hessian(x: np.ndarray) -> np.ndarray:
-    cross = np.array([[0, x[2], x[1]], [x[2], 0, x[0]], [x[1], x[0], 0]])
-    return np.asarray(np.diag(6 * x) + cross)
 
 
 def test_grad_of_arrays_is_an_array() -> None:
@@ -218,10 +208,6 @@ def test_vjp() -> None:
         pullback(np.ones(2))
 
 
-def _functions_alive() -> int:
-    return sum(isinstance(o, Function) for o in gc.get_objects())
-
-
 @pytest.mark.parametrize(
     "transform",
     [
@@ -234,15 +220,7 @@ def _functions_alive() -> int:
     ],
 )
 def test_no_graph_outlives_the_call(transform: Callable[[], object]) -> None:
-    transform()
-    gc.collect()
-    gc.disable()
-    try:
-        before = _functions_alive()
-        transform()
-        assert _functions_alive() == before
-    finally:
-        gc.enable()
+    assert_no_graph_outlives(transform)
 
 
 class NoForwardRule(Function):

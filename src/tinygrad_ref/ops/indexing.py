@@ -32,14 +32,17 @@ lists), or a tuple of them."""
 
 def _constant(idx: Index) -> Index:
     """A private copy of ``idx`` while a graph is recorded, so that changing its arrays
-    afterwards changes no gradient (under ``no_grad()``, ``idx`` itself)."""
+    afterwards changes no gradient (under ``no_grad()``, or when it holds no array or list,
+    ``idx`` itself)."""
+    mutable = False
     for item in idx if isinstance(idx, tuple) else (idx,):
         if isinstance(item, Variable):
             raise TypeError(
                 "cannot index with a Variable: an index is a constant, not differentiated; "
                 "index with an integer ndarray"
             )
-    return copy.deepcopy(idx) if Config.enable_backprop else idx
+        mutable = mutable or isinstance(item, (np.ndarray, list))
+    return copy.deepcopy(idx) if mutable and Config.enable_backprop else idx
 
 
 class GetItem(Function):

@@ -4,6 +4,7 @@ get no gradient."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from tinygrad_ref.ops.activation import (
     log_softmax_of,
 )
 from tinygrad_ref.ops.arithmetic import Pow, sub
-from tinygrad_ref.ops.elementwise import Exp, Sigmoid, _values
+from tinygrad_ref.ops.elementwise import Exp, _values, sigmoid_slope
 from tinygrad_ref.ops.reduction import Sum, sum
 from tinygrad_ref.ops.shape import reduced_shape, unbroadcast
 from tinygrad_ref.spec import ANY, Case, Domain, OpSpec, Sampler
@@ -139,7 +140,9 @@ class MeanSquaredError(Function):
 
 class SigmoidCrossEntropy(Function):
     """``-sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / N``, computed from the logits
-    as ``max(x, 0) - x t + log1p(exp(-|x|))``, which neither overflows nor loses the tails."""
+    as ``x (1 - t) + log1p(exp(-|x|))`` for ``x >= 0`` and ``-x t + log1p(exp(-|x|))`` below:
+    for targets in [0, 1] a sum of terms of one sign, which neither overflows nor cancels (``x
+    - x t`` would, for ``t`` near 1)."""
 
     __slots__ = ("t", "targets")
 
@@ -149,15 +152,55 @@ class SigmoidCrossEntropy(Function):
     def forward(self, x: Array) -> Array:
         n = _samples(np.shape(x), "sigmoid_cross_entropy")
         self.targets = t = _targets(self.t, x.shape).astype(x.dtype)
-        y: Array = np.asarray(np.sum(np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))) / n)
+        linear = np.where(x >= 0, x * (1 - t), -x * t)
+        y: Array = np.asarray(np.sum(linear + np.log1p(np.exp(-np.abs(x)))) / n)
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return (Sigmoid().apply(x) - self.targets) * (gy / len(x))
+        return SigmoidCrossEntropyGrad(self.targets).apply(x) * gy
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        ty: Tensor = Sum().apply((Sigmoid().apply(x) - self.targets) * tx) / len(x)
+        ty: Tensor = Sum().apply(SigmoidCrossEntropyGrad(self.targets).apply(x) * tx)
         return ty
+
+
+def _sigmoid_less(x: Array, t: Array) -> Array:
+    """``sigmoid(x) - t`` without cancellation, for any ``x`` and ``t``.
+
+    NOTE: with e = exp(-|x|), it is (p - q e) / (1 + e) for x >= 0 with (p, q) = (1 - t, t),
+    and minus that for x < 0 with (p, q) = (t, 1 - t). Where e > 1/2 the numerator is written
+    (p - q) - q expm1(-|x|), p - q = +-(1 - 2t) exact: at t = 1/2 it is then q |expm1(-|x|)|,
+    which keeps its digits for tiny x where p - q e would not. Either form cancels only near
+    the root x = logit(t), by no more than the rounding of x itself moves the result."""
+    magnitude = np.abs(x)
+    e, m = np.exp(-magnitude), np.expm1(-magnitude)
+    right = x >= 0
+    p, q = np.where(right, 1 - t, t), np.where(right, t, 1 - t)
+    near = np.where(right, 1 - 2 * t, 2 * t - 1) - q * m
+    numerator = np.where(magnitude < math.log(2), near, p - q * e)
+    less: Array = np.where(right, numerator, -numerator) / (1 + e)
+    return less
+
+
+class SigmoidCrossEntropyGrad(Function):
+    """The gradient of :class:`SigmoidCrossEntropy` by the logits, ``(sigmoid(x) - t) / N``,
+    without cancellation (see :func:`_sigmoid_less`); its derivative is ``sigmoid'(x) / N``."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: Operand) -> None:
+        self.t = t
+
+    def forward(self, x: Array) -> Array:
+        n = _samples(np.shape(x), "sigmoid_cross_entropy_grad")
+        y: Array = _sigmoid_less(x, _targets(self.t, x.shape).astype(x.dtype)) / n
+        return y
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * sigmoid_slope(x) / len(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * sigmoid_slope(x) / len(x)
 
 
 def _shortfall(d: Array | Variable, floor: float) -> Array:
@@ -236,6 +279,15 @@ def sigmoid_cross_entropy(x: Operand, t: Operand) -> Variable:
     return SigmoidCrossEntropy(t)(x)
 
 
+def sigmoid_cross_entropy_grad(x: Operand, t: Operand) -> Variable:
+    """The gradient of :func:`sigmoid_cross_entropy` by the logits ``x``, ``(sigmoid(x) - t) /
+    len(x)`` elementwise, without cancellation for any logits and targets (``sigmoid(x) - 1``
+    at ``x = 30`` is ``-9.36e-14``, not 0 in float32 or ``-9.35e-14`` in float64); its rule
+    is ``sigmoid'(x) / len(x)``. Its reverse and forward rules use it, as DeZero's
+    ``get_item`` uses ``GetItemGrad``."""
+    return SigmoidCrossEntropyGrad(t)(x)
+
+
 def binary_cross_entropy(p: Operand, t: Operand) -> Variable:
     """Binary cross entropy of probabilities ``p`` against targets ``t``, summed and divided
     by ``len(p)``; prefer :func:`sigmoid_cross_entropy` on logits, which loses nothing."""
@@ -256,9 +308,16 @@ def _labelled_case(sampler: Sampler) -> Case:
     return Case(((n, classes),), {"t": t})
 
 
+def _target(sampler: Sampler) -> float:
+    """A target in [0, 1]: a quarter (0, 1/2 and 1 are the likeliest), or any of 2 ** 10 + 1."""
+    if sampler.boolean():
+        return sampler.integer(0, 4) / 4
+    return sampler.integer(0, 2**10) / 2**10
+
+
 def _targets_case(sampler: Sampler) -> Case:
     shape = sampler.shape(min_dims=1, max_dims=2)
-    t = np.array([sampler.integer(0, 4) / 4 for _ in range(int(np.prod(shape)))])
+    t = np.array([_target(sampler) for _ in range(int(np.prod(shape)))])
     return Case((shape,), {"t": t.reshape(shape)})
 
 
@@ -285,6 +344,12 @@ def _reference_sigmoid_cross_entropy(x: Any, t: Any) -> Any:
     wide = x.astype(np.float64)
     loss = np.sum(t * np.logaddexp(0, -wide) + (1 - t) * np.logaddexp(0, wide)) / len(x)
     return loss.astype(x.dtype)
+
+
+def _reference_sigmoid_cross_entropy_grad(x: Any, t: Any) -> Any:
+    x = np.asarray(x)
+    wide = x.astype(np.float64)
+    return ((1 / (1 + np.exp(-wide)) - t) / len(x)).astype(x.dtype)
 
 
 def _reference_binary_cross_entropy(p: Any, t: Any) -> Any:
@@ -336,6 +401,14 @@ SPECS = [
         SigmoidCrossEntropy,
         sigmoid_cross_entropy,
         _reference_sigmoid_cross_entropy,
+        (ANY,),
+        case=_targets_case,
+    ),
+    OpSpec(
+        "sigmoid_cross_entropy_grad",
+        SigmoidCrossEntropyGrad,
+        sigmoid_cross_entropy_grad,
+        _reference_sigmoid_cross_entropy_grad,
         (ANY,),
         case=_targets_case,
     ),

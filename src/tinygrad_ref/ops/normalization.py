@@ -45,6 +45,11 @@ def _state(a: object, name: str, channels: int) -> Array:
     return data
 
 
+def _pairs(x: Tensor) -> bool:
+    """Whether each channel of ``x`` holds two elements."""
+    return bool(x.size == 2 * x.shape[1])
+
+
 class BatchNorm(Function):
     """``gamma * (x - mu) / sqrt(sigma2 + eps) + beta`` per channel (axis 1): with the batch's
     mean and variance in training mode, the running ones in test mode (see
@@ -104,10 +109,27 @@ class BatchNorm(Function):
             return xhat, inv_std
         if not self.train:
             return (x - shift) * inv_std, inv_std
-        # NOTE: the very operations of forward, so that both passes round alike
+        # NOTE: the very operations of forward, so that both passes round alike; xhat through
+        # this normalization itself (unscaled, its running averages thrown away), whose rules
+        # keep their digits on channels of two elements, where those of xc * inv_std cancel
         xc = x - Mean(axes, keepdims=True).apply(x)
         inv_std_v = 1 / Sqrt().apply(Mean(axes, keepdims=True).apply(xc * xc) + self.eps)
-        return xc * inv_std_v, inv_std_v
+        channels = x.shape[1]
+        normalize = BatchNorm(np.zeros(channels), np.ones(channels), self.decay, self.eps)
+        normalize.train = True
+        ones, zeros = np.ones(channels, x.dtype), np.zeros(channels, x.dtype)
+        return normalize(x, ones, zeros), inv_std_v
+
+    def _pair_share(self, inv_std: Tensor) -> Tensor:
+        """``eps / (var + eps)``: on a channel of two elements, what is left of the centered
+        cotangent (or tangent) once its part along ``xhat`` is taken out.
+
+        NOTE: in training mode the rules subtract from the centered cotangent its part along
+        ``xhat``, scaled by ``mean(xhat ** 2) = var / (var + eps)``. On two elements the
+        centered cotangent lies along ``xhat`` (both are +-d), so the difference is ``1 -
+        var / (var + eps)`` of it, which cancels (1e4 ULP at a variance of 0.25): it is
+        computed as the share itself, ``eps / std ** 2``."""
+        return self.eps * (inv_std * inv_std)
 
     def vjp(
         self, gy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor
@@ -117,12 +139,14 @@ class BatchNorm(Function):
         gbeta = Sum(axes).apply(gy)
         ggamma = Sum(axes).apply(gy * xhat)
         scale = _per_channel(gamma, ndim) * inv_std
-        if self.train:
+        if not self.train:
+            gx = gy * scale
+        elif _pairs(x):
+            gx = (gy - _per_channel(gbeta, ndim) / 2) * self._pair_share(inv_std) * scale
+        else:
             m = x.size // x.shape[1]
             centered = gy - _per_channel(gbeta, ndim) / m - xhat * _per_channel(ggamma, ndim) / m
             gx = centered * scale
-        else:
-            gx = gy * scale
         return unbroadcast(gx, x), unbroadcast(ggamma, gamma), unbroadcast(gbeta, beta)
 
     def jvp(
@@ -137,13 +161,15 @@ class BatchNorm(Function):
     ) -> Tensor:
         ndim, axes = x.ndim, _axes(x.ndim)
         xhat, inv_std = self._normalized(x)
-        if self.train:
+        if not self.train:
+            txhat = tx * inv_std
+        elif _pairs(x):
+            txhat = (tx - Mean(axes, keepdims=True).apply(tx)) * self._pair_share(inv_std) * inv_std
+        else:
             # NOTE: xhat = xc / std: its tangent is (txc - xhat mean(xhat txc)) / std, txc = tx -
             # mean(tx), the batch's mean and variance moving with x
             txc = tx - Mean(axes, keepdims=True).apply(tx)
             txhat = (txc - xhat * Mean(axes, keepdims=True).apply(xhat * txc)) * inv_std
-        else:
-            txhat = tx * inv_std
         ty: Tensor = (
             _per_channel(gamma, ndim) * txhat
             + _per_channel(tgamma, ndim) * xhat

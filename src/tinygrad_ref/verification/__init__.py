@@ -9,6 +9,9 @@
 * :mod:`~tinygrad_ref.verification.mutants`: planted wrong rules, to show what the checks catch;
 * :mod:`~tinygrad_ref.verification.accuracy`: value and derivative accuracy in ULPs against
   mpmath over the whole float range.
+* :mod:`~tinygrad_ref.verification.layers`: DeZero's layers checked as functions of their
+  inputs, parameters and state.
 
-The library (core, ops, transforms, interop) imports none of it.
+The library (core, ops, transforms, interop, and the framework above the ops: layers, models,
+optimizers) imports none of it.
 """

@@ -688,10 +688,12 @@ def run(
     out: TextIO,
     progress: TextIO,
     bisection: int | None = 10,
+    zoo: Sequence[Mutant] = ALL_MUTANTS,
 ) -> int:
-    """``verify --mutants``: measure the ops ``names``, print one row per op; 1 if an applicable
-    mutant escaped or a correct op failed, else 0."""
-    header = _header(ALL_MUTANTS)
+    """``verify --mutants``: measure the ops ``names`` with the mutants ``zoo``, print one row
+    per op, what failed, and a summary line that says it; 1 if an applicable mutant escaped, a
+    catch was a false alarm or a correct op failed its control run, else 0."""
+    header = _header(zoo)
     print(header, file=out)
     print("-" * len(header), file=out)
     reports = []
@@ -699,14 +701,14 @@ def run(
     for number, name in enumerate(names, 1):
         print(f"[{number}/{len(names)}] {name}...", file=progress)
         progress.flush()
-        report = measure(REGISTRY[name], examples_wanted, seed, bisection=bisection)
+        report = measure(REGISTRY[name], examples_wanted, seed, zoo, bisection)
         reports.append(report)
-        print(_row(report, ALL_MUTANTS), file=out)
+        print(_row(report, zoo), file=out)
         out.flush()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     inapplicable: dict[tuple[str, str], list[str]] = {}
     for report in reports:
-        for mutant in ALL_MUTANTS:
+        for mutant in zoo:
             outcome = report.outcomes[mutant.name]
             if outcome.verdict == "n/a":
                 inapplicable.setdefault((mutant.name, outcome.detail), []).append(report.name)
@@ -715,11 +717,12 @@ def run(
     for (mutant_name, reason), ops in inapplicable.items():
         line = f"  {mutant_name}, {reason}: {' '.join(ops)}"
         print(textwrap.fill(line, 100, subsequent_indent="      "), file=out)
-    failed = [r for r in reports if not r.passed]
-    for report in failed:
+    for report in reports:
         if report.broken is not None:
-            print(f"\n{report.name}: the correct op FAILED: {report.broken}", file=out)
-        for mutant in ALL_MUTANTS:
+            print(
+                f"\n{report.name}: the correct op FAILED its control run: {report.broken}", file=out
+            )
+        for mutant in zoo:
             outcome = report.outcomes[mutant.name]
             if outcome.verdict in ("escaped", "false alarm"):
                 verdict = outcome.verdict.upper()
@@ -728,10 +731,33 @@ def run(
                 )
     caught = sum(r.caught for r in reports)
     applicable = sum(r.applicable for r in reports)
+    failures = _failures(reports)
+    verdict = f"FAILED: {'; '.join(failures)}. " if failures else ""
     print(
-        f"\n{caught} of {applicable} applicable mutants caught in {len(reports)} ops "
+        f"\n{verdict}{caught} of {applicable} applicable mutants caught in {len(reports)} ops "
         f"({elapsed:.1f} s, {cpu:.1f} s of CPU, seed {seed}, "
         f"{examples_wanted} examples per mutant)",
         file=out,
     )
-    return 1 if failed else 0
+    return 1 if failures else 0
+
+
+def _failures(reports: Sequence[OpReport]) -> list[str]:
+    """What failed, one phrase per kind, naming the ops: a correct op that failed its control
+    run, mutants that escaped, catches that were false alarms; empty if every op passed."""
+    broken = [r.name for r in reports if r.broken is not None]
+    failures = [f"the correct op failed its control run ({', '.join(broken)})"] if broken else []
+    for verdict, one, several in (
+        ("escaped", "mutant escaped", "mutants escaped"),
+        ("false alarm", "catch was a false alarm", "catches were false alarms"),
+    ):
+        found = [
+            f"{r.name} {name}"
+            for r in reports
+            for name, outcome in r.outcomes.items()
+            if outcome.verdict == verdict
+        ]
+        if found:
+            what = one if len(found) == 1 else several
+            failures.append(f"{len(found)} {what} ({', '.join(found)})")
+    return failures

@@ -361,6 +361,7 @@ class _Objective:
         bounds: Sequence[Bounds | None] | None = None,
         counted: int | None = None,
         far: tuple[float, ...] | None = None,
+        floor: float = 0.0,
     ) -> None:
         self.fn = fn
         self.seed = seed
@@ -404,6 +405,10 @@ class _Objective:
         self.far = far
         """How far the dependence probes move an element, toward 0 and past it (else by
         :attr:`reach`, then to ``2**1000`` away from 0)."""
+        self.floor = floor
+        """The least magnitude of the terms each output is computed from, given by the caller
+        when larger than the outputs (an ``fn`` that is itself a derivative, whose terms may
+        cancel): its rounding errors are the least noise of every evaluation."""
 
     def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         args = list(self.inputs)
@@ -428,7 +433,7 @@ class _Objective:
         """A bound on the computational error of evaluations that gave the outputs ``y``:
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
         output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
-        tiny = float(np.finfo(self.output_dtype).smallest_normal)
+        tiny = max(float(np.finfo(self.output_dtype).smallest_normal), self.floor)
         with np.errstate(all="ignore"):
             rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), tiny)
         bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
@@ -1058,12 +1063,16 @@ def numerical_directional(
     tangents: Sequence[npt.ArrayLike | None],
     *,
     method: Method = "richardson",
+    floor: float = 0.0,
 ) -> Estimate:
     """The derivative of ``fn(*inputs)`` along ``tangents`` (one per input, ``None`` for one
     that stays fixed), ``d/ds fn(x + s v)`` at ``s = 0``, for every element of the output, with
     a bound on each one's error: the oracle of :func:`numerical_estimates` in the one variable
     ``s``, whose steps move each input by a step of ``s`` times its tangent. With
-    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there."""
+    ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there. ``floor``: the
+    least magnitude of the terms each output is computed from, when larger than the outputs
+    (an ``fn`` that is itself a derivative, whose terms may cancel): every evaluation may carry
+    :data:`NOISE_ULPS` of its rounding errors besides the noise measured."""
     if len(tangents) != len(inputs):
         raise ValueError(f"{len(tangents)} tangents for {len(inputs)} inputs")
     points = [
@@ -1096,7 +1105,7 @@ def numerical_directional(
     nonzero = lengths[lengths > 0]
     far = (scale / float(nonzero.max()), scale / float(nonzero.min())) if nonzero.size else None
     objective = _Objective(
-        along, [start], 0, raw=method == "complex", along_direction=True, far=far
+        along, [start], 0, raw=method == "complex", along_direction=True, far=far, floor=floor
     )
     (estimate,) = _per_element(objective, None, method, weighted=False)
     return estimate

@@ -540,12 +540,15 @@ def _outside(
         reach = reach + points_reach
     # NOTE: at least a few spacings of p, so that p +- margin is not p rounded
     margins = np.maximum(KINK_MARGIN * reach, 4 * np.spacing(np.abs(points).astype(dtype)))
+    # NOTE: sorted by their lower ends: margins differ (a zero beside subnormal-scale values
+    # gets a step of 1), so a later point's interval may reach below an earlier one's
+    intervals = sorted(zip((points - margins).tolist(), (points + margins).tolist(), strict=True))
     merged: list[list[float]] = []
-    for point, margin in sorted(zip(points.tolist(), margins.tolist(), strict=True)):
-        if merged and point - margin <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], point + margin)
+    for low, high in intervals:
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
         else:
-            merged.append([point - margin, point + margin])
+            merged.append([low, high])
     if not any(low < v < high for low, high in merged):
         return v
     # NOTE: moved out of one interval, a value may round (in dtype) into the next one: it keeps
@@ -560,6 +563,11 @@ def _outside(
     return min(ways, key=lambda w: abs(w - v))
 
 
+MOVES = 8
+"""How many passes :func:`_move_apart` makes at most: each moved value raises its array's
+scale, and so the oracle's reach from the others, which a further pass keeps apart again."""
+
+
 def _move_apart(
     kink: Kink,
     values: list[Float64Array],
@@ -567,17 +575,30 @@ def _move_apart(
     movable: list[bool],
     params: Params,
 ) -> None:
-    """Move ``values`` (in place) out of the oracle's reach of ``kink``."""
+    """Move ``values`` (in place) out of the oracle's reach of ``kink``, pass after pass until
+    none moves (a value moved out of a tie at 1e-308 to 1e-5 gives every other element of its
+    array a step of 1e-16)."""
+    for _ in range(MOVES):
+        before = [v.copy() for v in values]
+        _move_apart_once(kink, values, dtypes, movable, params)
+        if all(np.array_equal(b, v) for b, v in zip(before, values, strict=True)):
+            return
+    raise AssertionError(f"{kink.where}: operands still moving after {MOVES} passes: {values}")
+
+
+def _move_apart_once(
+    kink: Kink,
+    values: list[Float64Array],
+    dtypes: list[np.dtype[Any]],
+    movable: list[bool],
+    params: Params,
+) -> None:
+    """One pass of :func:`_move_apart` over every value."""
     if isinstance(kink, PointKink):
         points = np.array(kink.points(params), dtype=np.float64)
         flat = values[0].reshape(-1)
-        # NOTE: moving a value out raises its array's scale, and so the margins: until stable
-        for _ in range(8):
-            before = flat.copy()
-            for k in range(flat.size):
-                flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
-            if np.array_equal(before, flat):
-                break
+        for k in range(flat.size):
+            flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
         return
     if isinstance(kink, WindowTieKink):
         # NOTE: each element keeps away from the earlier elements of every window it is in.
@@ -634,6 +655,32 @@ def _kept_apart(spec: OpSpec, operands: tuple[Operand, ...], params: Params) -> 
     movable = [type(x) is not int for x in operands]
     _move_apart(spec.kink, values, dtypes, movable, params)
     return tuple(_with_values(x, v) for x, v in zip(operands, values, strict=True))
+
+
+SUBNORMAL_SHIFTS = (-24, 64)
+"""How far :func:`tiny_examples` scales operands, in powers of two from each dtype's smallest
+normal number: down into its subnormal numbers, and up past where the oracle's steps stop
+shrinking with the values (``LEAST_SCALE``, 2 ** -970 in float64)."""
+
+
+@st.composite
+def tiny_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = None) -> Example:
+    """Calls of ``spec``'s op as :func:`examples` draws them, every operand a Variable (or an
+    array, where it must be a constant), scaled by one power of two down to the dtype's
+    smallest normal numbers (the smallest ones rounded to subnormal numbers), then kept apart
+    from its kink: where an array's rms underflows and the oracle's steps no longer follow the
+    values' scale, the margins must still keep every step off the kink."""
+    kinds = [Kind.NDARRAY if role == "constant" else Kind.VARIABLE for role in spec.operand_roles]
+    example = draw(examples(spec, dtype, kinds))
+    shift = draw(st.integers(*SUBNORMAL_SHIFTS))
+
+    def scaled(x: Operand) -> Operand:
+        values = np.asarray(_raw(x))
+        tiny = float(np.finfo(values.dtype).smallest_normal)
+        return _with_values(x, values.astype(np.float64) * (tiny * 2.0**shift))
+
+    moved = _kept_apart(spec, tuple(map(scaled, example.operands)), example.params)
+    return Example(spec, moved, example.params, example.infix)
 
 
 @st.composite
@@ -1056,7 +1103,12 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
         )
     actual = np.concatenate([np.ravel(h) for h in ha])
     if actual.size:
-        estimate = numerical_directional(flat_gradient, points, a)
+
+        def plain_gradient(*xs: Variable) -> Variable:
+            # NOTE: the gradient's values only, on arrays: the oracle needs no graph of it
+            return Variable(np.asarray(flat_gradient(*(x.data for x in xs)).data))
+
+        estimate = numerical_directional(plain_gradient, points, a)
         allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, terms_a)
         _directional_report(
             example, actual, estimate.value, allowed, "the oracle's derivative of grad"
