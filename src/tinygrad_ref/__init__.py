@@ -2,6 +2,11 @@
 derivative is verified."""
 
 from tinygrad_ref import functions, interop, layers, models, optimizers, utils, viz
+
+# NOTE: the module tinygrad_ref.gradcheck is loaded before the function gradcheck is bound
+# below: loading it later (from tinygrad_ref.gradcheck import ...) would replace the function
+# by the module
+from tinygrad_ref import gradcheck as _gradcheck_module
 from tinygrad_ref.config import Config, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -104,6 +109,8 @@ from tinygrad_ref.verification.checks import (
 )
 from tinygrad_ref.verification.oracle import numerical_grad
 from tinygrad_ref.verification.rules import RuleReport, check_jvp, check_vjp, jvpcheck, vjpcheck
+
+del _gradcheck_module
 
 __all__ = [
     "REGISTRY",
