@@ -823,7 +823,8 @@ def gradcheck(
 
 def _passed(report: GradcheckReport) -> bool:
     if report.failure is not None:
-        raise GradcheckError(report.failure)
+        checked = f"\n(the derivative checked: {report.derivative})" if report.derivative else ""
+        raise GradcheckError(report.failure + checked)
     if report.unresolved_count:
         shown = "; ".join(map(str, report.unresolved))
         more = report.unresolved_count - len(report.unresolved)
