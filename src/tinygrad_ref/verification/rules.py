@@ -165,8 +165,12 @@ def vjpcheck(
     constants: Mapping[str, Any] | None = None,
     second: Callable[..., Any] | None = None,
     names: Sequence[str] | None = None,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
     fast: bool = False,
     seed: int = 0,
+    domains: Sequence[Bounds | None] | None = None,
     sample: int | None = None,
 ) -> bool:
     """:func:`check_vjp` as :func:`~tinygrad_ref.verification.checks.gradcheck` is
@@ -179,8 +183,12 @@ def vjpcheck(
             constants=constants,
             second=second,
             names=names,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
             fast=fast,
             seed=seed,
+            domains=domains,
             sample=sample,
         )
     )
@@ -193,8 +201,12 @@ def jvpcheck(
     constants: Mapping[str, Any] | None = None,
     second: Callable[..., Any] | None = None,
     names: Sequence[str] | None = None,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
     fast: bool = False,
     seed: int = 0,
+    domains: Sequence[Bounds | None] | None = None,
     sample: int | None = None,
 ) -> bool:
     """:func:`check_jvp`: ``True``, or :class:`GradcheckError` naming the element."""
@@ -206,8 +218,12 @@ def jvpcheck(
             constants=constants,
             second=second,
             names=names,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
             fast=fast,
             seed=seed,
+            domains=domains,
             sample=sample,
         )
     )
