@@ -399,3 +399,26 @@ def test_a_torch_function_with_a_wrong_backward_is_caught_at_its_element() -> No
     report = check_vjp(f, f_vjp, x)
     assert [(m.input, m.index, m.check) for m in report.mismatches] == [(0, (1, 2), "correctness")]
     assert report.derivative.startswith("your vjp rule ")
+
+
+def test_a_rule_that_writes_into_its_arguments_changes_nothing_of_the_check() -> None:
+    def f(x: F64) -> F64:
+        y: F64 = x**2
+        x[...] = 0  # NOTE: in place, on purpose
+        return y
+
+    def f_vjp(g: F64, x: F64) -> F64:
+        grad: F64 = g * 2 * x
+        x *= 3
+        return grad
+
+    def f_jvp(t: F64, x: F64) -> F64:
+        tangent: F64 = 2 * x * t
+        x *= 3
+        return tangent
+
+    x = RNG.normal(size=(3, 2))
+    before = x.copy()
+    assert check_vjp(f, f_vjp, x).failure is None
+    assert check_jvp(f, f_jvp, x).failure is None
+    np.testing.assert_array_equal(x, before)

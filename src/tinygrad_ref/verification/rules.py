@@ -366,11 +366,12 @@ class _Wrapped:
         self.last: tuple[list[AnyArray], AnyArray, list[AnyArray | None]] | None = None
 
     def full(self, xs: Sequence[AnyArray]) -> list[AnyArray]:
-        """The whole arrays, the chosen elements from ``xs``, in their dtype."""
+        """The whole arrays, the chosen elements from ``xs``, in their dtype: copies, so that a
+        rule that writes into its arguments changes nothing of the check's."""
         arrays = []
         for x, base, index in zip(xs, self.arrays, self.chosen, strict=True):
             if index is None or not index.size:
-                arrays.append(np.asarray(x))
+                arrays.append(np.array(x))
                 continue
             whole = base.astype(np.asarray(x).dtype)
             whole.reshape(-1)[index] = x
@@ -419,8 +420,8 @@ class _Wrapped:
                 for a, b in zip(xs, last_xs, strict=True)
             ):
                 return last
+        values = self.outputs(self.full(xs))
         arrays = self.full(xs)
-        values = self.outputs(arrays)
         cotangents = self.cotangents(gy, [v.dtype for v in values])
         if self.kind == "vjp":
             wholes = self._vjp(cotangents, arrays)
@@ -479,7 +480,8 @@ class _Wrapped:
                 tangents = [np.zeros_like(a) for a in arrays]
                 tangents[i].reshape(-1)[k] = 1
                 tangent = tangents[0] if len(tangents) == 1 else tuple(tangents)
-                outs = self.rule(tangent, *arrays, **self.constants)
+                copies = [np.array(a) for a in arrays]
+                outs = self.rule(tangent, *copies, **self.constants)
                 per_output = self._per_output(outs)
                 grad[n] = sum(np.sum(c * t) for c, t in zip(cotangents, per_output, strict=True))
             grads.append(grad.reshape(x.shape) if index is None else grad)
@@ -517,7 +519,7 @@ class _RuleFunction(Function):
         xs = [np.asarray(x.data) for x in self.inputs]
         grads = self.wrapped.backward(np.asarray(gy.data), xs)
         return tuple(
-            None if g is None or not self.needs_grad(i) else Variable(g)
+            None if g is None or not self.needs_grad(i) else Variable(np.array(g))
             for i, g in enumerate(grads)
         )
 
