@@ -23,7 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from tinygrad_ref.core import Operand, Variable
+from tinygrad_ref.config import using_config
+from tinygrad_ref.core import Function, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.verification.oracle import (
     EPS64,
@@ -223,6 +224,26 @@ def _margin(error: float, allowed: float) -> float:
     return float("inf") if allowed == 0 or np.isnan(error) else error / allowed
 
 
+def as_computed(operands: Sequence[Any]) -> list[Any]:
+    """``operands`` with each Python float among them rounded to the dtype NumPy computes it
+    in beside the floating arrays (NEP 50: a Python float takes the dtype of the array it
+    meets): to float32 where every floating array or Variable is float32 (or float16), so
+    that the float64 passes of a check evaluate the function at the point its working-dtype
+    pass does (``mean_squared_error(x, 1.0140524346992263)`` with a float32 ``x`` subtracts
+    ``float32(1.0140524346992263)``). Stays a Python float: a float64 pass computes in
+    float64."""
+    dtypes = [
+        np.asarray(x.data if isinstance(x, Variable) else x).dtype
+        for x in operands
+        if isinstance(x, Variable | np.ndarray | np.generic)
+    ]
+    floating = [d for d in dtypes if d.kind == "f"]
+    if not floating or any(d == np.float64 or d.itemsize > 8 for d in floating):
+        return list(operands)
+    dtype = np.result_type(*floating)
+    return [float(dtype.type(x)) if type(x) is float else x for x in operands]
+
+
 def _fresh(inputs: Sequence[Operand], dtype: npt.DTypeLike | None = None) -> list[Operand]:
     """Copies of the inputs with new Variables (of ``dtype`` if given) in place of the old."""
     return [
@@ -237,11 +258,15 @@ def _analytic(
     weights: Float64Array,
     dtype: npt.DTypeLike | None = None,
     create_graph: bool = False,
+    internal: list[Float64Array] | None = None,
 ) -> tuple[list[Float64Array], list[str]]:
     """The gradients one reverse pass gives, on fresh copies of the inputs (converted to
-    ``dtype`` if given), as float64, with a message for each of the wrong shape or dtype."""
+    ``dtype`` if given), as float64, with a message for each of the wrong shape or dtype;
+    into ``internal`` if given, the terms each sums (:func:`_internal_terms`)."""
     fresh = _fresh(inputs, dtype)
     y = _call(fn, fresh)
+    if internal is not None:
+        internal += _internal_terms(y, [x for x in fresh if isinstance(x, Variable)], weights)
     y.grad = Variable(weights.astype(y.dtype))
     y.backward(create_graph=create_graph)
     grads, problems = [], []
@@ -259,6 +284,46 @@ def _analytic(
             )
         grads.append(np.asarray(g.data, dtype=np.float64))
     return grads, problems
+
+
+def _internal_terms(
+    y: Variable, variables: Sequence[Variable], weights: Float64Array
+) -> list[Float64Array]:
+    """The magnitude of the terms each element's gradient sums inside the reverse pass of the
+    graph of ``y`` (before that pass): the pass run on ``|w|``, each rule's contributions taken as
+    magnitudes, ``|vjp(m)|``, and added as such where a variable is used more than once. Where
+    the uses of a variable cancel (``x - tanh(x)`` near 0: ``1 - sech2(x)``), its gradient is
+    far smaller than its terms, and rounds as they do. Zeros where a rule is a DeZero-style
+    ``backward`` or has several outputs (the terms are then the oracle's alone)."""
+    none = [np.zeros(x.shape) for x in variables]
+    functions: list[Function] = []
+    seen: set[int] = set()
+    stack = [y.creator]
+    while stack:
+        f = stack.pop()
+        if f is None or id(f) in seen:
+            continue
+        seen.add(id(f))
+        functions.append(f)
+        stack.extend(x.creator for x in f.inputs)
+    # NOTE: keyed by id; the graph keeps every variable alive meanwhile
+    magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
+    with using_config("enable_backprop", False), np.errstate(all="ignore"):
+        for f in sorted(functions, key=lambda f: -f.generation):
+            if not f.uses_vjp or len(f.outputs) != 1:
+                return none
+            out = f.outputs[0]()
+            if out is None or id(out) not in magnitudes:
+                continue
+            gxs = f.vjp(magnitudes[id(out)], *[x.data for x in f.inputs], out.data)
+            for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=False):
+                if gx is None:
+                    continue
+                g = np.abs(np.asarray(gx.data if isinstance(gx, Variable) else gx, np.float64))
+                if g.shape != x.shape:
+                    return none
+                magnitudes[id(x)] = magnitudes[id(x)] + g if id(x) in magnitudes else g
+    return [magnitudes.get(id(x), zero) for x, zero in zip(variables, none, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -300,25 +365,37 @@ class _Side:
         counted: int | None = None,
     ):
         self.fn = fn
-        self.inputs = inputs
+        self.inputs = inputs = as_computed(inputs)
         self.objective = objective = _Objective(
             evaluate or fn, inputs, seed, bounds=bounds, counted=counted
         )
-        self.plain, self.problems = _analytic(fn, inputs, objective.weights)
         same = all(x.dtype == np.float64 for x in objective.variables.values())
+        internal: list[Float64Array] = []
+        self.plain, self.problems = _analytic(
+            fn, inputs, objective.weights, internal=internal if same else None
+        )
         self.precise = (
-            self.plain if same else _analytic(fn, inputs, objective.weights, np.float64)[0]
+            self.plain
+            if same
+            else _analytic(fn, inputs, objective.weights, np.float64, internal=internal)[0]
         )
         self.dtypes = [
             _working_dtype(x.dtype, objective.output_dtype) for x in objective.variables.values()
         ]
         self.names = [x.name for x in objective.variables.values()]
+        self.internal = internal
+        """The terms each element's gradient sums inside the reverse pass: see
+        :func:`_internal_terms`."""
 
     def floor_terms(self) -> list[Float64Array]:
         """Each element's terms where the oracle gives none per element (fast mode, and the
         recorded pass beside second derivatives): the larger of the element and the largest
-        of its array (a rounding error of the larger elements may land in any)."""
-        return [np.maximum(np.abs(a), float(np.abs(a).max(initial=0.0))) for a in self.precise]
+        of its array (a rounding error of the larger elements may land in any), or the terms
+        its reverse pass sums."""
+        return [
+            np.maximum(np.maximum(np.abs(a), float(np.abs(a).max(initial=0.0))), internal)
+            for a, internal in zip(self.precise, self.internal, strict=True)
+        ]
 
 
 def _rounding(dtype: npt.DTypeLike, terms: Float64Array) -> Float64Array:
@@ -369,9 +446,9 @@ def _compare(
     max_rel = float((diff[large] / size[large]).max(initial=0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         margins = np.where(diff == 0, 0.0, diff / allowed)
-    margins = np.where(np.isnan(margins), np.inf, margins)
+    margins = np.where(np.isnan(margins) & judged, np.inf, margins)
     margin = float(margins.max(initial=0.0))
-    bad = ~(diff <= allowed)  # NOTE: catches NaN too
+    bad = judged & ~(diff <= allowed)  # NOTE: catches NaN too
     if not bad.any():
         return GradcheckReport(max_abs, max_rel, None, margin, oracle)
     order = np.argsort(-margins, axis=None, kind="stable")[: min(int(bad.sum()), MAX_MISMATCHES)]
@@ -468,10 +545,11 @@ def _bounds(
 
 def _check(side: _Side, setting: _Setting) -> tuple[GradcheckReport, list[Float64Array]]:
     """The correctness and precision checks, and the terms of each element: ``T_k = max(
-    sum_j |w_j| |D_jk|, |a64_k|, sum_{j moved by k} |w_j| |y_j| / max(s_k, 1))``. The last
-    term is the rounding of the outputs the element moves, over its scale: a rule reads the
+    sum_j |w_j| |D_jk|, |a64_k|, sum_{j moved by k} |w_j| |y_j| / max(s_k, 1), M_k)``. The
+    third is the rounding of the outputs the element moves, over its scale: a rule reads the
     forward values, so their rounding reaches the derivative (whose own terms may cancel,
-    as sigmoid's second derivative's do near 0)."""
+    as sigmoid's second derivative's do near 0); ``M_k``, the terms its reverse pass sums
+    (:func:`_internal_terms`)."""
     if setting.method == "complex" and setting.reference is None:
         raise ValueError('method="complex" needs reference: a NumPy function to step')
     objective = side.objective
@@ -493,7 +571,9 @@ def _check(side: _Side, setting: _Setting) -> tuple[GradcheckReport, list[Float6
             assert estimate.outputs is not None
             scale = np.maximum(step_scale(side.objective.points[number]), 1.0)
             read = estimate.outputs / scale
-            terms.append(np.maximum(np.maximum(estimate.terms, np.abs(side.precise[number])), read))
+            # NOTE: fmax: an element the oracle could not estimate has terms of NaN
+            largest = np.fmax(estimate.terms, np.abs(side.precise[number]))
+            terms.append(np.fmax(np.fmax(largest, read), side.internal[number]))
             report = report.merge(_judge(side, setting, number, estimate, terms[number], oracle))
     if not setting.overridden:
         for number, t in enumerate(terms):
@@ -526,7 +606,7 @@ def _unjudged(side: _Side, number: int, estimate: Estimate | None) -> npt.NDArra
     x = side.objective.variables[list(side.objective.variables)[number]]
     magnitude = np.abs(np.asarray(x.data))
     tiny = float(np.finfo(x.dtype).smallest_normal) if x.dtype.kind == "f" else 0.0
-    skipped = (magnitude > 0) & (magnitude < tiny)
+    skipped = np.asarray((magnitude > 0) & (magnitude < tiny))  # NOTE: 0-d: an array still
     if estimate is not None:
         for index, _ in estimate.unresolved:
             skipped[index] = True

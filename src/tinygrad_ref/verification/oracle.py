@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -82,6 +82,10 @@ and an irrational fraction of it, so that the line's points share nothing with t
 binary structure: there, rounding errors of a function linear at the scale of the steps may
 repeat exactly, halving with the step, and look smooth to every difference (sigmoid(x) - 1/2
 near 0)."""
+NOISE_WIDENING = 8.0
+"""How much farther the noise line goes for the outputs it did not move by more than their
+quantum: twice at most, to about 1.2 first steps (its points stay within half an element's
+magnitude and half its distance to the domain's edge: steps stay within :data:`HOME`)."""
 COMPLEX_STEP = 1e-20
 """The imaginary step of the complex-step oracle, relative to each element's scale."""
 ELEMENT_SHARE = float(np.cbrt(EPS64))
@@ -102,6 +106,7 @@ NEAR_OVERFLOW = float(np.finfo(np.float64).max) / 16
 overflow: its differences cannot be trusted, and it is reported instead of judged."""
 SUBNORMAL = "subnormal"
 NEAR_OVERFLOW_REASON = "near overflow"
+NOT_FINITE_REASON = "unresolvable: no step is small enough for fn to stay finite"
 
 
 def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Array:
@@ -183,46 +188,54 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
     spacing and so not look random), at least the largest of them over ``sqrt(12)``, the
     deviation of rounding to steps of that size."""
     f = np.asarray(values, dtype=np.float64)
-    count = f.shape[0]
-    t = np.arange(count, dtype=np.float64) if positions is None else np.asarray(positions)
-    extra = (1,) * (f.ndim - 1)
+    count, shape = f.shape[0], f.shape[1:]
+    flat = f.reshape(count, -1)
+    t = tuple(range(count)) if positions is None else tuple(np.asarray(positions).tolist())
+    tables = _divisors(t)
+    columns = flat.shape[1]
+    levels = np.zeros((count - 1, columns))
+    signs = np.zeros((count - 1, columns), dtype=bool)
+    jumps = np.zeros(columns)
     with np.errstate(all="ignore"):
-        raw = divided = f
-        levels: list[Float64Array] = []
-        signs: list[BoolArray] = []
-        jumps = np.zeros(f.shape[1:])
+        raw = divided = flat
         for order in range(1, count):
-            raw = np.diff(raw, axis=0)
+            raw = raw[1:] - raw[:-1]
             if order <= 2:
-                zeros = np.sum(raw == 0, axis=0)
+                zeros = np.count_nonzero(raw == 0, axis=0)
                 sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
-                largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
-                jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
-            widths, norms = _divisors(tuple(t.tolist()), order)
-            divided = np.diff(divided, axis=0) / widths.reshape((-1, *extra))
-            scaled = divided / norms.reshape((-1, *extra))
-            levels.append(np.sqrt(np.mean(np.square(scaled), axis=0)))
-            signs.append((np.min(divided, axis=0) < 0) & (np.max(divided, axis=0) > 0))
-        noise = np.zeros(f.shape[1:])
-        found: BoolArray = np.zeros(f.shape[1:], dtype=bool)
-        for k in range(len(levels) - 2):
-            trio = np.stack(levels[k : k + 3])
-            agree = (np.max(trio, axis=0) <= 4 * np.min(trio, axis=0)) & signs[k] & ~found
-            noise = np.where(agree, levels[k], noise)
-            found |= agree
+                if sparse.any():
+                    largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
+                    jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
+            widths, norms = tables[order - 1]
+            divided = (divided[1:] - divided[:-1]) / widths
+            scaled = divided / norms
+            levels[order - 1] = np.sqrt(np.einsum("ij,ij->j", scaled, scaled) / scaled.shape[0])
+            signs[order - 1] = (divided.min(axis=0) < 0) & (divided.max(axis=0) > 0)
+        if count > 3:
+            trio = np.stack([levels[:-2], levels[1:-1], levels[2:]])
+            agree = (trio.max(axis=0) <= 4 * trio.min(axis=0)) & signs[:-2]
+            first = np.argmax(agree, axis=0)
+            found = agree[first, np.arange(columns)]
+            noise = np.where(found, levels[first, np.arange(columns)], 0.0)
+        else:
+            noise = np.zeros(columns)
         noise = np.maximum(noise, jumps)
-    result: Float64Array = np.where(np.isfinite(noise), noise, 0.0)
+    result: Float64Array = np.where(np.isfinite(noise), noise, 0.0).reshape(shape)
     return result
 
 
-@functools.lru_cache(maxsize=1024)
-def _divisors(points: tuple[float, ...], order: int) -> tuple[Float64Array, Float64Array]:
-    """For the divided differences of ``order`` over consecutive ``points``: the width each
-    divides by, and the deviation each has for independent noise of deviation 1."""
+@functools.lru_cache(maxsize=256)
+def _divisors(points: tuple[float, ...]) -> list[tuple[Float64Array, Float64Array]]:
+    """For the divided differences of each order ``1, 2, ...`` over consecutive ``points``: the
+    widths each divides by, and the deviation each has for independent noise of deviation 1
+    (as columns)."""
     t = np.array(points)
-    widths: Float64Array = t[order:] - t[:-order]
-    spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
-    return widths, np.array(spreads)
+    tables = []
+    for order in range(1, len(points)):
+        widths = (t[order:] - t[:-order]).reshape(-1, 1)
+        spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
+        tables.append((widths, np.array(spreads).reshape(-1, 1)))
+    return tables
 
 
 def _spread(points: tuple[float, ...]) -> float:
@@ -320,8 +333,9 @@ def _finite(value: Float64Array) -> bool:
 
 
 Unresolved = tuple[tuple[tuple[int, ...], str], ...]
-"""Elements the oracle cannot judge, each with the reason: :data:`SUBNORMAL` or
-:data:`NEAR_OVERFLOW_REASON`."""
+"""Elements the oracle cannot judge, each with the reason: :data:`SUBNORMAL`,
+:data:`NEAR_OVERFLOW_REASON` or :data:`NOT_FINITE_REASON` (a pole or an edge of the domain
+within a rounding error, as ``log(cos(x))`` one ULP below pi/2)."""
 
 
 @dataclass(frozen=True)
@@ -460,7 +474,13 @@ class _Objective:
         point, where an element at 0 moved), from :data:`NOISE_POINTS` evaluations along a random
         direction whose component at each element is :data:`NOISE_SPACING` of its first step
         ``steps``, with a random sign; :data:`HOME` of that again where an evaluation is not
-        finite (the line reached the edge of the domain), up to three times."""
+        finite (the line reached the edge of the domain), up to three times. Where half the
+        evaluations of an output or more equal their neighbours (the line moved it by less than
+        its quantum), :data:`NOISE_WIDENING` times farther, up to twice: the steps move it more,
+        and an output that is the difference of larger terms changes by a few of their quanta
+        there, whose rounding may repeat as the step halves and look converged. Two evaluations
+        at the widest line's ends tell first whether any such output moves at all (none of
+        ``sum``'s gradient does): then no wider line is drawn."""
         rng = np.random.default_rng(self.seed + 7)
         signs = [rng.choice([-1.0, 1.0], size=p.shape) for p in self.points]
         half = NOISE_POINTS // 2
@@ -470,18 +490,48 @@ class _Objective:
         positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
         spacing = NOISE_SPACING
         for _ in range(4):
-            directions = [spacing * sign * s for sign, s in zip(signs, steps, strict=True)]
-            values = [
-                self.value
-                if u == 0
-                else self.output([p + u * v for p, v in zip(self.points, directions, strict=True)])
-                for u in positions
-            ]
-            line = np.stack(values)
+            line = self._line(steps, signs, positions, spacing)
             if _finite(line) or not _finite(self.value):
                 break
             spacing *= HOME
         self.sigma = self.beyond_rounding(line, positions)
+        # NOTE: only outputs the objective weighs (not the values beside a gradient)
+        still = (np.sum(np.diff(line, axis=0) == 0, axis=0) >= half) & (self.weights != 0)
+        if not still.any():
+            return
+        # NOTE: first the widest line's two ends: outputs they leave unmoved are constant
+        # (sum's gradient), and need no wider line
+        widest = spacing * NOISE_WIDENING**2
+        ends = self._line(steps, signs, positions[[0, -1]], widest)
+        with np.errstate(invalid="ignore"):
+            still &= np.any(ends != self.value, axis=0)
+        for _ in range(2):
+            if not still.any():
+                break
+            spacing *= NOISE_WIDENING
+            line = self._line(steps, signs, positions, spacing)
+            if not _finite(line):
+                break
+            self.sigma = np.where(still, self.beyond_rounding(line, positions), self.sigma)
+            still &= np.sum(np.diff(line, axis=0) == 0, axis=0) >= half
+
+    def _line(
+        self,
+        steps: Sequence[Float64Array],
+        signs: Sequence[Float64Array],
+        positions: Float64Array,
+        spacing: float,
+    ) -> Float64Array:
+        """The outputs at ``positions`` along the line of :meth:`measure_noise`."""
+        directions = [spacing * sign * s for sign, s in zip(signs, steps, strict=True)]
+        values = [
+            self.value
+            if u == 0
+            else self.output([p + u * v for p, v in zip(self.points, directions, strict=True)])
+            for u in positions
+        ]
+        line: Float64Array = np.stack(values)
+        return line
 
     @property
     def reach(self) -> float:
@@ -576,6 +626,18 @@ class _Table:
     first: _Difference
     differences: list[_Difference]
     """The central differences at each step taken."""
+
+    def quantized(self, quantum: Float64Array) -> _Table:
+        """The table with each moved output's noise at least that of differencing values
+        rounded to ``quantum`` (their :func:`granularity` over every step) at the first, widest
+        step: :data:`NOISE_SIGMAS` deviations of that rounding on each side. An output that is
+        the difference of larger terms (``1 - sech2(x)`` near 0) moves by a few of their quanta
+        at each step, and their rounding may repeat as the step halves and look converged, or
+        cancel on the two sides of every step: only all the values seen together show it."""
+        with np.errstate(all="ignore"):
+            floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
+        noise = np.where(self.moved, np.maximum(self.best.noise, floor), self.best.noise)
+        return replace(self, best=_Entry(self.best.value, self.best.truncation, noise))
 
     def kinked(self, weights: Float64Array) -> bool:
         """Whether the weighted differences behave as across a kink between the point and
@@ -724,11 +786,19 @@ class _ElementDifferences:
     of the points that is restored after each evaluation (once per step)."""
 
     def __init__(
-        self, objective: _Objective, work: list[Float64Array], number: int, k: int, step: float
+        self,
+        objective: _Objective,
+        work: list[Float64Array],
+        number: int,
+        k: int,
+        step: float,
+        seen: list[npt.NDArray[Any]],
     ) -> None:
         self.objective, self.work, self.k, self.step = objective, work, k, step
         self.flat = work[number].reshape(-1)
         self.evaluated: dict[float, _Difference] = {}
+        self.seen = seen
+        """Every output evaluated in the element's column, the point's included."""
 
     def __call__(self, fraction: float) -> _Difference:
         if fraction not in self.evaluated:
@@ -741,6 +811,7 @@ class _ElementDifferences:
                 below = self.objective.output(self.work)
             finally:
                 self.flat[self.k] = x
+            self.seen += [above, below]
             # NOTE: divided by the steps actually taken, after rounding x + h and x - h
             self.evaluated[fraction] = _difference(self.objective, above, below, (x + h) - (x - h))
         return self.evaluated[fraction]
@@ -815,10 +886,13 @@ def _richardson_column(
         unknown = np.full(zero.shape, np.inf)
         return _Column(zero, zero, zero, unknown, step, np.ones(zero.shape, bool), SUBNORMAL)
 
+    seen: list[npt.NDArray[Any]] = [objective.value]
+
     def table_from(start: float, least: int = 2) -> _Table:
-        central = _ElementDifferences(objective, work, number, k, start)
+        central = _ElementDifferences(objective, work, number, k, start, seen)
         inside = _inside_domain(central)
-        return _extrapolate(inside, LEVELS, weights, least, objective.along_direction)
+        table = _extrapolate(inside, LEVELS, weights, least, objective.along_direction)
+        return table.quantized(granularity(np.stack(seen)))
 
     table = table_from(step)
     refine = True
@@ -862,8 +936,10 @@ def _richardson_column(
         else:
             hidden = np.where(dependent, hidden, 0.0)
     reason = ""
-    if not _finite(best.value) or first.peak > NEAR_OVERFLOW or abs(x) > NEAR_OVERFLOW:
+    if first.peak > NEAR_OVERFLOW or abs(x) > NEAR_OVERFLOW:
         reason = NEAR_OVERFLOW_REASON
+    elif not _finite(best.value):
+        reason = NOT_FINITE_REASON
     moved = ~still | (hidden > 0)
     return _Column(best.value, best.truncation, best.noise, hidden, step, moved, reason)
 
