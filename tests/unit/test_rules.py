@@ -422,3 +422,29 @@ def test_a_rule_that_writes_into_its_arguments_changes_nothing_of_the_check() ->
     assert check_vjp(f, f_vjp, x).failure is None
     assert check_jvp(f, f_jvp, x).failure is None
     np.testing.assert_array_equal(x, before)
+
+
+def test_a_jax_custom_vjp_with_a_wrong_backward_is_caught_at_its_element() -> None:
+    jax = pytest.importorskip("jax", reason="checking a jax.custom_vjp needs jax")
+    jax.config.update("jax_enable_x64", True)
+
+    def plain(x: Any) -> Any:
+        return jax.numpy.logaddexp(x, 0.0)
+
+    softplus = jax.custom_vjp(plain)
+
+    def forward(x: Any) -> Any:
+        return softplus(x), x
+
+    def backward(x: Any, g: Any) -> Any:
+        return ((g * jax.nn.sigmoid(x)).at[2, 0].multiply(1 + 1e-6),)
+
+    softplus.defvjp(forward, backward)
+
+    def f_vjp(g: F64, x: F64) -> Any:
+        _, pullback = jax.vjp(softplus, x)
+        return np.asarray(pullback(g)[0])
+
+    x = RNG.normal(size=(3, 4))
+    report = check_vjp(lambda x: np.asarray(softplus(x)), f_vjp, x)
+    assert [(m.input, m.index, m.check) for m in report.mismatches] == [(0, (2, 0), "correctness")]
