@@ -51,6 +51,7 @@ def op(name: str) -> Fn:
 
 
 exp, sin, cos, log, sqrt, log1p = map(op, ("exp", "sin", "cos", "log", "sqrt", "log1p"))
+tanh, expm1 = map(op, ("tanh", "expm1"))
 
 
 def as_array(values: np.ndarray, like: Any) -> Any:
@@ -287,6 +288,21 @@ def cases(quick: bool) -> list[Case]:
             rng.uniform(-2, 2, size=9),
             both(lambda x: x * exp(x) - exp(x) * x + x),
             both(lambda x: x * exp(x) - exp(x) * x + x),
+        ),
+        Case(
+            "cancellation",
+            "x - tanh(x) at 1e-5 beside 0 and 1",
+            np.array([1e-5, 0.0, -1e-5, 1.0]),
+            both(lambda x: x - tanh(x)),
+            both(lambda x: x - tanh(x)),
+        ),
+        Case(
+            "cancellation",
+            "log1p(expm1(x) - x) at 0 and 1e-5, second order",
+            np.array([0.0, 1e-5, -1e-5, 0.5]),
+            both(lambda x: log1p(expm1(x) - x)),
+            both(lambda x: log1p(expm1(x) - x)),
+            second_order=True,
         ),
         Case(
             "cancellation",

@@ -86,7 +86,7 @@ def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:
     )
     assert done.returncode == 0, done.stderr
     rows = [line.split(" | ") for line in done.stdout.splitlines() if " | " in line][2:]
-    assert len(rows) == 13
+    assert len(rows) == 15
     for row in rows:
         assert "MISSED" not in row[2]
         assert "FALSE ALARM" not in row[2]

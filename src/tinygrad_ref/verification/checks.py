@@ -496,8 +496,9 @@ def check_gradients(
     oracle's derivative of output ``j`` by element ``k`` (outputs differenced first, each
     extrapolated on its own, then weighted: ``n_k = sum_j w_j D_jk``), the magnitude of the
     element's terms is ``T_k = max(sum_j |w_j| |D_jk|, |a64_k|, sum_{j moved by k} |w_j y_j| /
-    max(s_k, 1))`` (the last, the rounding of the outputs the element moves: a rule reads
-    them), and three comparisons are made:
+    max(s_k, 1), M_k)`` (the third, the rounding of the outputs the element moves: a rule
+    reads them; ``M_k``, the terms its reverse pass sums, see :func:`_internal_terms`), and
+    three comparisons are made:
 
     * **correctness**: the analytic gradient ``a64`` computed from float64 copies of the
       inputs against the oracle's ``n``: ``|a64_k - n_k| <= E_k + 64 * eps * T_k``, where

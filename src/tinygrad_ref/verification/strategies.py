@@ -515,8 +515,9 @@ def _run(test: Callable[[], None], settings: hypothesis.settings | None, seed: i
 
 KINK_MARGIN = 3.0
 """Strategies keep every value ``v`` at least ``KINK_MARGIN * oracle_reach(p)`` from a kink point
-``p``: then ``|v - p| > oracle_reach(v) + oracle_reach(p)`` (the reach grows only by
-``cbrt(eps) * |v - p|`` from ``p`` to ``v``), so no step from either crosses the other."""
+``p``: then ``|v - p| > oracle_reach(v) + oracle_reach(p)`` (the reach of a nonzero value grows
+only by ``HOME * |v - p|`` from ``p`` to ``v``: ``1 + 1 + 3/8 < 3``), so no step from either
+crosses the other."""
 
 TIE_VALUES = (-1.5, 0.0, 0.5)
 """The values of operands drawn to tie: few, so that most elements tie."""
@@ -534,8 +535,10 @@ def _outside(
     array ``among``, if given, since the oracle's steps follow their array's scale), plus
     ``points_reach``: how far the oracle steps from the points themselves, if they move too."""
     reach = oracle_reach(points) if among is None else oracle_reach(among, at=points)
-    if among is not None:
-        # NOTE: and v's own reach, which is far wider where v is an exact 0 in a zero array
+    if among is not None and v == 0:
+        # NOTE: and v's own reach where v is an exact 0 (far wider in a zero array); elsewhere
+        # it is at most p's and HOME * |v - p|, which the margin covers (KINK_MARGIN): taking
+        # it would move v again as its reach grows with it, pass after pass
         reach = np.maximum(reach, oracle_reach(among, at=np.array([v])))
     if points_reach is not None:
         reach = reach + points_reach
@@ -845,12 +848,14 @@ def _exact_directions(points: Sequence[Array], seed: int) -> list[Array]:
     (unless a step crosses up into the next binade, or lands far above a tiny element): their
     rounding, which no error bound of the oracle's counts, does not blur the derivative."""
     rng = np.random.default_rng(seed)
-    return [
-        (rng.choice([-1.0, 1.0], p.shape) * np.exp2(np.floor(np.log2(_tangent_scale(p))))).astype(
-            p.dtype
-        )
-        for p in points
-    ]
+    tangents = []
+    for p in points:
+        scale = _tangent_scale(p)
+        # NOTE: 0 where 1/8 of a subnormal element underflows: that element stays put
+        with np.errstate(divide="ignore"):
+            power = np.where(scale > 0, np.exp2(np.floor(np.log2(scale))), 0.0)
+        tangents.append((rng.choice([-1.0, 1.0], p.shape) * power).astype(p.dtype))
+    return tangents
 
 
 def _directions(points: Sequence[Array], seed: int) -> list[Array]:
