@@ -84,8 +84,8 @@ repeat exactly, halving with the step, and look smooth to every difference (sigm
 near 0)."""
 NOISE_WIDENING = 8.0
 """How much farther the noise line goes for the outputs it did not move by more than their
-quantum: twice at most, to about 1.2 first steps (its points stay within half an element's
-magnitude and half its distance to the domain's edge: steps stay within :data:`HOME`)."""
+quantum: twice at most, and never farther than the first steps (the reach the strategies keep
+kinks out of)."""
 COMPLEX_STEP = 1e-20
 """The imaginary step of the complex-step oracle, relative to each element's scale."""
 ELEMENT_SHARE = float(np.cbrt(EPS64))
@@ -476,11 +476,12 @@ class _Objective:
         ``steps``, with a random sign; :data:`HOME` of that again where an evaluation is not
         finite (the line reached the edge of the domain), up to three times. Where half the
         evaluations of an output or more equal their neighbours (the line moved it by less than
-        its quantum), :data:`NOISE_WIDENING` times farther, up to twice: the steps move it more,
+        its quantum), :data:`NOISE_WIDENING` times farther, up to twice but never beyond the
+        first steps: the steps move it more,
         and an output that is the difference of larger terms changes by a few of their quanta
         there, whose rounding may repeat as the step halves and look converged. Two evaluations
-        at the widest line's ends tell first whether any such output moves at all (none of
-        ``sum``'s gradient does): then no wider line is drawn."""
+        at the widest line's ends (the first steps) tell first whether any such output moves at
+        all (none of ``sum``'s gradient does): then no wider line is drawn."""
         rng = np.random.default_rng(self.seed + 7)
         signs = [rng.choice([-1.0, 1.0], size=p.shape) for p in self.points]
         half = NOISE_POINTS // 2
@@ -499,16 +500,17 @@ class _Objective:
         still = (np.sum(np.diff(line, axis=0) == 0, axis=0) >= half) & (self.weights != 0)
         if not still.any():
             return
-        # NOTE: first the widest line's two ends: outputs they leave unmoved are constant
-        # (sum's gradient), and need no wider line
-        widest = spacing * NOISE_WIDENING**2
+        # NOTE: no point of a wider line goes farther than the first steps (the strategies keep
+        # kinks out of their reach only); first its two ends: outputs they leave unmoved are
+        # constant (sum's gradient), and need no wider line
+        widest = 1.0 / (half + NOISE_JITTER)
         ends = self._line(steps, signs, positions[[0, -1]], widest)
         with np.errstate(invalid="ignore"):
             still &= np.any(ends != self.value, axis=0)
         for _ in range(2):
-            if not still.any():
+            if not still.any() or spacing >= widest:
                 break
-            spacing *= NOISE_WIDENING
+            spacing = min(spacing * NOISE_WIDENING, widest)
             line = self._line(steps, signs, positions, spacing)
             if not _finite(line):
                 break
