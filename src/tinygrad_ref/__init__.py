@@ -13,6 +13,11 @@ from tinygrad_ref import (
     utils,
     viz,
 )
+
+# NOTE: the module tinygrad_ref.gradcheck is loaded before the function gradcheck is bound
+# below: loading it later (from tinygrad_ref.gradcheck import ...) would replace the function
+# by the module
+from tinygrad_ref import gradcheck as _gradcheck_module
 from tinygrad_ref.config import Config, gc_paused, no_grad, test_mode, using_config
 from tinygrad_ref.core import (
     Array,
@@ -164,6 +169,9 @@ from tinygrad_ref.verification.checks import (
     gradgradcheck,
 )
 from tinygrad_ref.verification.oracle import numerical_grad
+from tinygrad_ref.verification.rules import RuleReport, check_jvp, check_vjp, jvpcheck, vjpcheck
+
+del _gradcheck_module
 
 __all__ = [
     "REGISTRY",
@@ -180,6 +188,7 @@ __all__ = [
     "OpSpec",
     "Operand",
     "Parameter",
+    "RuleReport",
     "SeqDataLoader",
     "Tensor",
     "Variable",
@@ -206,7 +215,9 @@ __all__ = [
     "cast",
     "ceil",
     "check_gradients",
+    "check_jvp",
     "check_second_gradients",
+    "check_vjp",
     "clip",
     "col2im",
     "concatenate",
@@ -251,6 +262,7 @@ __all__ = [
     "interop",
     "jacobian",
     "jvp",
+    "jvpcheck",
     "layers",
     "leaky_relu",
     "linear",
@@ -331,5 +343,6 @@ __all__ = [
     "var",
     "viz",
     "vjp",
+    "vjpcheck",
     "where",
 ]

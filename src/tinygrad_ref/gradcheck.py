@@ -24,6 +24,13 @@ from tinygrad_ref.verification.oracle import (
     numerical_jacobian,
     step_scale,
 )
+from tinygrad_ref.verification.rules import (
+    RuleReport,
+    check_jvp,
+    check_vjp,
+    jvpcheck,
+    vjpcheck,
+)
 
 __all__ = [
     "Estimate",
@@ -32,16 +39,21 @@ __all__ = [
     "GradcheckReport",
     "GradcheckWarning",
     "Mismatch",
+    "RuleReport",
     "check_gradients",
+    "check_jvp",
     "check_second_gradients",
+    "check_vjp",
     "ecnoise",
     "first_steps",
     "gradcheck",
     "gradgradcheck",
     "granularity",
+    "jvpcheck",
     "numerical_directional",
     "numerical_estimates",
     "numerical_grad",
     "numerical_jacobian",
     "step_scale",
+    "vjpcheck",
 ]

@@ -199,3 +199,22 @@ def test_nested_transforms_as_the_type_checker_sees_them() -> None:
     linked.backward()
     assert v.grad is not None
     assert float(v.grad.data) == 1.0
+
+
+def test_checking_a_hand_written_rule_is_typed() -> None:
+    def f(x: npt.NDArray[np.float64], scale: float) -> npt.NDArray[np.float64]:
+        return scale * np.sin(x)
+
+    def f_vjp(
+        g: npt.NDArray[np.float64], x: npt.NDArray[np.float64], scale: float
+    ) -> npt.NDArray[np.float64]:
+        return scale * g * np.cos(x)
+
+    x = np.linspace(-1.0, 1.0, 5)
+    report = tg.check_vjp(f, f_vjp, x, constants={"scale": 2.0}, names=["x"], sample=3)
+    assert_type(report, tg.RuleReport)
+    assert_type(report.full_seconds, float)
+    assert_type(report.derivative, str)
+    assert report.failure is None
+    assert_type(tg.vjpcheck(f, f_vjp, x, constants={"scale": 2.0}), bool)
+    assert_type(tg.check_jvp(f, f_vjp, x, constants={"scale": 2.0}), tg.RuleReport)

@@ -96,3 +96,25 @@ def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:
         assert "MISSED" not in row[2]
         assert "FALSE ALARM" not in row[2]
         assert "FALSE ALARM" not in row[3]
+
+
+def test_the_sampled_check_script_runs_and_every_row_passes() -> None:
+    """benchmarks/sampled.py --quick: a sampled and a full check_vjp of a right rule, each
+    passing, each checking as many elements as its row says."""
+    script = Path(__file__).parents[2] / "benchmarks" / "sampled.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[:2] for row in rows] == [
+        ["64", "64"],
+        ["256", "256"],
+        ["1024", "256"],
+        ["all", "256"],
+    ]
+    assert all(row[-1] == "True" for row in rows)

@@ -1,3 +1,4 @@
+import importlib
 from importlib import resources
 
 import tinygrad_ref
@@ -10,3 +11,9 @@ def test_the_package_ships_its_type_marker() -> None:
 def test_every_public_name_is_importable() -> None:
     for name in tinygrad_ref.__all__:
         assert getattr(tinygrad_ref, name) is not None
+
+
+def test_importing_the_gradcheck_module_leaves_the_gradcheck_function() -> None:
+    module = importlib.import_module("tinygrad_ref.gradcheck")
+    assert callable(tinygrad_ref.gradcheck)
+    assert module.gradcheck is tinygrad_ref.gradcheck

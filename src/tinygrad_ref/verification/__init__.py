@@ -4,6 +4,9 @@
   error;
 * :mod:`~tinygrad_ref.verification.checks`: the checks that compare a rule against the oracle
   (``gradcheck`` and its kin);
+* :mod:`~tinygrad_ref.verification.rules`: ``check_vjp`` and ``check_jvp``, the same checks of
+  a rule someone wrote for a plain NumPy function, arrays in;
+* :mod:`~tinygrad_ref.verification.whose`: whose derivative a check looked at;
 * :mod:`~tinygrad_ref.verification.strategies`: Hypothesis strategies and the per-op
   verification built on them (needs the ``testing`` extra);
 * :mod:`~tinygrad_ref.verification.mutants`: planted wrong rules, to show what the checks catch;

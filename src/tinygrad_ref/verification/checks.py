@@ -46,6 +46,7 @@ from tinygrad_ref.verification.oracle import (
     first_steps,
     step_scale,
 )
+from tinygrad_ref.verification.whose import derivative_of
 
 FAST_DIRECTIONS = 3
 """How many random directions ``fast=True`` checks."""
@@ -164,6 +165,10 @@ class GradcheckReport:
     oracle, or held to a tolerance tighter than it resolves), the first
     :data:`MAX_MISMATCHES`; they neither passed nor failed."""
     unresolved_count: int = 0
+    derivative: str = ""
+    """Whose derivative was checked: the library's own derivative of the ops ``fn`` ran, the
+    rules of your own Functions, or (:func:`~tinygrad_ref.verification.rules.check_vjp`) the
+    rule you wrote."""
 
     def merge(self, other: GradcheckReport) -> GradcheckReport:
         oracles = [name for name in (self.oracle, other.oracle) if name]
@@ -182,6 +187,7 @@ class GradcheckReport:
             self.loose_count + other.loose_count,
             (self.unresolved + other.unresolved)[:MAX_MISMATCHES],
             self.unresolved_count + other.unresolved_count,
+            self.derivative or other.derivative,
         )
 
 
@@ -528,7 +534,8 @@ def check_gradients(
     setting = _Setting(eps, atol, rtol, fast, seed, method, reference, ROUNDING_MULTIPLE)
     side = _Side(fn, inputs, seed, _bounds(inputs, domains))
     report, terms = _check(side, setting)
-    return _flag(side, report.merge(_recorded(side, setting.multiple, terms)))
+    report = _flag(side, report.merge(_recorded(side, setting.multiple, terms)))
+    return replace(report, derivative=derivative_of(fn, inputs))
 
 
 def _bounds(
@@ -897,7 +904,8 @@ def gradcheck(
 
 def _passed(report: GradcheckReport) -> bool:
     if report.failure is not None:
-        raise GradcheckError(report.failure)
+        checked = f"\n(the derivative checked: {report.derivative})" if report.derivative else ""
+        raise GradcheckError(report.failure + checked)
     if report.unresolved_count:
         shown = "; ".join(map(str, report.unresolved))
         more = report.unresolved_count - len(report.unresolved)
@@ -969,7 +977,8 @@ def check_second_gradients(
     # NOTE: the resolutions reported are the second derivatives', not the first ones'
     report = replace(_recorded(outer, setting.multiple, outer.floor_terms()), resolutions=())
     inner, second = _second_order(fn, inputs, setting, bounds)
-    return _flag(inner, report.merge(second))
+    report = _flag(inner, report.merge(second))
+    return replace(report, derivative=f"second derivatives: {derivative_of(fn, inputs)}")
 
 
 def second_order_report(
