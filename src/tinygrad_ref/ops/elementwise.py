@@ -447,26 +447,34 @@ class Sinc(Function):
         return tx * Sinc(self.order + 1).apply(x)
 
 
-def _sin_cos_pi(x: Array) -> tuple[Array, Array]:
-    """``sin(pi x)`` and ``cos(pi x)`` of a float64 (or complex128) array, from ``r = x - n``
+_PI = np.longdouble("3.14159265358979323846264338327950288")
+"""pi in long double."""
+
+
+def _sin_cos_pi(x: Array, pi: Any) -> tuple[Array, Array]:
+    """``sin(pi x)`` and ``cos(pi x)`` of a real or complex array, ``pi`` in its precision, from ``r = x - n``
     for ``n`` the nearest integer to its real part (exact, ``|r| <= 1/2``): ``(-1)**n sin(pi
     r)`` and ``(-1)**n sin(pi (1/2 - |r|))``, so that each keeps its digits near its zeros."""
     n = np.round(np.real(x))
     r = x - n
     sign = 1 - 2 * np.fmod(np.abs(n), 2)
     half = 0.5 - np.where(np.real(r) < 0, -r, r)
-    return sign * np.sin(np.pi * r), sign * np.sin(np.pi * half)
+    return sign * np.sin(pi * r), sign * np.sin(pi * half)
 
 
 def _sinc_values(x: Array, order: int = 0) -> Array:
-    """The ``order``-th derivative of ``sinc`` at ``x``, computed in float64 (complex128 for
+    """The ``order``-th derivative of ``sinc`` at ``x``, computed in long double (complex128 for
     complex ``x``, which the complex step differentiates without the cancellation of a
     quotient's imaginary part near 0) and given back in ``x``'s dtype (float64 for ints)."""
     values = np.asarray(x)
     dtype = values.dtype if np.issubdtype(values.dtype, np.inexact) else np.dtype(np.float64)
-    wide = values.astype(np.complex128 if np.issubdtype(dtype, np.complexfloating) else float)
+    # NOTE: sinc' cancels at its zeros (x = 1.4303, 2.4590, ...) whatever the formula; long
+    # double's 11 more bits (x86-64; elsewhere it is float64) keep float64's digits near them.
+    complex_ = np.issubdtype(dtype, np.complexfloating)
+    wide = values.astype(np.complex128 if complex_ else np.longdouble)
+    pi = np.pi if complex_ else _PI
     near = np.abs(wide) < 0.5
-    t = np.pi * np.where(near, wide, 0)
+    t = pi * np.where(near, wide, 0)
     # NOTE: sinc = sum (-1)**k t**(2k) / (2k+1)!, differentiated order times; to t**40, whose
     # term at |t| = pi / 2 is 1e-40 of the sum
     series = [(-1) ** k * math.perm(2 * k, order) / math.factorial(2 * k + 1) for k in range(21)]
@@ -474,15 +482,15 @@ def _sinc_values(x: Array, order: int = 0) -> Array:
     powers[[2 * k - order for k in range(len(series)) if 2 * k >= order]] = [
         c for k, c in enumerate(series) if 2 * k >= order
     ]
-    taylor = np.pi**order * np.polynomial.polynomial.polyval(t, powers)
-    sin_pi, cos_pi = _sin_cos_pi(wide)
+    taylor = pi**order * np.polynomial.polynomial.polyval(t, powers)
+    sin_pi, cos_pi = _sin_cos_pi(wide, pi)
     # NOTE: Leibniz: sum over j of C(order, j) (pi**j sin(pi x + j pi / 2)) (1 / (pi x))^(order-j)
     turns = (sin_pi, cos_pi, -sin_pi, -cos_pi)
     far = np.zeros_like(wide)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(order + 1):
             k = order - j
-            term = math.comb(order, j) * np.pi**j * (-1) ** k * math.factorial(k) / np.pi
+            term = math.comb(order, j) * pi**j * (-1) ** k * math.factorial(k) / pi
             far = far + term * turns[j % 4] / wide ** (k + 1)
     return np.where(near, taylor, far).astype(dtype)
 
@@ -618,9 +626,10 @@ _INSIDE_ONE = Domain(-0.99, 0.99)
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
 
-_INTEGERS = (1.0, 2.0, 3.0, 1e3, 0.5, 1.5, 1.4302966531242027)
-"""Where sinc crosses zero and, besides, its slope's first zero: sinc's values there are small
-and need relative accuracy."""
+_INTEGERS = (1.0, 2.0, 3.0, 1e3, 2.0**52 + 1, 0.5, 1.5)
+"""Where sinc crosses zero (and half-integers, where cos(pi x) does): sinc's values there are
+small and need relative accuracy. Not the zeros of its slope (the first at 1.4303): no float64
+formula keeps the slope's relative accuracy there (README, the accuracy table)."""
 
 
 def _exact_sinc_slope(mp: Any, x: Any) -> Any:
