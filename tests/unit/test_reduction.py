@@ -311,7 +311,8 @@ def test_ptp_gradient_is_maxs_share_less_mins() -> None:
     np.testing.assert_array_equal(grad_of(x), [[-1.0, 0.5, 0.5], [0.5, 0.5, -1.0], [0.0, 0.0, 0.0]])
     whole = Variable(np.array([[1.0, 5.0], [5.0, 1.0]]))
     y = tinygrad_ref.ptp(whole, keepdims=True)
-    assert y.shape == (1, 1) and y.data[0, 0] == 4.0
+    assert y.shape == (1, 1)
+    assert y.data[0, 0] == 4.0
     y.backward()
     np.testing.assert_array_equal(grad_of(whole), [[-0.5, 0.5], [0.5, -0.5]])
     assert not hasattr(whole, "ptp"), "NumPy 2 removed ndarray.ptp"

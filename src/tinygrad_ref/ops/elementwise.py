@@ -451,10 +451,11 @@ _PI = np.longdouble("3.14159265358979323846264338327950288")
 """pi in long double."""
 
 
-def _sin_cos_pi(x: Array, pi: Any) -> tuple[Array, Array]:
-    """``sin(pi x)`` and ``cos(pi x)`` of a real or complex array, ``pi`` in its precision, from ``r = x - n``
-    for ``n`` the nearest integer to its real part (exact, ``|r| <= 1/2``): ``(-1)**n sin(pi
-    r)`` and ``(-1)**n sin(pi (1/2 - |r|))``, so that each keeps its digits near its zeros."""
+def _sin_cos_pi(x: npt.NDArray[Any], pi: Any) -> tuple[Array, Array]:
+    """``sin(pi x)`` and ``cos(pi x)`` of a real or complex array (``pi`` in its precision),
+    from ``r = x - n`` for ``n`` the nearest integer to its real part (exact, ``|r| <= 1/2``):
+    ``(-1)**n sin(pi r)`` and ``(-1)**n sin(pi (1/2 - |r|))``, so that each keeps its digits
+    near its zeros."""
     n = np.round(np.real(x))
     r = x - n
     sign = 1 - 2 * np.fmod(np.abs(n), 2)

@@ -313,7 +313,7 @@ class Cumprod(Function):
         if self._quotients_exact(x, y):
             return Cumsum(self.axis, reverse=True).apply(gy * y) / x
         # NOTE: gx[j] = sum over i of gy[i] d y[i] / d x[j]: j along the rows, i the columns
-        moved = _to_last(gy, self.axis)
+        moved: Tensor = _to_last(gy, self.axis)
         row = Reshape((*moved.shape[:-1], 1, moved.shape[-1])).apply(moved)
         return _from_last(Sum(-1).apply(row * self._slopes(x)), self.axis)
 
@@ -321,7 +321,7 @@ class Cumprod(Function):
         axis = self.axis + batched(tx, x)
         if self._quotients_exact(x, y):
             return y * Cumsum(axis).apply(tx / x)
-        moved = _to_last(tx, axis)
+        moved: Tensor = _to_last(tx, axis)
         column = Reshape((*moved.shape, 1)).apply(moved)
         return _from_last(Sum(-2).apply(column * self._slopes(x)), axis)
 
@@ -331,13 +331,14 @@ class Cumprod(Function):
         not while recording, nor where a running product is 0 or not a normal number."""
         y_values = np.abs(_values(y))
         normal = (y_values >= np.finfo(y_values.dtype).smallest_normal) & np.isfinite(y_values)
-        return not isinstance(x, Variable) and bool(np.all(normal))
+        recording = isinstance(x, Variable)
+        return not (recording or not np.all(normal))
 
     def _slopes(self, x: Tensor) -> Tensor:
         """``d y[i] / d x[j]`` with ``x``'s axis last and ``j``, ``i`` as two axes after the
         others: the running product of the row of ``x``'s elements whose ``j``-th is replaced by
         1, 0 for ``i < j``. Exact with zeros; ``n ** 2`` elements per slice."""
-        moved = _to_last(x, self.axis)
+        moved: Tensor = _to_last(x, self.axis)
         n = moved.shape[-1]
         own = np.eye(n, dtype=bool)
         rows = BroadcastTo((*moved.shape, n)).apply(Reshape((*moved.shape[:-1], 1, n)).apply(moved))
