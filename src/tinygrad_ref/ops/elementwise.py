@@ -696,8 +696,8 @@ SPECS = [
           lambda mp, x: 1 / (x * mp.log(10)), defined=NONNEGATIVE),
     unary("exp2", Exp2, exp2, np.exp2, BOUNDED, lambda mp, x: mp.power(2, x),
           lambda mp, x: mp.power(2, x) * mp.log(2)),
-    # NOTE: the reference is the op's own float64 computation: NumPy's sinc keeps the rounding
-    # of pi * x near the integers (3.9e-17 for sinc(1), not 0); verify --accuracy measures it.
+    # NOTE: the reference is the op's own computation: NumPy's sinc keeps the rounding of
+    # pi * x (3.9e-17 for sinc(1), not 0); verify --accuracy measures it against mpmath.
     unary("sinc", Sinc, sinc, _sinc_values, ANY, lambda mp, x: mp.sincpi(x), _exact_sinc_slope,
           points=_INTEGERS, numpy=(np.sinc,)),
 ]  # fmt: skip
