@@ -355,6 +355,9 @@ class Variable:
     ) -> Variable:
         return tinygrad_ref.ops.prod(self, axis, keepdims=keepdims)
 
+    def cumprod(self, axis: int | None = None) -> Variable:
+        return tinygrad_ref.ops.cumprod(self, axis)
+
     def var(
         self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
     ) -> Variable:

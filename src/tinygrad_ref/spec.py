@@ -374,6 +374,13 @@ class TieKink(Kink):
 
 
 @dataclass(frozen=True)
+class RangeTieKink(TieKink):
+    """Ties at the largest or at the smallest element of operand 0 along ``params["axis"]``,
+    for an op that takes their difference (``ptp``): the gradient of an output element is the
+    largest's even split among the elements equal to it, less the smallest's."""
+
+
+@dataclass(frozen=True)
 class SpreadKink(Kink):
     """Slices of operand 0 along ``params["axis"]`` whose elements are all equal, where a
     measure of their spread (``std``) has a cone, as ``abs`` at 0. The strategies keep the

@@ -12,9 +12,8 @@ from tests.helpers import through_numpy
 from tinygrad_ref import Array, Config, Variable, interop, ops, sub, using_config
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.ops.conv import Window
-from tinygrad_ref.ops.elementwise import _values
+from tinygrad_ref.ops.elementwise import _masked, _values
 from tinygrad_ref.ops.normalization import _per_channel, _shifted
-from tinygrad_ref.ops.piecewise import _masked
 from tinygrad_ref.ops.reduction import Sum
 from tinygrad_ref.ops.shape import BroadcastTo, unbroadcast
 from tinygrad_ref.registry import REGISTRY

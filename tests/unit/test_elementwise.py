@@ -18,10 +18,14 @@ from tinygrad_ref import (
     sech2,
     sigmoid,
     sin,
+    sinc,
     softplus,
     sqrt,
     tanh,
 )
+
+npa: Any = np
+"""NumPy, untyped: its stubs refuse Variables, which its functions take (interop)."""
 
 
 @pytest.mark.parametrize(
@@ -39,6 +43,12 @@ from tinygrad_ref import (
         (expm1, 1.0, math.e, math.e),
         (softplus, 0.0, 0.5, 0.25),
         (log_sigmoid, 0.0, 0.5, -0.25),
+        # NOTE: sinc' = (cos(pi x) - sinc(x)) / x, sinc'' = -pi**2 sinc - 2 sinc' / x
+        (sinc, 0.0, 0.0, -(math.pi**2) / 3),
+        (sinc, 0.5, -4 / math.pi, -2 * math.pi + 16 / math.pi),
+        (sinc, 1.0, -1.0, 2.0),
+        (sinc, 2.0, 0.5, -0.5),
+        (sinc, -1.0, 1.0, 2.0),
     ],
 )
 def test_hand_computed_first_and_second_derivatives(
@@ -185,3 +195,14 @@ def test_derivatives_to_the_fourth_order_within_8_ulp_of_mpmath(name: str, x: fl
         for way, found in (("backward", reverse[n - 1]), ("jvp", derivative_by_jvp(f, x, n))):
             ulps = float(abs(mpmath.mpf(found) - truth)) / ulp
             assert ulps <= 8, f"{name}^({n})({x}) by {way}: {found!r}, {ulps:.3g} ULP off"
+
+
+def test_sinc_is_exactly_zero_at_the_integers_where_numpys_is_not() -> None:
+    x = np.array([1.0, -2.0, 3.0, 1e6, 2.0**52 + 1])
+    np.testing.assert_array_equal(npa.sinc(Variable(x)).data, np.zeros(5))
+    assert np.sinc(1.0) != 0.0
+    y = npa.sinc(Variable(np.array([0.0, 0.5, 1.5, -0.5], dtype=np.float32)))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(
+        y.data, np.array([1.0, 2 / math.pi, -2 / (3 * math.pi), 2 / math.pi], dtype=np.float32)
+    )

@@ -249,3 +249,70 @@ def test_std_second_derivatives_away_from_equal_elements(dtype: type[np.floating
     for axis, ddof in ((None, 0), (1, 1), (0, 0)):
         f = functools.partial(tinygrad_ref.std, axis=axis, ddof=ddof)
         assert tinygrad_ref.gradgradcheck(f, Variable(data.copy()))
+
+
+def test_cumprod_gradient_with_one_zero_and_its_second_derivative() -> None:
+    # NOTE: by hand, d/dx_j sum(cumprod(x)) = sum over i >= j of the product of x_k, k <= i,
+    # k != j; for [2, 3, 0, 4]: [1 + 3, 2, 2*3 + 2*3*4, 0]. The second: d/dx_m of the sum of
+    # those, the products leaving out x_j and x_m: [1 + 15, 1 + 10, 15 + 10 + 6, 6].
+    x = Variable(np.array([2.0, 3.0, 0.0, 4.0]))
+    y = tinygrad_ref.cumprod(x)
+    np.testing.assert_array_equal(y.data, [2.0, 6.0, 0.0, 0.0])
+    first, second = first_and_second(tinygrad_ref.cumprod, x)
+    np.testing.assert_array_equal(first, [4.0, 2.0, 30.0, 0.0])
+    np.testing.assert_array_equal(second, [16.0, 11.0, 31.0, 6.0])
+
+
+def test_cumprod_gradient_with_several_zeros() -> None:
+    # NOTE: [2, 0, 3, 0, 5]: x_0's is 1 (its own prefix); x_1's 2 + 2*3 (its prefixes until
+    # the next zero); every later one's prefixes hold x_1 = 0.
+    x = Variable(np.array([2.0, 0.0, 3.0, 0.0, 5.0]))
+    tinygrad_ref.cumprod(x).backward()
+    np.testing.assert_array_equal(grad_of(x), [1.0, 8.0, 0.0, 0.0, 0.0])
+
+
+def test_cumprod_along_an_axis_matches_numpy_and_the_first_rows_gradient() -> None:
+    data = np.array([[0.5, 2.0, 0.0], [4.0, 0.0, 3.0]])
+    for axis, expected in [
+        (0, [[5.0, 1.0, 4.0], [0.5, 2.0, 0.0]]),
+        (1, [[1.0 + 2.0, 0.5, 1.0], [1.0, 4.0 + 12.0, 0.0]]),
+    ]:
+        x = Variable(data.copy())
+        y = npa.cumprod(x, axis=axis)
+        np.testing.assert_array_equal(y.data, np.cumprod(data, axis=axis))
+        y.backward()
+        np.testing.assert_array_equal(grad_of(x), expected)
+    flat = Variable(data.copy()).cumprod()
+    np.testing.assert_array_equal(flat.data, np.cumprod(data))
+    assert flat.shape == (6,)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # NOTE: row j, d cumprod / d x_j by hand: [1, x1, x1 x2], [0, x0, x0 x2], [0, 0, x0 x1]
+        ([2.0, 0.0, 3.0], [[1.0, 0.0, 0.0], [0.0, 2.0, 6.0], [0.0, 0.0, 0.0]]),
+        ([2.0, 1.0, 3.0], [[1.0, 1.0, 3.0], [0.0, 2.0, 6.0], [0.0, 0.0, 2.0]]),
+    ],
+)
+def test_cumprod_batched_tangents_are_each_tangents_product(
+    values: list[float], expected: list[list[float]]
+) -> None:
+    for x in (Variable(np.array(values)), np.array(values)):
+        _, columns = tinygrad_ref.jvp(tinygrad_ref.cumprod, (x,), (np.eye(3),), batched=True)
+        np.testing.assert_array_equal(columns.data, expected)
+
+
+def test_ptp_gradient_is_maxs_share_less_mins() -> None:
+    x = Variable(np.array([[1.0, 2.0, 2.0], [3.0, 3.0, 0.0], [4.0, 4.0, 4.0]]))
+    y = npa.ptp(x, axis=1)
+    np.testing.assert_array_equal(y.data, [1.0, 3.0, 0.0])
+    y.backward()
+    np.testing.assert_array_equal(grad_of(x), [[-1.0, 0.5, 0.5], [0.5, 0.5, -1.0], [0.0, 0.0, 0.0]])
+    whole = Variable(np.array([[1.0, 5.0], [5.0, 1.0]]))
+    y = tinygrad_ref.ptp(whole, keepdims=True)
+    assert y.shape == (1, 1)
+    assert y.data[0, 0] == 4.0
+    y.backward()
+    np.testing.assert_array_equal(grad_of(whole), [[-0.5, 0.5], [0.5, -0.5]])
+    assert not hasattr(whole, "ptp"), "NumPy 2 removed ndarray.ptp"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.elementwise import Exp2, Sigmoid, Sqrt, _values
-from tinygrad_ref.ops.piecewise import _masked
+from tinygrad_ref.ops.elementwise import Exp2, Sigmoid, Sqrt, _masked, _values
 from tinygrad_ref.ops.shape import Cast, lifted, unbroadcast
 from tinygrad_ref.spec import ANY, NONZERO, binary
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import BOUNDED, NONNEGATIVE, Domain, Exact, unary
+from tinygrad_ref.spec import ANY, BOUNDED, NONNEGATIVE, Domain, Exact, unary
 
 
 class Exp(Function):
@@ -141,6 +143,11 @@ class Sigmoid(Function):
 def _values(t: Array | Variable) -> Array:
     """The values of ``t``, an array or a Variable, as a constant."""
     return t.data if isinstance(t, Variable) else t
+
+
+def _masked(gy: Tensor, factor: npt.NDArray[Any], like: Tensor) -> Tensor:
+    """``gy`` times a constant ``factor`` (a mask, or slopes), in the dtype of ``like``."""
+    return gy * factor.astype(_values(like).dtype)
 
 
 def sigmoid_slope(x: Tensor) -> Tensor:
@@ -417,6 +424,78 @@ _LN2 = math.log(2)
 _LN10 = math.log(10)
 
 
+class Sinc(Function):
+    """NumPy's normalized ``sinc(x) = sin(pi x) / (pi x)``, 1 at 0, or its derivative of
+    ``order``: by Leibniz's rule from ``sin(pi x)`` and ``1 / (pi x)`` where ``|x| >= 1/2``,
+    from ``x`` less its nearest integer (exact), so that it keeps its digits near every integer
+    (NumPy's ``sin(pi * x)`` keeps the rounding of ``pi * x``); from the Taylor series nearer
+    0, where that form cancels (``sinc' = (cos(pi x) - sinc(x)) / x``)."""
+
+    __slots__ = ("order",)
+    batched_jvp = True
+
+    def __init__(self, order: int = 0) -> None:
+        self.order = order
+
+    def forward(self, x: Array) -> Array:
+        return _sinc_values(x, self.order)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * Sinc(self.order + 1).apply(x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return tx * Sinc(self.order + 1).apply(x)
+
+
+_PI = np.longdouble("3.14159265358979323846264338327950288")
+"""pi in long double."""
+
+
+def _sin_cos_pi(x: npt.NDArray[Any], pi: Any) -> tuple[Array, Array]:
+    """``sin(pi x)`` and ``cos(pi x)`` of a real or complex array (``pi`` in its precision),
+    from ``r = x - n`` for ``n`` the nearest integer to its real part (exact, ``|r| <= 1/2``):
+    ``(-1)**n sin(pi r)`` and ``(-1)**n sin(pi (1/2 - |r|))``, so that each keeps its digits
+    near its zeros."""
+    n = np.round(np.real(x))
+    r = x - n
+    sign = 1 - 2 * np.fmod(np.abs(n), 2)
+    half = 0.5 - np.where(np.real(r) < 0, -r, r)
+    return sign * np.sin(pi * r), sign * np.sin(pi * half)
+
+
+def _sinc_values(x: Array, order: int = 0) -> Array:
+    """The ``order``-th derivative of ``sinc`` at ``x``, computed in long double (complex128 for
+    complex ``x``, which the complex step differentiates without the cancellation of a
+    quotient's imaginary part near 0) and given back in ``x``'s dtype (float64 for ints)."""
+    values = np.asarray(x)
+    dtype = values.dtype if np.issubdtype(values.dtype, np.inexact) else np.dtype(np.float64)
+    # NOTE: sinc' cancels at its zeros (x = 1.4303, 2.4590, ...) whatever the formula; long
+    # double's 11 more bits (x86-64; elsewhere it is float64) keep float64's digits near them.
+    complex_ = np.issubdtype(dtype, np.complexfloating)
+    wide = values.astype(np.complex128 if complex_ else np.longdouble)
+    pi = np.pi if complex_ else _PI
+    near = np.abs(wide) < 0.5
+    t = pi * np.where(near, wide, 0)
+    # NOTE: sinc = sum (-1)**k t**(2k) / (2k+1)!, differentiated order times; to t**40, whose
+    # term at |t| = pi / 2 is 1e-40 of the sum
+    series = [(-1) ** k * math.perm(2 * k, order) / math.factorial(2 * k + 1) for k in range(21)]
+    powers = np.zeros(2 * len(series))
+    powers[[2 * k - order for k in range(len(series)) if 2 * k >= order]] = [
+        c for k, c in enumerate(series) if 2 * k >= order
+    ]
+    taylor = pi**order * np.polynomial.polynomial.polyval(t, powers)
+    sin_pi, cos_pi = _sin_cos_pi(wide, pi)
+    # NOTE: Leibniz: sum over j of C(order, j) (pi**j sin(pi x + j pi / 2)) (1 / (pi x))^(order-j)
+    turns = (sin_pi, cos_pi, -sin_pi, -cos_pi)
+    far = np.zeros_like(wide)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in range(order + 1):
+            k = order - j
+            term = math.comb(order, j) * pi**j * (-1) ** k * math.factorial(k) / pi
+            far = far + term * turns[j % 4] / wide ** (k + 1)
+    return np.where(near, taylor, far).astype(dtype)
+
+
 def exp(x: Operand) -> Variable:
     return Exp()(x)
 
@@ -524,6 +603,11 @@ def exp2(x: Operand) -> Variable:
     return Exp2()(x)
 
 
+def sinc(x: Operand) -> Variable:
+    """NumPy's normalized sinc, ``sin(pi x) / (pi x)`` and 1 at 0."""
+    return Sinc()(x)
+
+
 WIDE = Domain(-40.0, 40.0)
 """Out to where softplus and log_sigmoid saturate; their accuracy beyond is tested in the unit
 tests (the references here would overflow)."""
@@ -542,6 +626,22 @@ _INSIDE_ONE = Domain(-0.99, 0.99)
 
 _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.pi)
 """Where sin or cos crosses zero: their values there are small and need relative accuracy."""
+
+_INTEGERS = (1.0, 2.0, 3.0, 1e3, 2.0**52 + 1, 0.5, 1.5)
+"""Where sinc crosses zero (and half-integers, where cos(pi x) does): sinc's values there are
+small and need relative accuracy. Not the zeros of its slope (the first at 1.4303): no float64
+formula keeps the slope's relative accuracy there (README, the accuracy table)."""
+
+
+def _exact_sinc_slope(mp: Any, x: Any) -> Any:
+    """``sinc'(x) = (cos(pi x) - sinc(x)) / x``, at enough more bits to cover its cancellation
+    near 0 (``x ** 2``) and at its zeros."""
+    if x == 0:
+        return mp.mpf(0)
+    with mp.workprec(mp.prec + 64 + max(0, -2 * int(mp.frexp(x)[1]))):
+        slope = (mp.cospi(x) - mp.sincpi(x)) / x
+    return +slope
+
 
 SIGMOID: tuple[Exact, Exact] = (
     lambda mp, x: 1 / (1 + mp.exp(-x)),
@@ -596,4 +696,8 @@ SPECS = [
           lambda mp, x: 1 / (x * mp.log(10)), defined=NONNEGATIVE),
     unary("exp2", Exp2, exp2, np.exp2, BOUNDED, lambda mp, x: mp.power(2, x),
           lambda mp, x: mp.power(2, x) * mp.log(2)),
+    # NOTE: the reference is the op's own computation: NumPy's sinc keeps the rounding of
+    # pi * x (3.9e-17 for sinc(1), not 0); verify --accuracy measures it against mpmath.
+    unary("sinc", Sinc, sinc, _sinc_values, ANY, lambda mp, x: mp.sincpi(x), _exact_sinc_slope,
+          points=_INTEGERS, numpy=(np.sinc,)),
 ]  # fmt: skip

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.elementwise import _values
+from tinygrad_ref.ops.elementwise import _masked, _values
 from tinygrad_ref.ops.shape import lifted, unbroadcast
 from tinygrad_ref.spec import (
     ANY,
@@ -28,11 +28,6 @@ from tinygrad_ref.spec import (
     binary,
     unary,
 )
-
-
-def _masked(gy: Tensor, factor: npt.NDArray[Any], like: Tensor) -> Tensor:
-    """``gy`` times a constant ``factor`` (a mask, or slopes), in the dtype of ``like``."""
-    return gy * factor.astype(_values(like).dtype)
 
 
 class ReLU(Function):

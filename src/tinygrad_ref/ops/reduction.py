@@ -1,4 +1,5 @@
-"""Reductions over axes: sum, mean, prod, var, std, max and min; cumsum and trace."""
+"""Reductions over axes: sum, mean, prod, var, std, max, min and ptp; cumsum, cumprod and
+trace."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.elementwise import Sqrt, _values
-from tinygrad_ref.ops.piecewise import _masked
+from tinygrad_ref.ops.elementwise import Sqrt, _masked, _values
 from tinygrad_ref.ops.shape import (
     Axis,
     BroadcastTo,
@@ -28,6 +28,7 @@ from tinygrad_ref.spec import (
     ANY,
     Case,
     OpSpec,
+    RangeTieKink,
     Sampler,
     SpreadKink,
     TieKink,
@@ -110,19 +111,21 @@ class Max(Reduction):
     reduce = staticmethod(np.max)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        # NOTE: each output element's gradient is split evenly among the elements of x equal
-        # to it; y tells which, so that Min shares this rule.
-        x_values = _values(x)
-        winners = x_values == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
-        counts = np.sum(winners, axis=normalize_axes(self.axis, x.shape), keepdims=True)
-        return _masked(_spread(gy, x, self.axis, self.keepdims), winners / counts, x)
+        shares = _shares(x, _values(y), self.axis)
+        return _masked(_spread(gy, x, self.axis, self.keepdims), shares, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        # NOTE: the convention of vjp: at a tie, the mean of the tied elements' tangents.
-        axes = normalize_axes(self.axis, x.shape)
-        tied = _values(x) == np.reshape(_values(y), _kept_shape(x.shape, self.axis))
-        weights = tied / np.sum(tied, axis=axes, keepdims=True)
-        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(_masked(tx, weights, x))
+        shares = _shares(x, _values(y), self.axis)
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(_masked(tx, shares, x))
+
+
+def _shares(x: Tensor, extreme: Array, axis: Axis) -> Array:
+    """Each element's share of the gradient of ``extreme``, the largest (or smallest) element
+    of ``x`` over ``axis``: split evenly among the elements equal to it (a tie), 0 elsewhere;
+    ``extreme`` tells which, so that Min and Ptp share this rule."""
+    tied = _values(x) == np.reshape(extreme, _kept_shape(x.shape, axis))
+    shares: Array = tied / np.sum(tied, axis=normalize_axes(axis, x.shape), keepdims=True)
+    return shares
 
 
 class Min(Max):
@@ -130,6 +133,29 @@ class Min(Max):
 
     __slots__ = ()
     reduce = staticmethod(np.min)
+
+
+class Ptp(Reduction):
+    """The range ``max - min`` over ``axis`` (NumPy's ``ptp``); its derivative is max's share
+    less min's, so 0 where every element of a slice is equal."""
+
+    __slots__ = ()
+    batched_jvp = True
+    reduce = staticmethod(np.ptp)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _masked(_spread(gy, x, self.axis, self.keepdims), self._shares(x), x)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        shares = self._shares(x)
+        return Sum(tangent_axes(self.axis, tx, x), self.keepdims).apply(_masked(tx, shares, x))
+
+    def _shares(self, x: Tensor) -> Array:
+        axes = normalize_axes(self.axis, x.shape)
+        values = _values(x)
+        largest = _shares(x, np.max(values, axis=axes), self.axis)
+        smallest = _shares(x, np.min(values, axis=axes), self.axis)
+        return largest - smallest
 
 
 class Prod(Reduction):
@@ -270,6 +296,68 @@ class Cumsum(Function):
         return Cumsum(self.axis + batched(tx, x), self.reverse).apply(tx)
 
 
+class Cumprod(Function):
+    """The running product along ``axis`` (NumPy's ``cumprod``). Its derivative, as
+    :class:`Prod`'s, is exact where the input has zeros."""
+
+    __slots__ = ("axis",)
+    batched_jvp = True
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x: Array) -> Array:
+        return np.cumprod(x, axis=self.axis)
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        if self._quotients_exact(x, y):
+            return Cumsum(self.axis, reverse=True).apply(gy * y) / x
+        # NOTE: gx[j] = sum over i of gy[i] d y[i] / d x[j]: j along the rows, i the columns
+        moved: Tensor = _to_last(gy, self.axis)
+        row = Reshape((*moved.shape[:-1], 1, moved.shape[-1])).apply(moved)
+        return _from_last(Sum(-1).apply(row * self._slopes(x)), self.axis)
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        axis = self.axis + batched(tx, x)
+        if self._quotients_exact(x, y):
+            return y * Cumsum(axis).apply(tx / x)
+        moved: Tensor = _to_last(tx, axis)
+        column = Reshape((*moved.shape, 1)).apply(moved)
+        return _from_last(Sum(-2).apply(column * self._slopes(x)), axis)
+
+    @staticmethod
+    def _quotients_exact(x: Tensor, y: Tensor) -> bool:
+        """Whether ``y / x`` gives the products of the others as accurately (see :class:`Prod`):
+        not while recording, nor where a running product is 0 or not a normal number."""
+        y_values = np.abs(_values(y))
+        normal = (y_values >= np.finfo(y_values.dtype).smallest_normal) & np.isfinite(y_values)
+        recording = isinstance(x, Variable)
+        return not (recording or not np.all(normal))
+
+    def _slopes(self, x: Tensor) -> Tensor:
+        """``d y[i] / d x[j]`` with ``x``'s axis last and ``j``, ``i`` as two axes after the
+        others: the running product of the row of ``x``'s elements whose ``j``-th is replaced by
+        1, 0 for ``i < j``. Exact with zeros; ``n ** 2`` elements per slice."""
+        moved: Tensor = _to_last(x, self.axis)
+        n = moved.shape[-1]
+        own = np.eye(n, dtype=bool)
+        rows = BroadcastTo((*moved.shape, n)).apply(Reshape((*moved.shape[:-1], 1, n)).apply(moved))
+        rows = _masked(rows, ~own, x) + own.astype(x.dtype)
+        return _masked(Cumprod(rows.ndim - 1).apply(rows), np.triu(np.ones((n, n), dtype=bool)), x)
+
+
+def _to_last(t: Tensor, axis: int) -> Tensor:
+    """``t`` with its ``axis`` moved to the end."""
+    order = (*(a for a in range(t.ndim) if a != axis), axis)
+    return Transpose(order).apply(t)
+
+
+def _from_last(t: Tensor, axis: int) -> Tensor:
+    """``t`` with its last axis moved to ``axis``: the inverse of :func:`_to_last`."""
+    order = (*range(axis), t.ndim - 1, *range(axis, t.ndim - 1))
+    return Transpose(order).apply(t)
+
+
 class Trace(Function):
     """The sum of the diagonal at ``offset`` of the planes of ``axis1`` and ``axis2`` (NumPy's
     ``trace``)."""
@@ -348,6 +436,21 @@ def std(x: Operand, axis: Axis = None, *, ddof: float = 0, keepdims: bool = Fals
     return Std(axis, keepdims, ddof)(x)
 
 
+def cumprod(x: Operand, axis: int | None = None) -> Variable:
+    """The running product of ``x`` along ``axis`` (NumPy's ``cumprod``); ``None``: of ``x``
+    flattened. Its derivative is exact where ``x`` has zeros, one or several."""
+    if axis is None:
+        return Cumprod(0)(reshape(x, (-1,)))
+    return Cumprod(normalize_axes(axis, operand_shape(x))[0])(x)
+
+
+def ptp(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+    """The range ``max - min`` of ``x`` over ``axis``, as :func:`sum` takes it (NumPy's
+    ``ptp``): the gradient is :func:`max`'s less :func:`min`'s, each split evenly among tied
+    elements, so 0 in a slice whose elements are all equal."""
+    return Ptp(axis, keepdims)(x)
+
+
 def cumsum(x: Operand, axis: int | None = None) -> Variable:
     """The running sum of ``x`` along ``axis`` (NumPy's ``cumsum``); ``None``: of ``x``
     flattened."""
@@ -421,10 +524,14 @@ SPECS = [
               kink=SpreadKink("every element of a slice equal", "0 (PyTorch)")),
     OpSpec("cumsum", Cumsum, cumsum, lambda x, axis: np.cumsum(x, axis=axis), (ANY,),
            case=_scan_case, numpy=(np.cumsum,), analytic=True),
+    OpSpec("cumprod", Cumprod, cumprod, lambda x, axis: np.cumprod(x, axis=axis), (ANY,),
+           case=_scan_case, numpy=(np.cumprod,), infix=lambda x, axis: x.cumprod(axis)),
     OpSpec("trace", Trace, trace, lambda x, **params: np.trace(x, **params), (ANY,),
            case=_trace_case, numpy=(np.trace,), analytic=True),
     reduction("max", Max, max, (np.max, np.amax, np.maximum.reduce),
               kink=TieKink("ties along axis", _EVEN_SPLIT, "axis")),
     reduction("min", Min, min, (np.min, np.amin, np.minimum.reduce),
               kink=TieKink("ties along axis", _EVEN_SPLIT, "axis")),
+    reduction("ptp", Ptp, ptp, (np.ptp,), method=False,
+              kink=RangeTieKink("ties along axis", "max's even split less min's", "axis")),
 ]  # fmt: skip

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.elementwise import _values
-from tinygrad_ref.ops.piecewise import _masked
+from tinygrad_ref.ops.elementwise import _masked, _values
 from tinygrad_ref.ops.shape import lifted, unbroadcast
 from tinygrad_ref.spec import ANY, Case, OpSpec, Params, PointKink, Sampler, unary
 

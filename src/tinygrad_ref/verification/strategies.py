@@ -36,6 +36,7 @@ from tinygrad_ref.spec import (
     OpSpec,
     Params,
     PointKink,
+    RangeTieKink,
     Role,
     Shape,
     SpreadKink,
@@ -743,6 +744,15 @@ def _convention(
         return [g.reshape(x.shape)]
     if isinstance(kink, SpreadKink):
         return [np.zeros_like(values[0])]
+    if isinstance(kink, RangeTieKink):
+        x, axis = values[0], params["axis"]
+        largest, smallest = (
+            x == np.reshape(extreme, np.sum(x, axis=axis, keepdims=True).shape)
+            for extreme in (np.max(x, axis=axis), np.min(x, axis=axis))
+        )
+        shares = largest / np.sum(largest, axis=axis, keepdims=True)
+        shares -= smallest / np.sum(smallest, axis=axis, keepdims=True)
+        return [np.reshape(gy, np.sum(x, axis=axis, keepdims=True).shape) * shares]
     if not isinstance(kink, TieKink):
         raise TypeError(f"unknown kind of kink: {kink!r}")
     if kink.among == "operands":
