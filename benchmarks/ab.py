@@ -236,6 +236,32 @@ def layer(batch: int) -> Workload:
     return workload
 
 
+def mlp(batch: int) -> Workload:
+    """One training step of a 784-100-10 MLP (``linear``, ``relu``, ``linear``,
+    ``softmax_cross_entropy``) on data ``x`` (``batch`` x 784, an ndarray constant), forward and
+    backward: the step of ``benchmarks/run.py``'s "mlp training step"."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 784))
+    t = rng.integers(0, 10, batch)
+    params = (
+        rng.standard_normal((784, 100)) * 0.05,
+        rng.standard_normal(100) * 0.1,
+        rng.standard_normal((100, 10)) * 0.1,
+        rng.standard_normal(10) * 0.1,
+    )
+
+    def workload(tg: ModuleType) -> Callable[[], Any]:
+        def run() -> Any:
+            w1, b1, w2, b2 = (tg.Parameter(p) for p in params)
+            loss = tg.softmax_cross_entropy(tg.linear(tg.relu(tg.linear(x, w1, b1)), w2, b2), t)
+            loss.backward()
+            return w1.grad.data
+
+        return run
+
+    return workload
+
+
 def timed(fn: Callable[[], Any], clock: Callable[[], float]) -> float:
     gc.collect()
     start = clock()
@@ -335,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
         (f"large arrays, {size:,} float64", "ms", 1e3, large_arrays(size)),
         (f"array constants, {size:,} float64", "ms", 1e3, array_constants(size)),
         (f"layer, batch {batch}: tanh(x @ W + b), x constant", "ms", 1e3, layer(batch)),
+        (f"mlp step 784-100-10, batch {batch}", "ms", 1e3, mlp(batch)),
     ]
     for name, unit, scale, workload in workloads:
         if args.only not in name:

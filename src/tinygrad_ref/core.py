@@ -640,7 +640,7 @@ class Function:
         if type(y) is not np.ndarray or y.dtype.kind != "f":
             # NOTE: on 0-d arrays NumPy returns NumPy scalars, the common case here
             if isinstance(y, np.floating):
-                y = np.asarray(y)
+                y = y.__array__()  # NOTE: its 0-d array, faster than np.asarray's dispatch
             elif type(y) is tuple and len(y) != 1:
                 return self._several(y, xs, generation)
             else:

@@ -72,10 +72,16 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
     assert done.returncode == 0, done.stderr
     workloads = ["## scalar chain", "## 0-d forward", "## 0-d jvp", "## rosenbrock grad"]
     workloads += ["## rosenbrock hvp", "## rosenbrock hessian", "## jvp on large arrays"]
-    for workload in [*workloads, "## large arrays", "## array constants", "## layer"]:
+    for workload in [
+        *workloads,
+        "## large arrays",
+        "## array constants",
+        "## layer",
+        "## mlp step",
+    ]:
         assert workload in done.stdout
     assert "## jacobian(mode='fwd')" in done.stdout
-    assert done.stdout.count("B / A = ") == 12
+    assert done.stdout.count("B / A = ") == 13
 
 
 def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:

@@ -40,6 +40,12 @@ def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
         return False
 
 
+def _matrix(t: Tensor, columns: int) -> Tensor:
+    """``t`` as a matrix of ``columns`` columns: itself when it is one already (the common
+    case, without a Reshape node)."""
+    return t if t.ndim == 2 else _reshaped(t, (-1, columns))
+
+
 class Linear(Function):
     """``x @ W + b`` for ``x`` (..., n), ``W`` (n, m) and a bias ``b`` that broadcasts to the
     result, or ``x @ W`` when called on two inputs."""
@@ -59,7 +65,7 @@ class Linear(Function):
     def vjp(self, gy: Tensor, x: Tensor, w: Tensor, *b_and_y: Tensor) -> tuple[Tensor | None, ...]:
         n, m = w.shape
         gx = unbroadcast(gy @ w.T, x) if self.needs_grad(0) else None
-        gw = unbroadcast(_reshaped(x, (-1, n)).T @ _reshaped(gy, (-1, m)), w)
+        gw = unbroadcast(_matrix(x, n).T @ _matrix(gy, m), w)
         if len(b_and_y) == 1:
             return gx, gw
         return gx, gw, unbroadcast(gy, b_and_y[0])

@@ -13,9 +13,10 @@ import numpy.typing as npt
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.activation import (
     LogSoftmax,
+    _log_sum_exp_shifted,
     _reference_log_softmax,
+    _shifted,
     log_softmax,
-    log_softmax_of,
 )
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Exp, _values, sigmoid_slope
@@ -88,8 +89,11 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x: Array) -> Array:
         self.labels = _class_labels(self.t, np.shape(x), "softmax_cross_entropy")
         n = _samples(x.shape, "softmax_cross_entropy")
-        log_p = log_softmax_of(x, (1,))
-        y: Array = np.asarray(-np.sum(log_p[np.arange(n), self.labels]) / n)
+        # NOTE: log_softmax_of(x, (1,)) at the labels alone, the same numbers
+        shifted, _ = _shifted(x, (1,))
+        rows = np.arange(n)
+        log_p = shifted[rows, self.labels] - _log_sum_exp_shifted(shifted, (1,))[rows, 0]
+        y: Array = np.asarray(-np.sum(log_p) / n)
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
@@ -98,10 +102,11 @@ class SoftmaxCrossEntropy(Function):
         # NOTE: softmax(x) - one_hot, with the label's p - 1 written as minus the other classes'
         # share, which does not cancel where p is near 1; the shift is a constant, as softmax
         # is shift-invariant
-        e = Exp().apply(x - np.max(_values(x), axis=1, keepdims=True))
-        others = Sum((1,), True).apply(e * (1 - one_hot))
+        e = Exp().apply(x - _values(x).max(axis=1, keepdims=True))
+        e_others = e * (1 - one_hot)
+        others = Sum((1,), True).apply(e_others)
         total = others + Sum((1,), True).apply(e * one_hot)
-        gx: Tensor = (e * (1 - one_hot) - others * one_hot) / total * (gy / n)
+        gx: Tensor = (e_others - others * one_hot) / total * (gy / n)
         return gx
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
