@@ -106,6 +106,10 @@ class Variable:
         def __array__(self, dtype=None, copy=None):
             return tinygrad_ref.interop.as_ndarray(self, dtype, copy)
 
+    def __float__(self) -> float:
+        # NOTE: NumPy also calls it to store a 0-d Variable into an array: np.array([v, w]).
+        return tinygrad_ref.interop.as_float(self)
+
     def __eq__(self, other: object) -> npt.NDArray[np.bool_]:  # type: ignore[override]
         # NOTE: object's __eq__ returns a bool; NumPy's ndarray overrides it the same way.
         return tinygrad_ref.interop.compare(self, "__eq__", other)

@@ -122,7 +122,8 @@ def _terms(nest: Nest, depth: int) -> float:
     it is differentiated by on the way up."""
     terms, scale = 0.0, 1.0
     for below in range(depth, 4):
-        value = float(np.asarray(nest.level(below, nest.point[:below])))
+        level = nest.level(below, nest.point[:below])
+        value = float(level.data if isinstance(level, Variable) else level)
         terms = max(terms, abs(value) / scale)
         if below < 3:
             scale *= max(abs(nest.point[below]), 1.0)
