@@ -379,6 +379,24 @@ class Variable:
     def __abs__(self) -> Variable:
         return tinygrad_ref.ops.abs(self)
 
+    def ravel(self) -> Variable:
+        """The values as a 1-d Variable, as NumPy's."""
+        return tinygrad_ref.ops.reshape(self, -1)
+
+    def flatten(self) -> Variable:
+        """The values as a 1-d Variable, as NumPy's method (DeZero's function
+        ``F.flatten`` keeps the first axis instead)."""
+        return tinygrad_ref.ops.reshape(self, -1)
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Variable:
+        """Without the axes of size 1 named by ``axis`` (all of them for ``None``), as NumPy's."""
+        return tinygrad_ref.ops.squeeze(self, axis)
+
+    def astype(self, dtype: npt.DTypeLike) -> Variable:
+        """Converted to the floating ``dtype`` (any other is a ``TypeError``); its gradient
+        converts back."""
+        return tinygrad_ref.ops.cast(self, dtype)
+
     def dot(self, other: Operand) -> Variable:
         """``self @ other``: DeZero's name for the matrix product."""
         return tinygrad_ref.ops.matmul(self, other)

@@ -9,8 +9,8 @@ op that backs them and return a recorded Variable, as the operators do.
   NumPy boolean arrays of the data.
 * ``__array_function__``: a NumPy function (``np.sum(v, axis=0)``) runs the op whose spec lists
   it (``np.concatenate``, ``np.stack`` take a sequence as NumPy does; ``np.split`` gives
-  ``split``'s tuple, not NumPy's list); ``np.dot`` and ``np.vdot`` are composed from ops by
-  NumPy's rules; the functions that only inspect values (``np.allclose``, ``np.shape``) run
+  ``split``'s tuple, not NumPy's list); ``np.dot``, ``np.vdot`` and ``np.ravel`` are composed from
+  ops by NumPy's rules; the functions that only inspect values (``np.allclose``, ``np.shape``) run
   on the data.
 * ``__array__``: ``np.asarray(v)`` is ``v.data``, without its graph.
 
@@ -106,10 +106,19 @@ def vdot(a: Operand, b: Operand) -> Variable:
     return ops.matmul(_reshaped(a, (-1,)), _reshaped(b, (-1,)))
 
 
+def ravel(a: Operand) -> Variable:
+    """``np.ravel``: the values as a 1-d Variable."""
+    return ops.reshape(a, -1)
+
+
 def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
     """What each ufunc method and NumPy function runs: the op whose spec claims it first."""
     ufuncs: dict[UfuncKey, Dispatch] = {}
-    functions: dict[object, Dispatch] = {np.dot: Dispatch(dot, 2), np.vdot: Dispatch(vdot, 2)}
+    functions: dict[object, Dispatch] = {
+        np.dot: Dispatch(dot, 2),
+        np.vdot: Dispatch(vdot, 2),
+        np.ravel: Dispatch(ravel, 1),
+    }
     for spec in REGISTRY.values():
         if spec.numpy_reflected:
             continue
@@ -124,7 +133,7 @@ def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
 
 
 # NOTE: the ufunc methods and NumPy functions that run an op: those the specs claim in
-# OpSpec.numpy, and np.dot and np.vdot.
+# OpSpec.numpy, and np.dot, np.vdot and np.ravel.
 UFUNCS: Mapping[UfuncKey, Dispatch]
 FUNCTIONS: Mapping[object, Dispatch]
 UFUNCS, FUNCTIONS = _tables()
