@@ -106,6 +106,10 @@ class Variable:
         def __array__(self, dtype=None, copy=None):
             return tinygrad_ref.interop.as_ndarray(self, dtype, copy)
 
+    def __float__(self) -> float:
+        # NOTE: NumPy also calls it to store a 0-d Variable into an array: np.array([v, w]).
+        return tinygrad_ref.interop.as_float(self)
+
     def __eq__(self, other: object) -> npt.NDArray[np.bool_]:  # type: ignore[override]
         # NOTE: object's __eq__ returns a bool; NumPy's ndarray overrides it the same way.
         return tinygrad_ref.interop.compare(self, "__eq__", other)
@@ -377,6 +381,24 @@ class Variable:
 
     def __abs__(self) -> Variable:
         return tinygrad_ref.ops.abs(self)
+
+    def ravel(self) -> Variable:
+        """The values as a 1-d Variable, as NumPy's."""
+        return tinygrad_ref.ops.reshape(self, -1)
+
+    def flatten(self) -> Variable:
+        """The values as a 1-d Variable, as NumPy's method (DeZero's function
+        ``F.flatten`` keeps the first axis instead)."""
+        return tinygrad_ref.ops.reshape(self, -1)
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Variable:
+        """Without the axes of size 1 named by ``axis`` (all of them for ``None``), as NumPy's."""
+        return tinygrad_ref.ops.squeeze(self, axis)
+
+    def astype(self, dtype: npt.DTypeLike) -> Variable:
+        """Converted to the floating ``dtype`` (any other is a ``TypeError``); its gradient
+        converts back."""
+        return tinygrad_ref.ops.cast(self, dtype)
 
     def dot(self, other: Operand) -> Variable:
         """``self @ other``: DeZero's name for the matrix product."""

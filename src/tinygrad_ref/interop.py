@@ -9,8 +9,8 @@ op that backs them and return a recorded Variable, as the operators do.
   NumPy boolean arrays of the data.
 * ``__array_function__``: a NumPy function (``np.sum(v, axis=0)``) runs the op whose spec lists
   it (``np.concatenate``, ``np.stack`` take a sequence as NumPy does; ``np.split`` gives
-  ``split``'s tuple, not NumPy's list); ``np.dot`` and ``np.vdot`` are composed from ops by
-  NumPy's rules; the functions that only inspect values (``np.allclose``, ``np.shape``) run
+  ``split``'s tuple, not NumPy's list); ``np.dot``, ``np.vdot`` and ``np.ravel`` are composed from
+  ops by NumPy's rules; the functions that only inspect values (``np.allclose``, ``np.shape``) run
   on the data.
 * ``__array__``: ``np.asarray(v)`` is ``v.data``, without its graph.
 
@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref import ops
-from tinygrad_ref.core import Array, Operand, Variable, _is_python_number
+from tinygrad_ref.config import Config
+from tinygrad_ref.core import Array, Operand, Variable, _is_python_number, active_traces
 from tinygrad_ref.ops.shape import operand_shape
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
@@ -105,10 +106,19 @@ def vdot(a: Operand, b: Operand) -> Variable:
     return ops.matmul(_reshaped(a, (-1,)), _reshaped(b, (-1,)))
 
 
+def ravel(a: Operand) -> Variable:
+    """``np.ravel``: the values as a 1-d Variable."""
+    return ops.reshape(a, -1)
+
+
 def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
     """What each ufunc method and NumPy function runs: the op whose spec claims it first."""
     ufuncs: dict[UfuncKey, Dispatch] = {}
-    functions: dict[object, Dispatch] = {np.dot: Dispatch(dot, 2), np.vdot: Dispatch(vdot, 2)}
+    functions: dict[object, Dispatch] = {
+        np.dot: Dispatch(dot, 2),
+        np.vdot: Dispatch(vdot, 2),
+        np.ravel: Dispatch(ravel, 1),
+    }
     for spec in REGISTRY.values():
         if spec.numpy_reflected:
             continue
@@ -123,7 +133,7 @@ def _tables() -> tuple[dict[UfuncKey, Dispatch], dict[object, Dispatch]]:
 
 
 # NOTE: the ufunc methods and NumPy functions that run an op: those the specs claim in
-# OpSpec.numpy, and np.dot and np.vdot.
+# OpSpec.numpy, and np.dot, np.vdot and np.ravel.
 UFUNCS: Mapping[UfuncKey, Dispatch]
 FUNCTIONS: Mapping[object, Dispatch]
 UFUNCS, FUNCTIONS = _tables()
@@ -385,9 +395,24 @@ def _refuse_keywords(
             )
 
 
+def refuse_while_recording(conversion: str) -> None:
+    """Refuse, with a ``TypeError`` saying what to use, a conversion of a Variable to a NumPy
+    array or a Python number while a graph is recorded or a forward-mode pass traces: the
+    result could not carry the graph, and what was computed from it would get a zero
+    gradient without an error."""
+    if Config.enable_backprop or active_traces():
+        raise TypeError(
+            f"{conversion} of a Variable while a graph is recorded would drop the graph (a "
+            "silent zero gradient): build arrays that record with tinygrad_ref.stack or "
+            "concatenate (np.stack, np.concatenate), take the values without a graph with "
+            "v.data, or convert under no_grad()"
+        )
+
+
 def as_ndarray(v: Variable, dtype: npt.DTypeLike | None, copy: bool | None) -> Array:
-    """``Variable.__array__``: the data, converted to ``dtype`` and copied as NumPy 2's
-    ``copy`` asks (``None``: only if needed; ``False``: never, or a ``ValueError``)."""
+    """``Variable.__array__``: outside recording, the data, converted to ``dtype`` and copied as
+    NumPy 2's ``copy`` asks (``None``: only if needed; ``False``: never, or a ``ValueError``)."""
+    refuse_while_recording("np.asarray(v) (or np.array, np.r_, np.c_, any conversion to ndarray)")
     data = v._array()
     if dtype is None or np.dtype(dtype) == data.dtype:
         return data.copy() if copy else data
@@ -398,6 +423,12 @@ def as_ndarray(v: Variable, dtype: npt.DTypeLike | None, copy: bool | None) -> A
         )
     converted: Array = data.astype(dtype)
     return converted
+
+
+def as_float(v: Variable) -> float:
+    """``Variable.__float__``: outside recording, the data as a Python float, as NumPy's."""
+    refuse_while_recording("float(v) (or np.array([v, w]) of 0-d Variables)")
+    return float(v._array())
 
 
 def compare(v: Variable, method: str, other: object) -> npt.NDArray[np.bool_]:

@@ -115,6 +115,12 @@ def nests(draw: st.DrawFn) -> Nest:
     return Nest(program, point, transforms, through)  # type: ignore[arg-type]  # NOTE: 3 and 2
 
 
+def _number(value: Any) -> float:
+    """A level's value as a float: a Variable's data (converting the Variable itself while a
+    graph is recorded is refused), or the number."""
+    return float(value.data if isinstance(value, Variable) else value)
+
+
 def _terms(nest: Nest, depth: int) -> float:
     """The magnitude of the terms the function at level ``depth`` is computed from, as
     :func:`tinygrad_ref.check_second_gradients` floors them: its value, and each deeper
@@ -122,7 +128,7 @@ def _terms(nest: Nest, depth: int) -> float:
     it is differentiated by on the way up."""
     terms, scale = 0.0, 1.0
     for below in range(depth, 4):
-        value = float(np.asarray(nest.level(below, nest.point[:below])))
+        value = _number(nest.level(below, nest.point[:below]))
         terms = max(terms, abs(value) / scale)
         if below < 3:
             scale *= max(abs(nest.point[below]), 1.0)
@@ -134,7 +140,7 @@ def check_level(nest: Nest, depth: int) -> None:
     argument, of the whole nested function below it (the program itself below the innermost
     level), with the outer arguments fixed at the point."""
     outer = nest.point[:depth]
-    analytic = float(np.asarray(nest.level(depth, outer)))
+    analytic = _number(nest.level(depth, outer))
 
     def below(a: Variable) -> Variable:
         return as_variable(nest.level(depth + 1, (*outer, a)))

@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_ref
 from tests.helpers import grad_of
-from tinygrad_ref import REGISTRY, Operand, Variable, gradcheck, interop, viz
+from tinygrad_ref import REGISTRY, Operand, Variable, gradcheck, interop, no_grad, stack, viz
 from tinygrad_ref.ops import (
     Concatenate,
     Exp,
@@ -345,29 +345,90 @@ def test_other_numpy_functions_are_refused_by_name() -> None:
             func(x)
 
 
-def test_asarray_gives_the_data_without_a_graph() -> None:
+def test_asarray_gives_the_data_when_nothing_is_recorded() -> None:
     x = Variable(np.array([1.0, 2.0]))
-    assert np.asarray(x) is x.data
-    copied = np.array(x)
-    assert copied is not x.data
-    assert not np.shares_memory(copied, x.data)
-    assert np.asarray(x, copy=False) is x.data
-    assert np.asarray(x, dtype=np.float32).dtype == np.float32
-    with pytest.raises(ValueError, match="needs a copy"):
-        np.asarray(x, dtype=np.float32, copy=False)
-    stacked = np.array([x, Variable(np.array([3.0, 4.0]))])
-    assert stacked.dtype == np.float64
-    assert stacked.shape == (2, 2)
-    with pytest.raises(ValueError, match="is empty"):
-        np.asarray(Variable(None))
+    with no_grad():
+        assert np.asarray(x) is x.data
+        copied = np.array(x)
+        assert copied is not x.data
+        assert not np.shares_memory(copied, x.data)
+        assert np.asarray(x, copy=False) is x.data
+        assert np.asarray(x, dtype=np.float32).dtype == np.float32
+        with pytest.raises(ValueError, match="needs a copy"):
+            np.asarray(x, dtype=np.float32, copy=False)
+        stacked = np.array([x, Variable(np.array([3.0, 4.0]))])
+        assert stacked.dtype == np.float64
+        assert stacked.shape == (2, 2)
+        with pytest.raises(ValueError, match="is empty"):
+            np.asarray(Variable(None))
 
 
-def test_numpy_testing_compares_the_data() -> None:
+def test_zero_d_variables_give_a_plain_array_and_floats_when_nothing_is_recorded() -> None:
+    v, w = Variable(np.array(2.0)), Variable(np.array(3.0, dtype=np.float32))
+    with no_grad():
+        assert float(v) == 2.0
+        assert type(float(v)) is float
+        built = np.array([[v, w], [w, v]])
+        np.testing.assert_array_equal(built, [[2.0, 3.0], [3.0, 2.0]])
+        assert built.dtype == np.float64
+        np.testing.assert_array_equal(np.r_[v, w], [2.0, 3.0])
+        np.testing.assert_array_equal(
+            np.c_[Variable(np.array([1.0, 2.0])), [3.0, 4.0]], [[1.0, 3.0], [2.0, 4.0]]
+        )
+        with pytest.raises(TypeError, match=r"only (0-dimensional|length-1) arrays"):
+            float(Variable(np.array([1.0, 2.0])))
+
+
+CONVERSIONS: list[tuple[str, Any]] = [
+    ("np.asarray", lambda x, y: np.asarray(x)),
+    ("np.array", lambda x, y: np.array(x)),
+    ("np.array of a list", lambda x, y: np.array([x, y])),
+    ("np.array of nested lists", lambda x, y: np.array([[x, y], [y, x]])),
+    ("np.r_", lambda x, y: np.r_[x, y]),
+    ("np.c_", lambda x, y: np.c_[x, y]),
+    ("float", lambda x, y: float(x)),
+    ("np.testing.assert_allclose", lambda x, y: np.testing.assert_allclose(x, 2.0)),
+]
+
+
+@pytest.mark.parametrize(("name", "convert"), CONVERSIONS, ids=[c[0] for c in CONVERSIONS])
+def test_converting_a_variable_while_recording_is_refused_saying_what_to_use(
+    name: str, convert: Any
+) -> None:
+    x, y = Variable(np.array(2.0)), Variable(np.array(3.0))
+    with pytest.raises(TypeError, match="while a graph is recorded would drop the graph") as info:
+        convert(x, y)
+    for advice in ("tinygrad_ref.stack or concatenate", "v.data", "no_grad()"):
+        assert advice in str(info.value)
+    with no_grad():
+        convert(x, y)
+
+
+def test_conversion_is_refused_inside_a_transform_also_forward_mode() -> None:
+    def through_numpy(x: Variable) -> Variable:
+        return Variable(np.asarray(x)) * x
+
+    with pytest.raises(TypeError, match="would drop the graph"):
+        tinygrad_ref.grad(through_numpy)(np.array(2.0))
+    with no_grad(), pytest.raises(TypeError, match="would drop the graph"):
+        tinygrad_ref.jvp(through_numpy, (np.array(2.0),), (np.array(1.0),))
+
+
+def test_what_records_instead_gives_the_gradient() -> None:
+    x = Variable(np.array(2.0))
+    y = stack([x, x * x])
+    (y * np.array([1.0, 10.0])).sum().backward()
+    assert grad_of(x) == 1.0 + 10.0 * 2 * 2.0
+
+
+def test_numpy_testing_compares_the_data_when_nothing_is_recorded() -> None:
     x = Variable(np.array([1.0, 2.0]))
-    npa.testing.assert_allclose(x, [1.0, 2.0])
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        print(np.array([x]))
+    with no_grad():
+        npa.testing.assert_allclose(x, [1.0, 2.0])
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            print(np.array([x]))
     assert printed.getvalue() == "[[1. 2.]]\n"
+    npa.testing.assert_allclose(x.data, [1.0, 2.0])
 
 
 def test_every_numpy_spelling_dispatches_to_one_op() -> None:

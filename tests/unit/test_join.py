@@ -54,3 +54,14 @@ def test_joining_mismatched_shapes_is_refused_by_numpy() -> None:
         concatenate([Variable(np.ones((2, 2))), np.ones((3, 3))])
     with pytest.raises(ValueError, match="same shape"):
         stack([Variable(np.ones(2)), np.ones(3)])
+
+
+def test_concatenate_axis_none_flattens_and_its_gradients_take_the_shapes_back() -> None:
+    a, b = Variable(np.ones((2, 3))), Variable(np.array(2.0))
+    for y in (concatenate([a, b], axis=None), np.concatenate([a, b], axis=None)):
+        assert isinstance(y, Variable)
+        np.testing.assert_array_equal(y.data, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0])
+        a.grad = b.grad = None
+        (y * np.arange(7.0)).sum().backward()
+        np.testing.assert_array_equal(grad_of(a), [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+        assert grad_of(b) == 6.0

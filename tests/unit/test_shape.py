@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,29 @@ def test_squeeze_removes_size_one_axes_as_numpy() -> None:
     assert grad_of(x).shape == (1, 3, 1)
     with pytest.raises(ValueError, match=r"cannot squeeze axis 1 of size 3 \(shape \(1, 3, 1\)\)"):
         squeeze(x, 1)
+
+
+def test_numpy_methods_ravel_flatten_squeeze_astype_record_and_take_the_gradient_back() -> None:
+    x = Variable(np.arange(6.0).reshape(2, 1, 3))
+    weights = np.arange(1.0, 7.0)
+    npa: Any = np  # NOTE: NumPy's stubs take no Variable
+    for y in (x.ravel(), x.flatten(), npa.ravel(x)):
+        assert isinstance(y, Variable)
+        np.testing.assert_array_equal(y.data, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+        x.cleargrad()
+        (y * weights).sum().backward()
+        np.testing.assert_array_equal(grad_of(x), weights.reshape(2, 1, 3))
+    assert x.squeeze().shape == (2, 3)
+    assert x.squeeze(1).shape == (2, 3)
+    with pytest.raises(ValueError, match="cannot squeeze axis 0 of size 2"):
+        x.squeeze(0)
+    single = x.astype(np.float32)
+    assert single.dtype == np.float32
+    x.cleargrad()
+    (single * 2.0).sum().backward()
+    assert grad_of(x).dtype == np.float64
+    np.testing.assert_array_equal(grad_of(x), np.full((2, 1, 3), 2.0))
+    with pytest.raises(TypeError, match="can only cast to a floating dtype, not int64"):
+        x.astype(np.int64)
+    with pytest.raises(TypeError, match=r"np.ravel\(\): order= is not supported"):
+        npa.ravel(x, order="F")

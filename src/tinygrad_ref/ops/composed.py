@@ -34,7 +34,7 @@ def diff(
     if not shape:
         raise ValueError("diff needs an array of at least 1 dimension, got a 0-d one")
     if n == 0:
-        return x if isinstance(x, Variable) else reshape(x, shape)
+        return reshape(x, shape)  # NOTE: a new Variable, as every op gives, never x itself
     (axis,) = normalize_axes(axis, shape)
     parts = [_along(p, shape, axis) for p in (prepend,) if p is not None]
     parts += [x, *(_along(p, shape, axis) for p in (append,) if p is not None)]

@@ -9,7 +9,14 @@ from typing import Any, cast
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.shape import Reshape, batched, normalize_axes, tangent_axes, unbroadcast
+from tinygrad_ref.ops.shape import (
+    Reshape,
+    batched,
+    normalize_axes,
+    tangent_axes,
+    tangent_shape,
+    unbroadcast,
+)
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
 Sections = int | Sequence[int]
@@ -41,12 +48,12 @@ def _parts(t: Tensor, sections: Sections, axis: int) -> tuple[Tensor, ...]:
 
 
 class Concatenate(Function):
-    """``np.concatenate(xs, axis)`` of the inputs."""
+    """``np.concatenate(xs, axis)`` of the inputs; ``axis=None``: of the inputs flattened."""
 
     __slots__ = ("axis",)
     batched_jvp = True
 
-    def __init__(self, axis: int = 0) -> None:
+    def __init__(self, axis: int | None = 0) -> None:
         self.axis = axis
 
     def forward(self, *xs: Array) -> Array:
@@ -55,15 +62,27 @@ class Concatenate(Function):
 
     def vjp(self, gy: Tensor, *xs_and_y: Tensor) -> tuple[Tensor | None, ...]:
         xs = xs_and_y[:-1]
+        if self.axis is None:
+            bounds = np.cumsum([x.size for x in xs[:-1]]).tolist()
+            parts = _parts(gy, bounds, 0)
+            return tuple(
+                unbroadcast(Reshape(x.shape).apply(g), x) for g, x in zip(parts, xs, strict=True)
+            )
         (axis,) = normalize_axes(self.axis, gy.shape)
         bounds = np.cumsum([x.shape[axis] for x in xs[:-1]]).tolist()
         return tuple(unbroadcast(g, x) for g, x in zip(_parts(gy, bounds, axis), xs, strict=True))
 
     def jvp(self, *txs_xs_and_y: Tensor) -> Tensor:
         count = (len(txs_xs_and_y) - 1) // 2
-        tx0, x0 = txs_xs_and_y[0], txs_xs_and_y[count]
-        (axis,) = normalize_axes(tangent_axes(self.axis, tx0, x0), tx0.shape)
-        return _joined(txs_xs_and_y[:count], axis)
+        txs, xs = txs_xs_and_y[:count], txs_xs_and_y[count:-1]
+        if self.axis is None:
+            flat = [
+                Reshape(tangent_shape(t, x, (x.size,))).apply(t)
+                for t, x in zip(txs, xs, strict=True)
+            ]
+            return _joined(flat, 1 if batched(txs[0], xs[0]) else 0)
+        (axis,) = normalize_axes(tangent_axes(self.axis, txs[0], xs[0]), txs[0].shape)
+        return _joined(txs, axis)
 
 
 class Stack(Function):
@@ -128,8 +147,9 @@ class Split(Function):
         return _parts(tx, self.sections, axis)
 
 
-def concatenate(xs: Sequence[Operand], axis: int = 0) -> Variable:
-    """The operands joined along the existing ``axis``, as NumPy's."""
+def concatenate(xs: Sequence[Operand], axis: int | None = 0) -> Variable:
+    """The operands joined along the existing ``axis``, as NumPy's; ``axis=None`` joins them
+    flattened, of any shapes."""
     return Concatenate(axis)(*xs)
 
 
@@ -149,7 +169,11 @@ def split(x: Operand, indices_or_sections: Sections, axis: int = 0) -> tuple[Var
 
 def _join_case(sampler: Sampler, stacked: bool) -> Case:
     """Three operands to concatenate (two to stack) of up to 2 dimensions: enough for every
-    way an axis can be wrong, at a tenth of the cost of 3-D ones."""
+    way an axis can be wrong, at a tenth of the cost of 3-D ones; a quarter of the joins
+    flatten (``axis=None``) operands of any shapes."""
+    if not stacked and sampler.integer(0, 3) == 0:
+        flattened = tuple(sampler.shape(max_dims=2) for _ in range(3))
+        return Case(flattened, {"axis": None})
     shape = sampler.shape(min_dims=1, max_dims=2)
     ndim = len(shape)
     if stacked:
