@@ -410,10 +410,6 @@ SPECS = [
     reduction("mean", Mean, mean, (np.mean,), analytic=True),
     reduction("prod", Prod, prod, (np.prod, np.multiply.reduce), analytic=True),
     reduction("var", Var, var, (np.var,), case=_moment_case),
-    # NOTE: std's second derivatives are not fuzzed: near a slice of equal elements its
-    # Hessian is a difference of terms of size 1 / std, whose rounding (eps / std) the
-    # checker's allowance, from the terms of the result alone, does not cover; they are
-    # checked in tests/unit/test_reduction.py away from there.
     reduction("std", Std, std, (np.std,), case=_moment_case,
               kink=SpreadKink("every element of a slice equal", "0 (PyTorch)")),
     OpSpec("cumsum", Cumsum, cumsum, lambda x, axis: np.cumsum(x, axis=axis), (ANY,),
