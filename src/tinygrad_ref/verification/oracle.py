@@ -1231,6 +1231,7 @@ def _directional(
     w = objective.weights
     value = sum(float(np.sum(a * v)) for a, v in zip(analytic, directions, strict=True))
     if method == "complex":
+
         def stepped(h: float) -> list[npt.NDArray[Any]]:
             return [p + 1j * h * v for p, v in zip(objective.points, directions, strict=True)]
 
