@@ -180,6 +180,23 @@ def test_the_complex_step_catches_errors_of_1e_9() -> None:
     )
 
 
+def test_the_complex_steps_bound_holds_its_truncation_where_the_derivative_is_zero() -> None:
+    # NOTE: Im (i h)**3 / h = -h**2: all truncation, where the derivative is 0
+    (estimate,) = numerical_estimates(lambda v: v**3, Variable(np.zeros(2)), method="complex")
+    assert estimate is not None
+    assert np.all(estimate.value != 0)
+    assert np.all(np.abs(estimate.value) <= estimate.error)
+
+
+@pytest.mark.parametrize("fast", MODES)
+def test_the_complex_step_passes_a_product_of_zeros(fast: bool) -> None:
+    prod = REGISTRY["prod"]
+    report = check_gradients(
+        prod.function, Variable(np.zeros(3)), method="complex", reference=prod.reference, fast=fast
+    )
+    assert report.failure is None
+
+
 def test_a_float32_gradient_off_by_1e_4_is_caught_by_the_precision_check() -> None:
     x = Variable(RNG.uniform(0.5, 2.0, size=10).astype(np.float32))
 

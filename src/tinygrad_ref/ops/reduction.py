@@ -511,16 +511,9 @@ _EVEN_SPLIT = "split evenly among the tied elements (torch.amax, JAX)"
 SPECS = [
     reduction("sum", Sum, sum, (np.sum, np.add.reduce), analytic=True),
     reduction("mean", Mean, mean, (np.mean,), analytic=True),
-    # NOTE: not analytic: the complex step's error bound leaves out its truncation, h ** 2
-    # times the third derivative, which at a product of zeros is all there is (-1e-40 for
-    # prod([0, 0, 0]) along a tangent of ones, against a bound of 1e-55).
-    reduction("prod", Prod, prod, (np.prod, np.multiply.reduce)),
+    reduction("prod", Prod, prod, (np.prod, np.multiply.reduce), analytic=True),
     reduction("var", Var, var, (np.var,), case=_moment_case),
-    # NOTE: std's second derivatives are not fuzzed: near a slice of equal elements its
-    # Hessian is a difference of terms of size 1 / std, whose rounding (eps / std) the
-    # checker's allowance, from the terms of the result alone, does not cover; they are
-    # checked in tests/unit/test_reduction.py away from there.
-    reduction("std", Std, std, (np.std,), case=_moment_case, second_order=False,
+    reduction("std", Std, std, (np.std,), case=_moment_case,
               kink=SpreadKink("every element of a slice equal", "0 (PyTorch)")),
     OpSpec("cumsum", Cumsum, cumsum, lambda x, axis: np.cumsum(x, axis=axis), (ANY,),
            case=_scan_case, numpy=(np.cumsum,), analytic=True),

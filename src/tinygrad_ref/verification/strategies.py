@@ -27,6 +27,7 @@ import numpy.typing as npt
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from tinygrad_ref.config import using_config
 from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.ops.shape import normalize_axes
@@ -51,6 +52,7 @@ from tinygrad_ref.verification.checks import (
     GradcheckError,
     GradcheckReport,
     Mismatch,
+    _internal_terms,
     _rounding,
     as_computed,
     check_gradients,
@@ -1074,6 +1076,27 @@ def _directional_report(
     return GradcheckReport(float(error.max(initial=0.0)), 0.0, None, margin, "directional")
 
 
+def _summed_terms(
+    phi: Callable[..., Variable], points: Sequence[Float64Array], v: Float64Array
+) -> Float64Array:
+    """The terms the second-order pass sums, ``<v, H .>`` by element: the reverse pass over the
+    recorded gradient of ``phi``, run on ``|v|`` with each rule's contributions taken as
+    magnitudes (:func:`_internal_terms`), flattened. ``<|u|, M_v>`` is then the magnitude of
+    the terms of ``<v, H u>`` by either pass: std's Hessian near a slice of equal elements is a
+    difference of terms of size ``1 / std`` however small it is."""
+    variables = [Variable(p) for p in points]
+    with using_config("enable_backprop", True):
+        y = phi(*variables)
+        y.backward(create_graph=True)
+    parts = [
+        reshape(x.grad, (-1,)) if x.grad is not None else Variable(np.zeros(x.size))
+        for x in variables
+    ]
+    g = concatenate(parts) if len(parts) > 1 else parts[0]
+    terms = _internal_terms(g, variables, np.abs(v))
+    return np.concatenate([np.ravel(t) for t in terms])
+
+
 def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
     """Check forward over reverse on the op: for ``phi = sum(w * op(*xs))``, the Hessian is
     symmetric, ``<b, H a> = <a, H b>`` with ``H a`` from ``jvp(grad(phi))`` (to ``64 eps`` of
@@ -1128,7 +1151,10 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     other = math.fsum(_inner(ak, hk) for ak, hk in zip(a, hb, strict=True))
     flat_a = np.concatenate([np.ravel(ak) for ak in a])
     flat_b = np.concatenate([np.ravel(bk) for bk in b])
-    terms = _inner(np.abs(flat_b), terms_a) + _inner(np.abs(flat_a), terms_b)
+    summed_a, summed_b = _summed_terms(phi, points, flat_a), _summed_terms(phi, points, flat_b)
+    terms = _inner(np.abs(flat_b), np.maximum(terms_a, summed_a)) + _inner(
+        np.abs(flat_a), np.maximum(terms_b, summed_b)
+    )
     eps = float(np.finfo(np.float64).eps)
     ulps = abs(one - other) / (eps * max(terms, float(np.finfo(np.float64).smallest_normal)))
     if not ulps <= SECOND_ORDER_ROUNDING_MULTIPLE:
