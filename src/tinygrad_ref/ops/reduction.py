@@ -513,7 +513,12 @@ SPECS = [
     reduction("mean", Mean, mean, (np.mean,), analytic=True),
     reduction("prod", Prod, prod, (np.prod, np.multiply.reduce), analytic=True),
     reduction("var", Var, var, (np.var,), case=_moment_case),
-    reduction("std", Std, std, (np.std,), case=_moment_case,
+    # NOTE: std's second derivatives are not fuzzed: near a slice of equal elements its
+    # Hessian is a difference of terms of size 1 / std; the symmetry check counts them
+    # (strategies._summed_terms), but the check of each element of H a against the oracle
+    # still takes its allowance from the terms of the result alone (a forward-mode pass of
+    # magnitudes would count them: not built yet). Checked in tests/unit/test_reduction.py.
+    reduction("std", Std, std, (np.std,), case=_moment_case, second_order=False,
               kink=SpreadKink("every element of a slice equal", "0 (PyTorch)")),
     OpSpec("cumsum", Cumsum, cumsum, lambda x, axis: np.cumsum(x, axis=axis), (ANY,),
            case=_scan_case, numpy=(np.cumsum,), analytic=True),
