@@ -76,9 +76,9 @@ class Pair:
     theirs: Fn | None
 
 
-def pair(ours: type[tg.Function], forward: Fn, backward: Callable[[Any, Any], Any]) -> Pair:
+def pair(ours: type[tg.Function], value: Fn, gradient: Callable[[Any, Any], Any]) -> Pair:
     """Our Function ``ours`` and, when PyTorch is installed, its Function of one input whose
-    forward is ``forward(x)`` and whose backward is ``backward(gy, x)``."""
+    forward is ``value(x)`` and whose backward is ``gradient(gy, x)``."""
     if torch is None:
         return Pair(lambda v: ours()(v), None)
 
@@ -86,12 +86,12 @@ def pair(ours: type[tg.Function], forward: Fn, backward: Callable[[Any, Any], An
         @staticmethod
         def forward(ctx: Any, x: Any) -> Any:
             ctx.save_for_backward(x)
-            return forward(x)
+            return value(x)
 
         @staticmethod
         def backward(ctx: Any, gy: Any) -> Any:
             (x,) = ctx.saved_tensors
-            return backward(gy, x)
+            return gradient(gy, x)
 
     return Pair(lambda v: ours()(v), Theirs.apply)
 
