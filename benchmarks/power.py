@@ -76,6 +76,26 @@ class Pair:
     theirs: Fn | None
 
 
+def pair(ours: type[tg.Function], value: Fn, gradient: Callable[[Any, Any], Any]) -> Pair:
+    """Our Function ``ours`` and, when PyTorch is installed, its Function of one input whose
+    forward is ``value(x)`` and whose backward is ``gradient(gy, x)``."""
+    if torch is None:
+        return Pair(lambda v: ours()(v), None)
+
+    class Theirs(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return value(x)
+
+        @staticmethod
+        def backward(ctx: Any, gy: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return gradient(gy, x)
+
+    return Pair(lambda v: ours()(v), Theirs.apply)
+
+
 def elementwise(f: Fn, df: Fn, error: float = 0.0, where: tuple[int, ...] | None = None) -> Pair:
     """``f`` with the derivative ``df`` times ``1 + error`` at ``where``; ``f`` and ``df``
     take NumPy arrays and tensors alike."""
@@ -88,21 +108,10 @@ def elementwise(f: Fn, df: Fn, error: float = 0.0, where: tuple[int, ...] | None
             data = self.inputs[0].data
             return gy * (df(data) * factor(data.shape, error, where))
 
-    if torch is None:
-        return Pair(lambda v: Ours()(v), None)
+    def backward(gy: Any, x: Any) -> Any:
+        return gy * df(x) * torch.from_numpy(factor(tuple(x.shape), error, where))
 
-    class Theirs(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, x: Any) -> Any:
-            ctx.save_for_backward(x)
-            return f(x)
-
-        @staticmethod
-        def backward(ctx: Any, gy: Any) -> Any:
-            (x,) = ctx.saved_tensors
-            return gy * df(x) * torch.from_numpy(factor(tuple(x.shape), error, where))
-
-    return Pair(lambda v: Ours()(v), Theirs.apply)
+    return pair(Ours, f, backward)
 
 
 def exp_second_wrong(error: float, where: tuple[int, ...]) -> Pair:
@@ -119,22 +128,11 @@ def exp_second_wrong(error: float, where: tuple[int, ...]) -> Pair:
             scale = tg.Variable(factor(x.shape, error, where) - 1)
             return gy * tg.exp(x) * (1.0 + (x - tg.Variable(x.data.copy())) * scale)
 
-    if torch is None:
-        return Pair(lambda v: Ours()(v), None)
+    def backward(gy: Any, x: Any) -> Any:
+        scale = torch.from_numpy(factor(tuple(x.shape), error, where) - 1)
+        return gy * x.exp() * (1.0 + (x - x.detach()) * scale)
 
-    class Theirs(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, x: Any) -> Any:
-            ctx.save_for_backward(x)
-            return x.exp()
-
-        @staticmethod
-        def backward(ctx: Any, gy: Any) -> Any:
-            (x,) = ctx.saved_tensors
-            scale = torch.from_numpy(factor(tuple(x.shape), error, where) - 1)
-            return gy * x.exp() * (1.0 + (x - x.detach()) * scale)
-
-    return Pair(lambda v: Ours()(v), Theirs.apply)
+    return pair(Ours, exp, backward)
 
 
 def cross_entropy(targets: np.ndarray, error: float = 0.0, where: Any = None) -> Pair:
@@ -156,21 +154,13 @@ def cross_entropy(targets: np.ndarray, error: float = 0.0, where: Any = None) ->
         def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
             return gy * gradient(self.inputs[0].data)
 
-    if torch is None:
-        return Pair(lambda v: Ours()(v), None)
+    def forward(x: Any) -> Any:
+        return torch.nn.functional.cross_entropy(x, torch.from_numpy(targets))
 
-    class Theirs(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, x: Any) -> Any:
-            ctx.save_for_backward(x)
-            return torch.nn.functional.cross_entropy(x, torch.from_numpy(targets))
+    def backward(gy: Any, x: Any) -> Any:
+        return gy * torch.from_numpy(gradient(x.detach().numpy()))
 
-        @staticmethod
-        def backward(ctx: Any, gy: Any) -> Any:
-            (x,) = ctx.saved_tensors
-            return gy * torch.from_numpy(gradient(x.detach().numpy()))
-
-    return Pair(lambda v: Ours()(v), Theirs.apply)
+    return pair(Ours, forward, backward)
 
 
 def both(fn: Fn) -> Pair:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-RUN = Path(__file__).parents[2] / "benchmarks" / "run.py"
+ROOT = Path(__file__).parents[2]
 WORKLOADS = [
     "## scalar chain",
     "## 0-d chain against every peer",
@@ -27,21 +27,23 @@ WORKLOADS = [
 PEERS = ["dezero", "micrograd", "torch", "mygrad", "autograd"]
 
 
-def run_quick(env: dict[str, str] | None = None) -> str:
+def run_script(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``benchmarks/<script> --quick *args``, assert that it succeeds, return its output."""
+    command = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", *args]
     done = subprocess.run(
-        [sys.executable, str(RUN), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
+        command, capture_output=True, text=True, timeout=600, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
-    for workload in WORKLOADS:
-        assert workload in done.stdout
-    assert "tinygrad_ref" in done.stdout
-    assert "numpy by hand" in done.stdout
     return done.stdout
+
+
+def run_quick(env: dict[str, str] | None = None) -> str:
+    out = run_script("run.py", env=env)
+    for workload in WORKLOADS:
+        assert workload in out
+    assert "tinygrad_ref" in out
+    assert "numpy by hand" in out
+    return out
 
 
 def test_quick_run_reports_every_workload_with_the_installed_peers() -> None:
@@ -60,16 +62,7 @@ def test_a_missing_peer_is_reported_as_skipped(tmp_path: Path) -> None:
 
 
 def test_the_ab_script_compares_two_trees_in_one_process() -> None:
-    root = Path(__file__).parents[2]
-    trees = [str(root), str(root / "src")]
-    done = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "ab.py"), *trees, "--quick", "--repeat", "3"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    out = run_script("ab.py", str(ROOT), str(ROOT / "src"), "--repeat", "3")
     workloads = ["## scalar chain", "## 0-d forward", "## 0-d jvp", "## rosenbrock grad"]
     workloads += ["## rosenbrock hvp", "## rosenbrock hessian", "## jvp on large arrays"]
     for workload in [
@@ -79,24 +72,16 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
         "## layer",
         "## mlp step",
     ]:
-        assert workload in done.stdout
-    assert "## jacobian(mode='fwd')" in done.stdout
-    assert done.stdout.count("B / A = ") == 13
+        assert workload in out
+    assert "## jacobian(mode='fwd')" in out
+    assert out.count("B / A = ") == 13
 
 
 def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:
     """benchmarks/power.py --quick: every case of issue 18 runs, and our full mode neither
     misses a planted error nor rejects a right function (fast mode and PyTorch may)."""
-    script = Path(__file__).parents[2] / "benchmarks" / "power.py"
-    done = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = [line.split(" | ") for line in done.stdout.splitlines() if " | " in line][2:]
+    out = run_script("power.py")
+    rows = [line.split(" | ") for line in out.splitlines() if " | " in line][2:]
     assert len(rows) == 15
     for row in rows:
         assert "MISSED" not in row[2]
@@ -107,16 +92,8 @@ def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:
 def test_the_sampled_check_script_runs_and_every_row_passes() -> None:
     """benchmarks/sampled.py --quick: a sampled and a full check_vjp of a right rule, each
     passing, each checking as many elements as its row says."""
-    script = Path(__file__).parents[2] / "benchmarks" / "sampled.py"
-    done = subprocess.run(
-        [sys.executable, str(script), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    out = run_script("sampled.py")
+    rows = [line.split() for line in out.splitlines()[2:]]
     assert [row[:2] for row in rows] == [
         ["64", "64"],
         ["256", "256"],
