@@ -1,8 +1,8 @@
 """DeZero's ``dezero.functions`` (``import tinygrad_ref.functions as F``): every op of
 :mod:`tinygrad_ref.ops` as a function, under DeZero's names and signatures, and the others
 (``log1p``, ``where``, ``concatenate``, ...) under NumPy's or PyTorch's. Each is registered and
-verified (``python -m tinygrad_ref verify``); where one differs from DeZero's, the README says
-how (its section "Coming from DeZero").
+verified (``python -m tinygrad_ref verify``); where one differs from DeZero's, the docs say
+how (docs/tutorial.md, "Coming from DeZero").
 """
 
 from tinygrad_ref.ops import (

@@ -630,7 +630,7 @@ _ZEROS_OF_SIN = (math.pi, 2 * math.pi, 1e3 * math.pi, 0.5 * math.pi, 1.5 * math.
 _INTEGERS = (1.0, 2.0, 3.0, 1e3, 2.0**52 + 1, 0.5, 1.5)
 """Where sinc crosses zero (and half-integers, where cos(pi x) does): sinc's values there are
 small and need relative accuracy. Not the zeros of its slope (the first at 1.4303): no float64
-formula keeps the slope's relative accuracy there (README, the accuracy table)."""
+formula keeps the slope's relative accuracy there (docs/verification.md, the accuracy table)."""
 
 
 def _exact_sinc_slope(mp: Any, x: Any) -> Any:
