@@ -176,6 +176,9 @@ from tinygrad_ref.verification.rules import RuleReport, check_jvp, check_vjp, jv
 
 del _gradcheck_module
 
+# NOTE: the one place the version is written: pyproject.toml reads it from here (hatch)
+__version__ = "0.1.0"
+
 __all__ = [
     "REGISTRY",
     "Array",
