@@ -400,6 +400,20 @@ class Variable:
         converts back."""
         return tinygrad_ref.ops.cast(self, dtype)
 
+    def repeat(self, repeats: int | Sequence[int], axis: int | None = None) -> Variable:
+        """Each element repeated ``repeats`` times along ``axis`` (``None``: flattened), as
+        NumPy's."""
+        return tinygrad_ref.ops.repeat(self, repeats, axis)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Variable:
+        """With the axes ``axis1`` and ``axis2`` interchanged, as NumPy's."""
+        return tinygrad_ref.ops.swapaxes(self, axis1, axis2)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Variable:
+        """The diagonal at ``offset`` of each plane of ``axis1`` and ``axis2``, along a new last
+        axis, as NumPy's."""
+        return tinygrad_ref.ops.diagonal(self, offset, axis1, axis2)
+
     def dot(self, other: Operand) -> Variable:
         """``self @ other``: DeZero's name for the matrix product."""
         return tinygrad_ref.ops.matmul(self, other)

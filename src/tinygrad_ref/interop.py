@@ -359,8 +359,12 @@ def _run(
     defaults; a parameter the op does not take is dropped at its default (``order="C"``),
     refused otherwise."""
     names = parameter_names(target, dispatch)
+    operands: tuple[Any, ...] = ()
     call: dict[str, Any] = {}
     for p in _signature(target).parameters.values():
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            operands = given.get(p.name, ())  # NOTE: np.atleast_1d(*arys), as ours
+            continue
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             _refuse_keywords(target, given.get(p.name, {}), dispatch)
             call.update(given.get(p.name, {}))
@@ -371,7 +375,7 @@ def _run(
                 call[names[p.name]] = value
         elif not _is_default(value, p.default):
             _refuse_keywords(target, {p.name: value})
-    return dispatch.function(**call)
+    return dispatch.function(*operands, **call)
 
 
 def _is_default(value: object, default: object) -> bool:
