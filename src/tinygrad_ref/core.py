@@ -346,31 +346,59 @@ class Variable:
         """The axes reversed: the transpose of a matrix."""
         return tinygrad_ref.ops.transpose(self)
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
-        return tinygrad_ref.ops.sum(self, axis, keepdims=keepdims)
+    # NOTE: dtype=, as NumPy's methods take it: a floating dtype to compute in and return
+    def sum(
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        keepdims: bool = False,
+    ) -> Variable:
+        return tinygrad_ref.ops.sum(self, axis, dtype, keepdims=keepdims)
 
     def mean(
-        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
+        return tinygrad_ref.ops.mean(self, axis, dtype, keepdims=keepdims)
 
     def prod(
-        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.prod(self, axis, keepdims=keepdims)
+        return tinygrad_ref.ops.prod(self, axis, dtype, keepdims=keepdims)
 
-    def cumprod(self, axis: int | None = None) -> Variable:
-        return tinygrad_ref.ops.cumprod(self, axis)
+    def cumsum(self, axis: int | None = None, *, dtype: npt.DTypeLike | None = None) -> Variable:
+        return tinygrad_ref.ops.cumsum(self, axis, dtype)
+
+    def cumprod(self, axis: int | None = None, *, dtype: npt.DTypeLike | None = None) -> Variable:
+        return tinygrad_ref.ops.cumprod(self, axis, dtype)
 
     def var(
-        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        ddof: float = 0,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.var(self, axis, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.var(self, axis, dtype, ddof=ddof, keepdims=keepdims)
 
     def std(
-        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        ddof: float = 0,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.std(self, axis, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.std(self, axis, dtype, ddof=ddof, keepdims=keepdims)
 
     # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
     def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:

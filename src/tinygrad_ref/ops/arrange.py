@@ -37,7 +37,7 @@ Counts = int | Sequence[int] | npt.NDArray[np.integer[Any]]
 def _ints(value: Any, what: str) -> tuple[int, ...]:
     """``value``, an int or a 1-d sequence of ints, as a tuple; a TypeError naming ``what``
     for anything else (a float, which NumPy would truncate without a word)."""
-    items = value if isinstance(value, (Sequence, np.ndarray)) else (value,)
+    items = (value,) if np.ndim(value) == 0 else value
     if isinstance(value, np.ndarray) and value.ndim > 1:
         raise ValueError(
             f"{what} must be an int or a 1-d sequence of ints, got shape {value.shape}"
