@@ -535,6 +535,9 @@ def _triangle_case(sampler: Sampler) -> Case:
     return Case((shape,), {"k": sampler.integer(-shape[-1] - 1, shape[-1] + 1)})
 
 
+_PAD_DICTS = np.lib.NumpyVersion(np.__version__) >= "2.3.0"
+
+
 def _pad_case(sampler: Sampler) -> Case:
     """Every form of ``pad_width`` (an int, a pair, a 1-tuple of a pair, one pair per axis, a
     dict of some axes) and of ``constant_values`` (a value, a pair, one pair per axis)."""
@@ -544,8 +547,10 @@ def _pad_case(sampler: Sampler) -> Case:
     def pair() -> tuple[int, int]:
         return sampler.integer(0, 2), sampler.integer(0, 2)
 
-    # NOTE: NumPy reads an empty tuple or dict (the per-axis forms of a 0-d operand) as floats
-    form = sampler.choice(["int", "pair", "one pair", *(["per axis", "dict"] if ndim else [])])
+    # NOTE: NumPy reads an empty tuple or dict (the per-axis forms of a 0-d operand) as floats;
+    # it takes a dict from NumPy 2.3 on
+    forms = ["per axis", "dict"] if _PAD_DICTS else ["per axis"]
+    form = sampler.choice(["int", "pair", "one pair", *(forms if ndim else [])])
     width: Any = sampler.integer(0, 2) if form == "int" else pair()
     if form == "one pair":
         width = (width,)
