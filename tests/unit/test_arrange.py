@@ -85,6 +85,18 @@ def test_roll_moves_an_axis_named_twice_by_the_sum() -> None:
     np.testing.assert_array_equal(roll(x, (), ()).data, M)
 
 
+def test_axes_may_be_lists() -> None:
+    x = Variable(np.arange(24.0).reshape(2, 3, 4))
+    for y, expected in [
+        (npa.flip(x, [0, -1]), npa.flip(x.data, [0, -1])),
+        (npa.rot90(x, 1, [2, 0]), npa.rot90(x.data, 1, [2, 0])),
+        (npa.moveaxis(x, [0, 1], [-1, 0]), np.moveaxis(x.data, [0, 1], [-1, 0])),
+        (npa.roll(x, [1, -1], [0, 2]), np.roll(x.data, [1, -1], [0, 2])),
+        (npa.tile(x, [2, 1, 1]), np.tile(x.data, [2, 1, 1])),
+    ]:
+        np.testing.assert_array_equal(y.data, expected)
+
+
 def test_atleast_of_several_operands_is_a_tuple() -> None:
     x, c = Variable(np.float64(2.0)), np.ones(3)
     ys = npa.atleast_2d(x, c)

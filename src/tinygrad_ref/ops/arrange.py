@@ -16,7 +16,6 @@ from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.indexing import GetItem, GetItemGrad, get_item, get_item_grad
 from tinygrad_ref.ops.piecewise import Where, where
 from tinygrad_ref.ops.shape import (
-    Axis,
     BroadcastTo,
     Reshape,
     Transpose,
@@ -174,11 +173,11 @@ def roll(x: Operand, shift: Counts, axis: int | Sequence[int] | None = None) -> 
     return Roll(tuple(total.values()), tuple(total))(x)
 
 
-def flip(x: Operand, axis: Axis = None) -> Variable:
+def flip(x: Operand, axis: int | Sequence[int] | None = None) -> Variable:
     """``x`` with the order of its elements reversed along ``axis`` (``None``: every axis; a
-    tuple: those), as NumPy's."""
+    sequence: those), as NumPy's."""
     shape = operand_shape(x)
-    axes = normalize_axes(axis, shape)
+    axes = normalize_axes(None if axis is None else _ints(axis, "flip's axis"), shape)
     reverse, keep = slice(None, None, -1), slice(None)
     return get_item(x, tuple(reverse if i in axes else keep for i in range(len(shape))))
 
