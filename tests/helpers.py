@@ -71,6 +71,7 @@ def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
     }
     numpy_params = inspect.signature(target).parameters.values()
     positional_only = [p.name for p in numpy_params if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+    variadic = [p.name for p in numpy_params if p.kind is inspect.Parameter.VAR_POSITIONAL]
 
     def call(*operands: Any, **params: Any) -> Variable:
         if spec.numpy_reflected:
@@ -82,6 +83,7 @@ def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
             given, ours = given | ours, {}
         named = {numpy_name.get(name, name): value for name, value in given.items()}
         by_position = [named.pop(name) for name in positional_only if name in named]
+        by_position += [x for name in variadic if name in named for x in named.pop(name)]
         y: Any = target(*by_position, **named)
         return y if spec.numpy_result is None else spec.numpy_result(y, **ours)
 

@@ -346,31 +346,59 @@ class Variable:
         """The axes reversed: the transpose of a matrix."""
         return tinygrad_ref.ops.transpose(self)
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
-        return tinygrad_ref.ops.sum(self, axis, keepdims=keepdims)
+    # NOTE: dtype=, as NumPy's methods take it: a floating dtype to compute in and return
+    def sum(
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        keepdims: bool = False,
+    ) -> Variable:
+        return tinygrad_ref.ops.sum(self, axis, dtype, keepdims=keepdims)
 
     def mean(
-        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.mean(self, axis, keepdims=keepdims)
+        return tinygrad_ref.ops.mean(self, axis, dtype, keepdims=keepdims)
 
     def prod(
-        self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.prod(self, axis, keepdims=keepdims)
+        return tinygrad_ref.ops.prod(self, axis, dtype, keepdims=keepdims)
 
-    def cumprod(self, axis: int | None = None) -> Variable:
-        return tinygrad_ref.ops.cumprod(self, axis)
+    def cumsum(self, axis: int | None = None, *, dtype: npt.DTypeLike | None = None) -> Variable:
+        return tinygrad_ref.ops.cumsum(self, axis, dtype)
+
+    def cumprod(self, axis: int | None = None, *, dtype: npt.DTypeLike | None = None) -> Variable:
+        return tinygrad_ref.ops.cumprod(self, axis, dtype)
 
     def var(
-        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        ddof: float = 0,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.var(self, axis, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.var(self, axis, dtype, ddof=ddof, keepdims=keepdims)
 
     def std(
-        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        ddof: float = 0,
+        keepdims: bool = False,
     ) -> Variable:
-        return tinygrad_ref.ops.std(self, axis, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.std(self, axis, dtype, ddof=ddof, keepdims=keepdims)
 
     # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
     def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:
@@ -399,6 +427,20 @@ class Variable:
         """Converted to the floating ``dtype`` (any other is a ``TypeError``); its gradient
         converts back."""
         return tinygrad_ref.ops.cast(self, dtype)
+
+    def repeat(self, repeats: int | Sequence[int], axis: int | None = None) -> Variable:
+        """Each element repeated ``repeats`` times along ``axis`` (``None``: flattened), as
+        NumPy's."""
+        return tinygrad_ref.ops.repeat(self, repeats, axis)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Variable:
+        """With the axes ``axis1`` and ``axis2`` interchanged, as NumPy's."""
+        return tinygrad_ref.ops.swapaxes(self, axis1, axis2)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Variable:
+        """The diagonal at ``offset`` of each plane of ``axis1`` and ``axis2``, along a new last
+        axis, as NumPy's."""
+        return tinygrad_ref.ops.diagonal(self, offset, axis1, axis2)
 
     def dot(self, other: Operand) -> Variable:
         """``self @ other``: DeZero's name for the matrix product."""

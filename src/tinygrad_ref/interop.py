@@ -359,8 +359,12 @@ def _run(
     defaults; a parameter the op does not take is dropped at its default (``order="C"``),
     refused otherwise."""
     names = parameter_names(target, dispatch)
+    operands: tuple[Any, ...] = ()
     call: dict[str, Any] = {}
     for p in _signature(target).parameters.values():
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            operands = given.get(p.name, ())  # NOTE: np.atleast_1d(*arys), as ours
+            continue
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             _refuse_keywords(target, given.get(p.name, {}), dispatch)
             call.update(given.get(p.name, {}))
@@ -369,13 +373,19 @@ def _run(
         if p.name in names:
             if value is not np._NoValue:
                 call[names[p.name]] = value
-        elif not _is_default(value, p.default):
+        elif not _is_default(value, p.default, p.name):
             _refuse_keywords(target, {p.name: value})
-    return dispatch.function(**call)
+    return dispatch.function(*operands, **call)
 
 
-def _is_default(value: object, default: object) -> bool:
-    if value is default:
+_NEUTRAL: Mapping[str, tuple[object, ...]] = {"where": (True, np.True_)}
+"""NumPy parameters whose value, given, means what leaving them out means: ``where=True``
+selects every element (np.sum, np.max..., the ufuncs)."""
+
+
+def _is_default(value: object, default: object, name: str) -> bool:
+    """Whether ``value``, given to NumPy's parameter ``name``, means what its ``default`` does."""
+    if value is default or any(value is n for n in _NEUTRAL.get(name, ())):
         return True
     return type(value) in (bool, int, str) and type(value) is type(default) and value == default
 
@@ -388,9 +398,10 @@ def _refuse_keywords(
     ours = set() if dispatch is None else set(_signature(dispatch.function).parameters)
     for keyword in params:
         if keyword not in ours:
+            only = f" (only {keyword}=True, its default)" if keyword in _NEUTRAL else ""
             raise TypeError(
-                f"{name_of(target)}(): {keyword}= is not supported with a Variable, as the op "
-                "it runs cannot honour it; to compute without a graph, give it the data "
+                f"{name_of(target)}(): {keyword}= is not supported with a Variable{only}, as the "
+                "op it runs cannot honour it; to compute without a graph, give it the data "
                 "(v.data) or out= an ndarray"
             )
 

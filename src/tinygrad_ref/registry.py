@@ -14,6 +14,7 @@ from types import MappingProxyType
 from tinygrad_ref.ops import (
     activation,
     arithmetic,
+    arrange,
     binary,
     composed,
     conv,
@@ -37,6 +38,7 @@ _MODULES = (
     elementwise,
     reduction,
     shape,
+    arrange,
     linalg,
     indexing,
     activation,

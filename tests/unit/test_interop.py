@@ -297,8 +297,8 @@ def test_numpy_functions_dispatch_with_numpys_signatures() -> None:
     assert npa.broadcast_to(Variable(np.ones(3)), (2, 3), subok=False).shape == (2, 3)
     with pytest.raises(TypeError, match=r"np.reshape\(\): order= is not supported"):
         npa.reshape(m, (6,), order="F")
-    with pytest.raises(TypeError, match=r"np.sum\(\): dtype= is not supported"):
-        npa.sum(m, 0, np.float32)
+    with pytest.raises(TypeError, match=r"sum's dtype= must be a floating dtype, not int64"):
+        npa.sum(m, 0, np.int64)
     with pytest.raises(TypeError, match=r"np.mean\(\): where= is not supported"):
         npa.mean(m, where=np.ones((2, 3), bool))
 
@@ -474,7 +474,7 @@ def clip_like(x: Operand, x_min: float, x_max: float) -> Variable:
 
 def test_numpy_parameters_map_onto_the_ops_by_position_then_name() -> None:
     sum_names = interop.parameter_names(np.sum, interop.Dispatch(tinygrad_ref.sum, 1))
-    assert sum_names == {"a": "x", "axis": "axis", "keepdims": "keepdims"}
+    assert sum_names == {"a": "x", "axis": "axis", "dtype": "dtype", "keepdims": "keepdims"}
     add_names = interop.parameter_names(np.add, interop.Dispatch(tinygrad_ref.add, 2))
     assert add_names == {"x1": "x0", "x2": "x1"}
     clip_names = interop.parameter_names(np.clip, interop.Dispatch(clip_like, 1))

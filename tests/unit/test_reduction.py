@@ -85,7 +85,7 @@ def test_keepdims_is_keyword_only_as_in_numpy() -> None:
     # NOTE: ndarray.sum(0, True) would mean dtype=True; refusing it keeps ported code honest.
     x = Variable(np.ones((2, 3)))
     with pytest.raises(TypeError):
-        x.sum(0, True)  # type: ignore[call-arg]  # NOTE: the point is the runtime check
+        x.sum(0, True)  # type: ignore[call-arg, arg-type]  # NOTE: the runtime check
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (-1, 0), (), (0, 1, 2)])

@@ -207,17 +207,35 @@ def fmin(x0: Operand, x1: Operand) -> Variable:
     return Fmin()(x0, x1)
 
 
-def _bound(value: float, name: str) -> float:
+def _bound(value: float | None, other: float | None, names: str, unbounded: float) -> float:
+    """A bound of clip given as ``value`` or as ``other`` (NumPy 2.1's spelling of it), at most
+    one of them: ``unbounded`` if neither is."""
+    if value is not None and other is not None:
+        raise TypeError(f"clip's bound is given twice, as {names}: give one of them")
+    name = names.split()[0]
+    value = other if value is None else value
+    if value is None:
+        return unbounded
     if not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"clip's {name} must be a number, got {type(value).__name__}")
+        raise TypeError(f"clip's {name} must be a number or None, got {type(value).__name__}")
     return float(value)
 
 
-def clip(x: Operand, x_min: float, x_max: float) -> Variable:
-    """``x`` limited to ``[x_min, x_max]``; the gradient is 1 on the bounds (inclusive)."""
-    low, high = _bound(x_min, "x_min"), _bound(x_max, "x_max")
+def clip(
+    x: Operand,
+    x_min: float | None = None,
+    x_max: float | None = None,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+) -> Variable:
+    """``x`` limited to ``[x_min, x_max]``, a bound ``None`` (or left out) for none, as NumPy's
+    (``min=`` and ``max=``, NumPy 2.1's and PyTorch's spellings, name them too); the gradient is
+    1 on the bounds (inclusive)."""
+    low = _bound(x_min, min, "x_min (a_min) and min", -np.inf)
+    high = _bound(x_max, max, "x_max (a_max) and max", np.inf)
     if not low <= high:
-        raise ValueError(f"clip needs x_min <= x_max, got x_min={x_min!r} and x_max={x_max!r}")
+        raise ValueError(f"clip needs x_min <= x_max, got x_min={low!r} and x_max={high!r}")
     return Clip(low, high)(x)
 
 
@@ -242,8 +260,12 @@ def _leaky_relu_case(sampler: Sampler) -> Case:
 
 
 def _clip_case(sampler: Sampler) -> Case:
+    """Two bounds, or one of them ``None`` (NumPy's spelling of no bound)."""
     low, high = sorted([sampler.integer(-10, 10) / 2, sampler.integer(-10, 10) / 2])
-    return Case((sampler.shape(),), {"x_min": low, "x_max": high})
+    bounds: list[float | None] = [low, high]
+    if not sampler.integer(0, 3):
+        bounds[sampler.integer(0, 1)] = None
+    return Case((sampler.shape(),), {"x_min": bounds[0], "x_max": bounds[1]})
 
 
 def _where_case(sampler: Sampler) -> Case:
@@ -258,7 +280,7 @@ def _at_zero(params: Params) -> tuple[float, ...]:
 
 
 def _clip_bounds(params: Params) -> tuple[float, ...]:
-    return (params["x_min"], params["x_max"])
+    return tuple(params[name] for name in ("x_min", "x_max") if params[name] is not None)
 
 
 def _zero_slope(params: Params) -> tuple[float, ...]:
@@ -329,7 +351,7 @@ SPECS = [
             "x == x_min or x == x_max",
             "gradient 1 on the bounds, inclusive (PyTorch, DeZero)",
             _clip_bounds,
-            lambda p: (1.0, 1.0),
+            lambda p: (1.0,) * len(_clip_bounds(p)),
         ),
         numpy=(np.clip,),
     ),

@@ -19,6 +19,7 @@ from tinygrad_ref.ops.shape import (
     Reshape,
     Transpose,
     batched,
+    in_dtype,
     normalize_axes,
     operand_shape,
     reshape,
@@ -407,38 +408,60 @@ def _products_of_others(x: Tensor, axes: tuple[int, ...]) -> Tensor:
     return Transpose(tuple(order.index(a) for a in range(x.ndim))).apply(others)
 
 
-def sum(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+def sum(
+    x: Operand, axis: Axis = None, dtype: npt.DTypeLike | None = None, *, keepdims: bool = False
+) -> Variable:
     """``x`` summed over ``axis`` (an int, a tuple of ints, negative ones counting from the end,
-    or ``None`` for all), keeping the reduced axes as size 1 if ``keepdims``; as NumPy's."""
-    return Sum(axis, keepdims)(x)
+    or ``None`` for all), keeping the reduced axes as size 1 if ``keepdims``; as NumPy's, which
+    computes in and returns a floating ``dtype`` if given."""
+    return Sum(axis, keepdims)(in_dtype(x, dtype, "sum"))
 
 
-def mean(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+def mean(
+    x: Operand, axis: Axis = None, dtype: npt.DTypeLike | None = None, *, keepdims: bool = False
+) -> Variable:
     """The mean of ``x`` over ``axis``, as :func:`sum` takes it; keeps ``x``'s dtype."""
-    return Mean(axis, keepdims)(x)
+    return Mean(axis, keepdims)(in_dtype(x, dtype, "mean"))
 
 
-def prod(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
+def prod(
+    x: Operand, axis: Axis = None, dtype: npt.DTypeLike | None = None, *, keepdims: bool = False
+) -> Variable:
     """The product of ``x`` over ``axis``, as :func:`sum` takes it (NumPy's ``prod``). Its
     derivative by an element is the product of the others, exact where ``x`` has zeros."""
-    return Prod(axis, keepdims)(x)
+    return Prod(axis, keepdims)(in_dtype(x, dtype, "prod"))
 
 
-def var(x: Operand, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False) -> Variable:
+def var(
+    x: Operand,
+    axis: Axis = None,
+    dtype: npt.DTypeLike | None = None,
+    *,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Variable:
     """The variance of ``x`` over ``axis``, as :func:`sum` takes it: the mean squared
     deviation from the mean, its sum divided by the count less ``ddof`` (NumPy's ``var``)."""
-    return Var(axis, keepdims, ddof)(x)
+    return Var(axis, keepdims, ddof)(in_dtype(x, dtype, "var"))
 
 
-def std(x: Operand, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False) -> Variable:
+def std(
+    x: Operand,
+    axis: Axis = None,
+    dtype: npt.DTypeLike | None = None,
+    *,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Variable:
     """The standard deviation ``sqrt(var(x, axis, ddof))`` (NumPy's ``std``); its gradient is
     0 where it is 0, as PyTorch's."""
-    return Std(axis, keepdims, ddof)(x)
+    return Std(axis, keepdims, ddof)(in_dtype(x, dtype, "std"))
 
 
-def cumprod(x: Operand, axis: int | None = None) -> Variable:
+def cumprod(x: Operand, axis: int | None = None, dtype: npt.DTypeLike | None = None) -> Variable:
     """The running product of ``x`` along ``axis`` (NumPy's ``cumprod``); ``None``: of ``x``
     flattened. Its derivative is exact where ``x`` has zeros, one or several."""
+    x = in_dtype(x, dtype, "cumprod")
     if axis is None:
         return Cumprod(0)(reshape(x, (-1,)))
     return Cumprod(normalize_axes(axis, operand_shape(x))[0])(x)
@@ -451,17 +474,25 @@ def ptp(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
     return Ptp(axis, keepdims)(x)
 
 
-def cumsum(x: Operand, axis: int | None = None) -> Variable:
+def cumsum(x: Operand, axis: int | None = None, dtype: npt.DTypeLike | None = None) -> Variable:
     """The running sum of ``x`` along ``axis`` (NumPy's ``cumsum``); ``None``: of ``x``
     flattened."""
+    x = in_dtype(x, dtype, "cumsum")
     if axis is None:
         return Cumsum(0)(reshape(x, (-1,)))
     return Cumsum(normalize_axes(axis, operand_shape(x))[0])(x)
 
 
-def trace(x: Operand, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Variable:
+def trace(
+    x: Operand,
+    offset: int = 0,
+    axis1: int = 0,
+    axis2: int = 1,
+    dtype: npt.DTypeLike | None = None,
+) -> Variable:
     """The sum of the diagonal at ``offset`` (above the main one if positive) of ``x``'s
     planes of ``axis1`` and ``axis2`` (NumPy's ``trace``)."""
+    x = in_dtype(x, dtype, "trace")
     shape = operand_shape(x)
     if len(shape) < 2:
         raise ValueError(f"trace needs an array of at least 2 dimensions, got shape {shape}")

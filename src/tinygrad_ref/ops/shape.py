@@ -217,6 +217,22 @@ class Cast(Function):
         return Cast(self.dtype).apply(tx)
 
 
+def in_dtype(x: Operand, dtype: npt.DTypeLike | None, name: str) -> Operand:
+    """``x`` converted to ``dtype`` (``x`` itself for ``None``): what NumPy's ``dtype=`` of a
+    reduction computes in and returns. Only a floating dtype: ``name``'s derivative needs one."""
+    if dtype is None:
+        return x
+    target = np.dtype(dtype)
+    if target.kind != "f":
+        raise TypeError(
+            f"{name}'s dtype= must be a floating dtype, not {target}: a derivative needs "
+            "floating values (to compute without a graph, give NumPy the data, v.data)"
+        )
+    if isinstance(x, (Variable, np.ndarray, np.generic)) and x.dtype == target:
+        return x
+    return Cast(target)(x)
+
+
 def sum_to(x: Operand, shape: tuple[int, ...]) -> Variable:
     """``x`` summed down to ``shape``: the reverse of ``broadcast_to(x, x.shape)``."""
     return SumTo(shape)(x)
@@ -231,6 +247,18 @@ def reshape(x: Operand, shape: int | tuple[int, ...]) -> Variable:
     """``x`` with its values in ``shape`` (one entry may be -1; an int is a 1-d shape), as
     NumPy's; the result may be a view of ``x``'s data."""
     return Reshape((shape,) if isinstance(shape, int) else shape)(x)
+
+
+def reshape_as_numpy(
+    x: Operand, shape: int | tuple[int, ...] | None = None, *, newshape: Any = None
+) -> Variable:
+    """What ``np.reshape`` runs: :func:`reshape` to ``shape``, or to ``newshape``, its name
+    before NumPy 2.1 (NumPy 2.1 to 2.3 take either; 2.4 refuses ``newshape`` itself)."""
+    if shape is not None and newshape is not None:
+        raise TypeError("np.reshape(): give shape= or newshape= (its older name), not both")
+    if shape is None and newshape is None:
+        raise TypeError("np.reshape(): the new shape is missing (shape=)")
+    return reshape(x, newshape if shape is None else shape)
 
 
 def transpose(x: Operand, axes: tuple[int, ...] | None = None) -> Variable:
@@ -392,6 +420,7 @@ SPECS = [
         infix=lambda x, shape: x.reshape(*shape),
         case=_reshape_case,
         numpy=(np.reshape,),
+        numpy_function=reshape_as_numpy,
         analytic=True,
     ),
     OpSpec(
