@@ -129,7 +129,23 @@ from tinygrad_ref.ops.indexing import (
     get_item,
     get_item_grad,
 )
-from tinygrad_ref.ops.join import Concatenate, Split, Stack, concatenate, split, stack
+from tinygrad_ref.ops.join import (
+    Concatenate,
+    Split,
+    Stack,
+    append,
+    array_split,
+    column_stack,
+    concatenate,
+    dsplit,
+    dstack,
+    hsplit,
+    hstack,
+    split,
+    stack,
+    vsplit,
+    vstack,
+)
 from tinygrad_ref.ops.layer import Dropout, Linear, dropout, embed_id, linear, linear_simple
 from tinygrad_ref.ops.linalg import MatMul, matmul
 from tinygrad_ref.ops.loss import (
@@ -339,6 +355,7 @@ __all__ = [
     "accuracy",
     "add",
     "angle",
+    "append",
     "arccos",
     "arccosh",
     "arcsin",
@@ -347,6 +364,7 @@ __all__ = [
     "arctan2",
     "arctanh",
     "around",
+    "array_split",
     "average",
     "average_pooling",
     "batch_norm",
@@ -357,6 +375,7 @@ __all__ = [
     "ceil",
     "clip",
     "col2im",
+    "column_stack",
     "concatenate",
     "conj",
     "conjugate",
@@ -372,6 +391,8 @@ __all__ = [
     "diff",
     "div",
     "dropout",
+    "dsplit",
+    "dstack",
     "embed_id",
     "exp",
     "exp2",
@@ -385,6 +406,8 @@ __all__ = [
     "fmod",
     "get_item",
     "get_item_grad",
+    "hsplit",
+    "hstack",
     "hypot",
     "im2col",
     "imag",
@@ -462,5 +485,7 @@ __all__ = [
     "trunc",
     "unbroadcast",
     "var",
+    "vsplit",
+    "vstack",
     "where",
 ]
