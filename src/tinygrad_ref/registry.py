@@ -25,6 +25,7 @@ from tinygrad_ref.ops import (
     loss,
     normalization,
     piecewise,
+    products,
     reduction,
     shape,
     steps,
@@ -48,6 +49,7 @@ _MODULES = (
     join,
     steps,
     composed,
+    products,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

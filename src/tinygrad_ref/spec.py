@@ -197,6 +197,15 @@ def draw_axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:
     return axes[::-1] if sampler.boolean() else axes
 
 
+def emptied(sampler: Sampler, shape: Shape) -> Shape:
+    """``shape``, or, one draw in four, with one of its axes of size 0 (an empty operand, which
+    every op takes as NumPy does)."""
+    if not shape or sampler.integer(0, 3):
+        return shape
+    axis = sampler.integer(0, len(shape) - 1)
+    return (*shape[:axis], 0, *shape[axis + 1 :])
+
+
 def reduction_case(sampler: Sampler) -> Case:
     """One operand of any shape, an ``axis`` (:func:`draw_axis`) and ``keepdims``."""
     shape = sampler.shape()

@@ -184,6 +184,12 @@ from tinygrad_ref.ops.piecewise import (
     relu,
     where,
 )
+from tinygrad_ref.ops.products import (
+    cross,
+    inner,
+    kron,
+    outer,
+)
 from tinygrad_ref.ops.reduction import (
     Cumprod,
     Cumsum,
@@ -383,6 +389,7 @@ __all__ = [
     "conv2d_simple",
     "cos",
     "cosh",
+    "cross",
     "cumprod",
     "cumsum",
     "deconv2d",
@@ -411,6 +418,8 @@ __all__ = [
     "hypot",
     "im2col",
     "imag",
+    "inner",
+    "kron",
     "leaky_relu",
     "linear",
     "linear_simple",
@@ -436,6 +445,7 @@ __all__ = [
     "nan_to_num",
     "neg",
     "normalize_axes",
+    "outer",
     "pooling",
     "pooling_simple",
     "positive",
