@@ -28,6 +28,7 @@ from tinygrad_ref.ops import (
     products,
     reduction,
     shape,
+    sorting,
     steps,
 )
 from tinygrad_ref.spec import OpSpec
@@ -50,6 +51,7 @@ _MODULES = (
     steps,
     composed,
     products,
+    sorting,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

@@ -390,6 +390,13 @@ class RangeTieKink(TieKink):
 
 
 @dataclass(frozen=True)
+class ArrangementTieKink(TieKink):
+    """Ties among the elements of operand 0 along ``params["axis"]`` (all of them, flattened,
+    for ``None``), for an op whose output rearranges them (``sort``, ``partition``): each input
+    element gets the mean of the gradients of the output elements equal to it."""
+
+
+@dataclass(frozen=True)
 class SpreadKink(Kink):
     """Slices of operand 0 along ``params["axis"]`` whose elements are all equal, where a
     measure of their spread (``std``) has a cone, as ``abs`` at 0. The strategies keep the

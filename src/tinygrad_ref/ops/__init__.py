@@ -53,6 +53,7 @@ from tinygrad_ref.ops.binary import (
 from tinygrad_ref.ops.composed import (
     average,
     diff,
+    select,
 )
 from tinygrad_ref.ops.conv import (
     AveragePooling,
@@ -232,6 +233,12 @@ from tinygrad_ref.ops.shape import (
     transpose,
     unbroadcast,
 )
+from tinygrad_ref.ops.sorting import (
+    Partition,
+    Sort,
+    partition,
+    sort,
+)
 from tinygrad_ref.ops.steps import (
     Fmod,
     Identity,
@@ -322,6 +329,7 @@ __all__ = [
     "MulConstant",
     "NanToNum",
     "Neg",
+    "Partition",
     "Pooling",
     "Pow",
     "Power",
@@ -341,6 +349,7 @@ __all__ = [
     "Softmax",
     "SoftmaxCrossEntropy",
     "Softplus",
+    "Sort",
     "Split",
     "Sqrt",
     "Square",
@@ -446,6 +455,7 @@ __all__ = [
     "neg",
     "normalize_axes",
     "outer",
+    "partition",
     "pooling",
     "pooling_simple",
     "positive",
@@ -466,6 +476,7 @@ __all__ = [
     "rpow",
     "rsub",
     "sech2",
+    "select",
     "sigmoid",
     "sigmoid_cross_entropy",
     "sigmoid_cross_entropy_grad",
@@ -479,6 +490,7 @@ __all__ = [
     "softmax_cross_entropy_simple",
     "softmax_simple",
     "softplus",
+    "sort",
     "split",
     "sqrt",
     "square",
