@@ -118,11 +118,22 @@ def test_the_stacks_give_numpys_shapes_and_route_the_gradients_back() -> None:
     np.testing.assert_array_equal(y.data, [1.0, 2.0, 5.0])
 
 
+def test_a_join_takes_an_array_or_variable_as_the_sequence_of_its_rows() -> None:
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    y = vstack(x)
+    np.testing.assert_array_equal(y.data, np.vstack(list(x.data)))
+    (y * 2.0).sum().backward()
+    np.testing.assert_array_equal(grad_of(x), np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(tinygrad_ref.hstack(x.data).data, np.hstack(list(x.data)))
+
+
 def test_joins_and_splits_refuse_what_numpy_refuses_by_name() -> None:
     x = Variable(np.arange(4.0))
-    with pytest.raises(TypeError, match="vstack takes a non-empty list or tuple of operands"):
-        vstack(x)  # type: ignore[arg-type]  # NOTE: the refusal under test
-    with pytest.raises(TypeError, match="hstack takes a non-empty list or tuple of operands"):
+    with pytest.raises(TypeError, match="vstack takes a sequence of operands, not a 0-d array"):
+        vstack(x[0])
+    with pytest.raises(TypeError, match="vstack takes a sequence of operands, not float"):
+        vstack(1.0)  # type: ignore[arg-type]  # NOTE: the refusal under test
+    with pytest.raises(ValueError, match="hstack needs at least one operand to join, got none"):
         tinygrad_ref.hstack([])
     with pytest.raises(ValueError, match=r"vsplit needs an array of at least 2 dimensions"):
         vsplit(x, 2)

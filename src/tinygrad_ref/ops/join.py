@@ -24,6 +24,10 @@ from tinygrad_ref.ops.shape import (
 )
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
+Operands = Sequence[Operand] | Variable | Array
+"""What the stacking joins take, as NumPy's: a sequence of operands, or an array or Variable as
+the sequence of its rows."""
+
 Sections = int | Sequence[int]
 """How ``split`` divides an axis: into that many equal parts, or at those indices."""
 
@@ -209,33 +213,40 @@ def _at_least(x: Operand, ndim: int) -> Operand:
 
 
 def _operands(tup: object, name: str) -> Sequence[Operand]:
-    """The operands of a join: a non-empty list or tuple (NumPy also iterates over an array's
-    rows; a Variable is refused, as :func:`split` gives its parts)."""
-    if not isinstance(tup, (list, tuple)) or not tup:
-        raise TypeError(f"{name} takes a non-empty list or tuple of operands, not {tup!r}")
+    """The operands of a join: a list or tuple of them, or, as NumPy takes it, an array or
+    Variable of at least 1 dimension as the sequence of its rows (each recorded)."""
+    if isinstance(tup, (Variable, np.ndarray)):
+        if not tup.ndim:
+            raise TypeError(f"{name} takes a sequence of operands, not a 0-d array")
+        rows: list[Operand] = [tup[i] for i in range(tup.shape[0])]
+        tup = rows
+    if not isinstance(tup, (list, tuple)):
+        raise TypeError(f"{name} takes a sequence of operands, not {type(tup).__name__}")
+    if not tup:
+        raise ValueError(f"{name} needs at least one operand to join, got none")
     return tup
 
 
-def vstack(tup: Sequence[Operand]) -> Variable:
+def vstack(tup: Operands) -> Variable:
     """The operands, each made at least 2-d, joined along the first axis (NumPy's ``vstack``:
     1-d arrays as rows)."""
     return concatenate([_at_least(x, 2) for x in _operands(tup, "vstack")], 0)
 
 
-def hstack(tup: Sequence[Operand]) -> Variable:
+def hstack(tup: Operands) -> Variable:
     """The operands, each made at least 1-d, joined along the second axis, or the first if
     they are 1-d (NumPy's ``hstack``)."""
     xs = [_at_least(x, 1) for x in _operands(tup, "hstack")]
     return concatenate(xs, 0 if len(operand_shape(xs[0])) == 1 else 1)
 
 
-def dstack(tup: Sequence[Operand]) -> Variable:
+def dstack(tup: Operands) -> Variable:
     """The operands, each made at least 3-d, joined along the third axis (NumPy's
     ``dstack``)."""
     return concatenate([_at_least(x, 3) for x in _operands(tup, "dstack")], 2)
 
 
-def column_stack(tup: Sequence[Operand]) -> Variable:
+def column_stack(tup: Operands) -> Variable:
     """The operands joined along the second axis, a 1-d one as a column and a 0-d one as a
     ``(1, 1)`` matrix (NumPy's ``column_stack``)."""
     xs = [_as_column(x) for x in _operands(tup, "column_stack")]
