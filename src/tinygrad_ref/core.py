@@ -363,14 +363,24 @@ class Variable:
         return tinygrad_ref.ops.cumprod(self, axis)
 
     def var(
-        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        ddof: float = 0,
+        keepdims: bool = False,
+        correction: float | None = None,
     ) -> Variable:
-        return tinygrad_ref.ops.var(self, axis, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.var(self, axis, ddof=ddof, keepdims=keepdims, correction=correction)
 
     def std(
-        self, axis: int | tuple[int, ...] | None = None, *, ddof: float = 0, keepdims: bool = False
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        *,
+        ddof: float = 0,
+        keepdims: bool = False,
+        correction: float | None = None,
     ) -> Variable:
-        return tinygrad_ref.ops.std(self, axis, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.std(self, axis, ddof=ddof, keepdims=keepdims, correction=correction)
 
     # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
     def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:

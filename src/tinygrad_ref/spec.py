@@ -206,10 +206,24 @@ def emptied(sampler: Sampler, shape: Shape) -> Shape:
     return (*shape[:axis], 0, *shape[axis + 1 :])
 
 
-def reduction_case(sampler: Sampler) -> Case:
-    """One operand of any shape, an ``axis`` (:func:`draw_axis`) and ``keepdims``."""
+def reduction_case(sampler: Sampler, empty_slices: bool = False) -> Case:
+    """One operand of any shape, an ``axis`` (:func:`draw_axis`) and ``keepdims``; one operand
+    in four empty: along an axis not reduced (every reduction takes it), or along any axis if
+    ``empty_slices`` (for one that takes an empty slice, as ``sum`` and ``prod``: 0 and 1)."""
     shape = sampler.shape()
-    return Case((shape,), {"axis": draw_axis(sampler, len(shape)), "keepdims": sampler.boolean()})
+    axis = draw_axis(sampler, len(shape))
+    ndim = len(shape)
+    axes = range(ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    kept = [a for a in range(ndim) if a not in {b % ndim for b in axes}]
+    if shape and sampler.integer(0, 3) == 0 and (kept or empty_slices):
+        emptied_axis = sampler.choice(kept if kept and not empty_slices else range(len(shape)))
+        shape = (*shape[:emptied_axis], 0, *shape[emptied_axis + 1 :])
+    return Case((shape,), {"axis": axis, "keepdims": sampler.boolean()})
+
+
+def empty_slices_case(sampler: Sampler) -> Case:
+    """:func:`reduction_case` with empty slices: for ``sum`` and ``prod``."""
+    return reduction_case(sampler, empty_slices=True)
 
 
 # Spec builders: one per family of ops, so that a new op is one short line. Each fills in what

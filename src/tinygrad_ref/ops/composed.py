@@ -131,7 +131,8 @@ def _diff_case(sampler: Sampler) -> Case:
     shape = sampler.shape(min_dims=1)
     ndim = len(shape)
     axis = sampler.integer(-ndim, ndim - 1)
-    params: dict[str, Any] = {"n": sampler.integer(0, 2), "axis": axis}
+    # NOTE: n up to past the axis's length, where NumPy's result is empty
+    params: dict[str, Any] = {"n": sampler.integer(0, shape[axis] + 1), "axis": axis}
     if sampler.boolean():
         params["prepend"] = 0.5
     if sampler.boolean():

@@ -22,7 +22,7 @@ from tinygrad_ref.ops.shape import (
     tangent_shape,
     unbroadcast,
 )
-from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, emptied
 
 Operands = Sequence[Operand] | Variable | Array
 """What the stacking joins take, as NumPy's: a sequence of operands, or an array or Variable as
@@ -288,7 +288,9 @@ def _split_at_least(
     """:func:`split` along ``axis``, for an ``x`` of at least ``min_ndim`` dimensions."""
     shape = operand_shape(x)
     if len(shape) < min_ndim:
-        raise ValueError(f"{name} needs an array of at least {min_ndim} dimensions, got {shape}")
+        raise ValueError(
+            f"{name} needs an array of {min_ndim} or more dimensions, got shape {shape}"
+        )
     return split(x, sections, axis)
 
 
@@ -311,19 +313,20 @@ def dsplit(x: Operand, indices_or_sections: Sections) -> tuple[Variable, ...]:
 def _join_case(sampler: Sampler, stacked: bool) -> Case:
     """Three operands to concatenate (two to stack) of up to 2 dimensions: enough for every
     way an axis can be wrong, at a tenth of the cost of 3-D ones; a quarter of the joins
-    flatten (``axis=None``) operands of any shapes."""
+    flatten (``axis=None``) operands of any shapes; empty operands (of size 0 along the axis
+    joined, or stacked) among them."""
     if not stacked and sampler.integer(0, 3) == 0:
         flattened = tuple(sampler.shape(max_dims=2) for _ in range(3))
         return Case(flattened, {"axis": None})
     shape = sampler.shape(min_dims=1, max_dims=2)
     ndim = len(shape)
     if stacked:
-        return Case((shape,) * 2, {"axis": sampler.integer(-ndim - 1, ndim)})
+        return Case((emptied(sampler, shape),) * 2, {"axis": sampler.integer(-ndim - 1, ndim)})
     axis = sampler.integer(-ndim, ndim - 1)
     shapes = []
     for _ in range(3):
         sides = list(shape)
-        sides[axis] = sampler.integer(1, 3)
+        sides[axis] = sampler.integer(0, 3)
         shapes.append(tuple(sides))
     return Case(tuple(shapes), {"axis": axis})
 
