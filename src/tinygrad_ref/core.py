@@ -387,8 +387,11 @@ class Variable:
         dtype: npt.DTypeLike | None = None,
         ddof: float = 0,
         keepdims: bool = False,
+        correction: float | None = None,
     ) -> Variable:
-        return tinygrad_ref.ops.var(self, axis, dtype, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.var(
+            self, axis, dtype, ddof=ddof, keepdims=keepdims, correction=correction
+        )
 
     def std(
         self,
@@ -397,8 +400,11 @@ class Variable:
         dtype: npt.DTypeLike | None = None,
         ddof: float = 0,
         keepdims: bool = False,
+        correction: float | None = None,
     ) -> Variable:
-        return tinygrad_ref.ops.std(self, axis, dtype, ddof=ddof, keepdims=keepdims)
+        return tinygrad_ref.ops.std(
+            self, axis, dtype, ddof=ddof, keepdims=keepdims, correction=correction
+        )
 
     # NOTE: the non-smooth reductions and abs(x), as DeZero's and NumPy's methods.
     def max(self, axis: int | tuple[int, ...] | None = None, *, keepdims: bool = False) -> Variable:

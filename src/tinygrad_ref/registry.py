@@ -26,8 +26,10 @@ from tinygrad_ref.ops import (
     loss,
     normalization,
     piecewise,
+    products,
     reduction,
     shape,
+    sorting,
     steps,
 )
 from tinygrad_ref.spec import OpSpec
@@ -50,6 +52,8 @@ _MODULES = (
     join,
     steps,
     composed,
+    products,
+    sorting,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

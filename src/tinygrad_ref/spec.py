@@ -197,10 +197,33 @@ def draw_axis(sampler: Sampler, ndim: int) -> int | tuple[int, ...] | None:
     return axes[::-1] if sampler.boolean() else axes
 
 
-def reduction_case(sampler: Sampler) -> Case:
-    """One operand of any shape, an ``axis`` (:func:`draw_axis`) and ``keepdims``."""
+def emptied(sampler: Sampler, shape: Shape) -> Shape:
+    """``shape``, or, one draw in four, with one of its axes of size 0 (an empty operand, which
+    every op takes as NumPy does)."""
+    if not shape or sampler.integer(0, 3):
+        return shape
+    axis = sampler.integer(0, len(shape) - 1)
+    return (*shape[:axis], 0, *shape[axis + 1 :])
+
+
+def reduction_case(sampler: Sampler, empty_slices: bool = False) -> Case:
+    """One operand of any shape, an ``axis`` (:func:`draw_axis`) and ``keepdims``; one operand
+    in four empty: along an axis not reduced (every reduction takes it), or along any axis if
+    ``empty_slices`` (for one that takes an empty slice, as ``sum`` and ``prod``: 0 and 1)."""
     shape = sampler.shape()
-    return Case((shape,), {"axis": draw_axis(sampler, len(shape)), "keepdims": sampler.boolean()})
+    axis = draw_axis(sampler, len(shape))
+    ndim = len(shape)
+    axes = range(ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    kept = [a for a in range(ndim) if a not in {b % ndim for b in axes}]
+    if shape and sampler.integer(0, 3) == 0 and (kept or empty_slices):
+        emptied_axis = sampler.choice(kept if kept and not empty_slices else range(len(shape)))
+        shape = (*shape[:emptied_axis], 0, *shape[emptied_axis + 1 :])
+    return Case((shape,), {"axis": axis, "keepdims": sampler.boolean()})
+
+
+def empty_slices_case(sampler: Sampler) -> Case:
+    """:func:`reduction_case` with empty slices: for ``sum`` and ``prod``."""
+    return reduction_case(sampler, empty_slices=True)
 
 
 # Spec builders: one per family of ops, so that a new op is one short line. Each fills in what
@@ -378,6 +401,13 @@ class RangeTieKink(TieKink):
     """Ties at the largest or at the smallest element of operand 0 along ``params["axis"]``,
     for an op that takes their difference (``ptp``): the gradient of an output element is the
     largest's even split among the elements equal to it, less the smallest's."""
+
+
+@dataclass(frozen=True)
+class ArrangementTieKink(TieKink):
+    """Ties among the elements of operand 0 along ``params["axis"]`` (all of them, flattened,
+    for ``None``), for an op whose output rearranges them (``sort``, ``partition``): each input
+    element gets the mean of the gradients of the output elements equal to it."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,20 @@
 import numpy as np
 import pytest
 
+import tinygrad_ref
 from tests.helpers import first_and_second, grad_of
-from tinygrad_ref import Variable, concatenate, split, stack
+from tinygrad_ref import (
+    Variable,
+    append,
+    array_split,
+    concatenate,
+    dsplit,
+    hsplit,
+    split,
+    stack,
+    vsplit,
+    vstack,
+)
 
 
 def test_concatenate_matches_numpy_and_routes_each_gradient_back() -> None:
@@ -65,3 +77,67 @@ def test_concatenate_axis_none_flattens_and_its_gradients_take_the_shapes_back()
         (y * np.arange(7.0)).sum().backward()
         np.testing.assert_array_equal(grad_of(a), [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
         assert grad_of(b) == 6.0
+
+
+def test_split_at_indices_out_of_order_sends_each_part_its_own_gradient() -> None:
+    # NOTE: NumPy slices x[0:4], x[4:2] (empty), x[2:8] and x[8:]: the first and third overlap
+    x = Variable(np.arange(6.0))
+    parts = split(x, [4, 2, 8])
+    assert [p.shape for p in parts] == [(4,), (0,), (4,), (0,)]
+    (parts[0].sum() + 10.0 * parts[2].sum()).backward()
+    np.testing.assert_array_equal(grad_of(x), [1.0, 1.0, 11.0, 11.0, 10.0, 10.0])
+
+
+def test_array_split_makes_the_first_parts_one_longer_as_numpy() -> None:
+    x = Variable(np.arange(7.0))
+    parts = array_split(x, 3)
+    assert [p.shape for p in parts] == [(3,), (2,), (2,)]
+    assert [p.shape for p in array_split(x, 9)] == [(1,)] * 7 + [(0,)] * 2
+    (parts[1] * 3.0).sum().backward()
+    np.testing.assert_array_equal(grad_of(x), [0.0, 0.0, 0.0, 3.0, 3.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="array_split needs a number of sections of at least 1"):
+        array_split(x, 0)
+
+
+def test_the_stacks_give_numpys_shapes_and_route_the_gradients_back() -> None:
+    a, b = Variable(np.array([1.0, 2.0])), Variable(np.array([3.0, 4.0]))
+    for name, shape in [
+        ("vstack", (2, 2)),
+        ("hstack", (4,)),
+        ("dstack", (1, 2, 2)),
+        ("column_stack", (2, 2)),
+    ]:
+        ours, theirs = getattr(tinygrad_ref, name), getattr(np, name)
+        y = ours([a, b])
+        assert y.shape == shape
+        np.testing.assert_array_equal(y.data, theirs([a.data, b.data]))
+        a.cleargrad()
+        (y * y).sum().backward()
+        np.testing.assert_array_equal(grad_of(a), 2.0 * a.data)
+    y = append(a, np.array([[5.0]]))
+    np.testing.assert_array_equal(y.data, [1.0, 2.0, 5.0])
+
+
+def test_a_join_takes_an_array_or_variable_as_the_sequence_of_its_rows() -> None:
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    y = vstack(x)
+    np.testing.assert_array_equal(y.data, np.vstack(list(x.data)))
+    (y * 2.0).sum().backward()
+    np.testing.assert_array_equal(grad_of(x), np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(tinygrad_ref.hstack(x.data).data, np.hstack(list(x.data)))
+
+
+def test_joins_and_splits_refuse_what_numpy_refuses_by_name() -> None:
+    x = Variable(np.arange(4.0))
+    with pytest.raises(TypeError, match="vstack takes a sequence of operands, not a 0-d array"):
+        vstack(x[0])
+    with pytest.raises(TypeError, match="vstack takes a sequence of operands, not float"):
+        vstack(1.0)  # type: ignore[arg-type]  # NOTE: the refusal under test
+    with pytest.raises(ValueError, match="hstack needs at least one operand to join, got none"):
+        tinygrad_ref.hstack([])
+    with pytest.raises(ValueError, match=r"vsplit needs an array of 2 or more dimensions"):
+        vsplit(x, 2)
+    with pytest.raises(ValueError, match=r"dsplit needs an array of 3 or more dimensions"):
+        dsplit(x.reshape(2, 2), 2)
+    with pytest.raises(ValueError, match="cannot split axis 0 of size 4"):
+        hsplit(x, 3)

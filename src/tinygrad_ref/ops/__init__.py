@@ -75,6 +75,7 @@ from tinygrad_ref.ops.binary import (
 from tinygrad_ref.ops.composed import (
     average,
     diff,
+    select,
 )
 from tinygrad_ref.ops.conv import (
     AveragePooling,
@@ -151,7 +152,23 @@ from tinygrad_ref.ops.indexing import (
     get_item,
     get_item_grad,
 )
-from tinygrad_ref.ops.join import Concatenate, Split, Stack, concatenate, split, stack
+from tinygrad_ref.ops.join import (
+    Concatenate,
+    Split,
+    Stack,
+    append,
+    array_split,
+    column_stack,
+    concatenate,
+    dsplit,
+    dstack,
+    hsplit,
+    hstack,
+    split,
+    stack,
+    vsplit,
+    vstack,
+)
 from tinygrad_ref.ops.layer import Dropout, Linear, dropout, embed_id, linear, linear_simple
 from tinygrad_ref.ops.linalg import MatMul, matmul
 from tinygrad_ref.ops.loss import (
@@ -189,6 +206,12 @@ from tinygrad_ref.ops.piecewise import (
     minimum,
     relu,
     where,
+)
+from tinygrad_ref.ops.products import (
+    cross,
+    inner,
+    kron,
+    outer,
 )
 from tinygrad_ref.ops.reduction import (
     Cumprod,
@@ -231,6 +254,12 @@ from tinygrad_ref.ops.shape import (
     sum_to,
     transpose,
     unbroadcast,
+)
+from tinygrad_ref.ops.sorting import (
+    Partition,
+    Sort,
+    partition,
+    sort,
 )
 from tinygrad_ref.ops.steps import (
     Fmod,
@@ -323,6 +352,7 @@ __all__ = [
     "NanToNum",
     "Neg",
     "Pad",
+    "Partition",
     "Pooling",
     "Pow",
     "Power",
@@ -343,6 +373,7 @@ __all__ = [
     "Softmax",
     "SoftmaxCrossEntropy",
     "Softplus",
+    "Sort",
     "Split",
     "Sqrt",
     "Square",
@@ -363,6 +394,7 @@ __all__ = [
     "accuracy",
     "add",
     "angle",
+    "append",
     "arccos",
     "arccosh",
     "arcsin",
@@ -371,6 +403,7 @@ __all__ = [
     "arctan2",
     "arctanh",
     "around",
+    "array_split",
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
@@ -384,6 +417,7 @@ __all__ = [
     "ceil",
     "clip",
     "col2im",
+    "column_stack",
     "concatenate",
     "conj",
     "conjugate",
@@ -391,6 +425,7 @@ __all__ = [
     "conv2d_simple",
     "cos",
     "cosh",
+    "cross",
     "cumprod",
     "cumsum",
     "deconv2d",
@@ -401,6 +436,8 @@ __all__ = [
     "diff",
     "div",
     "dropout",
+    "dsplit",
+    "dstack",
     "embed_id",
     "exp",
     "exp2",
@@ -417,9 +454,13 @@ __all__ = [
     "fmod",
     "get_item",
     "get_item_grad",
+    "hsplit",
+    "hstack",
     "hypot",
     "im2col",
     "imag",
+    "inner",
+    "kron",
     "leaky_relu",
     "linear",
     "linear_simple",
@@ -446,7 +487,9 @@ __all__ = [
     "nan_to_num",
     "neg",
     "normalize_axes",
+    "outer",
     "pad",
+    "partition",
     "pooling",
     "pooling_simple",
     "positive",
@@ -471,6 +514,7 @@ __all__ = [
     "rpow",
     "rsub",
     "sech2",
+    "select",
     "sigmoid",
     "sigmoid_cross_entropy",
     "sigmoid_cross_entropy_grad",
@@ -484,6 +528,7 @@ __all__ = [
     "softmax_cross_entropy_simple",
     "softmax_simple",
     "softplus",
+    "sort",
     "split",
     "sqrt",
     "square",
@@ -504,5 +549,7 @@ __all__ = [
     "trunc",
     "unbroadcast",
     "var",
+    "vsplit",
+    "vstack",
     "where",
 ]

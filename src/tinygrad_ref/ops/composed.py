@@ -1,10 +1,11 @@
-"""NumPy functions composed of other ops, so that their derivatives are those ops': ``diff``
-and ``average`` with ``weights``. Each has a spec (its last op as the primitive), so
+"""NumPy functions composed of other ops, so that their derivatives are those ops': ``diff``,
+``average`` with ``weights`` and ``select``. Each has a spec (its last op as the primitive), so
 that it is fuzzed and reachable from NumPy like a primitive."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.ops.arithmetic import DivConstant, Sub, div, mul, sub
 from tinygrad_ref.ops.indexing import get_item
 from tinygrad_ref.ops.join import concatenate
+from tinygrad_ref.ops.piecewise import Where, where
 from tinygrad_ref.ops.reduction import mean, sum
 from tinygrad_ref.ops.shape import Axis, normalize_axes, operand_shape, reshape
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, reduction, reduction_case
@@ -82,11 +84,55 @@ def average(
     return div(sum(mul(x, w), axis, keepdims=keepdims), total)
 
 
+def select(
+    condlist: Sequence[npt.ArrayLike], choicelist: Sequence[Operand], default: Operand = 0
+) -> Variable:
+    """Each element from the first choice whose condition holds there, else from ``default``
+    (NumPy's ``select``): the conditions are constant boolean arrays; they, the choices and
+    ``default`` broadcast together. Each choice (and ``default``) gets the gradient of the
+    places it fills, as :func:`where`'s operands."""
+    if len(condlist) != len(choicelist):
+        raise ValueError(
+            f"select needs one choice per condition, got {len(condlist)} conditions and "
+            f"{len(choicelist)} choices"
+        )
+    if not condlist:
+        raise ValueError("select needs at least one condition, got an empty condlist")
+    for i, condition in enumerate(condlist):
+        if isinstance(condition, Variable) or np.asarray(condition).dtype != np.bool_:
+            raise TypeError(
+                f"select's condlist[{i}] must be a boolean array (a comparison of data, such as "
+                "x.data > 0), not a Variable or numbers"
+            )
+    # NOTE: constants in the dtype NumPy gives the whole selection (Python numbers weak), as
+    # where's of two Python numbers alone would be float64
+    dtype = np.result_type(
+        *(x.dtype if isinstance(x, Variable) else x for x in (*choicelist, default))
+    )
+    choices = [x if isinstance(x, Variable) else np.asarray(x, dtype) for x in choicelist]
+    otherwise = default if isinstance(default, Variable) else np.asarray(default, dtype)
+    result = where(condlist[-1], choices[-1], otherwise)
+    for condition, choice in zip(condlist[-2::-1], choices[-2::-1], strict=True):
+        result = where(condition, choice, result)
+    return result
+
+
+def _select_case(sampler: Sampler) -> Case:
+    """Two conditions and two choices, and a ``default`` (0, a number or a constant array),
+    all of shapes that broadcast together."""
+    shapes = sampler.broadcastable_shapes(5)
+    rng = np.random.default_rng(sampler.integer(0, 2**32 - 1))
+    conditions = [rng.random(shape) < 0.5 for shape in shapes[2:4]]
+    default: Any = sampler.choice([0, 1.5, rng.uniform(-2.0, 2.0, shapes[4])])
+    return Case(shapes[:2], {"condlist": conditions, "default": default})
+
+
 def _diff_case(sampler: Sampler) -> Case:
     shape = sampler.shape(min_dims=1)
     ndim = len(shape)
     axis = sampler.integer(-ndim, ndim - 1)
-    params: dict[str, Any] = {"n": sampler.integer(0, 2), "axis": axis}
+    # NOTE: n up to past the axis's length, where NumPy's result is empty
+    params: dict[str, Any] = {"n": sampler.integer(0, shape[axis] + 1), "axis": axis}
     if sampler.boolean():
         params["prepend"] = 0.5
     if sampler.boolean():
@@ -107,4 +153,9 @@ SPECS = [
            numpy=(np.diff,), analytic=True),
     reduction("average", DivConstant, average, (np.average,), case=_weights_case,
               method=False, analytic=True),
+    OpSpec("select", Where,
+           lambda *choicelist, condlist, default: select(condlist, choicelist, default),
+           lambda *choicelist, condlist, default: np.select(condlist, choicelist, default),
+           (ANY, ANY), roles=("any", "any"), case=_select_case, numpy=(np.select,),
+           numpy_function=select, analytic=True),
 ]  # fmt: skip

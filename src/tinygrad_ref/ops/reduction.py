@@ -33,6 +33,8 @@ from tinygrad_ref.spec import (
     Sampler,
     SpreadKink,
     TieKink,
+    emptied,
+    empty_slices_case,
     reduction,
     reduction_case,
 )
@@ -439,10 +441,12 @@ def var(
     *,
     ddof: float = 0,
     keepdims: bool = False,
+    correction: float | None = None,
 ) -> Variable:
     """The variance of ``x`` over ``axis``, as :func:`sum` takes it: the mean squared
-    deviation from the mean, its sum divided by the count less ``ddof`` (NumPy's ``var``)."""
-    return Var(axis, keepdims, ddof)(in_dtype(x, dtype, "var"))
+    deviation from the mean, its sum divided by the count less ``ddof`` (NumPy's ``var``;
+    ``correction`` is NumPy 2's other name for ``ddof``)."""
+    return Var(axis, keepdims, _ddof(ddof, correction))(in_dtype(x, dtype, "var"))
 
 
 def std(
@@ -452,10 +456,21 @@ def std(
     *,
     ddof: float = 0,
     keepdims: bool = False,
+    correction: float | None = None,
 ) -> Variable:
-    """The standard deviation ``sqrt(var(x, axis, ddof))`` (NumPy's ``std``); its gradient is
-    0 where it is 0, as PyTorch's."""
-    return Std(axis, keepdims, ddof)(in_dtype(x, dtype, "std"))
+    """The standard deviation ``sqrt(var(x, axis, ddof))`` (NumPy's ``std``, ``correction``
+    as :func:`var`'s); its gradient is 0 where it is 0, as PyTorch's."""
+    return Std(axis, keepdims, _ddof(ddof, correction))(in_dtype(x, dtype, "std"))
+
+
+def _ddof(ddof: float, correction: float | None) -> float:
+    """The ``ddof`` given as ``ddof`` or as ``correction`` (NumPy 2's array-API name), not
+    both."""
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ValueError("var and std take ddof= or correction= (the same), not both")
+    return correction
 
 
 def cumprod(x: Operand, axis: int | None = None, dtype: npt.DTypeLike | None = None) -> Variable:
@@ -512,18 +527,24 @@ def min(x: Operand, axis: Axis = None, *, keepdims: bool = False) -> Variable:
 
 
 def _moment_case(sampler: Sampler) -> Case:
-    """A reduction's case, with a ``ddof`` of 1 where every slice has more than one element."""
+    """A reduction's case, with a ``ddof``: 0, or, where every slice has more than one element,
+    any NumPy takes that leaves the divisor positive (an integer or not, up to the count less
+    1), given as ``ddof`` or as ``correction``."""
     case = reduction_case(sampler)
     shape = case.shapes[0]
     count = math.prod(shape[a] for a in normalize_axes(case.params["axis"], shape))
-    return Case(case.shapes, {**case.params, "ddof": sampler.integer(0, 1) if count > 1 else 0})
+    ddof = sampler.choice([0, 1, 0.5, count - 1]) if count > 1 else 0
+    name = "correction" if sampler.boolean() else "ddof"
+    return Case(case.shapes, {**case.params, name: ddof})
 
 
 def _scan_case(sampler: Sampler) -> Case:
-    """One operand, and an ``axis``: one of its axes, possibly negative, or ``None``."""
-    shape = sampler.shape()
+    """One operand, empty ones included, and an ``axis``: one of its axes, possibly negative,
+    or ``None`` (flattened)."""
+    shape = emptied(sampler, sampler.shape())
     ndim = len(shape)
-    return Case((shape,), {"axis": sampler.integer(-ndim, ndim - 1) if ndim else None})
+    flattened = not ndim or sampler.integer(0, 3) == 0
+    return Case((shape,), {"axis": None if flattened else sampler.integer(-ndim, ndim - 1)})
 
 
 def _trace_case(sampler: Sampler) -> Case:
@@ -540,9 +561,10 @@ def _trace_case(sampler: Sampler) -> Case:
 _EVEN_SPLIT = "split evenly among the tied elements (torch.amax, JAX)"
 
 SPECS = [
-    reduction("sum", Sum, sum, (np.sum, np.add.reduce), analytic=True),
+    reduction("sum", Sum, sum, (np.sum, np.add.reduce), analytic=True, case=empty_slices_case),
     reduction("mean", Mean, mean, (np.mean,), analytic=True),
-    reduction("prod", Prod, prod, (np.prod, np.multiply.reduce), analytic=True),
+    reduction("prod", Prod, prod, (np.prod, np.multiply.reduce), analytic=True,
+              case=empty_slices_case),
     reduction("var", Var, var, (np.var,), case=_moment_case),
     # NOTE: std's second derivatives are not fuzzed: near a slice of equal elements its
     # Hessian is a difference of terms of size 1 / std; the symmetry check counts them

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape, emptied
 
 Axis: TypeAlias = int | tuple[int, ...] | None
 """Axes of an array, as NumPy takes them: one, several, negative ones counting from the end, or
@@ -331,7 +331,7 @@ def _sum_to_case(sampler: Sampler) -> Case:
 
 
 def _broadcast_to_case(sampler: Sampler) -> Case:
-    shape = sampler.shape()
+    shape = emptied(sampler, sampler.shape())
     return Case((reduced_shape(sampler, shape),), {"shape": shape})
 
 
@@ -361,7 +361,7 @@ def _reshape_case(sampler: Sampler) -> Case:
 
 
 def _transpose_case(sampler: Sampler) -> Case:
-    shape = sampler.shape(min_dims=1)
+    shape = emptied(sampler, sampler.shape(min_dims=1))
     if sampler.boolean():
         return Case((shape,), {"axes": None})
     axes = list(range(len(shape)))
@@ -379,7 +379,7 @@ def _sum_to_reference(x: Any, shape: Shape) -> Any:
 
 
 def _expand_dims_case(sampler: Sampler) -> Case:
-    shape = sampler.shape()
+    shape = emptied(sampler, sampler.shape())
     count = sampler.integer(1, 2)
     ndim = len(shape) + count
     axes = sorted({sampler.integer(-ndim, ndim - 1) % ndim for _ in range(count)})

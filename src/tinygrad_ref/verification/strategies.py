@@ -32,6 +32,7 @@ from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.ops.shape import normalize_axes
 from tinygrad_ref.spec import (
+    ArrangementTieKink,
     Domain,
     Kink,
     OpSpec,
@@ -633,6 +634,8 @@ def _move_apart_once(
             )
         return
     x = values[0]
+    if not x.size:
+        return  # NOTE: an empty operand has no element to keep apart
     axes = normalize_axes(params["axis"], x.shape)
     last = tuple(range(x.ndim - len(axes), x.ndim))
     grouped = np.moveaxis(x, axes, last)
@@ -746,6 +749,8 @@ def _convention(
         return [g.reshape(x.shape)]
     if isinstance(kink, SpreadKink):
         return [np.zeros_like(values[0])]
+    if isinstance(kink, ArrangementTieKink):
+        return [_shared_back(values[0], y, gy, params["axis"])]
     if isinstance(kink, RangeTieKink):
         x, axis = values[0], params["axis"]
         largest, smallest = (
@@ -765,6 +770,20 @@ def _convention(
     extreme = np.reshape(y, np.sum(x, axis=params["axis"], keepdims=True).shape)
     wins = x == extreme
     return [np.reshape(gy, extreme.shape) * wins / np.sum(wins, axis=params["axis"], keepdims=True)]
+
+
+def _shared_back(
+    x: Float64Array, y: Float64Array, gy: Float64Array, axis: int | None
+) -> Float64Array:
+    """The gradient of a rearrangement ``y`` of ``x`` along ``axis`` (flattened for ``None``):
+    each element of ``x`` gets the mean of ``gy`` over the elements of ``y`` equal to it."""
+    along = -1 if axis is None else axis
+    xs = np.moveaxis(x.reshape(-1) if axis is None else x, along, -1)
+    ys, gs = np.moveaxis(y, along, -1), np.moveaxis(gy, along, -1)
+    equal = xs[..., :, None] == ys[..., None, :]
+    g = np.sum(equal * gs[..., None, :], axis=-1) / np.sum(equal, axis=-1)
+    shared: Float64Array = np.moveaxis(g, -1, along).reshape(x.shape)
+    return shared
 
 
 def check_kink_example(example: Example) -> None:
