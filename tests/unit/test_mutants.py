@@ -9,6 +9,7 @@ from tinygrad_ref.core import Tensor
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.verification import mutants
 from tinygrad_ref.verification.mutants import (
+    ALL_MUTANTS,
     FORWARD_MUTANTS,
     MUTANTS,
     Mutation,
@@ -182,8 +183,14 @@ def test_verify_mutants_prints_a_row_per_op() -> None:
     assert rows[0][-3] in {"12/13", "13/13"}
     assert "swap, it has one input: neg\n" in text
     assert "reduction, no broadcasting case (its rule sums nothing back): neg\n" in text
-    assert code == (1 if "ESCAPED" in text else 0)
-    assert "[1/1] neg" in progress.getvalue()
+    assert code == (1 if "ESCAPED" in rows[0] else 0)
+    assert progress.getvalue() == ""  # NOTE: no progress line where it is no terminal
+    assert "in 1 op (" in text
+    assert "2 examples per mutant" in text
+    legend = text.split("examples per mutant)\n\n", 1)[1]
+    keys = [line.split()[0] for line in legend.splitlines() if not line.startswith("    ")]
+    marks = ["yes", "ESCAPED", "n/a", "FALSE", "caught", "smallest", "cpu"]
+    assert keys == [mutant.name for mutant in ALL_MUTANTS] + marks
 
 
 def test_dtype_does_not_apply_to_mutants(capsys: pytest.CaptureFixture[str]) -> None:
