@@ -418,6 +418,22 @@ def _layers_table(seed: int, dtype: str | None) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def _accuracy(args: argparse.Namespace, names: Sequence[str]) -> int:
+    """``verify --accuracy``: the table, and with ``--plot`` the pictures."""
+    specs = [REGISTRY[name] for name in names]
+    skipped = [spec.name for spec in specs if spec.accuracy is None]
+    if args.op and skipped:
+        print(f"not checked, no accuracy declared (not elementwise): {' '.join(skipped)}\n")
+    dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
+    drawn: list[Path] = []
+    on_report = None if args.plot is None else plots.saver(args.plot, drawn)
+    density = 1.0 if args.density is None else args.density
+    code = ulp.print_table(specs, dtypes, density, args.seed, sys.stdout, sys.stderr, on_report)
+    if args.plot is not None:
+        print(f"\n{terminal.plural(len(drawn), 'picture')} drawn in {args.plot}")
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -435,17 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(dict.fromkeys(args.op or REGISTRY))
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     if args.accuracy:
-        dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
-        specs = [REGISTRY[name] for name in names]
-        drawn: list[Path] = []
-        on_report = None if args.plot is None else plots.saver(args.plot, drawn)
-        density = 1.0 if args.density is None else args.density
-        code = ulp.print_table(specs, dtypes, density, args.seed, sys.stdout, sys.stderr, on_report)
-        if args.plot is not None:
-            print(
-                f"\n{terminal.plural(len(drawn), 'picture')} drawn in {args.plot}", file=sys.stdout
-            )
-        return code
+        return _accuracy(args, names)
     if args.mutants:
         return mutants.run(names, examples, args.seed, sys.stdout, sys.stderr)
     if args.layers:

@@ -122,3 +122,11 @@ def test_plot_needs_the_plot_extra_and_says_so() -> None:
     assert "python -m tinygrad_ref verify --plot needs the plot extra" in result.stderr
     assert "pip install 'tinygrad_ref[plot]'" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_ticks_are_round_decades_within_each_sign_of_the_inputs() -> None:
+    tiny = float(np.finfo(np.float32).smallest_normal)
+    # NOTE: log1p's inputs in float32: -1 to the largest float; 75 decades, a tick every 20
+    xs = np.array([-1.0, -1e-30, 0.0, 1e-30, 3e38])
+    assert plots._ticks(tiny, xs) == [-1.0, -1e-20, 0.0, 1e-20, 1.0, 1e20]
+    assert plots._ticks(tiny, np.array([0.5, 100.0])) == [1.0, 10.0, 100.0]

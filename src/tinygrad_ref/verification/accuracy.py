@@ -15,7 +15,6 @@ exact zero, which must then be computed exactly).
 from __future__ import annotations
 
 import math
-import textwrap
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -483,10 +482,6 @@ def print_table(
         f"density {density:g}, {elapsed:.1f} s, seed {seed})",
         file=out,
     )
-    skipped = [spec.name for spec in specs if spec.accuracy is None]
-    if skipped:
-        line = f"not checked, no accuracy declared (not elementwise): {' '.join(skipped)}"
-        print(textwrap.fill(line, terminal.LEGEND_WIDTH, subsequent_indent="  "), file=out)
     entries = [
         ("value", "the worst error of the value, in ULPs of the exact result"),
         ("deriv", "the worst error of the first derivative by any operand, in ULPs"),

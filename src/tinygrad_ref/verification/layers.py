@@ -532,7 +532,7 @@ def run(seed: int, out: TextIO, progress: TextIO, dtype: str | None = None) -> i
          "parameter and state, against the oracle (Richardson)"),
         ("margin", "the worst error over its allowed error (at most 1 passes)"),
         ("2nd rel", "the same for the second derivatives"),
-        ("-", "not measured: the check crashed (its error is below the table)"),
+        ("-", "not measured: the check raised an error, shown below the table"),
     ]  # fmt: skip
     print(f"\n{legend(entries)}", file=out)
     return 1 if failures else 0

@@ -61,7 +61,9 @@ def figure(report: AccuracyReport) -> Figure:
                 ax.set_xlabel(OPERANDS[column])
         if arity == 1:
             for threshold in report.thresholds:
-                axes[row, 0].axvline(threshold, color="0.8", linewidth=0.6, zorder=0)
+                axes[row, 0].axvline(
+                    float(position(threshold, tiny)), color="0.8", linewidth=0.6, zorder=0
+                )
     measured = int(np.isfinite(report.value_errors).sum())
     fig.suptitle(
         f"{report.name}, {report.dtype}: error in ULPs of the exact result "
@@ -111,16 +113,23 @@ def position(xs: Any, tiny: float) -> Any:
 
 
 def _ticks(tiny: float, xs: Any) -> list[float]:
-    """A few ticks: 0 and powers of ten of either sign, a round number of decades apart and
-    far enough from 0 and from each other that their labels do not overlap."""
-    finite = np.abs(xs[np.isfinite(xs)])
-    high = math.floor(math.log10(float(finite.max(initial=1.0))))
-    low = math.ceil(math.log10(max(float(finite[finite > 0].min(initial=1.0)), tiny)))
+    """A few ticks: 0 and powers of ten of either sign within the inputs of that sign, a round
+    number of decades apart and far enough from 0 and from each other that their labels do not
+    overlap."""
+    xs = xs[np.isfinite(xs)]
+    if not xs.size:
+        return []
+    magnitudes = np.abs(xs)
+    high = math.floor(math.log10(max(float(magnitudes.max()), tiny)))
+    low = math.ceil(math.log10(max(float(magnitudes[magnitudes > 0].min(initial=1.0)), tiny)))
     step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if (high - low) / s <= 4)
     floor = math.log10(tiny) + step / 2  # NOTE: nearer 0 than this, a label overlaps 0's
     powers = [10.0**e for e in range(high - high % step, low - 1, -step) if e >= floor]
-    negative = [-p for p in powers] if (xs < 0).any() else []
-    return sorted([0.0, *powers, *negative])
+    smallest, largest = float(xs.min()), float(xs.max())
+    negative = [-p for p in powers if p <= -smallest]
+    positive = [p for p in powers if p <= largest]
+    zero = [0.0] if smallest <= 0.0 <= largest else []
+    return sorted([*negative, *zero, *positive])
 
 
 def _label(x: float) -> str:
