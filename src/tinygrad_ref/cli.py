@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
+import math
 import multiprocessing
 import os
 import sys
@@ -69,12 +70,13 @@ def _positive(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    takes = "a finite number more than 0"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"takes a number more than 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"takes a number more than 0, got {value}")
+        raise argparse.ArgumentTypeError(f"takes {takes}, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"takes {takes}, got {value}")
     return value
 
 
@@ -110,7 +112,7 @@ def _check_options(args: argparse.Namespace) -> None:
     parser: argparse.ArgumentParser = args.command_parser
     chosen = [flag for flag in RUNS if getattr(args, flag[2:])]
     if len(chosen) > 1:
-        parser.error(f"{' and '.join(chosen)} are separate runs: choose one")
+        parser.error(f"{_listed(chosen)} are separate runs: choose one")
     run = chosen[0] if chosen else DEFAULT_RUN
     for option, (runs, what) in APPLIES_TO.items():
         if getattr(args, option[2:]) is not None and run not in runs:

@@ -83,11 +83,15 @@ def test_verify_exits_1_and_shows_the_failure(monkeypatch: pytest.MonkeyPatch) -
         (["verify", "--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
         (
             ["verify", "--accuracy", "--density", "0"],
-            "argument --density: takes a number more than 0, got 0.0",
+            "argument --density: takes a finite number more than 0, got 0.0",
+        ),
+        (
+            ["verify", "--accuracy", "--density", "inf"],
+            "argument --density: takes a finite number more than 0, got inf",
         ),
         (
             ["verify", "--accuracy", "--density", "dense"],
-            "argument --density: takes a number more than 0, got 'dense'",
+            "argument --density: takes a finite number more than 0, got 'dense'",
         ),
         ([], "the following arguments are required: command"),
     ],
@@ -305,7 +309,7 @@ def test_the_legend_explains_every_column_and_symbol() -> None:
         (["--accuracy", "--mutants"], "--accuracy and --mutants are separate runs: choose one"),
         (
             ["--accuracy", "--mutants", "--layers"],
-            "--accuracy and --mutants and --layers are separate runs: choose one",
+            "--accuracy, --mutants and --layers are separate runs: choose one",
         ),
     ],
 )
