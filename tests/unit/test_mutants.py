@@ -206,6 +206,13 @@ def test_every_forward_mutant_applies_to_mul_and_is_caught() -> None:
     assert verdicts == {mutant.name: "caught" for mutant in FORWARD_MUTANTS}
 
 
+def summary_of(output: str) -> str:
+    """The summary line of ``verify --mutants``: the last before the legend."""
+    *_, summary, legend = output.rstrip().split("\n\n")
+    assert "\n  cpu s " in legend
+    return summary.splitlines()[-1]
+
+
 def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -217,7 +224,7 @@ def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
     monkeypatch.setattr(mutants, "REGISTRY", {"exp": broken, "neg": REGISTRY["neg"]})
     out = io.StringIO()
     code = mutants.run(["exp", "neg"], 2, 0, out, io.StringIO(), bisection=None)
-    summary = out.getvalue().rstrip().splitlines()[-1]
+    summary = summary_of(out.getvalue())
     assert code == 1
     assert summary.startswith("FAILED: the correct op failed its control run (exp)")
     assert "neg" not in summary.split(". ")[0]
@@ -227,9 +234,9 @@ def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
 def test_a_passing_run_exits_0_and_its_summary_names_no_failure() -> None:
     out = io.StringIO()
     code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None)
-    summary = out.getvalue().rstrip().splitlines()[-1]
+    summary = summary_of(out.getvalue())
     assert (code, summary.startswith("FAILED")) == (0, False)
-    assert summary.startswith("13 of 13 applicable mutants caught in 1 ops")
+    assert summary.startswith("13 of 13 applicable mutants caught in 1 op (")
 
 
 def test_an_escaped_mutant_is_named_in_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,7 +246,7 @@ def test_an_escaped_mutant_is_named_in_the_summary(monkeypatch: pytest.MonkeyPat
     subtle = dataclasses.replace(ZOO["1e-6"], name="5e-15", mutation=scaled(5e-15))
     out = io.StringIO()
     code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None, zoo=(subtle,))
-    summary = out.getvalue().rstrip().splitlines()[-1]
+    summary = summary_of(out.getvalue())
     assert (code, summary.startswith("FAILED: 1 mutant escaped (neg 5e-15)")) == (1, True), summary
 
 
