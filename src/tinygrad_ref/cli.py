@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
+import math
 import multiprocessing
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 import numpy as np
 
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.verification import layers
+from tinygrad_ref.verification import layers, terminal
 from tinygrad_ref.verification.checks import GradcheckReport
 
 _missing: ImportError | None = None
@@ -37,6 +41,11 @@ try:
     from tinygrad_ref.verification import accuracy as ulp
 except ImportError as error:
     _missing = _missing or error
+_missing_plot: ImportError | None = None
+try:
+    from tinygrad_ref.verification import plots
+except ImportError as error:  # NOTE: matplotlib is in the optional plot extra
+    _missing_plot = error
 
 DEFAULT_EXAMPLES = 100
 FORWARD_SHARE = 4
@@ -44,18 +53,75 @@ FORWARD_SHARE = 4
 identity, not an estimate."""
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+def _whole(text: str, least: int | None = None) -> int:
+    """``text`` as a whole number, at least ``least``; the message says what the option takes."""
+    takes = "a whole number" if least is None else f"a whole number of at least {least}"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes {takes}, got {text!r}") from None
+    if least is not None and value < least:
+        raise argparse.ArgumentTypeError(f"takes {takes}, got {value}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _whole(text, 1)
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    takes = "a finite number more than 0"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes {takes}, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"takes {takes}, got {value}")
     return value
+
+
+def _op_name(text: str) -> str:
+    """A registered op's name; for another, the closest names."""
+    if text in REGISTRY:
+        return text
+    close = difflib.get_close_matches(text, REGISTRY, n=3)
+    hint = f"; did you mean {_listed(close, 'or')}?" if close else ""
+    raise argparse.ArgumentTypeError(
+        f"unknown op {text!r}{hint} (--help lists the {len(REGISTRY)} ops)"
+    )
+
+
+RUNS = ("--accuracy", "--mutants", "--layers")
+"""The runs ``verify`` makes instead of its default one."""
+
+DEFAULT_RUN = "the default run"
+
+APPLIES_TO: dict[str, tuple[tuple[str, ...], str]] = {
+    "--op": ((DEFAULT_RUN, "--accuracy", "--mutants"), "the ops to check"),
+    "--examples": ((DEFAULT_RUN, "--mutants"), "examples per op, per mutant with --mutants"),
+    "--dtype": ((DEFAULT_RUN, "--accuracy", "--layers"), "each mutant has its own dtype"),
+    "--density": (("--accuracy",), "samples per binade"),
+    "--plot": (("--accuracy",), "pictures of the errors it measures"),
+    "--jobs": ((DEFAULT_RUN,), "worker processes; the others run in one"),
+}
+"""The runs each option applies to, and what it sets there; every other run refuses it."""
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse an option given to a run it does not apply to, and two runs at once."""
+    parser: argparse.ArgumentParser = args.command_parser
+    chosen = [flag for flag in RUNS if getattr(args, flag[2:])]
+    if len(chosen) > 1:
+        parser.error(f"{_listed(chosen)} are separate runs: choose one")
+    run = chosen[0] if chosen else DEFAULT_RUN
+    for option, (runs, what) in APPLIES_TO.items():
+        if getattr(args, option[2:]) is not None and run not in runs:
+            parser.error(f"{option} does not apply to {run}: it is for {_listed(runs)} ({what})")
+
+
+def _listed(words: Sequence[str], conjunction: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[-1] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,10 +140,10 @@ def _parser() -> argparse.ArgumentParser:
             "exact adjoint identity and against the oracle. Exits 1 if any op fails."
         ),
     )
+    verify.set_defaults(command_parser=verify)
     verify.add_argument(
         "--examples",
         type=_positive,
-        default=DEFAULT_EXAMPLES,
         metavar="N",
         help=f"examples per op (default {DEFAULT_EXAMPLES}; an op of cost c runs 1/c as many)",
     )
@@ -85,11 +151,13 @@ def _parser() -> argparse.ArgumentParser:
         "--op",
         action="extend",
         nargs="+",
-        choices=sorted(REGISTRY),
+        type=_op_name,
         metavar="NAME",
-        help="only these ops (default: all); one of " + ", ".join(sorted(REGISTRY)),
+        help="only these ops, each once (default: all); one of " + ", ".join(sorted(REGISTRY)),
     )
-    verify.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    verify.add_argument(
+        "--seed", type=_whole, default=0, metavar="S", help="random seed (default 0)"
+    )
     verify.add_argument(
         "--dtype", choices=["float32", "float64"], help="only this dtype (default: both)"
     )
@@ -102,9 +170,15 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--density",
         type=_positive_float,
-        default=1.0,
         metavar="D",
         help="with --accuracy: samples per binade, relative to the default (default 1)",
+    )
+    verify.add_argument(
+        "--plot",
+        type=Path,
+        metavar="DIR",
+        help="with --accuracy: draw each op's errors across the float range, one PNG per op "
+        "and dtype, into DIR (needs the plot extra: matplotlib)",
     )
     verify.add_argument(
         "--mutants",
@@ -130,6 +204,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+NUMBER_COLUMNS = (
+    f"{'examples':>8} {'1st rel':>9} {'margin':>7} {'res':>7} "
+    f"{'2nd rel':>9} {'margin':>7} {'res':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7} "
+    f"{'batch':>7}  result"
+)
+
+
 def _errors(report: GradcheckReport | None) -> str:
     """The worst relative error, the worst margin (error over allowed error) and the worst
     resolution (the smallest relative error certainly caught, at the element checked most
@@ -146,6 +227,41 @@ def _oracle(report: GradcheckReport) -> str:
     """Which oracle decided the first derivatives."""
     names = [ORACLES.get(name, name) for name in report.oracle.split(", ") if name]
     return "+".join(dict.fromkeys(names)) or "-"
+
+
+def row(name: str, width: int, result: OpResult) -> str:
+    """One op's row of the table, its name padded to ``width``."""
+    stats, forward = result.stats, result.forward
+    numbers = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
+    numbers += f" {forward.adjoint_ulps:7.2g} {forward.directional.margin:7.2g}"
+    numbers += f" {forward.batched_margin:7.2g}"
+    verdict = "pass" if result.failure is None else "FAIL"
+    return f"{name:<{width}} {stats.examples:>8} {numbers}  {verdict}"
+
+
+def legend() -> str:
+    """What each column and symbol of the table means."""
+    return terminal.legend(
+        [
+            ("examples", "examples drawn; for a failing op, up to the one that failed"),
+            ("1st rel", "the worst relative error of the first derivatives against the oracle"),
+            ("margin", "the worst error over its allowed error, element by element "
+             "(at most 1 passes)"),
+            ("res", "the worst resolution: the smallest relative error of a derivative "
+             "certainly caught, at the element checked most loosely"),
+            ("2nd ...", "the same for the second derivatives (oracle: Richardson)"),
+            ("oracle", "the numerical derivative the first ones are checked against: complex, "
+             "the complex step (exact to rounding, for ops NumPy computes on complex numbers); "
+             "Richardson, central differences at shrinking steps, extrapolated"),
+            ("adjoint", "the worst |<u, J v> - <Jᵀ u, v>| of the jvp and vjp rules, in rounding "
+             f"errors of the terms (at most {ADJOINT_ULPS:g} passes)"),
+            ("jvp", "the worst margin of the forward rule (jvp) against the oracle"),
+            ("batch", "the worst margin of a batch of tangents against one jvp per tangent "
+             "(0: equal)"),
+            ("-", "not measured: second derivatives not fuzzed for this op (its spec says where "
+             "they are checked), or not reached before the op failed"),
+        ]
+    )  # fmt: skip
 
 
 def _message(error: BaseException) -> str:
@@ -233,15 +349,13 @@ def verify(
     pool: Executor | None = None,
 ) -> int:
     """Fuzz the ops ``names``, print one row per op to ``out``; 1 if any failed, else 0. With a
-    ``pool``, the ops run in its workers and their rows print in the same order."""
-    header = (
-        f"{'op':<14} {'examples':>8} {'1st rel':>9} {'margin':>7} {'res':>7} "
-        f"{'2nd rel':>9} {'margin':>7} {'res':>7}  {'oracle':<10} {'adjoint':>7} {'jvp':>7} "
-        f"{'batch':>7}  "
-        "result"
-    )
+    ``pool``, the ops run in its workers and their rows print in the same order. On a terminal,
+    ``progress`` shows one line that rewrites itself; elsewhere nothing."""
+    width = terminal.name_width(names, "op")
+    header = f"{'op':<{width}} {NUMBER_COLUMNS}"
     print(header, file=out)
     print("-" * len(header), file=out)
+    status = terminal.Progress(progress)
     failures: dict[str, tuple[int, str]] = {}
     unresolved: dict[str, int] = {}
     start = time.perf_counter()
@@ -255,54 +369,48 @@ def verify(
         total = max(1, examples // REGISTRY[name].cost)
 
         def report_progress(stats: OpStats, label: str = label, total: int = total) -> None:
-            print(f"\r{label}: {stats.examples}/{total} examples", end="", file=progress)
-            progress.flush()
+            status.show(f"{label}: {stats.examples}/{total} examples")
 
-        print(f"{label}...", end="", file=progress)
-        progress.flush()
+        status.show(label)
         if submitted is None:
-            on_example = report_progress if progress.isatty() else None
+            on_example = report_progress if status.live else None
             result = check_op(name, examples, seed, dtype, on_example)
         else:
             result = next(submitted)
-        print(file=progress)
-        stats, forward = result.stats, result.forward
+        status.clear()
         if result.failure is not None:
             failures[name] = result.failure
-        errors = f"{_errors(stats.first)} {_errors(stats.second)}  {_oracle(stats.first):<10}"
-        errors += f" {forward.adjoint_ulps:7.2g} {forward.directional.margin:7.2g}"
-        errors += f" {forward.batched_margin:7.2g}"
-        verdict = "FAIL" if name in failures else "pass"
-        print(f"{name:<14} {stats.examples:>8} {errors}  {verdict}", file=out)
+        stats = result.stats
+        print(row(name, width, result), file=out)
         count = sum(r.unresolved_count for r in (stats.first, stats.second) if r is not None)
         if count:
             unresolved[name] = count
         out.flush()
     elapsed = time.perf_counter() - start
     for name, (drawn, message) in failures.items():
-        print(
-            f"\n{name} FAILED on example {drawn} of at most {examples}; "
-            f"the smallest failing example:\n{message}",
-            file=out,
-        )
+        print(f"\n{failure_heading(name, drawn, examples)}\n{message}", file=out)
     verdict = (
-        f"{len(failures)} of {len(names)} ops FAILED" if failures else f"all {len(names)} ops pass"
+        f"{len(failures)} of {terminal.plural(len(names), 'op')} FAILED"
+        if failures
+        else terminal.all_pass(len(names), "op")
     )
     print(f"\n{verdict} ({elapsed:.1f} s, seed {seed})", file=out)
     if unresolved:
         listed = ", ".join(f"{name} ({count})" for name, count in unresolved.items())
         print(f"elements not judged (subnormal, near overflow, unresolvable): {listed}", file=out)
-    print(
-        "margin: the worst error over allowed error (at most 1 passes); res: the worst "
-        "resolution, the smallest relative error of a derivative certainly caught at the "
-        "element checked most loosely; oracle: the one that "
-        "checked first derivatives (second ones: Richardson); adjoint: the worst "
-        "|<u, J v> - <Jᵀ u, v>| of the jvp and vjp rules, in rounding errors of the terms "
-        f"(at most {ADJOINT_ULPS:g} passes); jvp: the worst margin of the jvp against the oracle; "
-        "batch: the worst margin of a batch of tangents against one jvp per tangent (0: equal)",
-        file=out,
-    )
+    print(f"\n{legend()}", file=out)
     return 1 if failures else 0
+
+
+def failure_heading(name: str, drawn: int, examples: int) -> str:
+    """What precedes a failing op's shrunk example: why its margin is not its row's."""
+    return textwrap.fill(
+        f"{name} FAILED on example {drawn} of at most {examples}. Its row is the worst over "
+        "the examples checked, the failing one included; Hypothesis then shrank that example "
+        "to the smallest one that still fails, shown here with its own margin, often smaller "
+        "(a simpler input, a smaller error):",
+        terminal.LEGEND_WIDTH,
+    )
 
 
 def _layers_table(seed: int, dtype: str | None) -> tuple[int, str]:
@@ -312,34 +420,47 @@ def _layers_table(seed: int, dtype: str | None) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def _accuracy(args: argparse.Namespace, names: Sequence[str]) -> int:
+    """``verify --accuracy``: the table, and with ``--plot`` the pictures."""
+    specs = [REGISTRY[name] for name in names]
+    skipped = [spec.name for spec in specs if spec.accuracy is None]
+    if args.op and skipped:
+        print(f"not checked, no accuracy declared (not elementwise): {' '.join(skipped)}\n")
+    dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
+    drawn: list[Path] = []
+    on_report = None if args.plot is None else plots.saver(args.plot, drawn)
+    density = 1.0 if args.density is None else args.density
+    code = ulp.print_table(specs, dtypes, density, args.seed, sys.stdout, sys.stderr, on_report)
+    if args.plot is not None:
+        print(f"\n{terminal.plural(len(drawn), 'picture')} drawn in {args.plot}")
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.mutants and args.dtype is not None:
-        parser.error("--dtype does not apply to --mutants: each mutant has its own dtype")
-    if args.mutants and args.accuracy:
-        parser.error("--mutants and --accuracy are separate measurements: choose one")
-    if args.layers and (args.mutants or args.accuracy or args.op):
-        parser.error("--layers checks only the layers: it takes no --op, --accuracy or --mutants")
-    if _missing is not None:
+    _check_options(args)
+    missing = _missing or (_missing_plot if args.plot is not None else None)
+    if missing is not None:
+        extra = "testing" if missing is _missing else "plot"
+        needs = "verify" if extra == "testing" else "verify --plot"
         print(
-            f"python -m tinygrad_ref verify needs the testing extra ({_missing}): "
-            "pip install 'tinygrad_ref[testing]'",
+            f"python -m tinygrad_ref {needs} needs the {extra} extra ({missing}): "
+            f"pip install 'tinygrad_ref[{extra}]'",
             file=sys.stderr,
         )
         return 2
-    names = args.op or list(REGISTRY)
+    names = list(dict.fromkeys(args.op or REGISTRY))
+    examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     if args.accuracy:
-        dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
-        specs = [REGISTRY[name] for name in names]
-        return ulp.print_table(specs, dtypes, args.density, args.seed, sys.stdout, sys.stderr)
+        return _accuracy(args, names)
     if args.mutants:
-        return mutants.run(names, args.examples, args.seed, sys.stdout, sys.stderr)
+        return mutants.run(names, examples, args.seed, sys.stdout, sys.stderr)
     if args.layers:
         return layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs == 1:
-        code = verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr)
+        code = verify(names, examples, args.seed, args.dtype, sys.stdout, sys.stderr)
         if not args.op:
             print(file=sys.stdout)
             code |= layers.run(args.seed, sys.stdout, sys.stderr, args.dtype)
@@ -347,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with workers(jobs) as pool:
         # NOTE: the layers, the longest task, start first, in a worker of their own
         table = None if args.op else pool.submit(_layers_table, args.seed, args.dtype)
-        code = verify(names, args.examples, args.seed, args.dtype, sys.stdout, sys.stderr, pool)
+        code = verify(names, examples, args.seed, args.dtype, sys.stdout, sys.stderr, pool)
         if table is not None:
             layers_code, text = table.result()
             print(file=sys.stdout)

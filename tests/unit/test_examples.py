@@ -5,6 +5,7 @@ import itertools
 import math
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -66,6 +67,32 @@ def test_tanh_derivatives_match_the_closed_form_and_the_graph_is_drawn(tmp_path:
     assert functions_in_graph(grads[-1]) <= 275
     if shutil.which("dot") is not None or os.environ.get("CI"):
         assert "<svg" in graph.read_text()
+
+
+@pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"), reason="needs Graphviz's dot"
+)
+def test_tanh_derivatives_draws_in_a_new_temporary_directory_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    module = load("tanh_derivatives")
+    monkeypatch.setattr(module, "ORDER", 2)  # NOTE: a small graph: where it goes is the point
+    module.main([])
+    printed = capsys.readouterr().out.splitlines()[-1]
+    assert printed.startswith("graph of the 2th derivative: ")  # NOTE: 6th unless patched
+    graph = Path(printed.rsplit(": ", 1)[1])
+    assert graph.name == "tanh_6th_derivative.svg"
+    assert graph.parent.parent == tmp_path  # NOTE: a directory of its own, not the current one
+    assert "<svg" in graph.read_text()
+    assert sorted(tmp_path.iterdir()) == [graph.parent]
+
+
+def test_tanh_derivatives_draws_into_a_directory_given(tmp_path: Path) -> None:
+    module = load("tanh_derivatives")
+    assert module.graph_path(str(tmp_path)) == tmp_path / "tanh_6th_derivative.svg"
+    assert module.graph_path(str(tmp_path / "g.png")) == tmp_path / "g.png"
 
 
 def test_linear_regression_finds_the_slope_and_intercept(tmp_path: Path) -> None:

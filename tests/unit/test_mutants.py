@@ -9,6 +9,7 @@ from tinygrad_ref.core import Tensor
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.verification import mutants
 from tinygrad_ref.verification.mutants import (
+    ALL_MUTANTS,
     FORWARD_MUTANTS,
     MUTANTS,
     Mutation,
@@ -182,8 +183,14 @@ def test_verify_mutants_prints_a_row_per_op() -> None:
     assert rows[0][-3] in {"12/13", "13/13"}
     assert "swap, it has one input: neg\n" in text
     assert "reduction, no broadcasting case (its rule sums nothing back): neg\n" in text
-    assert code == (1 if "ESCAPED" in text else 0)
-    assert "[1/1] neg" in progress.getvalue()
+    assert code == (1 if "ESCAPED" in rows[0] else 0)
+    assert progress.getvalue() == ""  # NOTE: no progress line where it is no terminal
+    assert "in 1 op (" in text
+    assert "2 examples per mutant" in text
+    legend = text.split("examples per mutant)\n\n", 1)[1]
+    keys = [line.split()[0] for line in legend.splitlines() if not line.startswith("    ")]
+    marks = ["yes", "ESCAPED", "n/a", "FALSE", "caught", "smallest", "cpu"]
+    assert keys == [mutant.name for mutant in ALL_MUTANTS] + marks
 
 
 def test_dtype_does_not_apply_to_mutants(capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,6 +206,13 @@ def test_every_forward_mutant_applies_to_mul_and_is_caught() -> None:
     assert verdicts == {mutant.name: "caught" for mutant in FORWARD_MUTANTS}
 
 
+def summary_of(output: str) -> str:
+    """The summary line of ``verify --mutants``: the last before the legend."""
+    *_, summary, legend = output.rstrip().split("\n\n")
+    assert "\n  cpu s " in legend
+    return summary.splitlines()[-1]
+
+
 def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -210,7 +224,7 @@ def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
     monkeypatch.setattr(mutants, "REGISTRY", {"exp": broken, "neg": REGISTRY["neg"]})
     out = io.StringIO()
     code = mutants.run(["exp", "neg"], 2, 0, out, io.StringIO(), bisection=None)
-    summary = out.getvalue().rstrip().splitlines()[-1]
+    summary = summary_of(out.getvalue())
     assert code == 1
     assert summary.startswith("FAILED: the correct op failed its control run (exp)")
     assert "neg" not in summary.split(". ")[0]
@@ -220,9 +234,9 @@ def test_a_failing_control_run_fails_the_run_and_its_summary_says_so(
 def test_a_passing_run_exits_0_and_its_summary_names_no_failure() -> None:
     out = io.StringIO()
     code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None)
-    summary = out.getvalue().rstrip().splitlines()[-1]
+    summary = summary_of(out.getvalue())
     assert (code, summary.startswith("FAILED")) == (0, False)
-    assert summary.startswith("13 of 13 applicable mutants caught in 1 ops")
+    assert summary.startswith("13 of 13 applicable mutants caught in 1 op (")
 
 
 def test_an_escaped_mutant_is_named_in_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +246,7 @@ def test_an_escaped_mutant_is_named_in_the_summary(monkeypatch: pytest.MonkeyPat
     subtle = dataclasses.replace(ZOO["1e-6"], name="5e-15", mutation=scaled(5e-15))
     out = io.StringIO()
     code = mutants.run(["neg"], 2, 0, out, io.StringIO(), bisection=None, zoo=(subtle,))
-    summary = out.getvalue().rstrip().splitlines()[-1]
+    summary = summary_of(out.getvalue())
     assert (code, summary.startswith("FAILED: 1 mutant escaped (neg 5e-15)")) == (1, True), summary
 
 

@@ -20,7 +20,7 @@ def test_every_layer_passes_in_both_dtypes() -> None:
     rows = [line.split() for line in out.getvalue().splitlines() if line.endswith("pass")]
     assert len(rows) == 2 * len(checks.CASES)
     assert {row[-7] for row in rows} == {"float32", "float64"}
-    assert "all 24 pass" in out.getvalue()
+    assert "all 24 layer checks pass" in out.getvalue()
 
 
 def test_the_function_of_a_layer_starts_every_evaluation_from_the_given_state() -> None:
@@ -136,8 +136,8 @@ def test_verify_layers_from_the_command_line(
     monkeypatch.setattr(checks, "CASES", checks.CASES[:1])
     assert cli.main(["verify", "--layers", "--dtype", "float32"]) == 0
     output = capsys.readouterr().out
-    assert "Linear           float32" in output
-    assert "layers: all 1 pass" in output
+    assert "\nLinear float32 " in output  # NOTE: the name column as wide as the longest name
+    assert "layers: all 1 layer check passes" in output
     with pytest.raises(SystemExit):
         cli.main(["verify", "--layers", "--op", "exp"])
-    assert "--layers checks only the layers" in capsys.readouterr().err
+    assert "--op does not apply to --layers" in capsys.readouterr().err

@@ -11,9 +11,13 @@
   verification built on them (needs the ``testing`` extra);
 * :mod:`~tinygrad_ref.verification.mutants`: planted wrong rules, to show what the checks catch;
 * :mod:`~tinygrad_ref.verification.accuracy`: value and derivative accuracy in ULPs against
-  mpmath over the whole float range.
+  mpmath over the whole float range;
+* :mod:`~tinygrad_ref.verification.plots`: those errors drawn across the float range (needs
+  the ``plot`` extra);
 * :mod:`~tinygrad_ref.verification.layers`: DeZero's layers checked as functions of their
-  inputs, parameters and state.
+  inputs, parameters and state;
+* :mod:`~tinygrad_ref.verification.terminal`: what the tables share: the progress line,
+  plurals, legends.
 
 The library (core, ops, transforms, interop, and the framework above the ops: layers, models,
 optimizers) imports none of it.

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from tinygrad_ref.core import Variable
 from tinygrad_ref.spec import Accuracy, Domain, OpSpec
+from tinygrad_ref.verification import terminal
 
 DTYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -39,6 +40,7 @@ PRECISION = 128
 """The bits mpmath computes the exact results with."""
 
 FloatArray = npt.NDArray[np.floating[Any]]
+Float64Array = npt.NDArray[np.float64]
 
 _MP = mpmath.mp
 
@@ -70,6 +72,14 @@ class AccuracyReport:
     thresholds: tuple[float, ...] = ()
     """Where the exact value or derivative stops being a normal number (or zero): the first
     input past each overflow or underflow threshold, found by bisection (one-operand ops)."""
+    inputs: Float64Array = field(default_factory=lambda: np.empty((0, 0)))
+    """Every input checked: one row per operand, one column per sample."""
+    value_errors: Float64Array = field(default_factory=lambda: np.empty(0))
+    """The value's error in ULPs at each sample; NaN where it is not measured (the exact
+    value is no normal number or zero)."""
+    derivative_errors: Float64Array = field(default_factory=lambda: np.empty((0, 0)))
+    """The error in ULPs of the derivative by each operand (rows) at each sample; NaN where it
+    is not measured (a constant operand, or no normal number or zero exactly)."""
 
     @property
     def passed(self) -> bool:
@@ -277,10 +287,14 @@ class _Measure:
         value, grads = _computed(self.spec, operands)
         references = (self.bounds.exact, *self.bounds.derivatives)
         report = self.report
-        for k in range(len(operands[0])):
+        count = len(operands[0])
+        value_errors = np.full(count, math.nan)
+        derivative_errors = np.full((len(operands), count), math.nan)
+        for k in range(count):
             at = tuple(float(x[k]) for x in operands)
             error = self.fmt.ulps(self.exact(0, at), float(value[k]))
             if error is not None:
+                value_errors[k] = error
                 report.values_checked += 1
                 report.value = report.value.merge(Worst(error, at))
             for i, grad in enumerate(grads, start=1):
@@ -288,8 +302,15 @@ class _Measure:
                     continue
                 error = self.fmt.ulps(self.exact(i, at), float(grad[k]))
                 if error is not None:
+                    derivative_errors[i - 1, k] = error
                     report.derivatives_checked += 1
                     report.derivative = report.derivative.merge(Worst(error, at, i - 1))
+        inputs = np.array([np.asarray(x, dtype=np.float64) for x in operands])
+        report.inputs = np.concatenate([report.inputs.reshape(len(operands), -1), inputs], axis=1)
+        report.value_errors = np.concatenate([report.value_errors, value_errors])
+        report.derivative_errors = np.concatenate(
+            [report.derivative_errors.reshape(len(operands), -1), derivative_errors], axis=1
+        )
 
     def exact(self, which: int, at: tuple[float, ...]) -> Any:
         """The exact value (``which`` 0) or derivative by operand ``which - 1`` at ``at``,
@@ -417,21 +438,25 @@ def print_table(
     seed: int,
     out: TextIO,
     progress: TextIO,
+    on_report: Callable[[AccuracyReport], None] | None = None,
 ) -> int:
     """Check every op of ``specs`` that declares an accuracy and print one row per op: the
     worst error in ULPs of its value and first derivatives in each dtype, its bounds and
-    whether it passes, then the failures; 1 if any op fails, else 0."""
+    whether it passes, then the failures; 1 if any op fails, else 0. ``on_report`` gets each
+    op's report in each dtype."""
+    checked = [spec for spec in specs if spec.accuracy is not None]
+    width = terminal.name_width((spec.name for spec in checked), "op")
     columns = "".join(f" {f'{d} value':>14} {f'{d} deriv':>14}" for d in dtypes)
-    header = f"{'op':<16}{columns} {'bounds':>7}  result"
+    header = f"{'op':<{width}}{columns} {'bounds':>7}  result"
     print(header, file=out)
     print("-" * len(header), file=out)
+    status = terminal.Progress(progress)
     start = time.perf_counter()
-    checked = [spec for spec in specs if spec.accuracy is not None]
     failures: list[str] = []
     for number, spec in enumerate(checked, 1):
-        print(f"[{number}/{len(checked)}] {spec.name}", file=progress)
-        progress.flush()
+        status.show(f"[{number}/{len(checked)}] {spec.name}")
         reports = [check_accuracy(spec, dtype, density, seed) for dtype in dtypes]
+        status.clear()
         cells = "".join(
             f" {_ulps(r.value.ulps):>14} {_ulps(r.derivative.ulps):>14}" for r in reports
         )
@@ -439,15 +464,28 @@ def print_table(
         passed = all(r.passed for r in reports)
         failures += [f for f in (r.failure() for r in reports) if f is not None]
         limits = f"{bounds.value_ulps:g}/{bounds.derivative_ulps:g}"
-        print(f"{spec.name:<16}{cells} {limits:>7}  {'pass' if passed else 'FAIL'}", file=out)
+        print(f"{spec.name:<{width}}{cells} {limits:>7}  {'pass' if passed else 'FAIL'}", file=out)
         out.flush()
+        for report in reports:
+            if on_report is not None:
+                on_report(report)
     elapsed = time.perf_counter() - start
     for failure in failures:
         print(f"\nFAILED: {failure}", file=out)
-    verdict = f"{len(failures)} FAILED" if failures else f"all {len(checked)} ops within bounds"
+    verdict = (
+        f"{len(failures)} FAILED"
+        if failures
+        else f"all {terminal.plural(len(checked), 'op')} within bounds"
+    )
     print(
         f"\n{verdict} (errors in ULPs of the exact result, mpmath at {PRECISION} bits; "
         f"density {density:g}, {elapsed:.1f} s, seed {seed})",
         file=out,
     )
+    entries = [
+        ("value", "the worst error of the value, in ULPs of the exact result"),
+        ("deriv", "the worst error of the first derivative by any operand, in ULPs"),
+        ("bounds", "the most each may be to pass, value/derivative, in ULPs"),
+    ]
+    print(f"\n{terminal.legend(entries)}", file=out)
     return 1 if failures else 0

@@ -35,12 +35,12 @@ from tinygrad_ref.core import Array, Operand, Parameter, Variable
 from tinygrad_ref.models import MLP
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.verification.checks import (
-    EMPTY_REPORT,
     ROUNDING_MULTIPLE,
     GradcheckReport,
     check_gradients,
     check_second_gradients,
 )
+from tinygrad_ref.verification.terminal import Progress, all_pass, legend, name_width, plural
 
 State: TypeAlias = "Variable | Array | None"
 """One piece of a layer's state: a Variable (an RNN's hidden state, differentiated through),
@@ -481,46 +481,58 @@ def verify_case(case: LayerCase, dtype: npt.DTypeLike, seed: int = 0) -> LayerRe
 
 def run(seed: int, out: TextIO, progress: TextIO, dtype: str | None = None) -> int:
     """Verify every case of :data:`CASES` and print one row per case and dtype; 1 if any
-    failed, else 0."""
+    failed, else 0. On a terminal, ``progress`` shows one line that rewrites itself."""
+    width = name_width((case.name for case in CASES), "layer")
     header = (
-        f"{'layer':<16} {'dtype':<8} {'forward':>7} {'1st rel':>9} {'margin':>7} "
+        f"{'layer':<{width}} {'dtype':<8} {'forward':>7} {'1st rel':>9} {'margin':>7} "
         f"{'2nd rel':>9} {'margin':>7}  result"
     )
     print(header, file=out)
     print("-" * len(header), file=out)
     dtypes = DTYPES if dtype is None else (np.dtype(dtype),)
+    status = Progress(progress)
     failures: list[str] = []
     start = time.perf_counter()
     for number, case in enumerate(CASES, 1):
         for d in dtypes:
-            print(f"[{number}/{len(CASES)}] {case.name} {d}", end="\r", file=progress)
-            progress.flush()
+            status.show(f"[{number}/{len(CASES)}] {case.name} {d}")
             try:
                 report = verify_case(case, d, seed)
                 failure = report.failure
-                first, second = report.first, report.second or EMPTY_REPORT
-                numbers = (
-                    f"{report.forward_error:7.2g} {first.max_rel_error:9.1e} {first.margin:7.2g} "
-                    f"{second.max_rel_error:9.1e} {second.margin:7.2g}"
+                first, second = report.first, report.second
+                numbers = f"{report.forward_error:7.2g} {first.max_rel_error:9.1e} "
+                numbers += f"{first.margin:7.2g} "
+                numbers += (
+                    f"{'-':>9} {'-':>7}"
+                    if second is None
+                    else f"{second.max_rel_error:9.1e} {second.margin:7.2g}"
                 )
             except Exception as error:  # NOTE: one layer's crash is that layer's failure
                 failure, numbers = repr(error), f"{'-':>7} {'-':>9} {'-':>7} {'-':>9} {'-':>7}"
             if failure is not None:
                 failures.append(f"{case.name} ({d}): {failure}")
             result = "pass" if failure is None else "FAIL"
-            print(f"{case.name:<16} {d!s:<8} {numbers}  {result}", file=out)
+            status.clear()
+            print(f"{case.name:<{width}} {d!s:<8} {numbers}  {result}", file=out)
             out.flush()
-    print(file=progress)
     for failure in failures:
         print(f"\n{failure}", file=out)
     rows = len(CASES) * len(dtypes)
-    verdict = f"{len(failures)} of {rows} layer checks FAILED" if failures else f"all {rows} pass"
+    verdict = (
+        f"{len(failures)} of {plural(rows, 'layer check')} FAILED"
+        if failures
+        else all_pass(rows, "layer check")
+    )
     elapsed = time.perf_counter() - start
     print(f"\nlayers: {verdict} ({elapsed:.1f} s, seed {seed})", file=out)
-    print(
-        "forward: the worst error of the output and new state against a NumPy reference, in "
-        f"rounding errors of the dtype (at most {FORWARD_ROUNDING:g}); each layer is checked as "
-        "a function of its inputs, parameters and state",
-        file=out,
-    )
+    entries = [
+        ("forward", "the worst error of the output and new state against a NumPy reference, "
+         f"in rounding errors of the dtype (at most {FORWARD_ROUNDING:g} passes)"),
+        ("1st rel", "the worst relative error of the first derivatives by every input, "
+         "parameter and state, against the oracle (Richardson)"),
+        ("margin", "the worst error over its allowed error (at most 1 passes)"),
+        ("2nd rel", "the same for the second derivatives"),
+        ("-", "not measured: the check raised an error, shown below the table"),
+    ]  # fmt: skip
+    print(f"\n{legend(entries)}", file=out)
     return 1 if failures else 0

@@ -39,6 +39,7 @@ from tinygrad_ref.ops.shape import SumTo
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
 from tinygrad_ref.transforms import jvp
+from tinygrad_ref.verification import terminal
 from tinygrad_ref.verification.checks import _analytic, _Side
 from tinygrad_ref.verification.strategies import (
     Example,
@@ -743,18 +744,15 @@ def measure(
     return report
 
 
-NAME_WIDTH = 29
-"""The op column fits ``softmax_cross_entropy_simple``."""
-
 _MARKS = {"caught": "yes", "escaped": "ESCAPED", "n/a": "n/a", "false alarm": "FALSE"}
 
 
-def _header(mutants: Sequence[Mutant]) -> str:
+def _header(mutants: Sequence[Mutant], width: int) -> str:
     columns = "".join(f" {m.name:>{max(len(m.name), 7)}}" for m in mutants)
-    return f"{'op':<{NAME_WIDTH}}{columns} {'caught':>7} {'smallest':>9} {'cpu s':>6}"
+    return f"{'op':<{width}}{columns} {'caught':>7} {'smallest':>9} {'cpu s':>6}"
 
 
-def _row(report: OpReport, mutants: Sequence[Mutant]) -> str:
+def _row(report: OpReport, mutants: Sequence[Mutant], width: int) -> str:
     cells = "".join(
         f" {_MARKS[report.outcomes[m.name].verdict]:>{max(len(m.name), 7)}}" for m in mutants
     )
@@ -762,7 +760,25 @@ def _row(report: OpReport, mutants: Sequence[Mutant]) -> str:
     smallest = "-" if report.smallest is None else f"{report.smallest:.1e}"
     if report.broken is not None:
         caught = "BROKEN"
-    return f"{report.name:<{NAME_WIDTH}}{cells} {caught:>7} {smallest:>9} {report.seconds:>6.1f}"
+    return f"{report.name:<{width}}{cells} {caught:>7} {smallest:>9} {report.seconds:>6.1f}"
+
+
+def legend(mutants: Sequence[Mutant]) -> str:
+    """What each column and mark of the table means, each mutant's wrong rule included."""
+    return terminal.legend(
+        [
+            *((m.name, m.description) for m in mutants),
+            ("yes", "caught: an example failed that passes with the correct rule"),
+            ("ESCAPED", "not caught, though it changed a gradient the checks resolve"),
+            ("n/a", "does not apply to the op: it changed no gradient (why: above)"),
+            ("FALSE", "a false alarm: the example failed with the correct rule too"),
+            ("caught", "the mutants caught of those that apply; BROKEN: the correct op failed "
+             "its control run"),
+            ("smallest", "the smallest relative error of the first gradient caught in float64 "
+             "(bisected); -: not even 0.1"),
+            ("cpu s", "CPU seconds the op took"),
+        ]
+    )  # fmt: skip
 
 
 def run(
@@ -777,17 +793,19 @@ def run(
     """``verify --mutants``: measure the ops ``names`` with the mutants ``zoo``, print one row
     per op, what failed, and a summary line that says it; 1 if an applicable mutant escaped, a
     catch was a false alarm or a correct op failed its control run, else 0."""
-    header = _header(zoo)
+    width = terminal.name_width(names, "op")
+    header = _header(zoo, width)
     print(header, file=out)
     print("-" * len(header), file=out)
     reports = []
+    status = terminal.Progress(progress)
     start, cpu = time.perf_counter(), time.process_time()
     for number, name in enumerate(names, 1):
-        print(f"[{number}/{len(names)}] {name}...", file=progress)
-        progress.flush()
+        status.show(f"[{number}/{len(names)}] {name}")
         report = measure(REGISTRY[name], examples_wanted, seed, zoo, bisection)
         reports.append(report)
-        print(_row(report, zoo), file=out)
+        status.clear()
+        print(_row(report, zoo, width), file=out)
         out.flush()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     inapplicable: dict[tuple[str, str], list[str]] = {}
@@ -818,11 +836,12 @@ def run(
     failures = _failures(reports)
     verdict = f"FAILED: {'; '.join(failures)}. " if failures else ""
     print(
-        f"\n{verdict}{caught} of {applicable} applicable mutants caught in {len(reports)} ops "
-        f"({elapsed:.1f} s, {cpu:.1f} s of CPU, seed {seed}, "
-        f"{examples_wanted} examples per mutant)",
+        f"\n{verdict}{caught} of {applicable} applicable mutants caught in "
+        f"{terminal.plural(len(reports), 'op')} ({elapsed:.1f} s, {cpu:.1f} s of CPU, "
+        f"seed {seed}, {terminal.plural(examples_wanted, 'example')} per mutant)",
         file=out,
     )
+    print(f"\n{legend(zoo)}", file=out)
     return 1 if failures else 0
 
 
