@@ -1225,9 +1225,14 @@ def batch_sizes(example: Example, output: Shape, seed: int = 0) -> tuple[int, in
 def batched_directions(points: Sequence[Array], batch: int, seed: int) -> list[Array]:
     """A batch of ``batch`` random tangents for each of ``points``, along a leading axis: the
     :func:`_directions` of seeds ``seed``, ``seed + 1``, ..."""
-    rows = [_directions(points, seed + b) for b in range(batch)]
+    return _stacked(points, [_directions(points, seed + b) for b in range(batch)])
+
+
+def _stacked(points: Sequence[Array], rows: Sequence[list[Array]]) -> list[Array]:
+    """The tangents ``rows`` (one list per tangent, an array per point) as a batch."""
     return [
-        np.stack([row[k] for row in rows]).reshape(batch, *p.shape) for k, p in enumerate(points)
+        np.stack([row[k] for row in rows]).reshape(len(rows), *p.shape)
+        for k, p in enumerate(points)
     ]
 
 
@@ -1245,9 +1250,11 @@ def check_batched(example: Example, seed: int = 0, linear: _Linearization | None
     directions = [_directions(points, seed + b) for b in range(max(sizes))]
     singles = [np.asarray(jvp(fn, points, vs)[1]) for vs in directions]
     dtype = _coarsest(example, np.result_type(*singles))
+    bounds = [ROUNDING_MULTIPLE * _rounding(dtype, linear.terms(vs)) for vs in directions]
     margin = 0.0
     for batch in sizes:
-        stacked = batched_directions(points, batch, seed)
+        # NOTE: the rows of batched_directions(points, batch, seed), drawn once for both sizes
+        stacked = _stacked(points, directions[:batch])
         for recorded in (False, True):
             primals = [Variable(p) for p in points] if recorded else points
             value, tangent = jvp(fn, primals, stacked, batched=True)
@@ -1259,10 +1266,9 @@ def check_batched(example: Example, seed: int = 0, linear: _Linearization | None
                     f"{tangent.dtype}, not {(batch, *value.shape)} and {value.dtype}"
                 )
             for b in range(batch):
-                allowed = ROUNDING_MULTIPLE * _rounding(dtype, linear.terms(directions[b]))
                 actual, expected = tangent[b].astype(np.float64), singles[b].astype(np.float64)
                 report = _directional_report(
-                    example, actual, expected, allowed, f"the jvp of its row {b} alone ({how})"
+                    example, actual, expected, bounds[b], f"the jvp of its row {b} alone ({how})"
                 )
                 margin = max(margin, report.margin)
     return margin
