@@ -197,6 +197,7 @@ def operand_kinds(shape: Shape, role: Role, domain: Domain) -> list[Kind]:
     return kinds
 
 
+@functools.cache  # NOTE: a new strategy is validated and labelled again at its first draw
 def operands(
     kind: Kind, domain: Domain, shape: Shape, dtype: np.dtype[Any]
 ) -> st.SearchStrategy[Operand]:
@@ -233,7 +234,19 @@ class _DrawSampler:
         return self._draw(st.booleans())
 
     def choice(self, options: Sequence[_T]) -> _T:
-        return self._draw(st.sampled_from(options))
+        strategy: st.SearchStrategy[_T]
+        try:
+            strategy = _sampled(tuple(options))
+        except TypeError:  # NOTE: options that cannot be hashed get a strategy of their own
+            strategy = st.sampled_from(options)
+        return self._draw(strategy)
+
+
+@functools.cache
+def _sampled(options: tuple[_T, ...]) -> st.SearchStrategy[_T]:
+    """``st.sampled_from(options)``, built once per tuple of options (Hypothesis caches its
+    other strategies, not this one)."""
+    return st.sampled_from(options)
 
 
 def _raw(x: Operand) -> Any:
@@ -324,7 +337,7 @@ def examples(
     shapes = case.shapes
     if kinds is None:
         kinds = [
-            draw(st.sampled_from(operand_kinds(shape, role, domain)))
+            draw(_sampled(tuple(operand_kinds(shape, role, domain))))
             for shape, role, domain in zip(shapes, roles, domains, strict=True)
         ]
         if Kind.VARIABLE not in kinds:
