@@ -411,3 +411,54 @@ def test_the_directional_bound_holds_where_the_table_underestimates() -> None:
         for i in range(2)
     ]
     assert np.all(np.abs(estimate.value - exact) <= estimate.error)
+
+
+def test_the_directional_oracle_without_its_noise_is_the_same_where_none_is_measured() -> None:
+    from tinygrad_ref.verification.oracle import numerical_directional
+
+    x, v = np.array([0.3, 1.7]), np.array([0.01, -0.02])
+    measured = numerical_directional(sin, [Variable(x)], [v])
+    quick = numerical_directional(sin, [Variable(x)], [v], noise=False)
+    assert measured.noise == 0.0
+    np.testing.assert_array_equal(quick.value, measured.value)
+    np.testing.assert_array_equal(quick.error, measured.error)
+    # NOTE: (x + 1e8) - 1e8 rounds to 1.5e-8: measured, that noise widens the bound
+    noisy = [Variable(np.array([1.0]))], [np.array([1.0])]
+
+    def cancels(t: Variable) -> Variable:
+        return (t + 1e8) - 1e8
+
+    with_noise = numerical_directional(cancels, *noisy)
+    without = numerical_directional(cancels, *noisy, noise=False)
+    assert with_noise.noise > 0
+    assert without.noise == 0.0
+    assert float(with_noise.error[0]) > float(without.error[0])
+
+
+def test_a_forward_check_measures_the_noise_where_the_quick_bound_fails() -> None:
+    from tinygrad_ref.verification.oracle import numerical_directional
+    from tinygrad_ref.verification.strategies import Example, _against_oracle
+
+    example = Example(REGISTRY["add"], (Variable(np.array([1.0])), 1e8))
+    calls: list[bool] = []
+
+    def estimate(noise: bool) -> oracle.Estimate:
+        calls.append(noise)
+        return numerical_directional(
+            lambda t: (t + 1e8) - 1e8, [Variable(np.array([1.0]))], [np.array([1.0])], noise=noise
+        )
+
+    quick, measured = estimate(False), estimate(True)
+    calls.clear()
+    rounding = np.zeros(1)
+    # NOTE: inside the bound with the noise measured, outside the one without
+    within = measured.value + (quick.error + measured.error) / 2
+    assert _against_oracle(example, within, estimate, rounding, "the oracle").margin <= 1
+    assert calls == [False, True]
+    calls.clear()
+    assert _against_oracle(example, quick.value, estimate, rounding, "the oracle").margin <= 1
+    assert calls == [False]
+    with pytest.raises(GradcheckError, match="the oracle gives"):
+        _against_oracle(
+            example, measured.value + 2 * measured.error, estimate, rounding, "the oracle"
+        )
