@@ -17,6 +17,7 @@ from tinygrad_ref.ops import (
     binary,
     composed,
     conv,
+    decomposition,
     elementwise,
     indexing,
     join,
@@ -48,6 +49,7 @@ _MODULES = (
     join,
     steps,
     composed,
+    decomposition,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

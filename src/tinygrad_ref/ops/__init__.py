@@ -70,6 +70,14 @@ from tinygrad_ref.ops.conv import (
     pooling,
     pooling_simple,
 )
+from tinygrad_ref.ops.decomposition import (
+    Eigh,
+    EighResult,
+    Eigvalsh,
+    eigh,
+    eigh_probe,
+    eigvalsh,
+)
 from tinygrad_ref.ops.elementwise import (
     Arccos,
     Arccosh,
@@ -266,6 +274,9 @@ __all__ = [
     "Div",
     "DivConstant",
     "Dropout",
+    "Eigh",
+    "EighResult",
+    "Eigvalsh",
     "Exp",
     "Exp2",
     "Expm1",
@@ -372,6 +383,9 @@ __all__ = [
     "diff",
     "div",
     "dropout",
+    "eigh",
+    "eigh_probe",
+    "eigvalsh",
     "embed_id",
     "exp",
     "exp2",

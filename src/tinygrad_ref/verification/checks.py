@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.config import using_config
-from tinygrad_ref.core import Function, Operand, Variable
+from tinygrad_ref.core import Array, Function, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.verification.oracle import (
     EPS64,
@@ -310,12 +310,18 @@ def _internal_terms(
     magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
     with using_config("enable_backprop", False), np.errstate(all="ignore"):
         for f in sorted(functions, key=lambda f: -f.generation):
-            if not f.uses_vjp or len(f.outputs) != 1:
+            if not f.uses_vjp:
                 return none
-            out = f.outputs[0]()
-            if out is None or id(out) not in magnitudes:
+            outs = [ref() for ref in f.outputs]
+            if all(out is None or id(out) not in magnitudes for out in outs):
                 continue
-            gxs = f.vjp(magnitudes[id(out)], *[x.data for x in f.inputs], out.data)
+            # NOTE: an output of several that no term reached (or that is gone) gets zeros
+            values = f.output_values if len(outs) > 1 else tuple(_data_of(outs))
+            gys = [
+                magnitudes[id(y)] if y is not None and id(y) in magnitudes else np.zeros_like(v)
+                for y, v in zip(outs, values, strict=True)
+            ]
+            gxs = f.vjp(*gys, *[x.data for x in f.inputs], *values)
             for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=False):
                 if gx is None:
                     continue
@@ -324,6 +330,10 @@ def _internal_terms(
                     return none
                 magnitudes[id(x)] = magnitudes[id(x)] + g if id(x) in magnitudes else g
     return [magnitudes.get(id(x), zero) for x, zero in zip(variables, none, strict=True)]
+
+
+def _data_of(outputs: list[Variable | None]) -> list[Array]:
+    return [y.data for y in outputs if y is not None]
 
 
 @dataclass(frozen=True)

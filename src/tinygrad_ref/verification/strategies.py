@@ -40,6 +40,7 @@ from tinygrad_ref.spec import (
     RangeTieKink,
     Role,
     Shape,
+    SpectralKink,
     SpreadKink,
     TieKink,
     WindowTieKink,
@@ -608,6 +609,15 @@ def _move_apart_once(
         for k in range(flat.size):
             flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
         return
+    if isinstance(kink, SpectralKink):
+        # NOTE: a step of size h in every element moves an eigenvalue or singular value by at
+        # most n h (the norm of the step), so that values n * KINK_MARGIN reaches apart never
+        # cross (each moves, so twice that)
+        x = values[0]
+        size = max(x.shape[-2:], default=1)
+        least = 2 * size * KINK_MARGIN * float(np.max(oracle_reach(x), initial=0.0))
+        x[...] = kink.spread(x, params, least, dtypes[0])
+        return
     if isinstance(kink, WindowTieKink):
         # NOTE: each element keeps away from the earlier elements of every window it is in.
         flat = values[0].reshape(-1)
@@ -702,7 +712,7 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
     if isinstance(kink, SpreadKink):
         pool = (draw(st.sampled_from(pool)),)
-    operands = tuple(
+    drawn = tuple(
         Variable(
             draw(
                 hnp.arrays(
@@ -714,7 +724,10 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
         )
         for shape in case.shapes
     )
-    return Example(spec, operands, case.params)
+    if isinstance(kink, SpectralKink):
+        x = drawn[0].data
+        drawn = (Variable(kink.degenerate(x.astype(np.float64), case.params).astype(x.dtype)),)
+    return Example(spec, drawn, case.params)
 
 
 def _summed_to(g: Float64Array, shape: Shape) -> Float64Array:
@@ -776,18 +789,42 @@ def check_kink_example(example: Example) -> None:
     y = example.fn(*operands)
     gy = np.random.default_rng(0).uniform(-1.5, 1.5, size=y.shape).astype(y.dtype)
     y.grad = Variable(gy)
+    if isinstance(kink, SpectralKink) and kink.gradient is None:
+        _check_refused(example, kink, y, operands[0])
+        return
     y.backward()
-    expected = _convention(
-        kink,
-        [x.data.astype(np.float64) for x in operands],
-        example.params,
-        y.data.astype(np.float64),
-        gy.astype(np.float64),
-    )
+    if isinstance(kink, SpectralKink):
+        # NOTE: in the operand's dtype, whose ULPs tell which values tie
+        assert kink.gradient is not None
+        expected = [kink.gradient(operands[0].data, example.params, gy.astype(np.float64))]
+    else:
+        expected = _convention(
+            kink,
+            [x.data.astype(np.float64) for x in operands],
+            example.params,
+            y.data.astype(np.float64),
+            gy.astype(np.float64),
+        )
     for i, (x, gx) in enumerate(zip(operands, expected, strict=True)):
         actual = np.zeros(x.shape, x.dtype) if x.grad is None else x.grad.data
         message = f"{example}: on its kink {kink.where}, the analytic gradient of operand {i}"
         _assert_within_rounding(actual, gx.astype(x.dtype), f"{message} breaks {kink.convention}")
+
+
+def _check_refused(example: Example, kink: SpectralKink, y: Variable, x: Variable) -> None:
+    """The reverse pass of a call on a degenerate spectrum raises a ValueError naming it
+    (where the spectrum is degenerate: a 1x1 matrix has no two values to tie)."""
+    try:
+        y.backward()
+    except ValueError as error:
+        if "does not exist at" not in str(error):
+            raise AssertionError(f"{example}: refused {kink.where} unclearly: {error}") from None
+        return
+    if kink.is_degenerate(x.data, example.params):
+        raise AssertionError(
+            f"{example}: on its kink {kink.where}, a gradient was returned; the op declares "
+            f"{kink.convention}"
+        )
 
 
 def verify_kink(
