@@ -518,6 +518,23 @@ class SpectralKink(Kink):
             s[..., 1] = s[..., 0]
         return self.rebuilt(x, params, s)
 
+    def conditioning(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:
+        """How many times the rounding of their largest value a decomposition's vectors (and
+        what is computed from them) may be off: ``n max|s| / gap``, for the least gap between
+        values of a spectrum (and from 0, if ``zero``). The oracle's evaluations carry that
+        noise besides their own rounding."""
+        if x.size == 0:
+            return 1.0
+        s = self.spectrum(x.astype(np.float64), params)
+        gaps = np.diff(s, axis=-1)
+        if self.zero:
+            gaps = np.concatenate([s[..., :1], gaps], axis=-1)
+        if gaps.size == 0:
+            return 1.0
+        largest = float(np.max(np.abs(s)))
+        least = float(np.min(gaps))
+        return max(1.0, s.shape[-1] * largest / least) if least > 0 else math.inf
+
     def is_degenerate(self, x: npt.NDArray[np.floating[Any]], params: Params) -> bool:
         """Whether a matrix of ``x`` (in its own dtype) has a degenerate spectrum."""
         s = self.spectrum(x.astype(np.float64), params)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinygrad_ref import Variable
-from tinygrad_ref.ops import EighResult, eigh, eigh_probe, eigvalsh
+from tinygrad_ref.ops import EighResult, eigh, eigh_probe, eigvalsh, svd, svd_probe, svdvals
 
 RNG = np.random.default_rng(24)
 npa: Any = np
@@ -121,3 +121,39 @@ def test_the_vectors_gradient_loses_accuracy_as_eps_over_the_gap(gap: float) -> 
     error = np.abs(g - exact).max() / np.abs(exact).max()
     assert np.abs(exact).max() > 0.1 / gap
     assert error <= 16 * np.finfo(np.float64).eps / gap
+
+
+def test_svd_through_numpy_and_its_refusals() -> None:
+    x = Variable(RNG.standard_normal((2, 4, 3)))
+    u, s, vh = npa.linalg.svd(x, full_matrices=False)
+    assert (u.shape, s.shape, vh.shape) == ((2, 4, 3), (2, 3), (2, 3, 3))
+    np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, x.data, atol=1e-12)
+    values = npa.linalg.svd(x, compute_uv=False)
+    np.testing.assert_array_equal(values.data, npa.linalg.svdvals(x).data)
+    square = npa.linalg.svd(Variable(np.eye(2) + 1.0))  # full and reduced agree
+    assert square.U.shape == (2, 2)
+    with pytest.raises(ValueError, match=r"full_matrices=True\) of non-square matrices"):
+        npa.linalg.svd(x)
+    with pytest.raises(ValueError, match=r"hermitian=True\) is not supported"):
+        svd(np.eye(2), hermitian=True)
+    with pytest.raises(ValueError, match=r"svd needs matrices .* shape \(3,\)"):
+        svd(np.ones(3), full_matrices=False)
+
+
+def test_singular_values_conventions_and_refusals() -> None:
+    """A zero singular value gets no gradient (as abs at 0), tied ones share theirs, and the
+    vectors' gradient is refused at either."""
+    x = Variable(np.diag([3.0, 0.0]))
+    (svdvals(x) * np.array([1.0, 2.0])).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, np.diag([1.0, 0.0]), atol=1e-15)
+    x = Variable(np.diag([2.0, 2.0]))
+    (svdvals(x) * np.array([1.0, 2.0])).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, np.diag([1.5, 1.5]), atol=1e-15)
+    for matrix, what in ((np.diag([2.0, 2.0]), "repeated singular values"),
+                         (np.diag([3.0, 0.0]), "a zero singular value")):  # fmt: skip
+        result = svd(Variable(matrix), full_matrices=False)
+        assert isinstance(result, tuple)
+        with pytest.raises(ValueError, match=f"svd: the derivative .* does not exist at {what}"):
+            svd_probe(result).backward()

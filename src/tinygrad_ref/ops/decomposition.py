@@ -1,11 +1,12 @@
-"""Matrix decompositions: ``eigh`` and ``eigvalsh``, with NumPy's semantics on stacks of
-matrices (the last two axes).
+"""Matrix decompositions: ``eigh``, ``eigvalsh``, ``svd`` and ``svdvals``, with NumPy's
+semantics on stacks of matrices (the last two axes).
 
-Their derivatives do not exist where the spectrum is degenerate: two equal eigenvalues. There
-the values' gradient follows a convention (each of the tied values gets the mean of their
-gradients), and the vectors' gradient refuses with a ``ValueError`` naming the degeneracy, never
-an inf or NaN. Vectors have a sign (gauge) freedom: the verification checks them through a
-probe that does not see it (:func:`eigh_probe`). See docs/decompositions.md."""
+Their derivatives do not exist where the spectrum is degenerate: two equal eigenvalues or
+singular values, or a zero singular value. There the values' gradient follows a convention
+(each of the tied values gets the mean of their gradients, a zero singular value none), and the
+vectors' gradient refuses with a ``ValueError`` naming the degeneracy, never an inf or NaN.
+Vectors have a sign (gauge) freedom: the verification checks them through probes that do not
+see it (:func:`eigh_probe`, :func:`svd_probe`). See docs/decompositions.md."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tinygrad_ref.ops.elementwise import _values, sqrt
 from tinygrad_ref.ops.join import concatenate
 from tinygrad_ref.ops.linalg import _swap_last
 from tinygrad_ref.ops.reduction import Sum, mean
-from tinygrad_ref.ops.shape import Reshape
+from tinygrad_ref.ops.shape import Reshape, operand_shape
 from tinygrad_ref.spec import (
     ANY,
     SPECTRUM_ULPS,
@@ -30,6 +31,7 @@ from tinygrad_ref.spec import (
     SpectralKink,
     has_zero,
     spectrum_clusters,
+    spectrum_zeros,
 )
 
 UpLo = Literal["L", "U"]
@@ -217,6 +219,144 @@ def eigvalsh(a: Operand, UPLO: str = "L") -> Variable:
     return Eigvalsh(_check_uplo(UPLO))(a)
 
 
+# svd
+
+
+class SVDResult(NamedTuple):
+    """What :func:`svd` returns, as NumPy's ``SVDResult``."""
+
+    U: Variable
+    S: Variable
+    Vh: Variable
+
+
+class Svd(Function):
+    """``np.linalg.svd(x, full_matrices=False)``: ``x = U diag(S) Vh`` with ``k = min(m, n)``
+    singular values, descending. The vectors' gradient needs distinct, nonzero singular values
+    (a ``ValueError`` names the degeneracy)."""
+
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> tuple[Array, Array, Array]:
+        _check_matrices("svd", x.shape)
+        u, s, vh = np.linalg.svd(x, full_matrices=False)
+        return u, s, vh
+
+    def vjp(
+        self, gu: Tensor, gs: Tensor, gvh: Tensor, x: Tensor, u: Tensor, s: Tensor, vh: Tensor
+    ) -> Tensor:
+        v, gv = _swap_last(vh), _swap_last(gvh)
+        values = _values(s)
+        inner = _row(_singular_shares(gs, values)) * np.eye(values.shape[-1], dtype=values.dtype)
+        if not (np.any(_values(gu)) or np.any(_values(gv))):
+            return u @ inner @ vh
+        _refuse_degenerate("svd", values, True, "singular vectors")
+        f = _gaps(s, True)
+        ut_gu, vt_gv = _swap_last(u) @ gu, _swap_last(v) @ gv
+        j, k = f * (ut_gu - _swap_last(ut_gu)), f * (vt_gv - _swap_last(vt_gv))
+        inner = inner + j * _row(s) + _column(s) * k
+        gx = u @ inner @ vh
+        m, n = x.shape[-2:]
+        if m > values.shape[-1]:
+            gx = gx + ((gu - u @ ut_gu) / _row(s)) @ vh
+        if n > values.shape[-1]:
+            gx = gx + u @ _swap_last((gv - v @ vt_gv) / _row(s))
+        return gx
+
+    def jvp(
+        self, tx: Tensor, x: Tensor, u: Tensor, s: Tensor, vh: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        _refuse_degenerate("svd", _values(s), True, "singular vectors")
+        v = _swap_last(vh)
+        p = _swap_last(u) @ tx @ v
+        f = _gaps(s, True)
+        ps, sp = p * _row(s), _column(s) * p
+        du = u @ (f * (ps + _swap_last(ps)))
+        dv = v @ (f * (sp + _swap_last(sp)))
+        m, n = x.shape[-2:]
+        k = _values(s).shape[-1]
+        if m > k:
+            du = du + (tx @ v - u @ p) / _row(s)
+        if n > k:
+            dv = dv + (_swap_last(tx) @ u - v @ _swap_last(p)) / _row(s)
+        return du, _diagonal(p), _swap_last(dv)
+
+
+class Svdvals(Function):
+    """``np.linalg.svdvals(x)`` (``svd(x, compute_uv=False)``): the singular values alone,
+    descending. At a repeated singular value each tied one gets the mean of their gradients;
+    a zero singular value (a cone, as ``abs`` at 0) gets none."""
+
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        _check_matrices("svdvals", x.shape)
+        s: Array = np.linalg.svd(x, compute_uv=False)
+        return s
+
+    def vjp(self, gs: Tensor, x: Tensor, s: Tensor) -> Tensor:
+        u, vh = _singular_vectors(x)
+        values = _values(s)
+        inner = _row(_singular_shares(gs, values)) * np.eye(values.shape[-1], dtype=values.dtype)
+        return u @ inner @ vh
+
+    def jvp(self, tx: Tensor, x: Tensor, s: Tensor) -> Tensor:
+        u, vh = _singular_vectors(x)
+        return _singular_shares(_diagonal(_swap_last(u) @ tx @ _swap_last(vh)), _values(s))
+
+
+def _singular_shares(g: Tensor, s: Array) -> Tensor:
+    """``g``, one entry per singular value, averaged over ties and 0 at zero ones."""
+    zeros = spectrum_zeros(s)
+    g = _averaged(g, s)
+    return g * (~zeros).astype(_values(g).dtype) if np.any(zeros) else g
+
+
+def _singular_vectors(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``U`` and ``Vh`` of ``x``: recorded (functions of ``x``) if it is a Variable."""
+    if isinstance(x, Variable):
+        u, _, vh = Svd()(x)
+        return u, vh
+    u_array, _, vh_array = np.linalg.svd(x, full_matrices=False)
+    return u_array, vh_array
+
+
+def _check_matrices(op: str, shape: tuple[int, ...]) -> None:
+    if len(shape) < 2:
+        raise ValueError(f"{op} needs matrices in the last two axes, got shape {shape}")
+
+
+def svd(
+    a: Operand, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> SVDResult | Variable:
+    """The singular value decomposition, as NumPy's: ``U, S, Vh`` (reduced: only
+    ``full_matrices=False``, or a square ``a``, whose full and reduced ones agree), or the
+    singular values alone with ``compute_uv=False``. ``hermitian=True`` is refused."""
+    shape = operand_shape(a)
+    if hermitian:
+        raise ValueError(
+            "svd(hermitian=True) is not supported: its vectors follow eigh's signs; use "
+            "hermitian=False (the same singular values) or eigh"
+        )
+    if not compute_uv:
+        return Svdvals()(a)
+    if full_matrices and len(shape) >= 2 and shape[-1] != shape[-2]:
+        raise ValueError(
+            f"svd(full_matrices=True) of non-square matrices (shape {shape}) is not supported: "
+            "the columns beyond min(m, n) are any basis of a null space, with no derivative; "
+            "pass full_matrices=False"
+        )
+    u, s, vh = Svd()(a)
+    return SVDResult(u, s, vh)
+
+
+def svdvals(x: Operand) -> Variable:
+    """The singular values, descending, as NumPy's ``linalg.svdvals``."""
+    return Svdvals()(x)
+
+
 # The gauge-invariant probes the verification checks the vectors through.
 
 
@@ -258,6 +398,28 @@ def _eigh_probe_reference(x: Any, UPLO: UpLo) -> Any:
     if w.shape[-1] > 1:
         outer = outer * np.sqrt(np.mean(w * w, axis=-1, keepdims=True))
     return np.concatenate([w, outer], axis=-1)
+
+
+def svd_probe(result: tuple[Variable, Variable, Variable]) -> Variable:
+    """What the verification checks of ``svd``: the singular values, then ``U diag(c) Vh``,
+    ``U diag(c) Uᵀ`` and ``Vhᵀ diag(c) Vh`` flattened, blind to the signs of the pairs of
+    vectors, times the singular values' root mean square (see :func:`eigh_probe`)."""
+    u, s, vh = result
+    v = _swap_last(vh)
+    scale = _rms(s)
+    parts = [_flat(_weighted_outer(a, b)) * scale for a, b in ((u, v), (u, u), (v, v))]
+    return concatenate([s, *parts], axis=-1)
+
+
+def _svd_probe_reference(a: Any, full_matrices: bool) -> Any:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    v = np.swapaxes(vh, -1, -2)
+    scale = np.sqrt(np.mean(s * s, axis=-1, keepdims=True))
+    parts = []
+    for left, right in ((u, v), (u, u), (v, v)):
+        outer = (left * _weights(s.shape[-1], s.dtype)) @ np.swapaxes(right, -1, -2)
+        parts.append(outer.reshape((*outer.shape[:-2], -1)) * scale)
+    return np.concatenate([s, *parts], axis=-1)
 
 
 # Specs: stacks of up to 6x6 matrices, their spectra kept apart (SpectralKink).
@@ -310,6 +472,47 @@ def _eigen_kink(gradient: Any) -> SpectralKink:
     )
 
 
+def _matrix_case(sampler: Sampler) -> Case:
+    """A stack of matrices up to 6x6, of any shape."""
+    m, n = sampler.integer(1, 6), sampler.integer(1, 6)
+    return Case(((*sampler.shape(max_dims=1), m, n),), {"full_matrices": False})
+
+
+def _singular_values(x: Float64Array, params: Params) -> Float64Array:
+    return np.asarray(np.linalg.svd(x, compute_uv=False)[..., ::-1], dtype=np.float64)
+
+
+def _with_singular_values(x: Float64Array, params: Params, s: Float64Array) -> Float64Array:
+    """``x`` with the singular values ``s`` (ascending) and its singular vectors."""
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    rebuilt: Float64Array = (u * s[..., None, ::-1]) @ vh
+    return rebuilt
+
+
+def _svdvals_at_degeneracies(x: Array, params: Params, gy: Float64Array) -> Float64Array:
+    """The declared gradient of the singular values at repeated or zero ones: ``U diag(g) Vh``
+    with ``g`` averaged over each run of tied values and 0 at zero values, from NumPy's
+    vectors in float64 (a tied run's ``U_r V_rᵀ`` is the same for any of its bases)."""
+    u, s, vh = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    shares = spectrum_clusters(s, x.dtype)
+    g = gy if shares is None else np.sum(gy[..., None, :] * shares, axis=-1)
+    g = np.where(spectrum_zeros(s, x.dtype), 0.0, g)
+    result: Float64Array = (u * g[..., None, :]) @ vh
+    return result
+
+
+def _singular_kink(gradient: Any) -> SpectralKink:
+    return SpectralKink(
+        "two equal singular values, or a zero one",
+        "each tied singular value gets the mean of their gradients, a zero one none (as abs "
+        "at 0); the singular vectors' gradient is refused (ValueError)",
+        spectrum=_singular_values,
+        rebuilt=_with_singular_values,
+        zero=True,
+        gradient=gradient,
+    )
+
+
 SPECS = [
     OpSpec(
         "eigh",
@@ -335,14 +538,49 @@ SPECS = [
         kink=_eigen_kink(_eigvalsh_at_ties),
         cost=2,
     ),
+    OpSpec(
+        "svd",
+        Svd,
+        lambda a, full_matrices: svd_probe(_reduced(svd(a, full_matrices))),
+        _svd_probe_reference,
+        (ANY,),
+        case=_matrix_case,
+        numpy=(np.linalg.svd,),
+        numpy_function=svd,
+        numpy_result=lambda result, **params: svd_probe(result),
+        kink=_singular_kink(None),
+        cost=4,
+    ),
+    OpSpec(
+        "svdvals",
+        Svdvals,
+        svdvals,
+        np.linalg.svdvals,
+        (ANY,),
+        case=lambda sampler: Case(_matrix_case(sampler).shapes),
+        numpy=(np.linalg.svdvals,),
+        kink=_singular_kink(_svdvals_at_degeneracies),
+        cost=2,
+    ),
 ]
+
+
+def _reduced(result: SVDResult | Variable) -> SVDResult:
+    assert isinstance(result, SVDResult)
+    return result
 
 
 __all__ = [
     "Eigh",
     "EighResult",
     "Eigvalsh",
+    "SVDResult",
+    "Svd",
+    "Svdvals",
     "eigh",
     "eigh_probe",
     "eigvalsh",
+    "svd",
+    "svd_probe",
+    "svdvals",
 ]

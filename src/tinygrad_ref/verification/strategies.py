@@ -1033,6 +1033,18 @@ def check_adjoint(example: Example, seed: int = 0, linear: _Linearization | None
     return ulps
 
 
+def _noise_floor(example: Example, outputs: npt.ArrayLike) -> float:
+    """The least magnitude of the terms the oracle's evaluations of ``outputs`` are computed
+    from: for a decomposition (a :class:`SpectralKink`), the largest output times its
+    conditioning, as LAPACK's vectors carry ``n eps max|s| / gap``; else 0."""
+    kink = example.spec.kink
+    if not isinstance(kink, SpectralKink):
+        return 0.0
+    x = np.asarray(_raw(example.operands[0]))
+    largest = float(np.max(np.abs(outputs), initial=0.0))
+    return kink.conditioning(x, example.params) * largest
+
+
 def check_directional(
     example: Example, seed: int = 0, linear: _Linearization | None = None
 ) -> GradcheckReport:
@@ -1061,7 +1073,9 @@ def check_directional(
             lambda *xs: spec.reference(*xs, **params), inputs, tangents, method="complex"
         )
     else:
-        estimate = numerical_directional(example.fn, inputs, tangents)
+        estimate = numerical_directional(
+            example.fn, inputs, tangents, floor=_noise_floor(example, linear.output)
+        )
     allowed = estimate.error + ROUNDING_MULTIPLE * np.asarray(_rounding(np.float64, terms))
     report = _directional_report(example, precise, estimate.value, allowed, "the oracle")
     # NOTE: the rules again on recorded Variables, as reverse over forward runs them, along
@@ -1207,7 +1221,8 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
             # NOTE: the gradient's values only, on arrays: the oracle needs no graph of it
             return Variable(np.asarray(flat_gradient(*(x.data for x in xs)).data))
 
-        estimate = numerical_directional(plain_gradient, points, a)
+        floor = _noise_floor(example, plain_gradient(*map(Variable, points)).data)
+        estimate = numerical_directional(plain_gradient, points, a, floor=floor)
         allowed = estimate.error + SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, terms_a)
         _directional_report(
             example, actual, estimate.value, allowed, "the oracle's derivative of grad"
