@@ -505,10 +505,9 @@ class SpectralKink(Kink):
     def degenerate(self, x: npt.NDArray[np.float64], params: Params) -> npt.NDArray[np.float64]:
         """``x`` with the two smallest values of each spectrum tied, or, if ``zero``, the
         smallest of two or more made 0 and the two largest tied (beside it, of three or
-        more). A spectrum of zeros becomes ones: the matrix is not 0, where a probe's scale has
-        a kink of its own."""
+        more). A spectrum tied to zeros (as ``[0, 0.5]`` is) becomes ones: the matrix is not 0,
+        where a probe's scale has a kink of its own."""
         s = self.spectrum(x, params)
-        s = np.where(np.max(np.abs(s), axis=-1, keepdims=True) == 0, 1.0, s)
         k = s.shape[-1]
         if self.zero and k >= 2:
             s[..., 0] = 0.0
@@ -516,6 +515,7 @@ class SpectralKink(Kink):
             s[..., -2] = s[..., -1]
         elif not self.zero and k >= 2:
             s[..., 1] = s[..., 0]
+        s = np.where(np.max(np.abs(s), axis=-1, keepdims=True) == 0, 1.0, s)
         return self.rebuilt(x, params, s)
 
     def conditioning(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:

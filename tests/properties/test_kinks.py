@@ -182,3 +182,18 @@ def test_the_spectral_strategy_draws_degenerate_spectra(name: str) -> None:
         kink_examples(REGISTRY[name]),
         lambda example: kink.is_degenerate(raw(example.operands[0]), example.params),
     )
+
+
+@pytest.mark.parametrize("name", SPECTRAL)
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_a_spectrum_tied_to_zeros_is_no_zero_matrix(name: str, uplo: str) -> None:
+    """The two smallest of ``[0, 0.5]`` tied are ``[0, 0]``, a zero matrix, where the probe's
+    scale (the spectrum's rms) has a kink of its own: seed 7 drew it for eigh."""
+    kink = REGISTRY[name].kink
+    assert isinstance(kink, SpectralKink)
+    params = {"UPLO": uplo}
+    x = np.array([[0.0, 0.0], [0.0, 0.5]])
+    tied = kink.degenerate(x, params)
+    spectrum = kink.spectrum(tied, params)
+    assert kink.is_degenerate(tied, params), f"{spectrum} is not degenerate"
+    assert np.max(np.abs(spectrum)) > 0, f"{x} tied to the zero matrix {tied}"
