@@ -159,6 +159,11 @@ class OpSpec:
     """How many ordinary examples one example of this op costs to check (a convolution's
     central differences take hundreds of evaluations): a verification run draws ``1 / cost``
     as many examples of it, and at least one."""
+    homogeneous: bool = False
+    """Whether the op is positively homogeneous in its operands (``f(c x) = c**d f(x)``, as a
+    matrix decomposition): it varies on their scale however small, and the checks bound the
+    rounding of its derivatives on that scale (see
+    :func:`tinygrad_ref.verification.oracle.variation_scale`)."""
     # NOTE: the full-range accuracy block (verification.accuracy); every elementwise op has one.
     accuracy: Accuracy | None = None
     """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""

@@ -526,6 +526,7 @@ SPECS = [
         numpy_result=lambda result, **params: eigh_probe(result),
         kink=_eigen_kink(None),
         cost=4,
+        homogeneous=True,
     ),
     OpSpec(
         "eigvalsh",
@@ -537,6 +538,7 @@ SPECS = [
         numpy=(np.linalg.eigvalsh,),
         kink=_eigen_kink(_eigvalsh_at_ties),
         cost=2,
+        homogeneous=True,
     ),
     OpSpec(
         "svd",
@@ -550,6 +552,7 @@ SPECS = [
         numpy_result=lambda result, **params: svd_probe(result),
         kink=_singular_kink(None),
         cost=4,
+        homogeneous=True,
     ),
     OpSpec(
         "svdvals",
@@ -561,6 +564,7 @@ SPECS = [
         numpy=(np.linalg.svdvals,),
         kink=_singular_kink(_svdvals_at_degeneracies),
         cost=2,
+        homogeneous=True,
     ),
 ]
 

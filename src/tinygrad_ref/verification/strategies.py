@@ -65,7 +65,7 @@ from tinygrad_ref.verification.oracle import (
     first_steps,
     numerical_directional,
     oracle_reach,
-    step_scale,
+    variation_scale,
 )
 
 _T = TypeVar("_T")
@@ -438,9 +438,11 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
         method="complex" if spec.analytic else "richardson",
         reference=(lambda *xs: spec.reference(*xs, **params)) if spec.analytic else None,
         domains=domains,
+        homogeneous=spec.homogeneous,
     )
     stats.first = stats.first.merge(first)
     within = "" if domains is None else f", domains={_source(domains)}"
+    within += ", homogeneous=True" if spec.homogeneous else ""
     if first.failure is not None:
         method = (
             ', method="complex", reference=lambda *xs: spec.reference(*xs, **params)'
@@ -453,7 +455,9 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
         )
     if example.spec.second_order:
         # NOTE: check_gradients has compared the recorded first derivatives already
-        second = second_order_report(example.fn, *example.operands, domains=domains)
+        second = second_order_report(
+            example.fn, *example.operands, domains=domains, homogeneous=spec.homogeneous
+        )
         stats.second = second if stats.second is None else stats.second.merge(second)
         if second.failure is not None:
             check = f"gradgradcheck(fn, *operands, seed=0{within})"
@@ -942,14 +946,14 @@ def _blocks(
     ]
 
 
-def _along(points: Sequence[Float64Array], vs: Sequence[npt.ArrayLike]) -> float:
-    """The largest ``|v_k| / max(s_k, 1)`` of the tangents ``vs`` at ``points``: what a
-    relative rounding error of a value becomes in a derivative along them, for a function
-    that varies on the scale of its input."""
+def _along(scales: Sequence[Float64Array], vs: Sequence[npt.ArrayLike]) -> float:
+    """The largest ``|v_k| / scale_k`` of the tangents ``vs`` (:func:`variation_scale`):
+    what a relative rounding error of a value becomes in a derivative along them, for a
+    function that varies on the scale of its input."""
     return max(
         (
-            float(np.max(np.abs(np.asarray(v)) / np.maximum(step_scale(p), 1.0), initial=0.0))
-            for p, v in zip(points, vs, strict=True)
+            float(np.max(np.abs(np.asarray(v)) / scale, initial=0.0))
+            for scale, v in zip(scales, vs, strict=True)
         ),
         default=0.0,
     )
@@ -976,6 +980,8 @@ class _Linearization:
     points: list[Float64Array]
     output: Float64Array
     jacobians: list[Float64Array]
+    scales: list[Float64Array]
+    """Each point's :func:`variation_scale`."""
 
     @staticmethod
     def of(example: Example) -> _Linearization:
@@ -983,7 +989,9 @@ class _Linearization:
         points = [p.astype(np.float64) for p in _variable_data(example)]
         output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
         jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
-        return _Linearization(fn, points, output, _blocks(jacobians, output.shape, points))
+        blocks = _blocks(jacobians, output.shape, points)
+        scales = [variation_scale(p, example.spec.homogeneous) for p in points]
+        return _Linearization(fn, points, output, blocks, scales)
 
     def terms(self, vs: Sequence[Array]) -> Float64Array:
         """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
@@ -991,7 +999,7 @@ class _Linearization:
         1)`` (the rounding of the value a rule reads, along ``v``): each element on its own
         scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's."""
         finest = _magnitudes(self.jacobians, vs, self.output.shape)
-        terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.points, vs))
+        terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.scales, vs))
         return terms
 
 
@@ -1181,12 +1189,12 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     read = np.concatenate(
         [
             np.tensordot(np.abs(w * linear.output), j != 0, axes=linear.output.ndim).ravel()
-            / np.maximum(step_scale(p), 1.0).ravel()
-            for j, p in zip(linear.jacobians, points, strict=True)
+            / scale.ravel()
+            for j, scale in zip(linear.jacobians, linear.scales, strict=True)
         ]
     )
-    terms_a = np.maximum(_magnitudes(hessian, a, (size,)), read * _along(points, a))
-    terms_b = np.maximum(_magnitudes(hessian, b, (size,)), read * _along(points, b))
+    terms_a = np.maximum(_magnitudes(hessian, a, (size,)), read * _along(linear.scales, a))
+    terms_b = np.maximum(_magnitudes(hessian, b, (size,)), read * _along(linear.scales, b))
     # NOTE: both directions again as one batch, through the rules the reverse pass runs
     both = jvp(gradient, points, [np.stack(ab) for ab in zip(a, b, strict=True)], batched=True)[1]
     offsets = np.cumsum([0] + [p.size for p in points])
