@@ -18,6 +18,7 @@ from tinygrad_ref.ops import (
     binary,
     composed,
     conv,
+    decomposition,
     elementwise,
     indexing,
     join,
@@ -52,6 +53,7 @@ _MODULES = (
     join,
     steps,
     composed,
+    decomposition,
     products,
     sorting,
 )

@@ -159,6 +159,11 @@ class OpSpec:
     """How many ordinary examples one example of this op costs to check (a convolution's
     central differences take hundreds of evaluations): a verification run draws ``1 / cost``
     as many examples of it, and at least one."""
+    homogeneous: bool = False
+    """Whether the op is positively homogeneous in its operands (``f(c x) = c**d f(x)``, as a
+    matrix decomposition): it varies on their scale however small, and the checks bound the
+    rounding of its derivatives on that scale (see
+    :func:`tinygrad_ref.verification.oracle.variation_scale`)."""
     # NOTE: the full-range accuracy block (verification.accuracy); every elementwise op has one.
     accuracy: Accuracy | None = None
     """Where the op is defined and its ULP bounds against an arbitrary-precision reference."""
@@ -427,3 +432,145 @@ class WindowTieKink(Kink):
     listed."""
 
     windows: Callable[[Params, Shape], npt.NDArray[np.intp]]
+
+
+# Spectra: the eigenvalues or singular values of matrices, whose degeneracies are kinks.
+
+SPECTRUM_ULPS = 16
+"""Values of one spectrum (of a matrix of size ``n``) closer than ``SPECTRUM_ULPS * n * eps *
+max|s|`` count as equal, and such a value as zero: a decomposition computes its spectrum to a
+few ``n * eps * max|s|``, so that a repeated value comes out split by about that much."""
+
+SPECTRUM_GAP = 0.1
+"""How far apart the strategies keep the values of a spectrum (and a singular value from 0),
+relative to its largest magnitude: the derivatives of the vectors grow as ``1 / gap``."""
+
+
+def spectrum_floor(dtype: npt.DTypeLike) -> float:
+    """The least gap the strategies keep between values of a spectrum (and a singular value
+    from 0) in ``dtype``, whatever its scale: the cube root of its smallest normal number. The
+    vectors' derivatives grow as ``1 / gap``, second derivatives as ``1 / gap**2``: closer
+    spectra (of matrices scaled toward subnormal numbers) leave the float range, and their
+    rebuilt elements lose their digits to subnormal rounding."""
+    return float(np.cbrt(np.finfo(dtype).smallest_normal))
+
+
+def _spectrum_tolerance(
+    s: npt.NDArray[np.floating[Any]], dtype: npt.DTypeLike | None = None
+) -> npt.NDArray[np.floating[Any]]:
+    eps = float(np.finfo(s.dtype if dtype is None else dtype).eps)
+    largest = np.max(np.abs(s), axis=-1, keepdims=True, initial=0.0)
+    tolerance: npt.NDArray[np.floating[Any]] = SPECTRUM_ULPS * s.shape[-1] * eps * largest
+    return tolerance
+
+
+def spectrum_clusters(
+    s: npt.NDArray[np.floating[Any]], dtype: npt.DTypeLike | None = None
+) -> npt.NDArray[np.floating[Any]] | None:
+    """``None`` if no two values of any spectrum ``s`` (the last axis, sorted either way) are
+    equal to within :data:`SPECTRUM_ULPS` (the ULPs of ``dtype``, by default ``s``'s); else,
+    for each spectrum, the matrix that averages over each run of equal values: ``shares[i,
+    j]`` is ``1 / count`` if values ``i`` and ``j`` are equal (``count`` of them), else 0."""
+    apart = np.abs(np.diff(s, axis=-1)) > _spectrum_tolerance(s, dtype)
+    if np.all(apart):
+        return None
+    start = np.zeros((*s.shape[:-1], 1), dtype=np.int64)
+    labels = np.concatenate([start, np.cumsum(apart, axis=-1)], axis=-1)
+    same = labels[..., :, None] == labels[..., None, :]
+    shares: npt.NDArray[np.floating[Any]] = same / np.sum(same, axis=-1, keepdims=True)
+    return shares.astype(s.dtype)
+
+
+def spectrum_zeros(
+    s: npt.NDArray[np.floating[Any]], dtype: npt.DTypeLike | None = None
+) -> npt.NDArray[np.bool_]:
+    """Which values of the spectra ``s`` are zero to within :data:`SPECTRUM_ULPS` (of
+    ``dtype``, by default ``s``'s)."""
+    zeros: npt.NDArray[np.bool_] = np.abs(s) <= _spectrum_tolerance(s, dtype)
+    return zeros
+
+
+def has_zero(s: npt.NDArray[np.floating[Any]], dtype: npt.DTypeLike | None = None) -> bool:
+    """Whether a value of a spectrum ``s`` is zero to within :data:`SPECTRUM_ULPS`."""
+    return bool(np.any(spectrum_zeros(s, dtype)))
+
+
+@dataclass(frozen=True)
+class SpectralKink(Kink):
+    """Stacks of matrices (operand 0, the last two axes) whose spectrum is degenerate: two equal
+    values, or, if ``zero``, a zero one (a singular value). ``spectrum(x, params)`` gives each
+    matrix's values in ascending order, ``rebuilt(x, params, s)`` the matrices with the spectrum
+    ``s`` instead and the same vectors. The strategies keep the values :data:`SPECTRUM_GAP`
+    apart (:meth:`spread`); calls drawn on the kink tie values (:meth:`degenerate`), where the
+    gradient must be ``gradient(x, params, gy)``, or, if it is ``None``, the op must refuse
+    with a ValueError naming the degeneracy."""
+
+    spectrum: Callable[[Any, Params], npt.NDArray[np.float64]]
+    rebuilt: Callable[[Any, Params, Any], npt.NDArray[np.float64]]
+    zero: bool
+    gradient: Callable[[Any, Params, npt.NDArray[np.float64]], npt.NDArray[np.float64]] | None
+    """From the operand in its own dtype (whose ULPs tell ties apart) and the output's
+    gradient ``gy``."""
+
+    def spread(
+        self, x: npt.NDArray[np.float64], params: Params, least: float, dtype: npt.DTypeLike
+    ) -> npt.NDArray[np.float64]:
+        """``x`` with each spectrum's values at least ``SPECTRUM_GAP * max|s|``, ``least`` and
+        :func:`spectrum_floor` (of ``dtype``) apart, and from 0 if ``zero``; ``x`` itself if
+        they are half that apart already (so that a spectrum spread once, then rounded,
+        stays)."""
+        if x.size == 0:
+            return x
+        s = self.spectrum(x, params)
+        least = max(least, spectrum_floor(dtype))
+        margin = np.maximum(SPECTRUM_GAP * np.max(np.abs(s), axis=-1, keepdims=True), least)
+        gaps = np.diff(s, axis=-1)
+        near = np.any(gaps < margin / 2, axis=-1)
+        if self.zero:
+            near |= s[..., 0] < margin[..., 0] / 2
+        if not np.any(near):
+            return x
+        spread = s.copy()
+        if self.zero:
+            spread[..., 0] = np.maximum(spread[..., 0], margin[..., 0])
+        for k in range(1, s.shape[-1]):
+            spread[..., k] = np.maximum(spread[..., k], spread[..., k - 1] + margin[..., 0])
+        return self.rebuilt(x, params, spread)
+
+    def degenerate(self, x: npt.NDArray[np.float64], params: Params) -> npt.NDArray[np.float64]:
+        """``x`` with the two smallest values of each spectrum tied, or, if ``zero``, the
+        smallest of two or more made 0 and the two largest tied (beside it, of three or
+        more). A spectrum tied to zeros (as ``[0, 0.5]`` is) becomes ones: the matrix is not 0,
+        where a probe's scale has a kink of its own."""
+        s = self.spectrum(x, params)
+        k = s.shape[-1]
+        if self.zero and k >= 2:
+            s[..., 0] = 0.0
+        if self.zero and k >= 3:
+            s[..., -2] = s[..., -1]
+        elif not self.zero and k >= 2:
+            s[..., 1] = s[..., 0]
+        s = np.where(np.max(np.abs(s), axis=-1, keepdims=True) == 0, 1.0, s)
+        return self.rebuilt(x, params, s)
+
+    def conditioning(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:
+        """How many times the rounding of their largest value a decomposition's vectors (and
+        what is computed from them) may be off: ``n max|s| / gap``, for the least gap between
+        values of a spectrum (and from 0, if ``zero``). The oracle's evaluations carry that
+        noise besides their own rounding."""
+        if x.size == 0:
+            return 1.0
+        s = self.spectrum(x.astype(np.float64), params)
+        gaps = np.diff(s, axis=-1)
+        if self.zero:
+            gaps = np.concatenate([s[..., :1], gaps], axis=-1)
+        if gaps.size == 0:
+            return 1.0
+        largest = float(np.max(np.abs(s)))
+        least = float(np.min(gaps))
+        return max(1.0, s.shape[-1] * largest / least) if least > 0 else math.inf
+
+    def is_degenerate(self, x: npt.NDArray[np.floating[Any]], params: Params) -> bool:
+        """Whether a matrix of ``x`` (in its own dtype) has a degenerate spectrum."""
+        s = self.spectrum(x.astype(np.float64), params)
+        return spectrum_clusters(s, x.dtype) is not None or (self.zero and has_zero(s, x.dtype))

@@ -34,6 +34,7 @@ from tinygrad_ref.verification.oracle import (
     numerical_grad,
     numerical_jacobian,
     oracle_reach,
+    variation_scale,
 )
 from tinygrad_ref.verification.strategies import Example, check_example
 
@@ -462,3 +463,14 @@ def test_a_forward_check_measures_the_noise_where_the_quick_bound_fails() -> Non
         _against_oracle(
             example, measured.value + 2 * measured.error, estimate, rounding, "the oracle"
         )
+
+
+def test_a_homogeneous_functions_scale_follows_its_input_below_1() -> None:
+    """A power of two scales the variation scale of a homogeneous function's input exactly
+    (its bound must follow, as its rounding does); any other function varies on 1's at least."""
+    x = np.array([[1.0, 0.03, -0.5]])
+    for power in (-1, -10, -60):
+        c = 2.0**power
+        np.testing.assert_array_equal(variation_scale(c * x, True), c * variation_scale(x, True))
+        np.testing.assert_array_equal(variation_scale(c * x), np.ones(x.shape))
+    np.testing.assert_array_equal(variation_scale(8 * x, True), variation_scale(8 * x))

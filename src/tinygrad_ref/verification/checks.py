@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.config import using_config
-from tinygrad_ref.core import Function, Operand, Variable
+from tinygrad_ref.core import Array, Function, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.verification.oracle import (
     EPS64,
@@ -44,7 +44,7 @@ from tinygrad_ref.verification.oracle import (
     _weights,
     _working_dtype,
     first_steps,
-    step_scale,
+    variation_scale,
 )
 from tinygrad_ref.verification.whose import derivative_of
 
@@ -310,12 +310,18 @@ def _internal_terms(
     magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
     with using_config("enable_backprop", False), np.errstate(all="ignore"):
         for f in sorted(functions, key=lambda f: -f.generation):
-            if not f.uses_vjp or len(f.outputs) != 1:
+            if not f.uses_vjp:
                 return none
-            out = f.outputs[0]()
-            if out is None or id(out) not in magnitudes:
+            outs = [ref() for ref in f.outputs]
+            if all(out is None or id(out) not in magnitudes for out in outs):
                 continue
-            gxs = f.vjp(magnitudes[id(out)], *[x.data for x in f.inputs], out.data)
+            # NOTE: an output of several that no term reached (or that is gone) gets zeros
+            values = f.output_values if len(outs) > 1 else tuple(_data_of(outs))
+            gys = [
+                magnitudes[id(y)] if y is not None and id(y) in magnitudes else np.zeros_like(v)
+                for y, v in zip(outs, values, strict=True)
+            ]
+            gxs = f.vjp(*gys, *[x.data for x in f.inputs], *values)
             for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=False):
                 if gx is None:
                     continue
@@ -324,6 +330,10 @@ def _internal_terms(
                     return none
                 magnitudes[id(x)] = magnitudes[id(x)] + g if id(x) in magnitudes else g
     return [magnitudes.get(id(x), zero) for x, zero in zip(variables, none, strict=True)]
+
+
+def _data_of(outputs: list[Variable | None]) -> list[Array]:
+    return [y.data for y in outputs if y is not None]
 
 
 @dataclass(frozen=True)
@@ -363,8 +373,10 @@ class _Side:
         bounds: Sequence[Bounds | None] | None = None,
         evaluate: Callable[..., Variable] | None = None,
         counted: int | None = None,
+        homogeneous: bool = False,
     ):
         self.fn = fn
+        self.homogeneous = homogeneous
         self.inputs = inputs = as_computed(inputs)
         self.objective = objective = _Objective(
             evaluate or fn, inputs, seed, bounds=bounds, counted=counted
@@ -487,6 +499,7 @@ def check_gradients(
     method: Method = "richardson",
     reference: Callable[..., Any] | None = None,
     domains: Sequence[Bounds | None] | None = None,
+    homogeneous: bool = False,
 ) -> GradcheckReport:
     """Compare the analytic gradients of ``fn`` at ``inputs`` with a numerical oracle and
     report the errors, margins and resolutions; :func:`gradcheck` raises on the first failure
@@ -498,7 +511,9 @@ def check_gradients(
     element's terms is ``T_k = max(sum_j |w_j| |D_jk|, |a64_k|, sum_{j moved by k} |w_j y_j| /
     max(s_k, 1), M_k)`` (the third, the rounding of the outputs the element moves: a rule
     reads them; ``M_k``, the terms its reverse pass sums, see :func:`_internal_terms`), and
-    three comparisons are made:
+    three comparisons are made. A ``homogeneous`` ``fn`` (``f(c x) = c**d f(x)``, as a matrix
+    decomposition) varies on its input's scale however small: its floor is ``min(1, max|x|)``
+    instead of 1 (:func:`~tinygrad_ref.verification.oracle.variation_scale`).
 
     * **correctness**: the analytic gradient ``a64`` computed from float64 copies of the
       inputs against the oracle's ``n``: ``|a64_k - n_k| <= E_k + 64 * eps * T_k``, where
@@ -532,7 +547,7 @@ def check_gradients(
     terms ``max(|a64_k|, max |a64|)`` (fast mode has no Jacobian column per element)."""
     _refuse_empty(inputs)
     setting = _Setting(eps, atol, rtol, fast, seed, method, reference, ROUNDING_MULTIPLE)
-    side = _Side(fn, inputs, seed, _bounds(inputs, domains))
+    side = _Side(fn, inputs, seed, _bounds(inputs, domains), homogeneous=homogeneous)
     report, terms = _check(side, setting)
     report = _flag(side, report.merge(_recorded(side, setting.multiple, terms)))
     return replace(report, derivative=derivative_of(fn, inputs))
@@ -570,7 +585,7 @@ def _check(side: _Side, setting: _Setting) -> tuple[GradcheckReport, list[Float6
         for number, estimate in enumerate(estimates):
             assert estimate.terms is not None
             assert estimate.outputs is not None
-            scale = np.maximum(step_scale(side.objective.points[number]), 1.0)
+            scale = variation_scale(side.objective.points[number], side.homogeneous)
             read = estimate.outputs / scale
             # NOTE: fmax: an element the oracle could not estimate has terms of NaN
             largest = np.fmax(estimate.terms, np.abs(side.precise[number]))
@@ -881,6 +896,7 @@ def gradcheck(
     method: Method = "richardson",
     reference: Callable[..., Any] | None = None,
     domains: Sequence[Bounds | None] | None = None,
+    homogeneous: bool = False,
 ) -> bool:
     """``True`` if the analytic gradients of ``fn`` at ``inputs`` pass
     :func:`check_gradients`; else raises :class:`GradcheckError` naming the input, the
@@ -898,6 +914,7 @@ def gradcheck(
             method=method,
             reference=reference,
             domains=domains,
+            homogeneous=homogeneous,
         )
     )
 
@@ -961,6 +978,7 @@ def check_second_gradients(
     fast: bool = False,
     seed: int = 0,
     domains: Sequence[Bounds | None] | None = None,
+    homogeneous: bool = False,
 ) -> GradcheckReport:
     """:func:`check_gradients` for the gradients ``g`` of ``sum(w * fn)`` with respect to
     every Variable input, recorded with ``create_graph=True``, flattened and joined: each
@@ -973,10 +991,10 @@ def check_second_gradients(
     _refuse_empty(inputs)
     bounds = _bounds(inputs, domains)
     setting = _Setting(eps, atol, rtol, fast, seed, "richardson", None, ROUNDING_MULTIPLE)
-    outer = _Side(fn, inputs, seed, bounds)
+    outer = _Side(fn, inputs, seed, bounds, homogeneous=homogeneous)
     # NOTE: the resolutions reported are the second derivatives', not the first ones'
     report = replace(_recorded(outer, setting.multiple, outer.floor_terms()), resolutions=())
-    inner, second = _second_order(fn, inputs, setting, bounds)
+    inner, second = _second_order(fn, inputs, setting, bounds, homogeneous)
     report = _flag(inner, report.merge(second))
     return replace(report, derivative=f"second derivatives: {derivative_of(fn, inputs)}")
 
@@ -986,12 +1004,13 @@ def second_order_report(
     *inputs: Operand,
     seed: int = 0,
     domains: Sequence[Bounds | None] | None = None,
+    homogeneous: bool = False,
 ) -> GradcheckReport:
     """:func:`check_second_gradients` without its first comparison, for a caller that has
     just compared the recorded first derivatives itself (:func:`check_gradients`)."""
     _refuse_empty(inputs)
     setting = _Setting(None, None, None, False, seed, "richardson", None, ROUNDING_MULTIPLE)
-    inner, report = _second_order(fn, inputs, setting, _bounds(inputs, domains))
+    inner, report = _second_order(fn, inputs, setting, _bounds(inputs, domains), homogeneous)
     return _flag(inner, report)
 
 
@@ -1000,6 +1019,7 @@ def _second_order(
     inputs: Sequence[Operand],
     first: _Setting,
     bounds: Sequence[Bounds | None] | None,
+    homogeneous: bool,
 ) -> tuple[_Side, GradcheckReport]:
     """The second-order check's side and report (not yet flagged)."""
     second = replace(
@@ -1012,6 +1032,7 @@ def _second_order(
         bounds,
         evaluate=_gradient_of(fn, first.seed, create_graph=False),
         counted=sum(x.size for x in inputs if isinstance(x, Variable)),
+        homogeneous=homogeneous,
     )
     report, _ = _check(inner, second)
     failure = None if report.failure is None else f"second derivatives: {report.failure}"
@@ -1027,10 +1048,19 @@ def gradgradcheck(
     fast: bool = False,
     seed: int = 0,
     domains: Sequence[Bounds | None] | None = None,
+    homogeneous: bool = False,
 ) -> bool:
     """:func:`gradcheck` for second derivatives: ``True``, or :class:`GradcheckError`."""
     return _passed(
         check_second_gradients(
-            fn, *inputs, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed, domains=domains
+            fn,
+            *inputs,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
+            fast=fast,
+            seed=seed,
+            domains=domains,
+            homogeneous=homogeneous,
         )
     )

@@ -123,6 +123,23 @@ def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Arra
     return np.where(scale > 0, np.maximum(scale, LEAST_SCALE), 1.0)
 
 
+def variation_scale(x: npt.ArrayLike, homogeneous: bool = False) -> Float64Array:
+    """The scale on which a function varies with each element of its input ``x``: the
+    element's :func:`step_scale`, at least 1 (a function with no scale of its own, as ``exp``,
+    varies on 1's); if ``homogeneous`` (``f(c x) = c**d f(x)``, as a norm or a matrix
+    decomposition), at least the least of 1 and ``max|x|``: it varies on its input's scale
+    however small. Scaling its input by a power of two scales its values and their rounding
+    errors exactly, and so must it scale the bound on them: with a floor of 1, svdvals' second
+    derivatives at ``2**-10`` times a matrix were bounded ``2**10`` times tighter than at the
+    matrix itself."""
+    values = np.asarray(x, dtype=np.float64)
+    floor = 1.0
+    if homogeneous and values.size:
+        floor = min(1.0, float(np.max(np.abs(values))))
+    scale: Float64Array = np.maximum(step_scale(values), floor)
+    return scale
+
+
 def _home(point: Float64Array, steps: Float64Array, bounds: Bounds | None) -> Float64Array:
     """``steps``, at most :data:`HOME` of each element's magnitude (when not 0) and of its
     distance to the edges of ``bounds``."""

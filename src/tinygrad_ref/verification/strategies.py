@@ -41,6 +41,7 @@ from tinygrad_ref.spec import (
     RangeTieKink,
     Role,
     Shape,
+    SpectralKink,
     SpreadKink,
     TieKink,
     WindowTieKink,
@@ -66,7 +67,7 @@ from tinygrad_ref.verification.oracle import (
     first_steps,
     numerical_directional,
     oracle_reach,
-    step_scale,
+    variation_scale,
 )
 
 _T = TypeVar("_T")
@@ -452,9 +453,11 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
         method="complex" if spec.analytic else "richardson",
         reference=(lambda *xs: spec.reference(*xs, **params)) if spec.analytic else None,
         domains=domains,
+        homogeneous=spec.homogeneous,
     )
     stats.first = stats.first.merge(first)
     within = "" if domains is None else f", domains={_source(domains)}"
+    within += ", homogeneous=True" if spec.homogeneous else ""
     if first.failure is not None:
         method = (
             ', method="complex", reference=lambda *xs: spec.reference(*xs, **params)'
@@ -467,7 +470,9 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
         )
     if example.spec.second_order:
         # NOTE: check_gradients has compared the recorded first derivatives already
-        second = second_order_report(example.fn, *example.operands, domains=domains)
+        second = second_order_report(
+            example.fn, *example.operands, domains=domains, homogeneous=spec.homogeneous
+        )
         stats.second = second if stats.second is None else stats.second.merge(second)
         if second.failure is not None:
             check = f"gradgradcheck(fn, *operands, seed=0{within})"
@@ -623,6 +628,15 @@ def _move_apart_once(
         for k in range(flat.size):
             flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
         return
+    if isinstance(kink, SpectralKink):
+        # NOTE: a step of size h in every element moves an eigenvalue or singular value by at
+        # most n h (the norm of the step), so that values n * KINK_MARGIN reaches apart never
+        # cross (each moves, so twice that)
+        x = values[0]
+        size = max(x.shape[-2:], default=1)
+        least = 2 * size * KINK_MARGIN * float(np.max(oracle_reach(x), initial=0.0))
+        x[...] = kink.spread(x, params, least, dtypes[0])
+        return
     if isinstance(kink, WindowTieKink):
         # NOTE: each element keeps away from the earlier elements of every window it is in.
         flat = values[0].reshape(-1)
@@ -719,7 +733,7 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
     if isinstance(kink, SpreadKink):
         pool = (draw(st.sampled_from(pool)),)
-    operands = tuple(
+    drawn = tuple(
         Variable(
             draw(
                 hnp.arrays(
@@ -731,7 +745,10 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
         )
         for shape in case.shapes
     )
-    return Example(spec, operands, case.params)
+    if isinstance(kink, SpectralKink):
+        x = drawn[0].data
+        drawn = (Variable(kink.degenerate(x.astype(np.float64), case.params).astype(x.dtype)),)
+    return Example(spec, drawn, case.params)
 
 
 def _summed_to(g: Float64Array, shape: Shape) -> Float64Array:
@@ -809,18 +826,42 @@ def check_kink_example(example: Example) -> None:
     y = example.fn(*operands)
     gy = np.random.default_rng(0).uniform(-1.5, 1.5, size=y.shape).astype(y.dtype)
     y.grad = Variable(gy)
+    if isinstance(kink, SpectralKink) and kink.gradient is None:
+        _check_refused(example, kink, y, operands[0])
+        return
     y.backward()
-    expected = _convention(
-        kink,
-        [x.data.astype(np.float64) for x in operands],
-        example.params,
-        y.data.astype(np.float64),
-        gy.astype(np.float64),
-    )
+    if isinstance(kink, SpectralKink):
+        # NOTE: in the operand's dtype, whose ULPs tell which values tie
+        assert kink.gradient is not None
+        expected = [kink.gradient(operands[0].data, example.params, gy.astype(np.float64))]
+    else:
+        expected = _convention(
+            kink,
+            [x.data.astype(np.float64) for x in operands],
+            example.params,
+            y.data.astype(np.float64),
+            gy.astype(np.float64),
+        )
     for i, (x, gx) in enumerate(zip(operands, expected, strict=True)):
         actual = np.zeros(x.shape, x.dtype) if x.grad is None else x.grad.data
         message = f"{example}: on its kink {kink.where}, the analytic gradient of operand {i}"
         _assert_within_rounding(actual, gx.astype(x.dtype), f"{message} breaks {kink.convention}")
+
+
+def _check_refused(example: Example, kink: SpectralKink, y: Variable, x: Variable) -> None:
+    """The reverse pass of a call on a degenerate spectrum raises a ValueError naming it
+    (where the spectrum is degenerate: a 1x1 matrix has no two values to tie)."""
+    try:
+        y.backward()
+    except ValueError as error:
+        if "does not exist at" not in str(error):
+            raise AssertionError(f"{example}: refused {kink.where} unclearly: {error}") from None
+        return
+    if kink.is_degenerate(x.data, example.params):
+        raise AssertionError(
+            f"{example}: on its kink {kink.where}, a gradient was returned; the op declares "
+            f"{kink.convention}"
+        )
 
 
 def verify_kink(
@@ -938,14 +979,14 @@ def _blocks(
     ]
 
 
-def _along(points: Sequence[Float64Array], vs: Sequence[npt.ArrayLike]) -> float:
-    """The largest ``|v_k| / max(s_k, 1)`` of the tangents ``vs`` at ``points``: what a
-    relative rounding error of a value becomes in a derivative along them, for a function
-    that varies on the scale of its input."""
+def _along(scales: Sequence[Float64Array], vs: Sequence[npt.ArrayLike]) -> float:
+    """The largest ``|v_k| / scale_k`` of the tangents ``vs`` (:func:`variation_scale`):
+    what a relative rounding error of a value becomes in a derivative along them, for a
+    function that varies on the scale of its input."""
     return max(
         (
-            float(np.max(np.abs(np.asarray(v)) / np.maximum(step_scale(p), 1.0), initial=0.0))
-            for p, v in zip(points, vs, strict=True)
+            float(np.max(np.abs(np.asarray(v)) / scale, initial=0.0))
+            for scale, v in zip(scales, vs, strict=True)
         ),
         default=0.0,
     )
@@ -972,6 +1013,8 @@ class _Linearization:
     points: list[Float64Array]
     output: Float64Array
     jacobians: list[Float64Array]
+    scales: list[Float64Array]
+    """Each point's :func:`variation_scale`."""
 
     @staticmethod
     def of(example: Example) -> _Linearization:
@@ -979,7 +1022,9 @@ class _Linearization:
         points = [p.astype(np.float64) for p in _variable_data(example)]
         output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
         jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
-        return _Linearization(fn, points, output, _blocks(jacobians, output.shape, points))
+        blocks = _blocks(jacobians, output.shape, points)
+        scales = [variation_scale(p, example.spec.homogeneous) for p in points]
+        return _Linearization(fn, points, output, blocks, scales)
 
     def terms(self, vs: Sequence[Array]) -> Float64Array:
         """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
@@ -987,7 +1032,7 @@ class _Linearization:
         1)`` (the rounding of the value a rule reads, along ``v``): each element on its own
         scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's."""
         finest = _magnitudes(self.jacobians, vs, self.output.shape)
-        terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.points, vs))
+        terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.scales, vs))
         return terms
 
 
@@ -1029,6 +1074,18 @@ def check_adjoint(example: Example, seed: int = 0, linear: _Linearization | None
     return ulps
 
 
+def _noise_floor(example: Example, outputs: npt.ArrayLike) -> float:
+    """The least magnitude of the terms the oracle's evaluations of ``outputs`` are computed
+    from: for a decomposition (a :class:`SpectralKink`), the largest output times its
+    conditioning, as LAPACK's vectors carry ``n eps max|s| / gap``; else 0."""
+    kink = example.spec.kink
+    if not isinstance(kink, SpectralKink):
+        return 0.0
+    x = np.asarray(_raw(example.operands[0]))
+    largest = float(np.max(np.abs(outputs), initial=0.0))
+    return kink.conditioning(x, example.params) * largest
+
+
 def check_directional(
     example: Example, seed: int = 0, linear: _Linearization | None = None
 ) -> GradcheckReport:
@@ -1060,10 +1117,13 @@ def check_directional(
         allowed = estimate.error + rounding
         report = _directional_report(example, precise, estimate.value, allowed, "the oracle")
     else:
+        floor = _noise_floor(example, linear.output)
         report = _against_oracle(
             example,
             precise,
-            lambda noise: numerical_directional(example.fn, inputs, tangents, noise=noise),
+            lambda noise: numerical_directional(
+                example.fn, inputs, tangents, floor=floor, noise=noise
+            ),
             rounding,
             "the oracle",
         )
@@ -1193,12 +1253,12 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
     read = np.concatenate(
         [
             np.tensordot(np.abs(w * linear.output), j != 0, axes=linear.output.ndim).ravel()
-            / np.maximum(step_scale(p), 1.0).ravel()
-            for j, p in zip(linear.jacobians, points, strict=True)
+            / scale.ravel()
+            for j, scale in zip(linear.jacobians, linear.scales, strict=True)
         ]
     )
-    terms_a = np.maximum(_magnitudes(hessian, a, (size,)), read * _along(points, a))
-    terms_b = np.maximum(_magnitudes(hessian, b, (size,)), read * _along(points, b))
+    terms_a = np.maximum(_magnitudes(hessian, a, (size,)), read * _along(linear.scales, a))
+    terms_b = np.maximum(_magnitudes(hessian, b, (size,)), read * _along(linear.scales, b))
     # NOTE: both directions again as one batch, through the rules the reverse pass runs
     both = jvp(gradient, points, [np.stack(ab) for ab in zip(a, b, strict=True)], batched=True)[1]
     offsets = np.cumsum([0] + [p.size for p in points])
@@ -1233,10 +1293,13 @@ def check_hessian(example: Example, seed: int = 0, linear: _Linearization | None
             # NOTE: the gradient's values only, on arrays: the oracle needs no graph of it
             return Variable(np.asarray(flat_gradient(*(x.data for x in xs)).data))
 
+        floor = _noise_floor(example, plain_gradient(*map(Variable, points)).data)
         _against_oracle(
             example,
             actual,
-            lambda noise: numerical_directional(plain_gradient, points, a, noise=noise),
+            lambda noise: numerical_directional(
+                plain_gradient, points, a, floor=floor, noise=noise
+            ),
             SECOND_ORDER_ROUNDING_MULTIPLE * _rounding(np.float64, terms_a),
             "the oracle's derivative of grad",
         )

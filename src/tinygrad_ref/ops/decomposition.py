@@ -1,0 +1,590 @@
+"""Matrix decompositions: ``eigh``, ``eigvalsh``, ``svd`` and ``svdvals``, with NumPy's
+semantics on stacks of matrices (the last two axes).
+
+Their derivatives do not exist where the spectrum is degenerate: two equal eigenvalues or
+singular values, or a zero singular value. There the values' gradient follows a convention
+(each of the tied values gets the mean of their gradients, a zero singular value none), and the
+vectors' gradient refuses with a ``ValueError`` naming the degeneracy, never an inf or NaN.
+Vectors have a sign (gauge) freedom: the verification checks them through probes that do not
+see it (:func:`eigh_probe`, :func:`svd_probe`). See docs/decompositions.md."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
+from tinygrad_ref.ops.elementwise import _values, sqrt
+from tinygrad_ref.ops.join import concatenate
+from tinygrad_ref.ops.linalg import _swap_last
+from tinygrad_ref.ops.reduction import Sum, mean
+from tinygrad_ref.ops.shape import Reshape, operand_shape
+from tinygrad_ref.spec import (
+    ANY,
+    SPECTRUM_ULPS,
+    Case,
+    OpSpec,
+    Params,
+    Sampler,
+    SpectralKink,
+    has_zero,
+    spectrum_clusters,
+    spectrum_zeros,
+)
+
+UpLo = Literal["L", "U"]
+
+Float64Array = npt.NDArray[np.float64]
+
+
+# Shared pieces, for arrays and Variables alike (a rule's Tensors).
+
+
+def _sum_last(t: Tensor) -> Tensor:
+    return Sum(-1, False).apply(t)
+
+
+def _row(t: Tensor) -> Tensor:
+    """A stack of vectors ``(..., k)`` as a stack of one-row matrices ``(..., 1, k)``."""
+    return Reshape((*t.shape[:-1], 1, t.shape[-1])).apply(t)
+
+
+def _column(t: Tensor) -> Tensor:
+    """A stack of vectors ``(..., k)`` as a stack of one-column matrices ``(..., k, 1)``."""
+    return Reshape((*t.shape, 1)).apply(t)
+
+
+def _diagonal(m: Tensor) -> Tensor:
+    """The diagonals of a stack of square matrices."""
+    return _sum_last(m * np.eye(m.shape[-1], dtype=_values(m).dtype))
+
+
+def _averaged(g: Tensor, spectrum: Array) -> Tensor:
+    """``g``, one entry per value of each ``spectrum`` (the last axis, ascending), with the
+    entries of values tied to within :data:`SPECTRUM_ULPS` replaced by their mean (the
+    convention at ties); ``g`` itself where nothing ties."""
+    shares = spectrum_clusters(spectrum)
+    if shares is None:
+        return g
+    return _sum_last(_row(g) * shares.astype(_values(g).dtype))
+
+
+def _masks(n: int, uplo: UpLo, dtype: np.dtype[Any]) -> tuple[Array, Array]:
+    """The triangle (with the diagonal) ``eigh`` reads with ``uplo``, and its strict part."""
+    lower = np.tril(np.ones((n, n), dtype=dtype))
+    triangle = lower if uplo == "L" else lower.T
+    return triangle, triangle - np.eye(n, dtype=dtype)
+
+
+def _read(t: Tensor, uplo: UpLo) -> Tensor:
+    """The symmetric matrices ``eigh`` sees in ``t``: its ``uplo`` triangle mirrored."""
+    triangle, strict = _masks(t.shape[-1], uplo, _values(t).dtype)
+    return t * triangle + _swap_last(t * strict)
+
+
+def _read_adjoint(g: Tensor, uplo: UpLo) -> Tensor:
+    """The gradient by the operand of the gradient ``g`` by the matrices :func:`_read` gives:
+    zero off the triangle read, ``g_ij + g_ji`` on it, ``g_ii`` on the diagonal."""
+    triangle, strict = _masks(g.shape[-1], uplo, _values(g).dtype)
+    return g * triangle + _swap_last(g) * strict
+
+
+def _gaps(spectrum: Tensor, squared: bool) -> Tensor:
+    """``1 / (s_j - s_i)`` (of their squares if ``squared``) off the diagonal, 0 on it."""
+    s = spectrum * spectrum if squared else spectrum
+    n = s.shape[-1]
+    eye = np.eye(n, dtype=_values(s).dtype)
+    return (1 - eye) / (_row(s) - _column(s) + eye)
+
+
+def _refuse_degenerate(op: str, spectrum: Array, zero: bool, what: str) -> None:
+    """Raise a ValueError naming the degeneracy if two values of ``spectrum`` tie (or, if
+    ``zero``, one is zero) to within :data:`SPECTRUM_ULPS`: the vectors have no derivative."""
+    tied = spectrum_clusters(spectrum) is not None
+    if tied:
+        raise ValueError(
+            f"{op}: the derivative of the {what} does not exist at repeated {_names(op)} "
+            f"(two of {np.array2string(spectrum, precision=17)} are equal to within "
+            f"{SPECTRUM_ULPS} ULPs): the {what} of a repeated value are any basis of its space"
+        )
+    if zero and has_zero(spectrum):
+        raise ValueError(
+            f"{op}: the derivative of the {what} does not exist at a zero singular value "
+            f"({np.array2string(spectrum, precision=17)}): its vectors' signs are independent"
+        )
+
+
+def _names(op: str) -> str:
+    return "eigenvalues" if op.startswith("eig") else "singular values"
+
+
+# eigh and eigvalsh
+
+
+class EighResult(NamedTuple):
+    """What :func:`eigh` returns, as NumPy's ``EighResult``."""
+
+    eigenvalues: Variable
+    eigenvectors: Variable
+
+
+class Eigh(Function):
+    """``np.linalg.eigh(x, UPLO)``: the eigenvalues (ascending) and eigenvectors (columns) of
+    the symmetric matrices whose ``UPLO`` triangle ``x`` holds; the other triangle is not
+    read, so its gradient is 0 (the derivative of the function as it is)."""
+
+    __slots__ = ("uplo",)
+    batched_jvp = True
+
+    def __init__(self, uplo: UpLo = "L") -> None:
+        self.uplo = uplo
+
+    def forward(self, x: Array) -> tuple[Array, Array]:
+        _check_square("eigh", x.shape)
+        w, v = np.linalg.eigh(x, UPLO=self.uplo)
+        return w, v
+
+    def vjp(self, gw: Tensor, gv: Tensor, x: Tensor, w: Tensor, v: Tensor) -> Tensor:
+        vt = _swap_last(v)
+        inner = _row(_averaged(gw, _values(w))) * np.eye(x.shape[-1], dtype=_values(x).dtype)
+        if np.any(_values(gv)):
+            _refuse_degenerate("eigh", _values(w), False, "eigenvectors")
+            inner = inner + _gaps(w, False) * (vt @ gv)
+        return _read_adjoint(v @ inner @ vt, self.uplo)
+
+    def jvp(self, tx: Tensor, x: Tensor, w: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        _refuse_degenerate("eigh", _values(w), False, "eigenvectors")
+        m = _swap_last(v) @ _read(tx, self.uplo) @ v
+        return _diagonal(m), v @ (_gaps(w, False) * m)
+
+
+class Eigvalsh(Function):
+    """``np.linalg.eigvalsh(x, UPLO)``: the eigenvalues alone, ascending. At a repeated
+    eigenvalue each of the tied ones gets the mean of their gradients: the gradient of their
+    sum, split evenly (as ``max`` splits its among ties), whatever basis of their space."""
+
+    __slots__ = ("uplo",)
+    batched_jvp = True
+
+    def __init__(self, uplo: UpLo = "L") -> None:
+        self.uplo = uplo
+
+    def forward(self, x: Array) -> Array:
+        _check_square("eigvalsh", x.shape)
+        w: Array = np.linalg.eigvalsh(x, UPLO=self.uplo)
+        return w
+
+    def vjp(self, gw: Tensor, x: Tensor, w: Tensor) -> Tensor:
+        v = _eigenvectors(x, self.uplo)
+        inner = _row(_averaged(gw, _values(w))) * np.eye(x.shape[-1], dtype=_values(x).dtype)
+        return _read_adjoint(v @ inner @ _swap_last(v), self.uplo)
+
+    def jvp(self, tx: Tensor, x: Tensor, w: Tensor) -> Tensor:
+        v = _eigenvectors(x, self.uplo)
+        return _averaged(_diagonal(_swap_last(v) @ _read(tx, self.uplo) @ v), _values(w))
+
+
+def _eigenvectors(x: Tensor, uplo: UpLo) -> Tensor:
+    """The eigenvectors of ``x``: recorded (a function of ``x``) if it is a Variable."""
+    if isinstance(x, Variable):
+        return Eigh(uplo)(x)[1]
+    vectors: Array = np.linalg.eigh(x, UPLO=uplo)[1]
+    return vectors
+
+
+def _check_square(op: str, shape: tuple[int, ...]) -> None:
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise ValueError(f"{op} needs square matrices in the last two axes, got shape {shape}")
+
+
+def _check_uplo(uplo: str) -> UpLo:
+    if uplo not in ("L", "U"):
+        raise ValueError(f"UPLO must be 'L' or 'U', got {uplo!r}")
+    return "L" if uplo == "L" else "U"
+
+
+def eigh(a: Operand, UPLO: str = "L") -> EighResult:
+    """The eigenvalues (ascending) and eigenvectors of symmetric matrices, as NumPy's: only
+    the ``UPLO`` triangle of ``a`` is read. The eigenvectors' gradient needs distinct
+    eigenvalues (a ``ValueError`` names a repeated one)."""
+    w, v = Eigh(_check_uplo(UPLO))(a)
+    return EighResult(w, v)
+
+
+def eigvalsh(a: Operand, UPLO: str = "L") -> Variable:
+    """The eigenvalues (ascending) of symmetric matrices, as NumPy's: only the ``UPLO``
+    triangle of ``a`` is read."""
+    return Eigvalsh(_check_uplo(UPLO))(a)
+
+
+# svd
+
+
+class SVDResult(NamedTuple):
+    """What :func:`svd` returns, as NumPy's ``SVDResult``."""
+
+    U: Variable
+    S: Variable
+    Vh: Variable
+
+
+class Svd(Function):
+    """``np.linalg.svd(x, full_matrices=False)``: ``x = U diag(S) Vh`` with ``k = min(m, n)``
+    singular values, descending. The vectors' gradient needs distinct, nonzero singular values
+    (a ``ValueError`` names the degeneracy)."""
+
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> tuple[Array, Array, Array]:
+        _check_matrices("svd", x.shape)
+        u, s, vh = np.linalg.svd(x, full_matrices=False)
+        return u, s, vh
+
+    def vjp(
+        self, gu: Tensor, gs: Tensor, gvh: Tensor, x: Tensor, u: Tensor, s: Tensor, vh: Tensor
+    ) -> Tensor:
+        v, gv = _swap_last(vh), _swap_last(gvh)
+        values = _values(s)
+        inner = _row(_singular_shares(gs, values)) * np.eye(values.shape[-1], dtype=values.dtype)
+        if not (np.any(_values(gu)) or np.any(_values(gv))):
+            return u @ inner @ vh
+        _refuse_degenerate("svd", values, True, "singular vectors")
+        f = _gaps(s, True)
+        ut_gu, vt_gv = _swap_last(u) @ gu, _swap_last(v) @ gv
+        j, k = f * (ut_gu - _swap_last(ut_gu)), f * (vt_gv - _swap_last(vt_gv))
+        inner = inner + j * _row(s) + _column(s) * k
+        gx = u @ inner @ vh
+        m, n = x.shape[-2:]
+        if m > values.shape[-1]:
+            gx = gx + ((gu - u @ ut_gu) / _row(s)) @ vh
+        if n > values.shape[-1]:
+            gx = gx + u @ _swap_last((gv - v @ vt_gv) / _row(s))
+        return gx
+
+    def jvp(
+        self, tx: Tensor, x: Tensor, u: Tensor, s: Tensor, vh: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        _refuse_degenerate("svd", _values(s), True, "singular vectors")
+        v = _swap_last(vh)
+        p = _swap_last(u) @ tx @ v
+        f = _gaps(s, True)
+        ps, sp = p * _row(s), _column(s) * p
+        du = u @ (f * (ps + _swap_last(ps)))
+        dv = v @ (f * (sp + _swap_last(sp)))
+        m, n = x.shape[-2:]
+        k = _values(s).shape[-1]
+        if m > k:
+            du = du + (tx @ v - u @ p) / _row(s)
+        if n > k:
+            dv = dv + (_swap_last(tx) @ u - v @ _swap_last(p)) / _row(s)
+        return du, _diagonal(p), _swap_last(dv)
+
+
+class Svdvals(Function):
+    """``np.linalg.svdvals(x)`` (``svd(x, compute_uv=False)``): the singular values alone,
+    descending. At a repeated singular value each tied one gets the mean of their gradients;
+    a zero singular value (a cone, as ``abs`` at 0) gets none."""
+
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> Array:
+        _check_matrices("svdvals", x.shape)
+        s: Array = np.linalg.svd(x, compute_uv=False)
+        return s
+
+    def vjp(self, gs: Tensor, x: Tensor, s: Tensor) -> Tensor:
+        u, vh = _singular_vectors(x)
+        values = _values(s)
+        inner = _row(_singular_shares(gs, values)) * np.eye(values.shape[-1], dtype=values.dtype)
+        return u @ inner @ vh
+
+    def jvp(self, tx: Tensor, x: Tensor, s: Tensor) -> Tensor:
+        u, vh = _singular_vectors(x)
+        return _singular_shares(_diagonal(_swap_last(u) @ tx @ _swap_last(vh)), _values(s))
+
+
+def _singular_shares(g: Tensor, s: Array) -> Tensor:
+    """``g``, one entry per singular value, averaged over ties and 0 at zero ones."""
+    zeros = spectrum_zeros(s)
+    g = _averaged(g, s)
+    return g * (~zeros).astype(_values(g).dtype) if np.any(zeros) else g
+
+
+def _singular_vectors(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``U`` and ``Vh`` of ``x``: recorded (functions of ``x``) if it is a Variable."""
+    if isinstance(x, Variable):
+        u, _, vh = Svd()(x)
+        return u, vh
+    u_array, _, vh_array = np.linalg.svd(x, full_matrices=False)
+    return u_array, vh_array
+
+
+def _check_matrices(op: str, shape: tuple[int, ...]) -> None:
+    if len(shape) < 2:
+        raise ValueError(f"{op} needs matrices in the last two axes, got shape {shape}")
+
+
+def svd(
+    a: Operand, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> SVDResult | Variable:
+    """The singular value decomposition, as NumPy's: ``U, S, Vh`` (reduced: only
+    ``full_matrices=False``, or a square ``a``, whose full and reduced ones agree), or the
+    singular values alone with ``compute_uv=False``. ``hermitian=True`` is refused."""
+    shape = operand_shape(a)
+    if hermitian:
+        raise ValueError(
+            "svd(hermitian=True) is not supported: its vectors follow eigh's signs; use "
+            "hermitian=False (the same singular values) or eigh"
+        )
+    if not compute_uv:
+        return Svdvals()(a)
+    if full_matrices and len(shape) >= 2 and shape[-1] != shape[-2]:
+        raise ValueError(
+            f"svd(full_matrices=True) of non-square matrices (shape {shape}) is not supported: "
+            "the columns beyond min(m, n) are any basis of a null space, with no derivative; "
+            "pass full_matrices=False"
+        )
+    u, s, vh = Svd()(a)
+    return SVDResult(u, s, vh)
+
+
+def svdvals(x: Operand) -> Variable:
+    """The singular values, descending, as NumPy's ``linalg.svdvals``."""
+    return Svdvals()(x)
+
+
+# The gauge-invariant probes the verification checks the vectors through.
+
+
+def _weights(n: int, dtype: np.dtype[Any]) -> Array:
+    """Distinct weights, one per vector: a probe ``V diag(c) Vᵀ`` then sees every rotation
+    of the vectors among themselves, and no change of their signs."""
+    return np.linspace(1.0, 2.0, n, dtype=dtype) if n > 1 else np.ones(1, dtype=dtype)
+
+
+def _weighted_outer(a: Variable, b: Variable) -> Variable:
+    """``sum_k c_k a_k b_kᵀ`` over the columns ``a_k``, ``b_k``: blind to the sign of a pair."""
+    return (a * _weights(a.shape[-1], a.dtype)) @ _swap_last(b)
+
+
+def _flat(x: Variable) -> Variable:
+    return x.reshape((*x.shape[: -2 if x.ndim >= 2 else -1], -1))
+
+
+def _rms(w: Variable) -> Variable:
+    """The root mean square of each spectrum ``w``: the scale of its matrix."""
+    return sqrt(mean(w * w, axis=-1, keepdims=True))
+
+
+def eigh_probe(result: tuple[Variable, Variable]) -> Variable:
+    """What the verification checks of ``eigh``: the eigenvalues, then ``V diag(c) Vᵀ``
+    flattened (``c`` distinct fixed weights), which does not depend on the vectors' signs,
+    times the eigenvalues' root mean square: so that both parts scale with the matrix, and the
+    rounding of one is not judged on the terms of the other (the vectors' gradient grows as
+    ``1 / gap``). A 1x1 matrix's vector is +-1, its probe 1."""
+    w, v = result
+    outer = _flat(_weighted_outer(v, v))
+    return concatenate([w, outer * _rms(w) if w.shape[-1] > 1 else outer], axis=-1)
+
+
+def _eigh_probe_reference(x: Any, UPLO: UpLo) -> Any:
+    w, v = np.linalg.eigh(x, UPLO=UPLO)
+    outer = (v * _weights(v.shape[-1], v.dtype)) @ np.swapaxes(v, -1, -2)
+    outer = outer.reshape((*outer.shape[:-2], -1))
+    if w.shape[-1] > 1:
+        outer = outer * np.sqrt(np.mean(w * w, axis=-1, keepdims=True))
+    return np.concatenate([w, outer], axis=-1)
+
+
+def svd_probe(result: tuple[Variable, Variable, Variable]) -> Variable:
+    """What the verification checks of ``svd``: the singular values, then ``U diag(c) Vh``,
+    ``U diag(c) Uᵀ`` and ``Vhᵀ diag(c) Vh`` flattened, blind to the signs of the pairs of
+    vectors, times the singular values' root mean square (see :func:`eigh_probe`)."""
+    u, s, vh = result
+    v = _swap_last(vh)
+    scale = _rms(s)
+    parts = [_flat(_weighted_outer(a, b)) * scale for a, b in ((u, v), (u, u), (v, v))]
+    return concatenate([s, *parts], axis=-1)
+
+
+def _svd_probe_reference(a: Any, full_matrices: bool) -> Any:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    v = np.swapaxes(vh, -1, -2)
+    scale = np.sqrt(np.mean(s * s, axis=-1, keepdims=True))
+    parts = []
+    for left, right in ((u, v), (u, u), (v, v)):
+        outer = (left * _weights(s.shape[-1], s.dtype)) @ np.swapaxes(right, -1, -2)
+        parts.append(outer.reshape((*outer.shape[:-2], -1)) * scale)
+    return np.concatenate([s, *parts], axis=-1)
+
+
+# Specs: stacks of up to 6x6 matrices, their spectra kept apart (SpectralKink).
+
+
+def _square_case(sampler: Sampler) -> Case:
+    """A stack of square matrices up to 6x6, and which triangle is read."""
+    n = sampler.integer(1, 6)
+    batch = sampler.shape(max_dims=1)
+    return Case(((*batch, n, n),), {"UPLO": sampler.choice(["L", "U"])})
+
+
+def _eigenvalues(x: Float64Array, params: Params) -> Float64Array:
+    return np.asarray(np.linalg.eigvalsh(x, UPLO=params["UPLO"]), dtype=np.float64)
+
+
+def _with_eigenvalues(x: Float64Array, params: Params, w: Float64Array) -> Float64Array:
+    """``x`` with the symmetric matrices it holds given the eigenvalues ``w`` (their
+    eigenvectors kept), written into its ``UPLO`` triangle; the other triangle is kept."""
+    uplo = params["UPLO"]
+    v = np.linalg.eigh(x, UPLO=uplo)[1]
+    rebuilt = (v * w[..., None, :]) @ np.swapaxes(v, -1, -2)
+    triangle, _ = _masks(x.shape[-1], uplo, x.dtype)
+    result: Float64Array = np.where(triangle.astype(bool), rebuilt, x)
+    return result
+
+
+def _eigvalsh_at_ties(x: Array, params: Params, gy: Float64Array) -> Float64Array:
+    """The declared gradient at repeated eigenvalues: ``V diag(mean of the tied gradients)
+    Vᵀ`` (the projector of each repeated eigenvalue's space, times that mean), read back onto
+    the triangle: from NumPy's eigenvectors in float64, never from the op's rule."""
+    w, v = np.linalg.eigh(x.astype(np.float64), UPLO=params["UPLO"])
+    shares = spectrum_clusters(w, x.dtype)
+    mean = gy if shares is None else np.sum(gy[..., None, :] * shares, axis=-1)
+    g = (v * mean[..., None, :]) @ np.swapaxes(v, -1, -2)
+    triangle, strict = _masks(x.shape[-1], params["UPLO"], w.dtype)
+    result: Float64Array = g * triangle + np.swapaxes(g, -1, -2) * strict
+    return result
+
+
+def _eigen_kink(gradient: Any) -> SpectralKink:
+    return SpectralKink(
+        "two equal eigenvalues of the matrix read",
+        "each tied eigenvalue gets the mean of their gradients (the gradient of their sum, "
+        "split evenly); the eigenvectors' gradient is refused (ValueError)",
+        spectrum=_eigenvalues,
+        rebuilt=_with_eigenvalues,
+        zero=False,
+        gradient=gradient,
+    )
+
+
+def _matrix_case(sampler: Sampler) -> Case:
+    """A stack of matrices up to 6x6, of any shape."""
+    m, n = sampler.integer(1, 6), sampler.integer(1, 6)
+    return Case(((*sampler.shape(max_dims=1), m, n),), {"full_matrices": False})
+
+
+def _singular_values(x: Float64Array, params: Params) -> Float64Array:
+    return np.asarray(np.linalg.svd(x, compute_uv=False)[..., ::-1], dtype=np.float64)
+
+
+def _with_singular_values(x: Float64Array, params: Params, s: Float64Array) -> Float64Array:
+    """``x`` with the singular values ``s`` (ascending) and its singular vectors."""
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    rebuilt: Float64Array = (u * s[..., None, ::-1]) @ vh
+    return rebuilt
+
+
+def _svdvals_at_degeneracies(x: Array, params: Params, gy: Float64Array) -> Float64Array:
+    """The declared gradient of the singular values at repeated or zero ones: ``U diag(g) Vh``
+    with ``g`` averaged over each run of tied values and 0 at zero values, from NumPy's
+    vectors in float64 (a tied run's ``U_r V_rᵀ`` is the same for any of its bases)."""
+    u, s, vh = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    shares = spectrum_clusters(s, x.dtype)
+    g = gy if shares is None else np.sum(gy[..., None, :] * shares, axis=-1)
+    g = np.where(spectrum_zeros(s, x.dtype), 0.0, g)
+    result: Float64Array = (u * g[..., None, :]) @ vh
+    return result
+
+
+def _singular_kink(gradient: Any) -> SpectralKink:
+    return SpectralKink(
+        "two equal singular values, or a zero one",
+        "each tied singular value gets the mean of their gradients, a zero one none (as abs "
+        "at 0); the singular vectors' gradient is refused (ValueError)",
+        spectrum=_singular_values,
+        rebuilt=_with_singular_values,
+        zero=True,
+        gradient=gradient,
+    )
+
+
+SPECS = [
+    OpSpec(
+        "eigh",
+        Eigh,
+        lambda a, UPLO: eigh_probe(eigh(a, UPLO)),
+        _eigh_probe_reference,
+        (ANY,),
+        case=_square_case,
+        numpy=(np.linalg.eigh,),
+        numpy_function=eigh,
+        numpy_result=lambda result, **params: eigh_probe(result),
+        kink=_eigen_kink(None),
+        cost=4,
+        homogeneous=True,
+    ),
+    OpSpec(
+        "eigvalsh",
+        Eigvalsh,
+        eigvalsh,
+        lambda x, UPLO: np.linalg.eigvalsh(x, UPLO=UPLO),
+        (ANY,),
+        case=_square_case,
+        numpy=(np.linalg.eigvalsh,),
+        kink=_eigen_kink(_eigvalsh_at_ties),
+        cost=2,
+        homogeneous=True,
+    ),
+    OpSpec(
+        "svd",
+        Svd,
+        lambda a, full_matrices: svd_probe(_reduced(svd(a, full_matrices))),
+        _svd_probe_reference,
+        (ANY,),
+        case=_matrix_case,
+        numpy=(np.linalg.svd,),
+        numpy_function=svd,
+        numpy_result=lambda result, **params: svd_probe(result),
+        kink=_singular_kink(None),
+        cost=4,
+        homogeneous=True,
+    ),
+    OpSpec(
+        "svdvals",
+        Svdvals,
+        svdvals,
+        np.linalg.svdvals,
+        (ANY,),
+        case=lambda sampler: Case(_matrix_case(sampler).shapes),
+        numpy=(np.linalg.svdvals,),
+        kink=_singular_kink(_svdvals_at_degeneracies),
+        cost=2,
+        homogeneous=True,
+    ),
+]
+
+
+def _reduced(result: SVDResult | Variable) -> SVDResult:
+    assert isinstance(result, SVDResult)
+    return result
+
+
+__all__ = [
+    "Eigh",
+    "EighResult",
+    "Eigvalsh",
+    "SVDResult",
+    "Svd",
+    "Svdvals",
+    "eigh",
+    "eigh_probe",
+    "eigvalsh",
+    "svd",
+    "svd_probe",
+    "svdvals",
+]

@@ -1,0 +1,170 @@
+"""eigh and eigvalsh: NumPy's spellings, the triangle read, the conventions at repeated
+eigenvalues and the refusals, and the accuracy of the vectors' gradient at small gaps."""
+
+from collections.abc import Callable
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+
+from tinygrad_ref import Variable, gradgradcheck
+from tinygrad_ref.ops import EighResult, eigh, eigh_probe, eigvalsh, svd, svd_probe, svdvals
+
+RNG = np.random.default_rng(24)
+npa: Any = np
+"""NumPy, typed to take Variables (its stubs take arrays)."""
+C = np.array([1.0, 1.5, 2.0])
+
+
+def gradient(f: Callable[[Variable], Variable], a: np.ndarray) -> np.ndarray:
+    x = Variable(a)
+    f(x).backward()
+    assert x.grad is not None
+    return x.grad.data
+
+
+def test_numpy_spellings_give_recorded_variables() -> None:
+    x = Variable(RNG.standard_normal((2, 3, 3)))
+    result = npa.linalg.eigh(x)
+    assert isinstance(result, EighResult)
+    assert isinstance(result.eigenvalues, Variable)
+    assert isinstance(result.eigenvectors, Variable)
+    assert result.eigenvalues.creator is not None
+    values = npa.linalg.eigvalsh(x, UPLO="U")
+    assert isinstance(values, Variable)
+    np.testing.assert_array_equal(values.data, np.linalg.eigvalsh(x.data, UPLO="U"))
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_the_gradient_is_on_the_triangle_read(uplo: str) -> None:
+    """The gradient of the function as it is: 0 off the triangle read, ``g_ij + g_ji`` of the
+    symmetric gradient (PyTorch's convention) on it."""
+    a = RNG.standard_normal((4, 4))
+    g = gradient(lambda x: (eigvalsh(x, uplo) * np.arange(1.0, 5.0)).sum(), a)
+    v = npa.linalg.eigh(a, UPLO=uplo)[1]
+    symmetric = (v * np.arange(1.0, 5.0)) @ v.T
+    read = np.tril(np.ones((4, 4))) if uplo == "L" else np.triu(np.ones((4, 4)))
+    expected = read * (2 * symmetric - np.diag(np.diag(symmetric)))
+    np.testing.assert_allclose(g, expected, atol=1e-12)
+
+
+def test_tied_eigenvalues_share_their_gradient() -> None:
+    """At a repeated eigenvalue each tied one gets the mean of their gradients: whatever basis
+    LAPACK picks, the gradient is the projector of their space times that mean."""
+    q, _ = np.linalg.qr(RNG.standard_normal((3, 3)))
+    a = (q * np.array([2.0, 2.0, 5.0])) @ q.T
+    g = gradient(lambda x: (eigvalsh(x) * C).sum(), a)
+    projector = q[:, :2] @ q[:, :2].T
+    symmetric = 1.25 * projector + 2.0 * np.outer(q[:, 2], q[:, 2])
+    expected = np.tril(2 * symmetric - np.diag(np.diag(symmetric)))
+    np.testing.assert_allclose(g, expected, atol=1e-12)
+
+
+def test_the_vectors_gradient_refuses_repeated_eigenvalues() -> None:
+    x = Variable(np.eye(3))
+    y = eigh_probe(eigh(x))
+    with pytest.raises(ValueError, match="eigh: the derivative of the eigenvectors does not "
+                       "exist at repeated eigenvalues"):  # fmt: skip
+        y.backward()
+
+
+def test_bad_arguments_are_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"eigh needs square matrices .* shape \(2, 3\)"):
+        eigh(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"eigvalsh needs square matrices .* shape \(3,\)"):
+        eigvalsh(np.ones(3))
+    with pytest.raises(ValueError, match="UPLO must be 'L' or 'U', got 'X'"):
+        eigvalsh(np.eye(2), UPLO="X")
+
+
+def _exact_probe_gradient(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The gradient of ``sum(weights * V diag(C) Vᵀ)`` by the lower triangle, by central
+    differences on mpmath's eigenvectors at 40 digits."""
+    mpmath.mp.dps = 40
+
+    def probe(b: list[list[mpmath.mpf]]) -> mpmath.mpf:
+        values, vectors = mpmath.eigsy(mpmath.matrix(b))
+        order = sorted(range(3), key=lambda i: values[i])
+        total = mpmath.mpf(0)
+        for k, i in enumerate(order):
+            for r in range(3):
+                for s in range(3):
+                    total += C[k] * vectors[r, i] * vectors[s, i] * weights[r, s]
+        return total
+
+    exact = np.zeros((3, 3))
+    h = mpmath.mpf("1e-25")
+    for i in range(3):
+        for j in range(i + 1):
+            moved = []
+            for step in (h, -h):
+                b = [[mpmath.mpf(float(t)) for t in row] for row in a]
+                b[i][j] += step
+                if i != j:
+                    b[j][i] += step
+                moved.append(probe(b))
+            exact[i, j] = float((moved[0] - moved[1]) / (2 * h))
+    return exact
+
+
+@pytest.mark.parametrize("gap", [1e-1, 1e-3, 1e-6])
+def test_the_vectors_gradient_loses_accuracy_as_eps_over_the_gap(gap: float) -> None:
+    """The gradient grows as ``1 / gap``, and its relative error as ``eps * |A| / gap``
+    (docs/decompositions.md has the sweep)."""
+    q, _ = np.linalg.qr(RNG.standard_normal((3, 3)))
+    a = (q * np.array([0.0, gap, 1.0])) @ q.T
+    a = (a + a.T) / 2
+    weights = RNG.standard_normal((3, 3))
+    g = gradient(lambda x: ((eigh(x).eigenvectors * C) @ eigh(x).eigenvectors.T * weights).sum(), a)
+    exact = _exact_probe_gradient(a, weights)
+    error = np.abs(g - exact).max() / np.abs(exact).max()
+    assert np.abs(exact).max() > 0.1 / gap
+    assert error <= 16 * np.finfo(np.float64).eps / gap
+
+
+def test_svd_through_numpy_and_its_refusals() -> None:
+    x = Variable(RNG.standard_normal((2, 4, 3)))
+    u, s, vh = npa.linalg.svd(x, full_matrices=False)
+    assert (u.shape, s.shape, vh.shape) == ((2, 4, 3), (2, 3), (2, 3, 3))
+    np.testing.assert_allclose((u.data * s.data[..., None, :]) @ vh.data, x.data, atol=1e-12)
+    values = npa.linalg.svd(x, compute_uv=False)
+    np.testing.assert_array_equal(values.data, npa.linalg.svdvals(x).data)
+    square = npa.linalg.svd(Variable(np.eye(2) + 1.0))  # full and reduced agree
+    assert square.U.shape == (2, 2)
+    with pytest.raises(ValueError, match=r"full_matrices=True\) of non-square matrices"):
+        npa.linalg.svd(x)
+    with pytest.raises(ValueError, match=r"hermitian=True\) is not supported"):
+        svd(np.eye(2), hermitian=True)
+    with pytest.raises(ValueError, match=r"svd needs matrices .* shape \(3,\)"):
+        svd(np.ones(3), full_matrices=False)
+
+
+def test_singular_values_conventions_and_refusals() -> None:
+    """A zero singular value gets no gradient (as abs at 0), tied ones share theirs, and the
+    vectors' gradient is refused at either."""
+    x = Variable(np.diag([3.0, 0.0]))
+    (svdvals(x) * np.array([1.0, 2.0])).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, np.diag([1.0, 0.0]), atol=1e-15)
+    x = Variable(np.diag([2.0, 2.0]))
+    (svdvals(x) * np.array([1.0, 2.0])).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, np.diag([1.5, 1.5]), atol=1e-15)
+    for matrix, what in ((np.diag([2.0, 2.0]), "repeated singular values"),
+                         (np.diag([3.0, 0.0]), "a zero singular value")):  # fmt: skip
+        result = svd(Variable(matrix), full_matrices=False)
+        assert isinstance(result, tuple)
+        with pytest.raises(ValueError, match=f"svd: the derivative .* does not exist at {what}"):
+            svd_probe(result).backward()
+
+
+@pytest.mark.parametrize("power", [0, -10, -43])
+def test_second_derivatives_pass_at_any_scale_of_the_matrix(power: int) -> None:
+    """A power of two scales a decomposition and its rounding exactly: svdvals' second
+    derivatives at a singular vector near an axis (1 - v0**2 cancels: ~285 float32 ULPs of
+    H00) pass at ``2**-43`` of the matrix as at the matrix (seed 7 drew it, scaled toward the
+    float32 spectrum floor), judged on the matrix's own scale (``homogeneous=True``)."""
+    matrix = np.array([[1.0, 4.4408836e-16 / 2.2737324e-13]]) * 2.0**power
+    x = Variable(matrix.astype(np.float32))
+    assert gradgradcheck(svdvals, x, seed=0, homogeneous=True)
