@@ -25,6 +25,7 @@ from tinygrad_ref.ops import (
     linalg,
     loss,
     normalization,
+    norms,
     piecewise,
     reduction,
     shape,
@@ -50,6 +51,7 @@ _MODULES = (
     steps,
     composed,
     decomposition,
+    norms,
 )
 
 REGISTRY: Mapping[str, OpSpec] = MappingProxyType(

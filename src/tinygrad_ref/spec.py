@@ -364,6 +364,14 @@ class PointKink(Kink):
 
 
 @dataclass(frozen=True)
+class ZeroKink(PointKink):
+    """A reduction (a norm) at the operand's zero elements (``points`` is ``(0.0,)``), where
+    its gradient is 0: the strategies keep elements out of the oracle's reach of 0, and draw
+    calls on the kink with every element 0, where the gradient must be 0 (PyTorch's norm at
+    the zero vector)."""
+
+
+@dataclass(frozen=True)
 class TieKink(Kink):
     """Ties among the elements an op selects from (the output is one of them): operands 0 and
     1 elementwise (``among="operands"``: maximum, minimum) or the elements of operand 0 along

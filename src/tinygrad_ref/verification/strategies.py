@@ -44,6 +44,8 @@ from tinygrad_ref.spec import (
     SpreadKink,
     TieKink,
     WindowTieKink,
+    ZeroKink,
+    spectrum_floor,
 )
 from tinygrad_ref.transforms import grad, jacobian, jvp, vjp
 from tinygrad_ref.verification.checks import (
@@ -608,6 +610,12 @@ def _move_apart_once(
         flat = values[0].reshape(-1)
         for k in range(flat.size):
             flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
+        if isinstance(kink, ZeroKink):
+            # NOTE: and at least spectrum_floor from 0, as a spectrum's values are: a norm's
+            # second derivatives grow as 1 / |x| (as 1 / y at the zero vector), and past it
+            # leave the float range
+            floor = spectrum_floor(dtypes[0])
+            flat[...] = np.where(np.abs(flat) < floor, np.copysign(floor, flat), flat)
         return
     if isinstance(kink, SpectralKink):
         # NOTE: a step of size h in every element moves an eigenvalue or singular value by at
@@ -743,6 +751,8 @@ def _convention(
     kink: Kink, values: list[Float64Array], params: Params, y: Float64Array, gy: Float64Array
 ) -> list[Float64Array]:
     """The gradients the kink's declared convention gives, from the declaration alone."""
+    if isinstance(kink, ZeroKink):
+        return [np.zeros_like(values[0])]
     if isinstance(kink, PointKink):
         x = values[0]
         slopes = np.zeros_like(x)
