@@ -382,6 +382,21 @@ class TieKink(Kink):
 
 
 @dataclass(frozen=True)
+class MagnitudeTieKink(TieKink):
+    """Ties among the magnitudes ``|x|`` of operand 0's elements along ``params["axis"]``,
+    and its zero elements, for an op that takes the largest or smallest magnitude, or their
+    sum (a norm of order ``inf``, ``-inf`` or 1). The strategies keep each magnitude apart from
+    the others' along the axis and from 0, and draw calls on the kink from :data:`TIE_MAGNITUDES`
+    of both signs, where the gradient must be ``gradient(x, params, gy)``."""
+
+    gradient: Callable[[Any, Params, npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+
+TIE_MAGNITUDES = (-1.5, 0.0, 0.5, 1.5)
+"""The values of an operand drawn to tie in magnitude: few, of both signs."""
+
+
+@dataclass(frozen=True)
 class RangeTieKink(TieKink):
     """Ties at the largest or at the smallest element of operand 0 along ``params["axis"]``,
     for an op that takes their difference (``ptp``): the gradient of an output element is the

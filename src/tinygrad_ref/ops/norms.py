@@ -21,6 +21,7 @@ from tinygrad_ref.ops.decomposition import svdvals
 from tinygrad_ref.ops.elementwise import _masked, _values
 from tinygrad_ref.ops.piecewise import Abs, abs
 from tinygrad_ref.ops.reduction import (
+    Max,
     Sum,
     _kept_shape,
     _spread,
@@ -30,7 +31,7 @@ from tinygrad_ref.ops.reduction import (
     sum,
 )
 from tinygrad_ref.ops.shape import normalize_axes, operand_shape, reshape, tangent_axes, transpose
-from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, ZeroKink
+from tinygrad_ref.spec import ANY, Case, MagnitudeTieKink, OpSpec, Params, Sampler, ZeroKink
 
 Order = float | str | None
 
@@ -193,6 +194,32 @@ def _norm_case(sampler: Sampler) -> Case:
     return Case((shape,), {"ord": ord, "axis": axis, "keepdims": sampler.boolean()})
 
 
+def _magnitude_case(sampler: Sampler) -> Case:
+    """A vector norm of order 1, ``inf`` or ``-inf`` along one axis, with ``keepdims``."""
+    shape = sampler.shape(min_dims=1)
+    ndim = len(shape)
+    params = {
+        "ord": sampler.choice([1, math.inf, -math.inf]),
+        "axis": sampler.integer(-ndim, ndim - 1),
+        "keepdims": sampler.boolean(),
+    }
+    return Case((shape,), params)
+
+
+def _at_magnitude_ties(x: Any, params: Params, gy: Any) -> Any:
+    """The declared gradient of a norm of order 1, ``inf`` or ``-inf`` (from NumPy alone):
+    ``sign(x)``, for ``inf`` and ``-inf`` split evenly among the elements of the largest
+    (smallest) magnitude; 0 at a zero element."""
+    axes = normalize_axes(params["axis"], x.shape)
+    g = np.reshape(gy, _kept_shape(x.shape, axes)) * np.sign(x)
+    if params["ord"] == 1:
+        return g
+    magnitudes = np.abs(x)
+    extreme = np.max if params["ord"] == math.inf else np.min
+    wins = magnitudes == extreme(magnitudes, axis=axes, keepdims=True)
+    return g * wins / np.sum(wins, axis=axes, keepdims=True)
+
+
 def _at_zero(params: Any) -> tuple[float, ...]:
     return (0.0,)
 
@@ -211,6 +238,21 @@ SPECS = [
             "0 (PyTorch's norm; a subgradient, as abs'(0) = 0)",
             _at_zero,
             _at_zero,
+        ),
+    ),
+    OpSpec(
+        "norm_abs",
+        Max,
+        norm,
+        lambda x, **params: np.linalg.norm(x, **params),
+        (ANY,),
+        case=_magnitude_case,
+        kink=MagnitudeTieKink(
+            "|x| tied along axis (orders inf, -inf), or x == 0",
+            "sign(x), split evenly among the tied magnitudes (torch.linalg.vector_norm; "
+            "abs'(0) = 0)",
+            "axis",
+            _at_magnitude_ties,
         ),
     ),
 ]

@@ -32,8 +32,10 @@ from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.ops.shape import normalize_axes
 from tinygrad_ref.spec import (
+    TIE_MAGNITUDES,
     Domain,
     Kink,
+    MagnitudeTieKink,
     OpSpec,
     Params,
     PointKink,
@@ -655,9 +657,12 @@ def _move_apart_once(
     last = tuple(range(x.ndim - len(axes), x.ndim))
     grouped = np.moveaxis(x, axes, last)
     rows = grouped.reshape(-1, math.prod(x.shape[a] for a in axes))
+    magnitudes = isinstance(kink, MagnitudeTieKink)
     for row in rows:
-        for k in range(1, row.size):
-            row[k] = _outside(row[k], row[:k], dtypes[0], among=rows.reshape(-1))
+        for k in range(0 if magnitudes else 1, row.size):
+            # NOTE: a magnitude keeps away from the others' of either sign, and from 0
+            others = np.concatenate([row[:k], -row[:k], [0.0]]) if magnitudes else row[:k]
+            row[k] = _outside(row[k], others, dtypes[0], among=rows.reshape(-1))
     x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
 
 
@@ -718,6 +723,8 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
         raise ValueError(f"{spec.name} declares no kink")
     case = spec.draw_case(_DrawSampler(draw))
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
+    if isinstance(kink, MagnitudeTieKink):
+        pool = TIE_MAGNITUDES
     if isinstance(kink, SpreadKink):
         pool = (draw(st.sampled_from(pool)),)
     drawn = tuple(
@@ -769,6 +776,8 @@ def _convention(
         return [g.reshape(x.shape)]
     if isinstance(kink, SpreadKink):
         return [np.zeros_like(values[0])]
+    if isinstance(kink, MagnitudeTieKink):
+        return [kink.gradient(values[0], params, gy)]
     if isinstance(kink, RangeTieKink):
         x, axis = values[0], params["axis"]
         largest, smallest = (
