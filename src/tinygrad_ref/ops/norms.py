@@ -2,7 +2,7 @@
 and the matrix norms ``'fro'``, ``'nuc'``, 2, -2, 1, -1, ``inf``, ``-inf``, over ``axis`` (an
 int, a pair, or ``None``) with ``keepdims``.
 
-The ``p``-norms of ``p`` other than 1 are one primitive, :class:`VectorNorm` (``'fro'`` is
+The ``p``-norms of finite ``p`` other than 1 are one primitive, :class:`VectorNorm` (``'fro'`` is
 its 2-norm over two axes); the others are exact compositions of verified ops: ``sum(abs)``,
 ``max(abs)``, the column or row sums' ``max``, and the singular values' ``max``, ``min`` or
 sum (:func:`~tinygrad_ref.ops.decomposition.svdvals`). Where a norm has no derivative (at 0,
