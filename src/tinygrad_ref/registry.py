@@ -26,6 +26,7 @@ from tinygrad_ref.ops import (
     linalg,
     loss,
     normalization,
+    norms,
     piecewise,
     products,
     reduction,
@@ -54,6 +55,7 @@ _MODULES = (
     steps,
     composed,
     decomposition,
+    norms,
     products,
     sorting,
 )

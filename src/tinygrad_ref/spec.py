@@ -392,6 +392,14 @@ class PointKink(Kink):
 
 
 @dataclass(frozen=True)
+class ZeroKink(PointKink):
+    """A reduction (a norm) at the operand's zero elements (``points`` is ``(0.0,)``), where
+    its gradient is 0: the strategies keep elements out of the oracle's reach of 0, and draw
+    calls on the kink with every element 0, where the gradient must be 0 (PyTorch's norm at
+    the zero vector)."""
+
+
+@dataclass(frozen=True)
 class TieKink(Kink):
     """Ties among the elements an op selects from (the output is one of them): operands 0 and
     1 elementwise (``among="operands"``: maximum, minimum) or the elements of operand 0 along
@@ -399,6 +407,21 @@ class TieKink(Kink):
     evenly among the elements equal to it."""
 
     among: Literal["operands", "axis"]
+
+
+@dataclass(frozen=True)
+class MagnitudeTieKink(TieKink):
+    """Ties among the magnitudes ``|x|`` of operand 0's elements along ``params["axis"]``,
+    and its zero elements, for an op that takes the largest or smallest magnitude, or their
+    sum (a norm of order ``inf``, ``-inf`` or 1). The strategies keep each magnitude apart from
+    the others' along the axis and from 0, and draw calls on the kink from :data:`TIE_MAGNITUDES`
+    of both signs, where the gradient must be ``gradient(x, params, gy)``."""
+
+    gradient: Callable[[Any, Params, npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+
+TIE_MAGNITUDES = (-1.5, 0.0, 0.5, 1.5)
+"""The values of an operand drawn to tie in magnitude: few, of both signs."""
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,7 @@ from tinygrad_ref.ops.loss import (
     softmax_cross_entropy_simple,
 )
 from tinygrad_ref.ops.normalization import BatchNorm, batch_norm, batch_nrom
+from tinygrad_ref.ops.norms import VectorNorm, norm
 from tinygrad_ref.ops.piecewise import (
     Abs,
     Clip,
@@ -409,6 +410,7 @@ __all__ = [
     "Trace",
     "Transpose",
     "Var",
+    "VectorNorm",
     "Where",
     "abs",
     "accuracy",
@@ -509,6 +511,7 @@ __all__ = [
     "mul",
     "nan_to_num",
     "neg",
+    "norm",
     "normalize_axes",
     "outer",
     "pad",

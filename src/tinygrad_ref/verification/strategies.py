@@ -32,9 +32,11 @@ from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.ops.shape import normalize_axes
 from tinygrad_ref.spec import (
+    TIE_MAGNITUDES,
     ArrangementTieKink,
     Domain,
     Kink,
+    MagnitudeTieKink,
     OpSpec,
     Params,
     PointKink,
@@ -45,6 +47,8 @@ from tinygrad_ref.spec import (
     SpreadKink,
     TieKink,
     WindowTieKink,
+    ZeroKink,
+    spectrum_floor,
 )
 from tinygrad_ref.transforms import grad, jacobian, jvp, vjp
 from tinygrad_ref.verification.checks import (
@@ -627,6 +631,12 @@ def _move_apart_once(
         flat = values[0].reshape(-1)
         for k in range(flat.size):
             flat[k] = _outside(flat[k], points, dtypes[0], among=flat)
+        if isinstance(kink, ZeroKink):
+            # NOTE: and at least spectrum_floor from 0, as a spectrum's values are: a norm's
+            # second derivatives grow as 1 / |x| (as 1 / y at the zero vector), and past it
+            # leave the float range
+            floor = spectrum_floor(dtypes[0])
+            flat[...] = np.where(np.abs(flat) < floor, np.copysign(floor, flat), flat)
         return
     if isinstance(kink, SpectralKink):
         # NOTE: a step of size h in every element moves an eigenvalue or singular value by at
@@ -668,9 +678,12 @@ def _move_apart_once(
     last = tuple(range(x.ndim - len(axes), x.ndim))
     grouped = np.moveaxis(x, axes, last)
     rows = grouped.reshape(-1, math.prod(x.shape[a] for a in axes))
+    magnitudes = isinstance(kink, MagnitudeTieKink)
     for row in rows:
-        for k in range(1, row.size):
-            row[k] = _outside(row[k], row[:k], dtypes[0], among=rows.reshape(-1))
+        for k in range(0 if magnitudes else 1, row.size):
+            # NOTE: a magnitude keeps away from the others' of either sign, and from 0
+            others = np.concatenate([row[:k], -row[:k], [0.0]]) if magnitudes else row[:k]
+            row[k] = _outside(row[k], others, dtypes[0], among=rows.reshape(-1))
     x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
 
 
@@ -731,6 +744,8 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
         raise ValueError(f"{spec.name} declares no kink")
     case = spec.draw_case(_DrawSampler(draw))
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
+    if isinstance(kink, MagnitudeTieKink):
+        pool = TIE_MAGNITUDES
     if isinstance(kink, SpreadKink):
         pool = (draw(st.sampled_from(pool)),)
     drawn = tuple(
@@ -764,6 +779,8 @@ def _convention(
     kink: Kink, values: list[Float64Array], params: Params, y: Float64Array, gy: Float64Array
 ) -> list[Float64Array]:
     """The gradients the kink's declared convention gives, from the declaration alone."""
+    if isinstance(kink, ZeroKink):
+        return [np.zeros_like(values[0])]
     if isinstance(kink, PointKink):
         x = values[0]
         slopes = np.zeros_like(x)
@@ -782,6 +799,8 @@ def _convention(
         return [np.zeros_like(values[0])]
     if isinstance(kink, ArrangementTieKink):
         return [_shared_back(values[0], y, gy, params["axis"])]
+    if isinstance(kink, MagnitudeTieKink):
+        return [kink.gradient(values[0], params, gy)]
     if isinstance(kink, RangeTieKink):
         x, axis = values[0], params["axis"]
         largest, smallest = (
