@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
-from tinygrad_ref.ops.decomposition import svdvals
+from tinygrad_ref.ops.decomposition import (
+    Svdvals,
+    _singular_kink,
+    _svdvals_at_degeneracies,
+    svdvals,
+)
 from tinygrad_ref.ops.elementwise import _masked, _values
 from tinygrad_ref.ops.piecewise import Abs, abs
 from tinygrad_ref.ops.reduction import (
@@ -220,6 +225,32 @@ def _at_magnitude_ties(x: Any, params: Params, gy: Any) -> Any:
     return g * wins / np.sum(wins, axis=axes, keepdims=True)
 
 
+def _spectral_case(sampler: Sampler) -> Case:
+    """A matrix norm of order 2, -2 or ``'nuc'`` of a stack of matrices up to 6x6, over the
+    last two axes either way round, with ``keepdims``."""
+    m, n = sampler.integer(1, 6), sampler.integer(1, 6)
+    params = {
+        "ord": sampler.choice([2, -2, "nuc"]),
+        "axis": sampler.choice([(-2, -1), (-1, -2)]),
+        "keepdims": sampler.boolean(),
+    }
+    return Case(((*sampler.shape(max_dims=1), m, n),), params)
+
+
+def _at_spectral_degeneracies(x: Any, params: Params, gy: Any) -> Any:
+    """The declared gradient of a matrix norm of order 2, -2 or ``'nuc'``: ``svdvals``' at
+    repeated or zero singular values, of the gradient the norm gives each singular value
+    (descending): all of it to the first (2) or the last (-2), or to each (``'nuc'``)."""
+    k = int(np.min(x.shape[-2:]))
+    weights = np.zeros(k)
+    if params["ord"] == "nuc":
+        weights[:] = 1.0
+    else:
+        weights[0 if params["ord"] == 2 else -1] = 1.0
+    per_value = np.reshape(gy, (*x.shape[:-2], 1)) * weights
+    return _svdvals_at_degeneracies(x, params, per_value)
+
+
 def _at_zero(params: Any) -> tuple[float, ...]:
     return (0.0,)
 
@@ -254,6 +285,16 @@ SPECS = [
             "axis",
             _at_magnitude_ties,
         ),
+    ),
+    OpSpec(
+        "norm_spectral",
+        Svdvals,
+        norm,
+        lambda x, **params: np.linalg.norm(x, **params),
+        (ANY,),
+        case=_spectral_case,
+        kink=_singular_kink(_at_spectral_degeneracies),
+        cost=2,
     ),
 ]
 
