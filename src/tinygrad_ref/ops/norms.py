@@ -294,6 +294,7 @@ SPECS = [
         (ANY,),
         case=_spectral_case,
         kink=_singular_kink(_at_spectral_degeneracies),
+        homogeneous=True,
         cost=2,
     ),
 ]
