@@ -360,7 +360,11 @@ def _run(
     refused otherwise."""
     names = parameter_names(target, dispatch)
     call: dict[str, Any] = {}
+    positional: tuple[Any, ...] = ()
     for p in _signature(target).parameters.values():
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            positional = given.get(p.name, ())  # NOTE: np.einsum(*operands), passed on as is
+            continue
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             _refuse_keywords(target, given.get(p.name, {}), dispatch)
             call.update(given.get(p.name, {}))
@@ -371,7 +375,7 @@ def _run(
                 call[names[p.name]] = value
         elif not _is_default(value, p.default):
             _refuse_keywords(target, {p.name: value})
-    return dispatch.function(**call)
+    return dispatch.function(*positional, **call)
 
 
 def _is_default(value: object, default: object) -> bool:

@@ -54,6 +54,7 @@ from tinygrad_ref.ops.composed import (
     average,
     diff,
 )
+from tinygrad_ref.ops.contract import Einsum, einsum, tensordot
 from tinygrad_ref.ops.conv import (
     AveragePooling,
     Col2im,
@@ -266,6 +267,7 @@ __all__ = [
     "Div",
     "DivConstant",
     "Dropout",
+    "Einsum",
     "Exp",
     "Exp2",
     "Expm1",
@@ -372,6 +374,7 @@ __all__ = [
     "diff",
     "div",
     "dropout",
+    "einsum",
     "embed_id",
     "exp",
     "exp2",
@@ -457,6 +460,7 @@ __all__ = [
     "sum_to",
     "tan",
     "tanh",
+    "tensordot",
     "trace",
     "transpose",
     "trunc",
