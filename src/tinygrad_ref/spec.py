@@ -397,3 +397,17 @@ class WindowTieKink(Kink):
     listed."""
 
     windows: Callable[[Params, Shape], npt.NDArray[np.intp]]
+
+
+@dataclass(frozen=True)
+class SingularKink(Kink):
+    """Singular matrices among operand 0's (a square matrix or a stack of them; with
+    ``definite``, those whose lower triangle, mirrored, is not positive definite). The
+    strategies keep each matrix's condition number (2-norm; of the mirrored lower triangle with
+    ``definite``) at most ``max_condition``, and draw other calls exactly on the set, where the
+    op either has a gradient, the cofactor matrix (``cofactor``, as det), or refuses the call
+    or its derivative with a ``LinAlgError`` (a ValueError) naming the matrix."""
+
+    max_condition: float = 100.0
+    definite: bool = False
+    cofactor: bool = False

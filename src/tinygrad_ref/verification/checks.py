@@ -291,10 +291,12 @@ def _internal_terms(
 ) -> list[Float64Array]:
     """The magnitude of the terms each element's gradient sums inside the reverse pass of the
     graph of ``y`` (before that pass): the pass run on ``|w|``, each rule's contributions taken as
-    magnitudes, ``|vjp(m)|``, and added as such where a variable is used more than once. Where
+    magnitudes, ``|vjp(m)|`` (or the rule's own ``vjp_terms(m, *xs, y)``, where the terms
+    cancel inside the rule), and added as such where a variable is used more than once. Where
     the uses of a variable cancel (``x - tanh(x)`` near 0: ``1 - sech2(x)``), its gradient is
     far smaller than its terms, and rounds as they do. Zeros where a rule is a DeZero-style
-    ``backward`` or has several outputs (the terms are then the oracle's alone)."""
+    ``backward`` or has several outputs and no ``vjp_terms`` (the terms are then the oracle's
+    alone)."""
     none = [np.zeros(x.shape) for x in variables]
     functions: list[Function] = []
     seen: set[int] = set()
@@ -310,12 +312,26 @@ def _internal_terms(
     magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
     with using_config("enable_backprop", False), np.errstate(all="ignore"):
         for f in sorted(functions, key=lambda f: -f.generation):
-            if not f.uses_vjp or len(f.outputs) != 1:
+            # NOTE: a rule whose own terms its result does not show (a cofactor that cancels
+            # to 0 inside an LU factorization, the rounding an inverse amplifies by the
+            # condition number) says what they are, for one output or several
+            rule = getattr(f, "vjp_terms", None)
+            if rule is None and (not f.uses_vjp or len(f.outputs) != 1):
                 return none
-            out = f.outputs[0]()
-            if out is None or id(out) not in magnitudes:
+            outs = [ref() for ref in f.outputs]
+            if not any(out is not None and id(out) in magnitudes for out in outs):
                 continue
-            gxs = f.vjp(magnitudes[id(out)], *[x.data for x in f.inputs], out.data)
+            if len(outs) == 1 and outs[0] is not None:
+                ms, ys = [magnitudes[id(outs[0])]], [outs[0].data]
+            else:
+                ys = list(f.output_values)
+                ms = [
+                    magnitudes[id(out)]
+                    if out is not None and id(out) in magnitudes
+                    else np.zeros(np.shape(value))
+                    for out, value in zip(outs, ys, strict=True)
+                ]
+            gxs = (rule or f.vjp)(*ms, *[x.data for x in f.inputs], *ys)
             for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=False):
                 if gx is None:
                     continue

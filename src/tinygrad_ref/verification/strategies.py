@@ -40,6 +40,7 @@ from tinygrad_ref.spec import (
     RangeTieKink,
     Role,
     Shape,
+    SingularKink,
     SpreadKink,
     TieKink,
     WindowTieKink,
@@ -602,6 +603,9 @@ def _move_apart_once(
     params: Params,
 ) -> None:
     """One pass of :func:`_move_apart` over every value."""
+    if isinstance(kink, SingularKink):
+        values[0][...] = conditioned(values[0], kink)
+        return
     if isinstance(kink, PointKink):
         points = np.array(kink.points(params), dtype=np.float64)
         flat = values[0].reshape(-1)
@@ -641,6 +645,59 @@ def _move_apart_once(
         for k in range(1, row.size):
             row[k] = _outside(row[k], row[:k], dtypes[0], among=rows.reshape(-1))
     x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
+
+
+MATRIX_SCALE = (2.0**-10, 2.0**10)
+"""The range :func:`conditioned` keeps each matrix's largest magnitude in (scaling a matrix
+that leaves it by a power of 2): the determinant of an n by n matrix scales as its n-th
+power, and would underflow to 0 (taken for singular) or overflow well inside float32's
+range."""
+
+
+def condition(a: Float64Array, kink: SingularKink) -> Float64Array:
+    """The condition number of each matrix of ``a`` (of its mirrored lower triangle, where
+    ``kink.definite``; ``inf`` where that is not positive definite)."""
+    if kink.definite:
+        w = np.linalg.eigvalsh(a, UPLO="L")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio: Float64Array = np.where(w[..., 0] > 0, w[..., -1] / w[..., 0], np.inf)
+        return ratio
+    s = np.linalg.svd(a, compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s[..., -1] > 0, s[..., 0] / s[..., -1], np.inf)
+
+
+def conditioned(a: Float64Array, kink: SingularKink) -> Float64Array:
+    """``a`` with each matrix whose condition number passes ``kink.max_condition`` shifted along
+    its diagonal by twice its 2-norm (of its mirrored lower triangle, where ``kink.definite``),
+    which leaves a condition number of at most 3, a positive definite matrix where it must be,
+    and every element off the diagonal as it was (a rebuilt SVD would leave rounding noise of
+    1e-16 where there were zeros); the others as they are, each scaled into
+    :data:`MATRIX_SCALE` by a power of 2 if it is not."""
+    if a.size == 0:
+        return a
+    flat = a.reshape(-1, *a.shape[-2:]).copy()
+    for m in flat:
+        scale = np.abs(m).max()
+        if not MATRIX_SCALE[0] <= scale <= MATRIX_SCALE[1]:
+            # NOTE: a power of 2, so that the rescaled values are exact
+            m[...] = np.ldexp(m, -int(np.frexp(scale)[1])) if scale > 0 else m
+        if condition(m, kink) <= kink.max_condition:
+            continue
+        mirrored = np.tril(m) + np.tril(m, -1).T if kink.definite else m
+        shift = 2 * np.linalg.norm(mirrored, 2) or 1.0
+        m[np.diag_indices(len(m))] += shift
+    return flat.reshape(a.shape)
+
+
+def _singular(a: Float64Array, kink: SingularKink) -> Float64Array:
+    """``a`` with every matrix made exactly singular, so that the LU and Cholesky factorizations
+    meet an exact 0 pivot: its last row 0 (and, where ``kink.definite``, its last column)."""
+    singular = a.copy()
+    singular[..., -1, :] = 0.0
+    if kink.definite:
+        singular[..., :, -1] = 0.0
+    return singular
 
 
 def _with_values(x: Operand, values: Float64Array) -> Operand:
@@ -698,6 +755,12 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
     kink = spec.kink
     if kink is None:
         raise ValueError(f"{spec.name} declares no kink")
+    if isinstance(kink, SingularKink):
+        example = draw(examples(spec, dtype, [Kind.VARIABLE] * spec.arity))
+        a = example.operands[0]
+        assert isinstance(a, Variable)
+        singular = Variable(_singular(a.data.astype(np.float64), kink).astype(a.dtype))
+        return Example(spec, (singular, *example.operands[1:]), example.params)
     case = spec.draw_case(_DrawSampler(draw))
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
     if isinstance(kink, SpreadKink):
@@ -730,6 +793,8 @@ def _convention(
     kink: Kink, values: list[Float64Array], params: Params, y: Float64Array, gy: Float64Array
 ) -> list[Float64Array]:
     """The gradients the kink's declared convention gives, from the declaration alone."""
+    if isinstance(kink, SingularKink):
+        return [gy[..., None, None] * _cofactors(values[0])]
     if isinstance(kink, PointKink):
         x = values[0]
         slopes = np.zeros_like(x)
@@ -767,12 +832,26 @@ def _convention(
     return [np.reshape(gy, extreme.shape) * wins / np.sum(wins, axis=params["axis"], keepdims=True)]
 
 
+def _cofactors(a: Float64Array) -> Float64Array:
+    """The cofactor matrix of each matrix of ``a``, minor by minor."""
+    n = a.shape[-1]
+    c = np.empty_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
+            c[..., i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
+    return c
+
+
 def check_kink_example(example: Example) -> None:
     """The gradients of a call on its op's kink equal the convention the op declares there,
     computed from the declaration (never from the op's backward); raises AssertionError."""
     kink = example.spec.kink
     assert kink is not None
     operands = [Variable(x.data.copy()) for x in example.operands if isinstance(x, Variable)]
+    if isinstance(kink, SingularKink) and not kink.cofactor:
+        _check_refused(example, operands)
+        return
     y = example.fn(*operands)
     gy = np.random.default_rng(0).uniform(-1.5, 1.5, size=y.shape).astype(y.dtype)
     y.grad = Variable(gy)
@@ -788,6 +867,22 @@ def check_kink_example(example: Example) -> None:
         actual = np.zeros(x.shape, x.dtype) if x.grad is None else x.grad.data
         message = f"{example}: on its kink {kink.where}, the analytic gradient of operand {i}"
         _assert_within_rounding(actual, gx.astype(x.dtype), f"{message} breaks {kink.convention}")
+
+
+def _check_refused(example: Example, operands: list[Variable]) -> None:
+    """The call of ``example`` on its singular matrix, or its gradient, raises a LinAlgError
+    naming the singular matrix (or one not positive definite)."""
+    try:
+        y = example.fn(*operands)
+        y.grad = Variable(np.ones(y.shape, y.dtype))
+        y.backward()
+    except np.linalg.LinAlgError as error:
+        if "singular" not in str(error) and "positive definite" not in str(error):
+            raise AssertionError(f"{example}: refused without naming why: {error}") from None
+        return
+    raise AssertionError(
+        f"{example}: a singular matrix gave {y.data!r} and a gradient, neither refused"
+    )
 
 
 def verify_kink(
