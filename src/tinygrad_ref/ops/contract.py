@@ -176,7 +176,7 @@ class Einsum(Function):
                 extra.append(np.ones(x.shape[position], dtype=gy.dtype))
         terms = (self.output, *others, *extra_terms)
         operands: list[Any] = [gy, *(t for i, t in enumerate(xs) if i != k), *extra]
-        g = _contracted(Einsum(terms, "".join(axes), optimize=True), gy, operands)
+        g = _contracted(Einsum(terms, "".join(axes), _ordered(terms, axes)), gy, operands)
         if g.shape != x.shape and np.broadcast_shapes(g.shape, x.shape) != g.shape:
             # NOTE: an index of size 1 in every other operand, of more in this one
             g = BroadcastTo(np.broadcast_shapes(g.shape, x.shape)).apply(g)
@@ -192,10 +192,18 @@ class Einsum(Function):
         for k in live:
             terms = tuple(lead + t if i == k else t for i, t in enumerate(self.terms))
             operands = [txs[k] if i == k else x for i, x in enumerate(xs)]
-            term = _contracted(Einsum(terms, lead + self.output, optimize=True), gy_like, operands)
+            ordered = _ordered(terms, lead + self.output)
+            term = _contracted(Einsum(terms, lead + self.output, ordered), gy_like, operands)
             ty = term if ty is None else ty + term
         assert ty is not None
         return ty
+
+
+def _ordered(terms: Sequence[str], output: Sequence[str]) -> bool:
+    """``optimize`` for a contraction of ``terms`` into ``output``: NumPy's ordering (which sums
+    through BLAS) where an index is summed or there are more than two operands; none for a
+    product of two that sums nothing, where its search would cost more than the product."""
+    return len(terms) > 2 or bool(set("".join(terms)) - set(output))
 
 
 def _contracted(f: Einsum, like: Tensor, operands: Sequence[Any]) -> Tensor:
