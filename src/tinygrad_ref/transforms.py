@@ -238,14 +238,21 @@ class _Recorded(_Call):
         for y, u in zip(self.ys, cotangents, strict=True):
             if create_graph and not isinstance(u, Variable):
                 u = _new_variable(np.asarray(u), _Constant)
+            elif not create_graph and isinstance(u, Variable):
+                u = u.data
             seeds[y] = seeds[y] + u if y in seeds else u
         return gradients(seeds, self.stand_ins, create_graph, self.only)
+
+    @property
+    def reaches_stand_ins(self) -> bool:
+        """Whether an output depends on a stand-in: through functions, or by being one."""
+        return bool(self.only) or any(y is x for y in self.ys for x in self.stand_ins)
 
     @property
     def gradients_linked(self) -> bool:
         """Whether the gradients are linked: ``linked``, unless no output depends on the
         stand-ins (the gradients are zeros, constants)."""
-        return self.linked and bool(self.only)
+        return self.linked and self.reaches_stand_ins
 
 
 def _recorded_call(
@@ -356,7 +363,7 @@ def vjp(f: Callable[..., Outputs], *primals: Operand) -> tuple[Any, Callable[...
             _shaped(u, y, f"cotangent {i}", keep)
             for i, (y, u) in enumerate(zip(ys, given, strict=True))
         ]
-        linked = Config.enable_backprop and bool(recorded.only)
+        linked = Config.enable_backprop and recorded.reaches_stand_ins
         linked = linked and (recorded.depends or any(map(_linkable, us)))
         grads = recorded.pull(us, linked, traced)
         return tuple(_returned(g, linked, traced, recorded.variables) for g in grads)

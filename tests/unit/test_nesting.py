@@ -314,3 +314,31 @@ def test_forward_mode_is_safe_across_threads() -> None:
         sys.setswitchinterval(interval)
     assert core._active_traces == 0
     assert core.active_traces() == []
+
+
+def test_an_inner_pullback_of_a_constant_given_outer_cotangents_gives_zeros() -> None:
+    # NOTE: f ignores x, so the inner pullback records nothing, while its cotangent u is the outer
+    # vjp's stand-in (a Variable): the pass must use u's data (HIPS's test_no_relation)
+    c = np.arange(6.0).reshape(3, 2)
+
+    def inner_pullback(x: Any, u: Any) -> Any:
+        return vjp(lambda y: c, x)[1](u)[0]
+
+    value, pull = vjp(inner_pullback, np.ones((3, 2)), np.ones((3, 2)))
+    np.testing.assert_array_equal(as_variable(value).data, np.zeros((3, 2)))
+    for g in pull(np.ones((3, 2))):
+        np.testing.assert_array_equal(g, np.zeros((3, 2)))
+
+
+def test_the_pullback_of_the_identity_is_linked_to_its_cotangent() -> None:
+    # NOTE: f(x) = x records no function, yet its pullback u -> u depends on u: the outer vjp by
+    # u must see the identity (HIPS's test_len)
+    def pullback(x: Any, u: Any) -> Any:
+        return vjp(lambda y: y, x)[1](u)[0]
+
+    x, u, w = np.ones((3, 2)), np.arange(6.0).reshape(3, 2), np.full((3, 2), 2.0)
+    value, pull = vjp(pullback, x, u)
+    np.testing.assert_array_equal(as_variable(value).data, u)
+    by_x, by_u = pull(w)
+    np.testing.assert_array_equal(by_x, np.zeros((3, 2)))
+    np.testing.assert_array_equal(by_u, w)
