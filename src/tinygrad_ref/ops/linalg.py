@@ -539,7 +539,8 @@ def matrix_power(a: Operand, n: int) -> Variable:
             break
         square = matmul(square, square)
     assert result is not None
-    return result if isinstance(result, Variable) else reshape(result, shape)
+    # NOTE: a new Variable, as every op gives, never the operand itself (n = 1)
+    return result if isinstance(result, Variable) and result is not a else reshape(result, shape)
 
 
 def multi_dot(arrays: Sequence[Operand]) -> Variable:
