@@ -208,9 +208,13 @@ def _ordered(terms: Sequence[str], output: Sequence[str]) -> bool:
 
 def _contracted(f: Einsum, like: Tensor, operands: Sequence[Any]) -> Tensor:
     """``f`` of ``operands``, of the kind of ``like``: recorded if one of them is a Variable."""
-    y: Any = (
-        f(*operands) if any(isinstance(t, Variable) for t in operands) else f.forward(*operands)
-    )
+    values = [t.data if isinstance(t, Variable) else np.asarray(t) for t in operands]
+    if f.optimize and len({v.dtype for v in values}) > 1:
+        # NOTE: NumPy's ordered path contracts a float32 operand alone in float32 before the
+        # promotion (the trace of b before x times it): mixed dtypes take the promoting way
+        f.optimize = False
+    recorded = any(isinstance(t, Variable) for t in operands)
+    y: Any = f(*operands) if recorded else f.forward(*operands)
     return cast("Tensor", y)
 
 
