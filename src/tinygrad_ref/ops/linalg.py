@@ -201,6 +201,14 @@ def _amplified(kappa: Array, terms: Array) -> Array:
     return amplified
 
 
+def _columns(terms: Array) -> Array:
+    """Every element of ``terms`` (magnitudes) replaced by the largest of its column: an LU
+    solve's rounding is bounded by the norm of each column it solves for (Higham, ch. 9), and
+    reaches elements far smaller than their column's largest (the 0 of a sparse matrix)."""
+    largest = np.max(terms, axis=-2, keepdims=True, initial=0.0)
+    return np.broadcast_to(largest, terms.shape)
+
+
 def _inverse(a: Tensor) -> Tensor:
     return Inv().apply(a)
 
@@ -379,6 +387,11 @@ class Inv(Function):
     def jvp(self, ta: Tensor, a: Tensor, y: Tensor) -> Tensor:
         return -(y @ ta @ y)
 
+    def jvp_terms(self, ta: Array, a: Array, y: Array) -> Array:
+        """The tangent's terms ``|y| |ta| |y|``, as :meth:`Solve.jvp_terms` takes them."""
+        columns = _columns(np.abs(y))
+        return _amplified(_condition(a), _columns(columns @ ta @ columns))
+
     def vjp_terms(self, m: Array, a: Array, y: Array) -> Array:
         """The magnitude of the gradient's terms, ``|yᵀ| m |yᵀ|``, times the condition
         number, by which the inverse's rounding grows."""
@@ -411,12 +424,20 @@ class Solve(Function):
         return ga, unbroadcast(gb, b)
 
     def vjp_terms(self, m: Array, a: Array, b: Array, y: Array) -> tuple[Array, Array]:
-        """The magnitudes of the gradients' terms (``|a⁻ᵀ| m`` and its product with ``|yᵀ|``),
-        times the condition number, by which the solve's rounding grows."""
+        """The magnitudes of the gradients' terms (``|a⁻ᵀ| m`` and its product with ``|yᵀ|``,
+        each column of ``y`` at its largest, :func:`_columns`), times the condition number, by
+        which the solve's rounding grows."""
         kappa = _condition(a)
         gb = np.abs(np.swapaxes(np.linalg.inv(a), -1, -2)) @ m
-        ga = _amplified(kappa, gb @ np.abs(np.swapaxes(y, -1, -2)))
+        ga = _amplified(kappa, gb @ np.swapaxes(_columns(np.abs(y)), -1, -2))
         return _sum_to(ga, a.shape), _sum_to(_amplified(kappa, gb), b.shape)
+
+    def jvp_terms(self, ta: Array, tb: Array, a: Array, b: Array, y: Array) -> Array:
+        """The magnitude of the tangent's terms, for the verification's rounding allowance:
+        ``|a⁻¹| (|tb| + |ta| |y|)``, each column at its largest (:func:`_columns`), times the
+        condition number."""
+        terms = np.abs(np.linalg.inv(a)) @ (tb + ta @ _columns(np.abs(y)))
+        return np.broadcast_to(_amplified(_condition(a), _columns(terms)), y.shape)
 
     def jvp(self, ta: Tensor, tb: Tensor, a: Tensor, b: Tensor, y: Tensor) -> Tensor:
         ndim = max(a.ndim, b.ndim)
@@ -476,6 +497,17 @@ class Cholesky(Function):
         inverse = _inverse(y)
         ds = low + _swap_last(strictly)
         return y @ ((inverse @ ds @ _swap_last(inverse)) * _lower(n, y.dtype, 0.5))
+
+    def jvp_terms(self, ta: Array, a: Array, y: Array) -> Array:
+        """The magnitude of the tangent's terms, ``|L| (|L⁻¹| |ds| |L⁻ᵀ|)`` (``ds`` the
+        tangent of the lower triangle mirrored), times ``L``'s condition number: they cancel
+        where the factor's element is 0 beside larger ones."""
+        n = a.shape[-1]
+        ds = ta * _lower(n, ta.dtype, 1.0)
+        ds = ds + np.swapaxes(ta * _lower(n, ta.dtype, 0.0), -1, -2)
+        inverse = np.abs(np.linalg.inv(y))
+        inner = inverse @ ds @ np.swapaxes(inverse, -1, -2)
+        return _amplified(_condition(y), np.abs(y) @ np.tril(inner))
 
 
 def det(a: Operand) -> Variable:

@@ -298,16 +298,7 @@ def _internal_terms(
     ``backward`` or has several outputs and no ``vjp_terms`` (the terms are then the oracle's
     alone)."""
     none = [np.zeros(x.shape) for x in variables]
-    functions: list[Function] = []
-    seen: set[int] = set()
-    stack = [y.creator]
-    while stack:
-        f = stack.pop()
-        if f is None or id(f) in seen:
-            continue
-        seen.add(id(f))
-        functions.append(f)
-        stack.extend(x.creator for x in f.inputs)
+    functions = _graph(y)
     # NOTE: keyed by id; the graph keeps every variable alive meanwhile
     magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
     with using_config("enable_backprop", False), np.errstate(all="ignore"):
@@ -340,6 +331,60 @@ def _internal_terms(
                     return none
                 magnitudes[id(x)] = magnitudes[id(x)] + g if id(x) in magnitudes else g
     return [magnitudes.get(id(x), zero) for x, zero in zip(variables, none, strict=True)]
+
+
+def _graph(y: Variable) -> list[Function]:
+    """The functions of the graph that computed ``y``."""
+    functions: list[Function] = []
+    seen: set[int] = set()
+    stack = [y.creator]
+    while stack:
+        f = stack.pop()
+        if f is None or id(f) in seen:
+            continue
+        seen.add(id(f))
+        functions.append(f)
+        stack.extend(x.creator for x in f.inputs)
+    return functions
+
+
+def _declared_tangent_terms(
+    y: Variable, variables: Sequence[Variable], tangents: Sequence[npt.NDArray[Any]]
+) -> Float64Array | None:
+    """The magnitude of the terms each element of the jvp of ``y`` along ``tangents`` sums,
+    where a rule of its graph declares its own (``jvp_terms(*|t|, *xs, *ys)``: the rounding of
+    a factorization, which its result does not show), as :func:`_internal_terms` does for the
+    reverse pass: the pass run on ``|t|``, the other rules' tangents taken as magnitudes,
+    ``|jvp(|t|)|``. ``None`` where no rule declares them, or a rule has no jvp."""
+    functions = sorted(_graph(y), key=lambda f: f.generation)
+    if not any(hasattr(f, "jvp_terms") for f in functions):
+        return None
+    magnitudes: dict[int, npt.NDArray[Any]] = {
+        id(x): np.abs(np.asarray(t, dtype=np.float64))
+        for x, t in zip(variables, tangents, strict=True)
+    }
+    with using_config("enable_backprop", False), np.errstate(all="ignore"):
+        for f in functions:
+            if not any(id(x) in magnitudes for x in f.inputs):
+                continue
+            if f.forward_mode_error is not None:
+                return None
+            rule = getattr(f, "jvp_terms", f.jvp)
+            ms = [magnitudes.get(id(x), np.zeros(x.shape)) for x in f.inputs]
+            outs = [ref() for ref in f.outputs]
+            if len(outs) > 1:
+                ys = list(f.output_values)
+            elif outs[0] is not None:
+                ys = [outs[0].data]
+            else:
+                continue
+            tys = rule(*ms, *[x.data for x in f.inputs], *ys)
+            for out, ty in zip(outs, tys if type(tys) is tuple else (tys,), strict=True):
+                t = np.abs(np.asarray(ty.data if isinstance(ty, Variable) else ty, np.float64))
+                if out is not None:
+                    magnitudes[id(out)] = np.broadcast_to(t, out.shape)
+    terms = magnitudes.get(id(y))
+    return None if terms is None else terms
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from tinygrad_ref.verification.checks import (
     GradcheckError,
     GradcheckReport,
     Mismatch,
+    _declared_tangent_terms,
     _internal_terms,
     _rounding,
     as_computed,
@@ -1034,23 +1035,33 @@ class _Linearization:
     points: list[Float64Array]
     output: Float64Array
     jacobians: list[Float64Array]
+    variables: list[Variable]
+    recorded: Variable
+    """The op's output at ``variables`` (the points), with its graph, whose rules may declare
+    the terms their jvp sums."""
 
     @staticmethod
     def of(example: Example) -> _Linearization:
         fn = _differentiated(example)[1]
         points = [p.astype(np.float64) for p in _variable_data(example)]
-        output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
+        variables = [Variable(p) for p in points]
+        recorded = fn(*variables)
+        output = np.asarray(recorded.data, dtype=np.float64)
         jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
-        return _Linearization(fn, points, output, _blocks(jacobians, output.shape, points))
+        blocks = _blocks(jacobians, output.shape, points)
+        return _Linearization(fn, points, output, blocks, variables, recorded)
 
     def terms(self, vs: Sequence[Array]) -> Float64Array:
         """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
         (what it sums) and its own output's magnitude times the largest ``|v_k| / max(s_k,
         1)`` (the rounding of the value a rule reads, along ``v``): each element on its own
-        scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's."""
+        scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's; and the terms the
+        rules of its graph declare (:func:`_declared_tangent_terms`), where the rounding of a
+        factorization reaches elements whose own terms are small."""
         finest = _magnitudes(self.jacobians, vs, self.output.shape)
         terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.points, vs))
-        return terms
+        declared = _declared_tangent_terms(self.recorded, self.variables, vs)
+        return terms if declared is None else np.maximum(terms, declared)
 
 
 def check_adjoint(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:
