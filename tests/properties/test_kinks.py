@@ -62,13 +62,7 @@ def test_drawn_operands_keep_out_of_the_oracles_reach_of_the_kink(
     assert_kept_apart(data.draw(examples(REGISTRY[name])))
 
 
-# NOTE: the strategies scale each matrix of an op with a SingularKink into MATRIX_SCALE (a
-# determinant is the n-th power of its scale), so that no operand of theirs is drawn at the
-# subnormal scale this test draws; what it would check is left to the rescaled draws above.
-SCALED = [name for name in KINKED if not isinstance(REGISTRY[name].kink, SingularKink)]
-
-
-@pytest.mark.parametrize("name", SCALED)
+@pytest.mark.parametrize("name", KINKED)
 @settings(max_examples=25)
 @given(data=st.data())
 def test_operands_down_to_subnormal_numbers_keep_out_of_reach_and_pass(
