@@ -674,15 +674,21 @@ def conditioned(a: Float64Array, kink: SingularKink) -> Float64Array:
     which leaves a condition number of at most 3, a positive definite matrix where it must be,
     and every element off the diagonal as it was (a rebuilt SVD would leave rounding noise of
     1e-16 where there were zeros); the others as they are, each scaled into
-    :data:`MATRIX_SCALE` by a power of 2 if it is not."""
+    :data:`MATRIX_SCALE` by a power of 2 if it is not (where ``kink.definite``, the lower
+    triangle and the rest each on its own)."""
     if a.size == 0:
         return a
     flat = a.reshape(-1, *a.shape[-2:]).copy()
+    lower = np.tril(np.ones(a.shape[-2:], dtype=bool))
+    # NOTE: the triangle a definite op never reads is scaled on its own: its scale would
+    # otherwise leave the one read (and its smallest eigenvalue) far below the oracle's steps
+    parts = (lower, ~lower) if kink.definite else (np.ones_like(lower),)
     for m in flat:
-        scale = np.abs(m).max()
-        if not MATRIX_SCALE[0] <= scale <= MATRIX_SCALE[1]:
-            # NOTE: a power of 2, so that the rescaled values are exact
-            m[...] = np.ldexp(m, -int(np.frexp(scale)[1])) if scale > 0 else m
+        for part in parts:
+            scale = np.abs(m[part]).max(initial=0.0)
+            if scale > 0 and not MATRIX_SCALE[0] <= scale <= MATRIX_SCALE[1]:
+                # NOTE: a power of 2, so that the rescaled values are exact
+                m[part] = np.ldexp(m[part], -int(np.frexp(scale)[1]))
         if condition(m, kink) <= kink.max_condition:
             continue
         mirrored = np.tril(m) + np.tril(m, -1).T if kink.definite else m
