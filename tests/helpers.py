@@ -74,6 +74,10 @@ def through_numpy(spec: OpSpec, target: Callable[..., Any]) -> OpSpec:
     variadic = [p.name for p in numpy_params if p.kind is inspect.Parameter.VAR_POSITIONAL]
 
     def call(*operands: Any, **params: Any) -> Variable:
+        if target is np.einsum:
+            # NOTE: NumPy takes the subscripts and every operand as one *operands
+            spelled: Variable = target(params["subscripts"], *operands, *params["extra"])
+            return spelled
         if spec.numpy_reflected:
             reflected: Variable = target(*operands[::-1], **params)
             return reflected

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from tinygrad_ref import ops
 from tinygrad_ref.config import Config
 from tinygrad_ref.core import Array, Operand, Variable, _is_python_number, active_traces
+from tinygrad_ref.ops.linalg import REFUSED
 from tinygrad_ref.ops.shape import operand_shape
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import OpSpec
@@ -310,6 +311,9 @@ def array_function(
         return _on_data(func, args, kwargs)
     dispatch = FUNCTIONS.get(func)
     if dispatch is None:
+        reason = REFUSED.get(func)
+        if reason is not None:
+            raise TypeError(f"{name_of(func)} does not take a Variable: {reason}")
         raise _not_supported(name_of(func))
     given = _given(func, args, kwargs)
     if given.get("out") is not None:
@@ -363,7 +367,7 @@ def _run(
     call: dict[str, Any] = {}
     for p in _signature(target).parameters.values():
         if p.kind is inspect.Parameter.VAR_POSITIONAL:
-            operands = given.get(p.name, ())  # NOTE: np.atleast_1d(*arys), as ours
+            operands = given.get(p.name, ())  # NOTE: np.atleast_1d(*arys), np.einsum(*operands)
             continue
         if p.kind is inspect.Parameter.VAR_KEYWORD:
             _refuse_keywords(target, given.get(p.name, {}), dispatch)

@@ -597,3 +597,17 @@ class SpectralKink(Kink):
         """Whether a matrix of ``x`` (in its own dtype) has a degenerate spectrum."""
         s = self.spectrum(x.astype(np.float64), params)
         return spectrum_clusters(s, x.dtype) is not None or (self.zero and has_zero(s, x.dtype))
+
+
+@dataclass(frozen=True)
+class SingularKink(Kink):
+    """Singular matrices among operand 0's (a square matrix or a stack of them; with
+    ``definite``, those whose lower triangle, mirrored, is not positive definite). The
+    strategies keep each matrix's condition number (2-norm; of the mirrored lower triangle with
+    ``definite``) at most ``max_condition``, and draw other calls exactly on the set, where the
+    op either has a gradient, the cofactor matrix (``cofactor``, as det), or refuses the call
+    or its derivative with a ``LinAlgError`` (a ValueError) naming the matrix."""
+
+    max_condition: float = 100.0
+    definite: bool = False
+    cofactor: bool = False

@@ -15,6 +15,7 @@ from tinygrad_ref.spec import (
     SPECTRUM_GAP,
     Params,
     PointKink,
+    SingularKink,
     SpectralKink,
     TieKink,
     WindowTieKink,
@@ -22,9 +23,11 @@ from tinygrad_ref.spec import (
 )
 from tinygrad_ref.verification.oracle import oracle_reach
 from tinygrad_ref.verification.strategies import (
+    KINK_MARGIN,
     Example,
     check_example,
     check_forward_example,
+    condition,
     examples,
     kink_examples,
     tiny_examples,
@@ -96,6 +99,17 @@ def assert_kept_apart(example: Example) -> None:
     operands = [values(x) for x in example.operands]
     if isinstance(kink, SpectralKink):
         assert_spectrum_apart(kink, raw(example.operands[0]), example.params)
+    if isinstance(kink, SingularKink):
+        # NOTE: a step moves the singular values (eigenvalues) by at most its Frobenius norm
+        a = operands[0]
+        assert np.all(condition(a, kink) <= kink.max_condition)
+        smallest = (
+            np.linalg.eigvalsh(a, UPLO="L")[..., 0]
+            if kink.definite
+            else np.linalg.svd(a, compute_uv=False)[..., -1]
+        )
+        steps = np.sqrt(np.sum(oracle_reach(a) ** 2, axis=(-2, -1)))
+        assert np.all(smallest > KINK_MARGIN * steps), (smallest, steps)
     elif isinstance(kink, PointKink):
         # NOTE: a kink point is no input: only the operand's own steps, in its array, count
         reach = oracle_reach(operands[0])

@@ -101,3 +101,13 @@ def test_the_sampled_check_script_runs_and_every_row_passes() -> None:
         ["all", "256"],
     ]
     assert all(row[-1] == "True" for row in rows)
+
+
+def test_linalg_benchmark_runs_every_workload() -> None:
+    """benchmarks/linalg.py --quick: every einsum and numpy.linalg workload of issue 24 runs
+    beside its NumPy formula by hand."""
+    out = run_script("linalg.py")
+    for workload in ["'ij,jk->ik'", "'bij,bjk->bik'", "'ij,ij->'", "'ii->'"]:
+        assert f"einsum {workload}" in out
+    for name in ["solve", "inv", "cholesky", "slogdet"]:
+        assert f"\n{name} " in out

@@ -175,3 +175,12 @@ def test_a_hessian_free_step_solves_newtons_system_and_decreases_the_function() 
     assert step.f_after < step.f_before / 10
     with pytest.raises(ValueError, match="not positive definite"):
         example.hessian_free_step(np.full(100, 0.9))
+
+
+def test_gaussian_process_gradient_matches_the_formula_and_the_oracle(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = load("gaussian_process").main()
+    assert result["difference"] < 1e-10
+    assert result["fitted"] < result["nll"] - 10  # NOTE: the fit lowers the NLL by e^10 and more
+    assert "gradcheck: True" in capsys.readouterr().out

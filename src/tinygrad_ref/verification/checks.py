@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_ref.config import using_config
-from tinygrad_ref.core import Array, Function, Operand, Variable
+from tinygrad_ref.core import Function, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.verification.oracle import (
     EPS64,
@@ -291,37 +291,38 @@ def _internal_terms(
 ) -> list[Float64Array]:
     """The magnitude of the terms each element's gradient sums inside the reverse pass of the
     graph of ``y`` (before that pass): the pass run on ``|w|``, each rule's contributions taken as
-    magnitudes, ``|vjp(m)|``, and added as such where a variable is used more than once. Where
+    magnitudes, ``|vjp(m)|`` (or the rule's own ``vjp_terms(m, *xs, y)``, where the terms
+    cancel inside the rule), and added as such where a variable is used more than once. Where
     the uses of a variable cancel (``x - tanh(x)`` near 0: ``1 - sech2(x)``), its gradient is
-    far smaller than its terms, and rounds as they do. Zeros where a rule is a DeZero-style
-    ``backward`` or has several outputs (the terms are then the oracle's alone)."""
+    far smaller than its terms, and rounds as they do; an output of several that no term
+    reached gets zeros. Zeros where a rule is a DeZero-style ``backward`` (the terms are then
+    the oracle's alone)."""
     none = [np.zeros(x.shape) for x in variables]
-    functions: list[Function] = []
-    seen: set[int] = set()
-    stack = [y.creator]
-    while stack:
-        f = stack.pop()
-        if f is None or id(f) in seen:
-            continue
-        seen.add(id(f))
-        functions.append(f)
-        stack.extend(x.creator for x in f.inputs)
+    functions = _graph(y)
     # NOTE: keyed by id; the graph keeps every variable alive meanwhile
     magnitudes: dict[int, npt.NDArray[Any]] = {id(y): np.abs(weights)}
     with using_config("enable_backprop", False), np.errstate(all="ignore"):
         for f in sorted(functions, key=lambda f: -f.generation):
-            if not f.uses_vjp:
+            # NOTE: a rule whose own terms its result does not show (a cofactor that cancels
+            # to 0 inside an LU factorization, the rounding an inverse amplifies by the
+            # condition number) says what they are, for one output or several
+            rule = getattr(f, "vjp_terms", None)
+            if rule is None and not f.uses_vjp:
                 return none
             outs = [ref() for ref in f.outputs]
-            if all(out is None or id(out) not in magnitudes for out in outs):
+            if not any(out is not None and id(out) in magnitudes for out in outs):
                 continue
-            # NOTE: an output of several that no term reached (or that is gone) gets zeros
-            values = f.output_values if len(outs) > 1 else tuple(_data_of(outs))
-            gys = [
-                magnitudes[id(y)] if y is not None and id(y) in magnitudes else np.zeros_like(v)
-                for y, v in zip(outs, values, strict=True)
-            ]
-            gxs = f.vjp(*gys, *[x.data for x in f.inputs], *values)
+            if len(outs) == 1 and outs[0] is not None:
+                ms, ys = [magnitudes[id(outs[0])]], [outs[0].data]
+            else:
+                ys = list(f.output_values)
+                ms = [
+                    magnitudes[id(out)]
+                    if out is not None and id(out) in magnitudes
+                    else np.zeros(np.shape(value))
+                    for out, value in zip(outs, ys, strict=True)
+                ]
+            gxs = (rule or f.vjp)(*ms, *[x.data for x in f.inputs], *ys)
             for x, gx in zip(f.inputs, gxs if type(gxs) is tuple else (gxs,), strict=False):
                 if gx is None:
                     continue
@@ -332,8 +333,58 @@ def _internal_terms(
     return [magnitudes.get(id(x), zero) for x, zero in zip(variables, none, strict=True)]
 
 
-def _data_of(outputs: list[Variable | None]) -> list[Array]:
-    return [y.data for y in outputs if y is not None]
+def _graph(y: Variable) -> list[Function]:
+    """The functions of the graph that computed ``y``."""
+    functions: list[Function] = []
+    seen: set[int] = set()
+    stack = [y.creator]
+    while stack:
+        f = stack.pop()
+        if f is None or id(f) in seen:
+            continue
+        seen.add(id(f))
+        functions.append(f)
+        stack.extend(x.creator for x in f.inputs)
+    return functions
+
+
+def _declared_tangent_terms(
+    y: Variable, variables: Sequence[Variable], tangents: Sequence[npt.NDArray[Any]]
+) -> Float64Array | None:
+    """The magnitude of the terms each element of the jvp of ``y`` along ``tangents`` sums,
+    where a rule of its graph declares its own (``jvp_terms(*|t|, *xs, *ys)``: the rounding of
+    a factorization, which its result does not show), as :func:`_internal_terms` does for the
+    reverse pass: the pass run on ``|t|``, the other rules' tangents taken as magnitudes,
+    ``|jvp(|t|)|``. ``None`` where no rule declares them, or a rule has no jvp."""
+    functions = sorted(_graph(y), key=lambda f: f.generation)
+    if not any(hasattr(f, "jvp_terms") for f in functions):
+        return None
+    magnitudes: dict[int, npt.NDArray[Any]] = {
+        id(x): np.abs(np.asarray(t, dtype=np.float64))
+        for x, t in zip(variables, tangents, strict=True)
+    }
+    with using_config("enable_backprop", False), np.errstate(all="ignore"):
+        for f in functions:
+            if not any(id(x) in magnitudes for x in f.inputs):
+                continue
+            if f.forward_mode_error is not None:
+                return None
+            rule = getattr(f, "jvp_terms", f.jvp)
+            ms = [magnitudes.get(id(x), np.zeros(x.shape)) for x in f.inputs]
+            outs = [ref() for ref in f.outputs]
+            if len(outs) > 1:
+                ys = list(f.output_values)
+            elif outs[0] is not None:
+                ys = [outs[0].data]
+            else:
+                continue
+            tys = rule(*ms, *[x.data for x in f.inputs], *ys)
+            for out, ty in zip(outs, tys if type(tys) is tuple else (tys,), strict=True):
+                t = np.abs(np.asarray(ty.data if isinstance(ty, Variable) else ty, np.float64))
+                if out is not None:
+                    magnitudes[id(out)] = np.broadcast_to(t, out.shape)
+    terms = magnitudes.get(id(y))
+    return None if terms is None else terms
 
 
 @dataclass(frozen=True)

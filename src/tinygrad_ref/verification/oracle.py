@@ -845,9 +845,11 @@ def _probe(
     moves toward 0. The first move goes by the inputs' rms (at least 1) toward 0 and past it
     (a function that saturates away from 0 moves there); unless every output moved, a second
     one goes to ``2**1000`` away from 0 (a dependence too weak for the first). Along a
-    direction, the moves are the objective's ``far``, both toward 0. Made only when outputs
-    that no step moved could hide a derivative larger than the estimate's own error. They
-    estimate nothing, so they may go farther than the steps."""
+    direction, the moves are the objective's ``far``, both toward 0. A move by the scale that
+    leaves the domain is halved until it is inside; where no move tells anything, every output
+    may depend on the element. Made only when outputs that no step moved could hide a
+    derivative larger than the estimate's own error. They estimate nothing, so they may go
+    farther than the steps."""
     flat = work[number].reshape(-1)
     x = float(flat[k])
     if objective.far is None:
@@ -857,13 +859,23 @@ def _probe(
         targets = [(x - math.copysign(far, x), True) for far in objective.far]
     dependent: BoolArray = np.zeros(objective.value.shape, dtype=bool)
     scale = np.abs(objective.value)
+    told = False
     try:
         for target, scaled in targets:
             flat[k] = target
             moved = objective.output(work)
+            # NOTE: a move that left the domain (cholesky's, past positive definiteness) is
+            # made again half as far, until it is inside, for the moves by the inputs' scale
+            for _ in range(PROBE_RETREATS if scaled else 0):
+                if np.isfinite(moved).any():
+                    break
+                target = x + (target - x) / RATIO
+                flat[k] = target
+                moved = objective.output(work)
             finite = np.isfinite(moved)
             if finite.any() or not moved.size:
                 # NOTE: nothing finite (the move left the domain) tells nothing
+                told = True
                 with np.errstate(invalid="ignore"):
                     dependent |= (moved != objective.value) | ~finite
             if scaled:
@@ -872,7 +884,15 @@ def _probe(
                 break
     finally:
         flat[k] = x
+    if not told:
+        # NOTE: no move told anything: every output may depend on the element
+        dependent[...] = True
     return dependent, scale
+
+
+PROBE_RETREATS = 60
+"""How many times :func:`_probe` halves a move that left the function's domain before it
+gives up on it."""
 
 
 Wanted = Callable[[int, int, float, float, float], bool]

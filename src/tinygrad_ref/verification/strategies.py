@@ -43,6 +43,7 @@ from tinygrad_ref.spec import (
     RangeTieKink,
     Role,
     Shape,
+    SingularKink,
     SpectralKink,
     SpreadKink,
     TieKink,
@@ -58,6 +59,7 @@ from tinygrad_ref.verification.checks import (
     GradcheckError,
     GradcheckReport,
     Mismatch,
+    _declared_tangent_terms,
     _internal_terms,
     _rounding,
     as_computed,
@@ -626,6 +628,9 @@ def _move_apart_once(
     params: Params,
 ) -> None:
     """One pass of :func:`_move_apart` over every value."""
+    if isinstance(kink, SingularKink):
+        values[0][...] = conditioned(values[0], kink)
+        return
     if isinstance(kink, PointKink):
         points = np.array(kink.points(params), dtype=np.float64)
         flat = values[0].reshape(-1)
@@ -687,6 +692,65 @@ def _move_apart_once(
     x[...] = np.moveaxis(rows.reshape(grouped.shape), last, axes)
 
 
+MATRIX_SCALE = (2.0**-10, 2.0**10)
+"""The range :func:`conditioned` keeps each matrix's largest magnitude in (scaling a matrix
+that leaves it by a power of 2): the determinant of an n by n matrix scales as its n-th
+power, and would underflow to 0 (taken for singular) or overflow well inside float32's
+range."""
+
+
+def condition(a: Float64Array, kink: SingularKink) -> Float64Array:
+    """The condition number of each matrix of ``a`` (of its mirrored lower triangle, where
+    ``kink.definite``; ``inf`` where that is not positive definite)."""
+    if kink.definite:
+        w = np.linalg.eigvalsh(a, UPLO="L")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio: Float64Array = np.where(w[..., 0] > 0, w[..., -1] / w[..., 0], np.inf)
+        return ratio
+    s = np.linalg.svd(a, compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s[..., -1] > 0, s[..., 0] / s[..., -1], np.inf)
+
+
+def conditioned(a: Float64Array, kink: SingularKink) -> Float64Array:
+    """``a`` with each matrix whose condition number passes ``kink.max_condition`` shifted along
+    its diagonal by twice its 2-norm (of its mirrored lower triangle, where ``kink.definite``),
+    which leaves a condition number of at most 3, a positive definite matrix where it must be,
+    and every element off the diagonal as it was (a rebuilt SVD would leave rounding noise of
+    1e-16 where there were zeros); the others as they are, each scaled into
+    :data:`MATRIX_SCALE` by a power of 2 if it is not (where ``kink.definite``, the lower
+    triangle and the rest each on its own)."""
+    if a.size == 0:
+        return a
+    flat = a.reshape(-1, *a.shape[-2:]).copy()
+    lower = np.tril(np.ones(a.shape[-2:], dtype=bool))
+    # NOTE: the triangle a definite op never reads is scaled on its own: its scale would
+    # otherwise leave the one read (and its smallest eigenvalue) far below the oracle's steps
+    parts = (lower, ~lower) if kink.definite else (np.ones_like(lower),)
+    for m in flat:
+        for part in parts:
+            scale = np.abs(m[part]).max(initial=0.0)
+            if scale > 0 and not MATRIX_SCALE[0] <= scale <= MATRIX_SCALE[1]:
+                # NOTE: a power of 2, so that the rescaled values are exact
+                m[part] = np.ldexp(m[part], -int(np.frexp(scale)[1]))
+        if condition(m, kink) <= kink.max_condition:
+            continue
+        mirrored = np.tril(m) + np.tril(m, -1).T if kink.definite else m
+        shift = 2 * np.linalg.norm(mirrored, 2) or 1.0
+        m[np.diag_indices(len(m))] += shift
+    return flat.reshape(a.shape)
+
+
+def _singular(a: Float64Array, kink: SingularKink) -> Float64Array:
+    """``a`` with every matrix made exactly singular, so that the LU and Cholesky factorizations
+    meet an exact 0 pivot: its last row 0 (and, where ``kink.definite``, its last column)."""
+    singular = a.copy()
+    singular[..., -1, :] = 0.0
+    if kink.definite:
+        singular[..., :, -1] = 0.0
+    return singular
+
+
 def _with_values(x: Operand, values: Float64Array) -> Operand:
     """``x`` holding ``values`` instead, of its kind and dtype."""
     if np.array_equal(values, _raw(x)):
@@ -742,6 +806,12 @@ def kink_examples(draw: st.DrawFn, spec: OpSpec, dtype: np.dtype[Any] | None = N
     kink = spec.kink
     if kink is None:
         raise ValueError(f"{spec.name} declares no kink")
+    if isinstance(kink, SingularKink):
+        example = draw(examples(spec, dtype, [Kind.VARIABLE] * spec.arity))
+        a = example.operands[0]
+        assert isinstance(a, Variable)
+        singular = Variable(_singular(a.data.astype(np.float64), kink).astype(a.dtype))
+        return Example(spec, (singular, *example.operands[1:]), example.params)
     case = spec.draw_case(_DrawSampler(draw))
     pool = kink.points(case.params) if isinstance(kink, PointKink) else TIE_VALUES
     if isinstance(kink, MagnitudeTieKink):
@@ -781,6 +851,8 @@ def _convention(
     """The gradients the kink's declared convention gives, from the declaration alone."""
     if isinstance(kink, ZeroKink):
         return [np.zeros_like(values[0])]
+    if isinstance(kink, SingularKink):
+        return [gy[..., None, None] * _cofactors(values[0])]
     if isinstance(kink, PointKink):
         x = values[0]
         slopes = np.zeros_like(x)
@@ -836,12 +908,26 @@ def _shared_back(
     return shared
 
 
+def _cofactors(a: Float64Array) -> Float64Array:
+    """The cofactor matrix of each matrix of ``a``, minor by minor."""
+    n = a.shape[-1]
+    c = np.empty_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
+            c[..., i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
+    return c
+
+
 def check_kink_example(example: Example) -> None:
     """The gradients of a call on its op's kink equal the convention the op declares there,
     computed from the declaration (never from the op's backward); raises AssertionError."""
     kink = example.spec.kink
     assert kink is not None
     operands = [Variable(x.data.copy()) for x in example.operands if isinstance(x, Variable)]
+    if isinstance(kink, SingularKink) and not kink.cofactor:
+        _check_singular_refused(example, operands)
+        return
     y = example.fn(*operands)
     gy = np.random.default_rng(0).uniform(-1.5, 1.5, size=y.shape).astype(y.dtype)
     y.grad = Variable(gy)
@@ -881,6 +967,22 @@ def _check_refused(example: Example, kink: SpectralKink, y: Variable, x: Variabl
             f"{example}: on its kink {kink.where}, a gradient was returned; the op declares "
             f"{kink.convention}"
         )
+
+
+def _check_singular_refused(example: Example, operands: list[Variable]) -> None:
+    """The call of ``example`` on its singular matrix, or its gradient, raises a LinAlgError
+    naming the singular matrix (or one not positive definite)."""
+    try:
+        y = example.fn(*operands)
+        y.grad = Variable(np.ones(y.shape, y.dtype))
+        y.backward()
+    except np.linalg.LinAlgError as error:
+        if "singular" not in str(error) and "positive definite" not in str(error):
+            raise AssertionError(f"{example}: refused without naming why: {error}") from None
+        return
+    raise AssertionError(
+        f"{example}: a singular matrix gave {y.data!r} and a gradient, neither refused"
+    )
 
 
 def verify_kink(
@@ -1034,25 +1136,34 @@ class _Linearization:
     jacobians: list[Float64Array]
     scales: list[Float64Array]
     """Each point's :func:`variation_scale`."""
+    variables: list[Variable]
+    recorded: Variable
+    """The op's output at ``variables`` (the points), with its graph, whose rules may declare
+    the terms their jvp sums."""
 
     @staticmethod
     def of(example: Example) -> _Linearization:
         fn = _differentiated(example)[1]
         points = [p.astype(np.float64) for p in _variable_data(example)]
-        output = np.asarray(fn(*map(Variable, points)).data, dtype=np.float64)
+        variables = [Variable(p) for p in points]
+        recorded = fn(*variables)
+        output = np.asarray(recorded.data, dtype=np.float64)
         jacobians = jacobian(fn, tuple(range(len(points))), mode="fwd")(*points)
         blocks = _blocks(jacobians, output.shape, points)
         scales = [variation_scale(p, example.spec.homogeneous) for p in points]
-        return _Linearization(fn, points, output, blocks, scales)
+        return _Linearization(fn, points, output, blocks, scales, variables, recorded)
 
     def terms(self, vs: Sequence[Array]) -> Float64Array:
         """The magnitude of the terms of each element of ``J v``: the larger of ``|J| |v|``
         (what it sums) and its own output's magnitude times the largest ``|v_k| / max(s_k,
         1)`` (the rounding of the value a rule reads, along ``v``): each element on its own
-        scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's."""
+        scale, as :func:`tinygrad_ref.check_gradients` judges a gradient's; and the terms the
+        rules of its graph declare (:func:`_declared_tangent_terms`), where the rounding of a
+        factorization reaches elements whose own terms are small."""
         finest = _magnitudes(self.jacobians, vs, self.output.shape)
         terms: Float64Array = np.maximum(finest, np.abs(self.output) * _along(self.scales, vs))
-        return terms
+        declared = _declared_tangent_terms(self.recorded, self.variables, vs)
+        return terms if declared is None else np.maximum(terms, declared)
 
 
 def check_adjoint(example: Example, seed: int = 0, linear: _Linearization | None = None) -> float:

@@ -1,0 +1,315 @@
+"""numpy.linalg's det, slogdet, inv, solve, cholesky, matrix_power and multi_dot: values and
+derivatives against the oracle (also on larger matrices than the fuzzing draws), NumPy's
+spellings, the behaviour at singular matrices and at the strategies' margin, and the
+refusals' messages."""
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.helpers import grad_of
+from tinygrad_ref import Variable, gradcheck, gradgradcheck, jvp
+from tinygrad_ref.ops.linalg import (
+    MAX_CONDITION,
+    Inv,
+    cholesky,
+    det,
+    inv,
+    matrix_power,
+    multi_dot,
+    slogdet,
+    solve,
+)
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import SingularKink
+from tinygrad_ref.verification.checks import check_gradients
+from tinygrad_ref.verification.strategies import condition, conditioned
+
+RNG = np.random.default_rng(2024)
+numpy_linalg: Any = np.linalg  # NOTE: NumPy's stubs know no Variable
+
+
+def well_conditioned(*shape: int) -> np.ndarray:
+    a: np.ndarray = RNG.standard_normal(shape) + 2 * np.sqrt(shape[-1]) * np.eye(shape[-1])
+    return a
+
+
+def positive_definite(n: int) -> np.ndarray:
+    m = RNG.standard_normal((n, n))
+    return m @ m.T + n * np.eye(n)
+
+
+@pytest.mark.parametrize("n", [1, 3, 12])
+def test_det_slogdet_inv_against_the_oracle_to_second_order(n: int) -> None:
+    a = well_conditioned(2, n, n)
+    for f in (det, lambda x: slogdet(x)[1], inv):
+        assert gradcheck(f, Variable(a))
+        if n < 12:
+            assert gradgradcheck(f, Variable(a))
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [
+        ((3, 3), (3,)),
+        ((2, 3, 3), (3,)),
+        ((3, 3), (3, 2)),
+        ((2, 3, 3), (1, 3, 2)),
+        ((3, 3), (2, 3, 1)),
+    ],
+)
+def test_solve_with_vector_and_matrix_right_hand_sides(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...]
+) -> None:
+    a, b = well_conditioned(*a_shape), RNG.standard_normal(b_shape)
+    x = solve(Variable(a), Variable(b))
+    expected = np.linalg.solve(a, b)
+    assert x.shape == expected.shape
+    np.testing.assert_allclose(x.data, expected, rtol=1e-12)
+    assert gradcheck(solve, Variable(a), Variable(b))
+    assert gradgradcheck(solve, Variable(a), Variable(b))
+
+
+def test_cholesky_reads_the_lower_triangle_and_its_gradient_stays_there() -> None:
+    s = positive_definite(4)
+    garbage = s + np.triu(RNG.standard_normal((4, 4)), 1)
+    np.testing.assert_allclose(cholesky(Variable(garbage)).data, np.linalg.cholesky(s))
+    a = Variable(garbage)
+    (cholesky(a) * RNG.standard_normal((4, 4))).sum().backward()
+    np.testing.assert_array_equal(np.triu(grad_of(a), 1), 0)
+    # NOTE: the oracle perturbs one element at a time, so it sees the convention
+    assert gradcheck(cholesky, Variable(garbage))
+    assert gradgradcheck(cholesky, Variable(garbage))
+
+
+def test_cholesky_gradient_summed_over_each_pair_is_pytorchs_symmetrized_one() -> None:
+    s, w = positive_definite(3), RNG.standard_normal((3, 3))
+    a = Variable(s)
+    (cholesky(a) * w).sum().backward()
+    lower = grad_of(a)
+    symmetrized = (lower + lower.T) / 2  # NOTE: the off-diagonal half on each side
+    summed = symmetrized + symmetrized.T - np.diag(np.diag(symmetrized))
+    np.testing.assert_allclose(np.tril(summed), lower, rtol=1e-13)
+
+
+def test_cholesky_on_a_larger_matrix() -> None:
+    assert gradcheck(cholesky, Variable(positive_definite(10)))
+
+
+@pytest.mark.parametrize("power", [-3, -1, 0, 1, 2, 5])
+def test_matrix_power(power: int) -> None:
+    a = well_conditioned(2, 3, 3)
+    y = matrix_power(Variable(a), power)
+    np.testing.assert_allclose(y.data, np.linalg.matrix_power(a, power), rtol=1e-12)
+    assert y.dtype == a.dtype
+    assert gradcheck(lambda x: matrix_power(x, power), Variable(a))
+
+
+def test_multi_dot_with_vector_ends() -> None:
+    v, m, n, w = (RNG.standard_normal(s) for s in [(3,), (3, 4), (4, 2), (2,)])
+    y = multi_dot([Variable(v), m, Variable(n), w])
+    np.testing.assert_allclose(y.data, np.linalg.multi_dot([v, m, n, w]), rtol=1e-12)
+    assert gradcheck(lambda *xs: multi_dot(xs), Variable(v), Variable(m), Variable(n), Variable(w))
+
+
+def test_slogdet_gives_two_outputs_and_the_sign_no_gradient() -> None:
+    a = Variable(-well_conditioned(3, 3))
+    sign, logdet = slogdet(a)
+    expected = np.linalg.slogdet(a.data)
+    assert sign.data == expected.sign
+    np.testing.assert_allclose(logdet.data, expected.logabsdet, rtol=1e-14)
+    sign.backward()
+    np.testing.assert_array_equal(grad_of(a), 0)
+
+
+def test_batched_tangents_equal_one_jvp_each() -> None:
+    a, b, s = well_conditioned(2, 3, 3), RNG.standard_normal((3, 2)), positive_definite(3)
+    cases: list[tuple[Any, list[np.ndarray]]] = [
+        (det, [a]),
+        (lambda x: slogdet(x)[1], [a]),
+        (inv, [a]),
+        (solve, [a, b]),
+        (cholesky, [s]),
+    ]
+    for f, xs in cases:
+        batch = [RNG.standard_normal((4, *x.shape)) for x in xs]
+        _, tangents = jvp(f, xs, batch, batched=True)
+        for k in range(4):
+            np.testing.assert_allclose(
+                tangents[k], jvp(f, xs, [t[k] for t in batch])[1], rtol=1e-13
+            )
+
+
+def test_through_numpy() -> None:
+    a, b = Variable(well_conditioned(3, 3)), RNG.standard_normal(3)
+    for name in ("det", "inv", "cholesky"):
+        arg = Variable(positive_definite(3)) if name == "cholesky" else a
+        y = getattr(numpy_linalg, name)(arg)
+        assert isinstance(y, Variable)
+        np.testing.assert_allclose(y.data, getattr(np.linalg, name)(arg.data), rtol=1e-13)
+    assert isinstance(numpy_linalg.solve(a, b), Variable)
+    assert isinstance(numpy_linalg.matrix_power(a, -2), Variable)
+    assert isinstance(numpy_linalg.multi_dot([a, a, b]), Variable)
+    parts = numpy_linalg.slogdet(a)
+    assert all(isinstance(part, Variable) for part in parts)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("eig", "complex"),
+        ("eigvals", "complex"),
+        ("lstsq", "rank"),
+        ("matrix_rank", "integer"),
+    ],
+)
+def test_refused_by_name_with_the_reason(name: str, reason: str) -> None:
+    with pytest.raises(TypeError, match=rf"np.linalg.{name} does not take a Variable: .*{reason}"):
+        getattr(numpy_linalg, name)(Variable(np.eye(2)), *([np.ones(2)] if name == "lstsq" else []))
+
+
+# At the singular matrices, and at the margin the strategies keep.
+
+SINGULAR = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.0, 0.0, 0.0]])
+
+
+def test_det_at_a_singular_matrix_has_the_cofactors_as_gradient() -> None:
+    a = Variable(SINGULAR)
+    y = det(a)
+    assert y.data == 0
+    y.backward()
+    cofactors = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-3.0, 6.0, -3.0]])
+    np.testing.assert_allclose(grad_of(a), cofactors, atol=1e-15)
+
+
+def test_det_at_a_rank_one_deficient_stack_and_a_larger_one() -> None:
+    a = RNG.standard_normal((20, 20))
+    a[-1] = 0.0
+    b = Variable(a)
+    det(b).backward()
+    expected = np.zeros_like(a)
+    expected[-1] = [
+        (-1) ** (19 + j) * np.linalg.det(np.delete(a[:-1], j, axis=1)) for j in range(20)
+    ]
+    np.testing.assert_allclose(
+        grad_of(b), expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max()
+    )
+
+
+def test_det_recorded_at_a_singular_matrix_is_refused_by_name() -> None:
+    a = Variable(SINGULAR)
+    with pytest.raises(np.linalg.LinAlgError, match=r"det's recorded gradient .* singular"):
+        det(a).backward(create_graph=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda a: inv(a), "inv of a singular matrix"),
+        (lambda a: solve(a, np.ones(3)), "solve of a singular matrix"),
+        (lambda a: solve(a, np.ones((3, 2))), "solve of a singular matrix"),
+        (lambda a: cholesky(a), "not positive definite"),
+    ],
+)
+def test_at_a_singular_matrix_inv_solve_cholesky_refuse_by_name(call: Any, message: str) -> None:
+    with pytest.raises(np.linalg.LinAlgError, match=message):
+        call(Variable(SINGULAR))
+    assert issubclass(np.linalg.LinAlgError, ValueError)
+
+
+def test_slogdet_at_a_singular_matrix_is_numpys_and_its_derivative_refused() -> None:
+    a = Variable(SINGULAR)
+    sign, logdet = slogdet(a)
+    assert sign.data == 0
+    assert logdet.data == -np.inf
+    with pytest.raises(np.linalg.LinAlgError, match="derivative of slogdet of a singular"):
+        logdet.backward()
+
+
+def test_a_numerically_singular_inverse_that_overflows_is_refused() -> None:
+    with pytest.raises(np.linalg.LinAlgError, match="overflows"):
+        inv(Variable(np.array([[1e-320]])))
+
+
+@pytest.mark.parametrize("name", ["det", "slogdet", "inv", "solve", "cholesky"])
+def test_the_strategies_keep_matrices_inside_the_margin(name: str) -> None:
+    kink = REGISTRY[name].kink
+    assert isinstance(kink, SingularKink)
+    assert kink.max_condition == MAX_CONDITION
+    rough = RNG.standard_normal((50, 4, 4))
+    rough[::2, -1] = rough[::2, 0] * (1 + 1e-9)  # NOTE: nearly singular, on every other one
+    kept = conditioned(rough, kink)
+    assert np.all(condition(kept, kink) <= kink.max_condition)
+    inside = condition(rough, kink) <= kink.max_condition
+    assert not np.all(inside)
+    np.testing.assert_array_equal(kept[inside], rough[inside])  # NOTE: the others untouched
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_array_equal(kept[:, off], rough[:, off])  # NOTE: repaired on the diagonal
+    np.testing.assert_array_equal(conditioned(kept, kink), kept)  # NOTE: and it settles
+
+
+def test_at_the_margin_the_gradients_pass_the_oracle() -> None:
+    u, _, vt = np.linalg.svd(RNG.standard_normal((4, 4)))
+    a = (u * np.array([1.0, 0.5, 0.1, 1 / MAX_CONDITION])) @ vt
+    for f in (det, lambda x: slogdet(x)[1], inv, lambda x: solve(x, np.ones(4))):
+        assert gradcheck(f, Variable(a))
+
+
+# Accuracy at the hard cases: condition numbers 1e2 to 1e8.
+
+REFERENCES: dict[str, Any] = {
+    "slogdet": lambda x: np.log(np.linalg.det(x) + 0j),
+    "solve": np.linalg.solve,
+    "inv": np.linalg.inv,
+    "det": np.linalg.det,
+}
+
+
+def conditioned_matrix(kappa: float, n: int = 4) -> np.ndarray:
+    u, _ = np.linalg.qr(RNG.standard_normal((n, n)))
+    v, _ = np.linalg.qr(RNG.standard_normal((n, n)))
+    a: np.ndarray = (u * np.geomspace(1.0, 1.0 / kappa, n)) @ v.T
+    return a
+
+
+@pytest.mark.parametrize("name", ["slogdet", "solve", "inv", "det"])
+def test_the_checked_bound_grows_with_the_condition_number(name: str) -> None:
+    functions: dict[str, Any] = {
+        "slogdet": lambda x: slogdet(x)[1],
+        "solve": lambda x: solve(x, np.ones(4)),
+        "inv": inv,
+        "det": det,
+    }
+    reference = REFERENCES[name]
+    if name == "solve":
+        reference = lambda x: np.linalg.solve(x, np.ones(4))  # noqa: E731
+    resolutions = []
+    for kappa in (1e2, 1e4, 1e6, 1e8):
+        report = check_gradients(
+            functions[name], Variable(conditioned_matrix(kappa)), method="complex",
+            reference=reference,
+        )  # fmt: skip
+        assert report.failure is None, (kappa, report.failure)
+        resolutions.append(report.resolution)
+    assert all(later > earlier for earlier, later in itertools.pairwise(resolutions)), resolutions
+    assert resolutions[-1] > 1e3 * resolutions[0], resolutions
+    assert resolutions[-1] < 1e-4  # NOTE: a gradient 0.01% off is still caught at 1e8
+
+
+def test_a_planted_error_above_the_resolution_is_caught_at_a_large_condition_number() -> None:
+    a = conditioned_matrix(1e6)
+    report = check_gradients(inv, Variable(a), method="complex", reference=np.linalg.inv)
+    assert report.failure is None
+    factor = 1 + 10 * report.resolutions[0] * (np.arange(16).reshape(4, 4) == 5)
+
+    class OffInv(Inv):
+        """inv with element (1, 1) of its gradient ten resolutions off."""
+
+        def vjp(self, gy: Any, a: Any, y: Any) -> Any:
+            return super().vjp(gy, a, y) * factor
+
+    planted = check_gradients(lambda x: OffInv()(x), Variable(a))
+    assert planted.failure is not None
+    assert "(1, 1)" in planted.failure
