@@ -99,7 +99,7 @@ def assert_kept_apart(example: Example) -> None:
     operands = [values(x) for x in example.operands]
     if isinstance(kink, SpectralKink):
         assert_spectrum_apart(kink, raw(example.operands[0]), example.params)
-    if isinstance(kink, SingularKink):
+    elif isinstance(kink, SingularKink):
         # NOTE: a step moves the singular values (eigenvalues) by at most its Frobenius norm
         a = operands[0]
         assert np.all(condition(a, kink) <= kink.max_condition)
