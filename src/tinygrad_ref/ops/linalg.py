@@ -254,7 +254,7 @@ def _cofactor_values(a: Array, det: Array) -> Array:
         cofactor: Array = det[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
         return cofactor
     if a.shape[-1] <= MINORS:
-        return _minors(a)
+        return cofactors(a)
     # NOTE: a = U S Vᵀ has the cofactors det(U) det(V) U diag(prod_{j != i} s_j) Vᵀ
     u, s, vt = np.linalg.svd(a)
     products = [np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(s.shape[-1])]
@@ -267,7 +267,7 @@ MINORS = 16
 """Up to this size, det's gradient at a singular matrix is computed minor by minor."""
 
 
-def _minors(a: Array) -> Array:
+def cofactors(a: Array) -> Array:
     """The cofactor matrix of each matrix of ``a``, minor by minor."""
     n = a.shape[-1]
     c = np.empty_like(a)

@@ -30,6 +30,7 @@ from hypothesis.extra import numpy as hnp
 from tinygrad_ref.config import using_config
 from tinygrad_ref.core import Array, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
+from tinygrad_ref.ops.linalg import cofactors
 from tinygrad_ref.ops.shape import normalize_axes
 from tinygrad_ref.spec import (
     TIE_MAGNITUDES,
@@ -852,7 +853,7 @@ def _convention(
     if isinstance(kink, ZeroKink):
         return [np.zeros_like(values[0])]
     if isinstance(kink, SingularKink):
-        return [gy[..., None, None] * _cofactors(values[0])]
+        return [gy[..., None, None] * cofactors(values[0])]
     if isinstance(kink, PointKink):
         x = values[0]
         slopes = np.zeros_like(x)
@@ -906,17 +907,6 @@ def _shared_back(
     g = np.sum(equal * gs[..., None, :], axis=-1) / np.sum(equal, axis=-1)
     shared: Float64Array = np.moveaxis(g, -1, along).reshape(x.shape)
     return shared
-
-
-def _cofactors(a: Float64Array) -> Float64Array:
-    """The cofactor matrix of each matrix of ``a``, minor by minor."""
-    n = a.shape[-1]
-    c = np.empty_like(a)
-    for i in range(n):
-        for j in range(n):
-            minor = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
-            c[..., i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
-    return c
 
 
 def check_kink_example(example: Example) -> None:
