@@ -474,3 +474,15 @@ def test_a_homogeneous_functions_scale_follows_its_input_below_1() -> None:
         np.testing.assert_array_equal(variation_scale(c * x, True), c * variation_scale(x, True))
         np.testing.assert_array_equal(variation_scale(c * x), np.ones(x.shape))
     np.testing.assert_array_equal(variation_scale(8 * x, True), variation_scale(8 * x))
+
+
+def test_an_output_weighed_by_zero_adds_nothing_even_where_its_estimate_failed() -> None:
+    # NOTE: the values beside a gradient in a second-order objective are weighed by 0; where
+    # their estimate failed (NaN value, infinite truncation) they must not turn the sum NaN
+    entry = oracle._Entry(np.array([1.0, np.nan]), np.array([0.1, np.inf]), np.array([0.0, np.inf]))
+    summary = entry.weighted(np.array([2.0, 0.0]))
+    assert (float(summary.value), float(summary.truncation), float(summary.noise)) == (
+        2.0,
+        0.2,
+        0.0,
+    )

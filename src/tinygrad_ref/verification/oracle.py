@@ -629,10 +629,18 @@ class _Entry:
         if weights is None:
             return self
         return _Entry(
-            np.asarray(np.sum(weights * self.value)),
-            np.asarray(np.sum(np.abs(weights) * self.truncation)),
-            np.asarray(_root_sum_square(weights * self.noise)),
+            np.asarray(np.sum(_weigh(weights, self.value))),
+            np.asarray(np.sum(_weigh(np.abs(weights), self.truncation))),
+            np.asarray(_root_sum_square(_weigh(weights, self.noise))),
         )
+
+
+def _weigh(weights: Float64Array, values: Float64Array) -> Float64Array:
+    """``weights * values``, 0 where a weight is 0 even if its value is not finite: an output
+    weighed by 0 adds nothing to the sum, nor to its error where its estimate failed."""
+    with np.errstate(invalid="ignore"):
+        weighed: Float64Array = np.where(weights != 0, weights * values, 0.0)
+    return weighed
 
 
 @dataclass(frozen=True)
@@ -794,8 +802,8 @@ class _Column:
         moves."""
         entry = _Entry(self.value, self.truncation, self.noise).weighted(weights)
         with np.errstate(all="ignore"):
-            hidden = float(np.sum(np.abs(weights) * self.hidden))
-            terms = float(np.sum(np.abs(weights * self.value)))
+            hidden = float(np.sum(_weigh(np.abs(weights), self.hidden)))
+            terms = float(np.sum(np.abs(_weigh(weights, self.value))))
             moved = float(np.sum(np.where(self.moved, magnitudes, 0.0)))
         return float(entry.value), self.safety * float(entry.error) + hidden, terms, moved
 
