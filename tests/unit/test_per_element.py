@@ -22,6 +22,7 @@ from tinygrad_ref import (
     gradcheck,
     log,
     log1p,
+    prod,
     relu,
     sin,
     sqrt,
@@ -275,6 +276,21 @@ def test_an_element_near_overflow_is_reported() -> None:
     assert report.failure is None
     assert report.unresolved[0].where == "input 0 at index (0,)"
     assert report.unresolved[0].reason == "near overflow"
+
+
+def test_a_float32_gradient_past_float32s_range_is_named_not_judged() -> None:
+    # NOTE: d prod / d x_0 = 7 ** 47 is finite in float64, infinite in float32 (the second
+    # derivatives by x_0, 7 ** 46, too): no rule does better in float32; the other elements'
+    # derivatives, 0.01 * 7 ** 46, fit, and are judged
+    x = np.full(48, 7.0, dtype=np.float32)
+    x[0] = 0.01
+    with np.errstate(over="ignore", invalid="ignore"):
+        report = check_gradients(prod, Variable(x))
+        second = check_second_gradients(prod, Variable(x))
+    assert report.failure is None and second.failure is None
+    assert {flag.where: flag.reason for flag in report.unresolved} == {
+        "input 0 at index (0,)": "near overflow of float32"
+    }
 
 
 def test_loosely_checked_elements_are_named() -> None:

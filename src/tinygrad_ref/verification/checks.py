@@ -28,6 +28,7 @@ from tinygrad_ref.core import Function, Operand, Variable
 from tinygrad_ref.ops import concatenate, reshape
 from tinygrad_ref.verification.oracle import (
     EPS64,
+    NEAR_OVERFLOW_REASON,
     SUBNORMAL,
     Bounds,
     Estimate,
@@ -781,12 +782,33 @@ def _precision(side: _Side, number: int, setting: _Setting, terms: Float64Array)
         )
         return Mismatch(_where(i, k, name), kind, value, exact, tolerance, detail, i, k)
 
-    judged = ~_unjudged(side, number, None)
+    beyond, flagged = _beyond_range(side, number, terms)
+    judged = ~_unjudged(side, number, None) & ~beyond
     a, a64 = side.plain[number], side.precise[number]
     allowed = setting.multiple * _rounding(dtype, terms)
     report = _compare(a, a64, allowed, describe, judged=judged)
     resolution = _resolution(a, a64, allowed, judged, allowed)
-    return replace(report, resolutions=_resolutions(side, number, resolution))
+    return replace(
+        report,
+        resolutions=_resolutions(side, number, resolution),
+        unresolved=tuple(flagged[:MAX_MISMATCHES]),
+        unresolved_count=len(flagged),
+    )
+
+
+def _beyond_range(
+    side: _Side, number: int, terms: Float64Array
+) -> tuple[npt.NDArray[np.bool_], list[Flagged]]:
+    """Where input ``number``'s float64 gradient, or the terms it sums, pass the largest number
+    of its working dtype, which overflows there whatever the rule (``inf``, or ``nan`` where
+    infinities meet): the checks in that dtype leave those elements out, and name them."""
+    dtype = side.dtypes[number]
+    top = float(np.finfo(dtype).max)
+    beyond = (np.abs(side.precise[number]) > top) | (terms > top)
+    i = list(side.objective.variables)[number]
+    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}"
+    flagged = [Flagged(_where(i, k, side.names[number]), reason) for k in _indices(beyond)]
+    return np.asarray(beyond), flagged
 
 
 def _recorded(side: _Side, multiple: float, terms: list[Float64Array]) -> GradcheckReport:
@@ -819,7 +841,8 @@ def _recorded(side: _Side, multiple: float, terms: list[Float64Array]) -> Gradch
             where = _where(i, k, side.names[number])
             return Mismatch(where, "recorded", value, other, tolerance, detail, i, k)
 
-        judged = ~_unjudged(side, number, None)
+        # NOTE: the elements beyond the working dtype's range are named by the precision check
+        judged = ~_unjudged(side, number, None) & ~_beyond_range(side, number, t)[0]
         allowed = multiple * _rounding(dtype, t)
         checked = _compare(r, p, allowed, describe, judged=judged)
         resolution = _resolution(r, p, allowed, judged, allowed)
