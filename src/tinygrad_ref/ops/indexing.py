@@ -20,7 +20,7 @@ from tinygrad_ref.ops.shape import (
     reduced_shape,
     unbroadcast,
 )
-from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape
+from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler, Shape, emptied
 
 IndexItem: TypeAlias = (
     int
@@ -149,8 +149,8 @@ def get_item_grad(gy: Operand, idx: Index, shape: tuple[int, ...]) -> Variable:
 
 def _index_item(sampler: Sampler, size: int, length: int) -> Any:
     """An int, a slice or an integer array (of ``length``, repeats likely) for an axis of
-    ``size``; negative values included."""
-    kind = sampler.choice(["int", "slice", "array"])
+    ``size``; negative values included; a slice for an empty axis."""
+    kind = sampler.choice(["int", "slice", "array"]) if size else "slice"
     if kind == "int":
         return sampler.integer(-size, size - 1)
     if kind == "array":
@@ -181,7 +181,7 @@ def _index(sampler: Sampler, shape: Shape) -> Any:
 
 
 def _get_item_case(sampler: Sampler) -> Case:
-    shape = sampler.shape(min_dims=1)
+    shape = emptied(sampler, sampler.shape(min_dims=1))
     return Case((shape,), {"idx": _index(sampler, shape)})
 
 

@@ -350,8 +350,14 @@ def _prime_factors(n: int) -> list[int]:
 
 
 def _reshape_case(sampler: Sampler) -> Case:
-    shape = sampler.shape()
+    """A shape of the same size, with a ``-1`` or not; for an empty operand, a shape with a 0,
+    or a ``-1`` among sizes that are not 0 (NumPy refuses one beside a 0: it is ambiguous)."""
+    shape = emptied(sampler, sampler.shape())
     size = math.prod(shape)
+    if size == 0:
+        target = [sampler.integer(1, 3) for _ in range(sampler.integer(0, 2))]
+        target.insert(sampler.integer(0, len(target)), -1 if sampler.boolean() else 0)
+        return Case((shape,), {"shape": tuple(target)})
     target = [1] * sampler.integer(1 if size > 1 else 0, 4)
     for p in _prime_factors(size):
         target[sampler.integer(0, len(target) - 1)] *= p
