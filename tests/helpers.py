@@ -4,6 +4,7 @@ import dataclasses
 import gc
 import importlib
 import inspect
+import io
 import operator
 from collections.abc import Callable
 from types import ModuleType
@@ -217,3 +218,10 @@ def assert_no_graph_outlives(call: Callable[[], object]) -> None:
 def _functions_alive() -> int:
     # NOTE: by type(o), never o.__class__: an object of another library may warn when asked
     return sum(issubclass(type(o), Function) for o in gc.get_objects())
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True

@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 
 import pytest
 
+from tests.helpers import Terminal
 from tinygrad_ref import Variable, cli, ops
 from tinygrad_ref.core import Tensor
 from tinygrad_ref.registry import REGISTRY
@@ -194,13 +195,6 @@ def test_verify_accuracy_exits_1_on_an_inaccurate_op(
     output = capsys.readouterr().out
     assert code == 1
     assert "FAILED: exp (float64): derivative by operand 0" in output
-
-
-class Terminal(io.StringIO):
-    """A stream that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
 
 
 def screen(text: str) -> list[str]:

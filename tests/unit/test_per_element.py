@@ -287,7 +287,8 @@ def test_a_float32_gradient_past_float32s_range_is_named_not_judged() -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         report = check_gradients(prod, Variable(x))
         second = check_second_gradients(prod, Variable(x))
-    assert report.failure is None and second.failure is None
+    assert report.failure is None
+    assert second.failure is None
     assert {flag.where: flag.reason for flag in report.unresolved} == {
         "input 0 at index (0,)": "near overflow of float32"
     }

@@ -236,7 +236,7 @@ def test_prod_and_its_gradient_round_once_where_partial_products_leave_the_range
     data = np.array(values, dtype=dtype)
     x = Variable(data.copy())
     y = tinygrad_ref.prod(x)
-    tolerance = 4 * np.finfo(dtype).eps
+    tolerance = 4 * float(np.finfo(dtype).eps)
     np.testing.assert_allclose(y.data, _exact_product(data), rtol=tolerance, atol=0)
     y.backward(create_graph=create_graph)
     others = [_exact_product(np.delete(data, i)) for i in range(data.size)]

@@ -2,6 +2,7 @@ import io
 
 import pytest
 
+from tests.helpers import Terminal
 from tinygrad_ref.verification import terminal
 from tinygrad_ref.verification.terminal import Progress, all_pass, legend, name_width, plural
 
@@ -37,11 +38,6 @@ def test_a_legend_wraps_each_explanation_under_itself() -> None:
     assert all(line.startswith("       word") for line in lines[1:-1])
     assert lines[-1] == "  -    not measured"
     assert " ".join(text.split()) == "res " + ("word " * 40) + "- not measured"
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_progress_rewrites_one_line_on_a_terminal() -> None:
