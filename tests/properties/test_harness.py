@@ -7,6 +7,7 @@ from typing import Any
 import hypothesis
 import numpy as np
 import pytest
+from hypothesis.database import InMemoryExampleDatabase
 
 from tests.helpers import through_numpy
 from tinygrad_ref import Array, Config, Variable, interop, ops, sub, using_config
@@ -405,3 +406,21 @@ def test_a_numpy_spelling_that_swaps_its_operands_is_reported(
             through_numpy(REGISTRY["sub"], np.subtract),
             settings=hypothesis.settings(report_multiple_bugs=False),
         )
+
+
+def test_each_op_saves_its_failures_under_its_own_example_database_key() -> None:
+    # NOTE: Hypothesis keys a test by its source, the same closure for every op: without a key
+    # of its own, a failure saved for one op would be replayed on every other one
+    database = InMemoryExampleDatabase()
+    for bug in ("sign flipped", "off by 1%"):
+        with pytest.raises(AssertionError):
+            verify_op(
+                PLANTED[bug],
+                settings=hypothesis.settings(
+                    database=database,
+                    report_multiple_bugs=False,
+                    phases=(hypothesis.Phase.generate,),
+                ),
+            )
+    primary = [key for key in database.data if not key.endswith((b".secondary", b".pareto"))]
+    assert len(primary) == 2
