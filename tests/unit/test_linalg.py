@@ -14,6 +14,7 @@ from tinygrad_ref import Variable, gradcheck, gradgradcheck, jvp
 from tinygrad_ref.ops.linalg import (
     MAX_CONDITION,
     Inv,
+    MatMul,
     cholesky,
     det,
     inv,
@@ -117,6 +118,66 @@ def test_multi_dot_with_vector_ends(rng: np.random.Generator) -> None:
     y = multi_dot([Variable(v), m, Variable(n), w])
     np.testing.assert_allclose(y.data, np.linalg.multi_dot([v, m, n, w]), rtol=1e-12)
     assert gradcheck(lambda *xs: multi_dot(xs), Variable(v), Variable(m), Variable(n), Variable(w))
+
+
+def _chain_cost(y: Variable) -> tuple[int, str]:
+    """The scalar multiplications of the products that made ``y`` from its leaves (the
+    arrays, of two sides each: a 1-D one is a row first, a column last), and their order."""
+    creator = y.creator
+    if creator is None or not isinstance(creator, MatMul):
+        return 0, "x"
+    (left, left_order), (right, right_order) = (_chain_cost(x) for x in creator.inputs)
+    a, b = creator.inputs
+    rows = 1 if a.ndim == 1 else a.shape[0]
+    cols = 1 if b.ndim == 1 else b.shape[-1]
+    return left + right + rows * a.shape[-1] * cols, f"({left_order} {right_order})"
+
+
+def _fewest(sides: list[int]) -> int:
+    """The fewest scalar multiplications of the chain of ``sides``, over every order."""
+    if len(sides) == 2:
+        return 0
+    return min(
+        _fewest(sides[: k + 1]) + _fewest(sides[k:]) + sides[0] * sides[k] * sides[-1]
+        for k in range(1, len(sides) - 1)
+    )
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        [(10, 100), (100, 5), (5, 50), (50, 1), (1, 80)],
+        [(30, 35), (35, 15), (15, 5), (5, 10), (10, 20), (20, 25)],
+        [(40,), (40, 2), (2, 60), (60, 3), (3,)],
+        [(2, 50), (50, 2), (2, 50), (50, 2)],
+    ],
+)
+def test_multi_dot_multiplies_in_the_order_of_fewest_multiplications(
+    shapes: list[tuple[int, ...]], rng: np.random.Generator
+) -> None:
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    y = multi_dot([Variable(a) for a in arrays])
+    cost, order = _chain_cost(y)
+    sides = [shapes[0][0] if len(shapes[0]) == 2 else 1, *(s[-1] for s in shapes[:-1])]
+    sides.append(shapes[-1][-1] if len(shapes[-1]) == 2 else 1)
+    assert cost == _fewest(sides), order
+    left_to_right = sum(sides[0] * sides[k] * sides[k + 1] for k in range(1, len(shapes)))
+    assert cost < left_to_right, order  # NOTE: a chain where the order matters
+    np.testing.assert_allclose(y.data, np.linalg.multi_dot(arrays), rtol=1e-12)
+    # NOTE: NumPy's order, so that float32 rounds as NumPy's does
+    singles = [a.astype(np.float32) for a in arrays]
+    np.testing.assert_array_equal(
+        multi_dot([Variable(a) for a in singles]).data, np.linalg.multi_dot(singles)
+    )
+
+
+def test_multi_dot_gradients_in_a_reordered_chain(rng: np.random.Generator) -> None:
+    arrays = [Variable(rng.standard_normal(shape)) for shape in [(3,), (3, 1), (1, 4), (4, 2)]]
+    cost, order = _chain_cost(multi_dot(arrays))
+    # NOTE: (v m1) (m2 m3): 3 + 8 + 2 multiplications; left to right, 3 + 4 + 8
+    assert (cost, order) == (_fewest([1, 3, 1, 4, 2]), "((x x) (x x))")
+    assert gradcheck(lambda *xs: multi_dot(xs), *arrays)
+    assert gradgradcheck(lambda *xs: multi_dot(xs), *arrays)
 
 
 def test_slogdet_gives_two_outputs_and_the_sign_no_gradient(rng: np.random.Generator) -> None:
