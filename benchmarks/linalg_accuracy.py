@@ -4,9 +4,11 @@
     python benchmarks/linalg_accuracy.py             # 20 draws per op and κ (~2 s CPU)
     python benchmarks/linalg_accuracy.py --quick     # 2 draws: checks that it runs
 
-Each draw is a pair of random rotations ``u``, ``v`` and, for each κ of 1e2 to 1e8, the 4 by 4
-float64 matrix ``u diag(s) vᵀ`` of singular values ``s`` spaced geometrically from 1 to 1/κ.
-Its gradient is checked against the complex step (``check_gradients(method="complex")``). Per
+Each draw is a pair of random rotations ``u``, ``v`` (``v = u`` for ``cholesky``) and, for each
+κ of 1e2 to 1e8, the 4 by 4 float64 matrix ``u diag(s) vᵀ`` of singular values ``s`` spaced
+geometrically from 1 to 1/κ. Its gradient is checked against the complex step
+(``check_gradients(method="complex")``; for ``cholesky``, through an unconjugated Cholesky
+factorization, which the complex step differentiates). Per
 op and κ, over the draws: the largest relative error of the gradient against the oracle
 (``err``), and the resolution (the smallest relative error of an element's gradient the check
 catches for certain) of the median element and of the worst one, each at its largest over the
@@ -24,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 import tinygrad_ref as tg
-from tinygrad_ref.ops.linalg import det, inv, slogdet, solve
+from tinygrad_ref.ops.linalg import cholesky, det, inv, slogdet, solve
 from tinygrad_ref.verification.checks import check_gradients
 
 F64 = npt.NDArray[np.float64]
@@ -32,11 +34,24 @@ KAPPAS = (1e2, 1e4, 1e6, 1e8)
 N = 4
 
 
+def unconjugated_cholesky(a: Any) -> Any:
+    """The lower Cholesky factor of the symmetric matrix ``a``'s lower triangle mirrored,
+    without conjugation: for a real ``a`` NumPy's, and holomorphic, so that the complex step
+    differentiates it (NumPy's, of a complex matrix, conjugates)."""
+    lower = np.zeros_like(a)
+    for j in range(a.shape[-1]):
+        lower[j, j] = np.sqrt(a[j, j] - np.sum(lower[j, :j] ** 2))
+        for i in range(j + 1, a.shape[-1]):
+            lower[i, j] = (a[i, j] - np.sum(lower[i, :j] * lower[j, :j])) / lower[j, j]
+    return lower
+
+
 OPS: dict[str, tuple[Callable[[tg.Variable], tg.Variable], Callable[[Any], Any]]] = {
     "det": (det, np.linalg.det),
     "slogdet": (lambda x: slogdet(x)[1], lambda x: np.log(np.linalg.det(x) + 0j)),
     "inv": (inv, np.linalg.inv),
     "solve": (lambda x: solve(x, np.ones(N)), lambda x: np.linalg.solve(x, np.ones(N))),
+    "cholesky": (cholesky, unconjugated_cholesky),
 }
 """Each op (of one matrix) and the reference the complex step differentiates."""
 
@@ -45,6 +60,8 @@ def matrices(name: str, rng: np.random.Generator) -> list[F64]:
     """One draw: a matrix of each κ, all of the same rotations."""
     u, _ = np.linalg.qr(rng.standard_normal((N, N)))
     v, _ = np.linalg.qr(rng.standard_normal((N, N)))
+    if name == "cholesky":
+        v = u  # NOTE: symmetric positive definite, of eigenvalues s
     return [(u * np.geomspace(1.0, 1.0 / kappa, N)) @ v.T for kappa in KAPPAS]
 
 

@@ -498,6 +498,18 @@ class Cholesky(Function):
         ds = low + _swap_last(strictly)
         return y @ ((inverse @ ds @ _swap_last(inverse)) * _lower(n, y.dtype, 0.5))
 
+    def vjp_terms(self, m: Array, a: Array, y: Array) -> Array:
+        """The magnitude of the gradient's terms, ``|L⁻ᵀ| Φ(|Lᵀ| m) |L⁻¹|`` on the lower
+        triangle and mirrored onto it, times the condition number of ``L Lᵀ`` (``L``'s
+        squared): the factor carries the factorization's rounding, about that times ``ε`` of
+        it, into the rule (``L``'s alone fell short by up to 8 times at 1e8)."""
+        n = a.shape[-1]
+        inverse = np.abs(np.linalg.inv(y))
+        phi = np.tril(np.abs(np.swapaxes(y, -1, -2)) @ m)
+        p = np.swapaxes(inverse, -1, -2) @ phi @ inverse
+        terms = (p + np.swapaxes(p, -1, -2)) * _lower(n, p.dtype, 0.5)
+        return _amplified(_condition(y) ** 2, terms)
+
     def jvp_terms(self, ta: Array, a: Array, y: Array) -> Array:
         """The magnitude of the tangent's terms, ``|L| (|L⁻¹| |ds| |L⁻ᵀ|)`` (``ds`` the
         tangent of the lower triangle mirrored), times ``L``'s condition number: they cancel
