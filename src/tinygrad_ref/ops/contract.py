@@ -36,8 +36,6 @@ from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 LETTERS = string.ascii_uppercase + string.ascii_letters[:26]
 """The indices einsum takes, in NumPy's order: an implicit output lists its indices so."""
 
-Kept = TypeVar("Kept", bound=npt.NDArray[Any])
-
 Optimize = bool | str | Sequence[Any]
 """einsum's ``optimize``: ``False``, ``True``, ``'greedy'``, ``'optimal'`` or a path."""
 
@@ -232,7 +230,11 @@ def _ones(n: int, dtype: np.dtype[Any]) -> Array:
     return _read_only(np.ones(n, dtype=dtype))
 
 
+Kept = TypeVar("Kept", bound=npt.NDArray[Any])
+
+
 def _read_only(a: Kept) -> Kept:
+    """``a``, made read-only: an array kept for later calls, which none may write into."""
     a.flags.writeable = False
     return a
 
