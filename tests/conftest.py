@@ -6,6 +6,7 @@ Select a profile with ``HYPOTHESIS_PROFILE=fuzz pytest -m properties`` or
 """
 
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,13 @@ def _global_random_state() -> Iterator[None]:
     state = np.random.get_state()  # noqa: NPY002
     yield
     np.random.set_state(state)  # noqa: NPY002
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A random generator of the test's own, seeded by its name (parameters included): its
+    draws are the same whichever tests run before it, alone (``-k``) or in any order."""
+    return np.random.default_rng(zlib.crc32(request.node.name.encode()))
 
 
 @pytest.fixture

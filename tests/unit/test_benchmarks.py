@@ -111,3 +111,24 @@ def test_linalg_benchmark_runs_every_workload() -> None:
         assert f"einsum {workload}" in out
     for name in ["solve", "inv", "cholesky", "slogdet"]:
         assert f"\n{name} " in out
+
+
+def test_linalg_accuracy_script_checks_every_op_and_condition_number() -> None:
+    """benchmarks/linalg_accuracy.py --quick: every op at every condition number of
+    docs/linalg.md's table, no draw rejected (cholesky's was, from 1e4, before its declared
+    terms), the median element's resolution growing with κ."""
+    out = run_script("linalg_accuracy.py")
+    rows = [
+        line.split(" | ")
+        for line in out.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ]
+    ops = ["det", "slogdet", "inv", "solve", "cholesky"]
+    assert [(row[0][2:], row[1]) for row in rows[1:]] == [
+        (name, kappa) for name in ops for kappa in ("1e2", "1e4", "1e6", "1e8")
+    ]
+    assert all(row[-1] == "0 |" for row in rows[1:])
+    for k in range(len(ops)):
+        medians = [float(row[3]) for row in rows[1 + 4 * k : 5 + 4 * k]]
+        assert medians == sorted(medians), (ops[k], medians)
+        assert medians[-1] > 1e3 * medians[0], (ops[k], medians)

@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from tests.helpers import grad_of
-from tinygrad_ref import Variable, einsum, gradcheck, gradgradcheck, jacobian, jvp, tensordot
+from tinygrad_ref import (
+    Variable,
+    einsum,
+    gradcheck,
+    gradgradcheck,
+    hessian,
+    jacobian,
+    jvp,
+    tensordot,
+)
 from tinygrad_ref.ops.contract import parse
 
 RNG = np.random.default_rng(24)
@@ -31,6 +40,10 @@ SUBSCRIPTS = [
     (",i->i", [(), (3,)]),
     ("i,i,i->", [(3,), (3,), (3,)]),
     ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("iji,j->i", [(2, 3, 2), (3,)]),
+    ("ii,i->", [(1, 1), (3,)]),
+    ("iij,j->", [(2, 2, 3), (1,)]),
+    ("i,kj->jik", [(2,), (3, 4)]),
 ]
 
 
@@ -91,12 +104,13 @@ def test_through_numpy() -> None:
 
 
 def test_an_einsum_result_owns_its_data() -> None:
-    x = Variable(np.arange(9.0).reshape(3, 3))
-    for subscripts in ("ij->ji", "ii->i"):
-        y = einsum(subscripts, x)
-        assert not np.shares_memory(y.data, x.data)
-        y.data[...] = 0  # NOTE: writable
-    np.testing.assert_array_equal(np.diag(x.data), [0.0, 4.0, 8.0])
+    for x in (Variable(np.arange(9.0).reshape(3, 3)), Variable(np.eye(3))):
+        before = x.data.copy()
+        for subscripts in ("ij->ji", "ii->i", "ij->ij", "ij"):
+            y = einsum(subscripts, x)
+            assert not np.shares_memory(y.data, x.data)
+            y.data[...] = 0  # NOTE: writable
+        np.testing.assert_array_equal(x.data, before)
 
 
 @pytest.mark.parametrize(
@@ -125,6 +139,34 @@ def test_tensordot_matches_numpy_and_the_oracle(
 def test_jacobian_of_a_trace() -> None:
     jac = jacobian(lambda x: einsum("ii", x), mode="fwd")(RNG.standard_normal((3, 3)))
     np.testing.assert_array_equal(jac, np.eye(3))
+
+
+def test_the_hessian_through_a_repeated_index() -> None:
+    # NOTE: the gradient of sum_i x_ii**2 put on the diagonal, differentiated forward by a
+    # batch of tangents: its hessian is 2 at (i, i, i, i)
+    h = hessian(lambda v: einsum("ii,ii->", v, v))(RNG.standard_normal((3, 3)))
+    expected = np.zeros((3, 3, 3, 3))
+    expected[range(3), range(3), range(3), range(3)] = 2.0
+    np.testing.assert_array_equal(h, expected)
+    # NOTE: trace(x x) = sum_ij x_ij x_ji: its hessian is 2 where (a, b) = (d, c)
+    h = hessian(lambda v: einsum("ii", einsum("ij,jk->ik", v, v)))(RNG.standard_normal((3, 3)))
+    np.testing.assert_array_equal(h, 2 * np.einsum("ad,bc->abcd", np.eye(3), np.eye(3)))
+
+
+def test_a_product_keeps_numpys_dtype() -> None:
+    a, b = np.arange(1.0, 3.0, dtype=np.float32), np.linspace(0.1, 0.3, 3)
+    y = einsum("i,j->ji", Variable(a), b)
+    expected = np.einsum("i,j->ji", a, b)
+    assert y.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(y.data, expected)
+
+
+def test_a_refusal_is_raised_again_after_a_call_of_the_same_subscripts() -> None:
+    # NOTE: the parsed subscripts are kept per shapes; a refusal never is
+    einsum("ij,jk", Variable(np.ones((2, 3))), np.ones((3, 4)))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="name 2 axes; it has 3"):
+            einsum("ij,jk", Variable(np.ones((2, 3, 1))), np.ones((3, 4)))
 
 
 @pytest.mark.parametrize(

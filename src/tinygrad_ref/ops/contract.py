@@ -3,18 +3,22 @@ repeated indices, ellipsis, any number of operands) and ``tensordot``, a composi
 
 The gradient of an operand is one more einsum: the output's gradient contracted with the other
 operands back to the operand's indices. An index the operand repeats (``'ii'``) takes its
-gradient on the diagonal, through an identity matrix among the contracted operands; an index
-only it has (summed away, ``'ij->i'``) spreads its gradient along that axis, through a vector
-of ones; an axis it broadcasts (size 1 against a larger one) gets its gradient summed back."""
+gradient on the diagonal: the contraction gives it once, and the result is put on the diagonal
+of zeros; an index only it has (summed away, ``'ij->i'``) spreads its gradient along that axis,
+through a vector of ones; an axis it broadcasts (size 1 against a larger one) gets its gradient
+summed back. The parsed subscripts and each operand's plan are kept per subscripts and shapes,
+so that a loop calling einsum again pays for neither."""
 
 from __future__ import annotations
 
+import functools
 import operator
 import string
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from tinygrad_ref.core import (
     Array,
@@ -25,7 +29,8 @@ from tinygrad_ref.core import (
     _is_python_number,
     is_zero_tangent,
 )
-from tinygrad_ref.ops.shape import BroadcastTo, batched, operand_shape, unbroadcast
+from tinygrad_ref.ops.indexing import GetItemGrad
+from tinygrad_ref.ops.shape import BroadcastTo, SumTo, batched, operand_shape, unbroadcast
 from tinygrad_ref.spec import ANY, Case, OpSpec, Sampler
 
 LETTERS = string.ascii_uppercase + string.ascii_letters[:26]
@@ -71,6 +76,13 @@ def parse(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[tuple[str
     indices (an implicit output as NumPy orders it). Raises ValueError naming what is wrong."""
     if not isinstance(subscripts, str):
         raise TypeError(f"einsum subscripts must be a str, not {type(subscripts).__name__}")
+    return _parsed(subscripts, tuple(map(tuple, shapes)))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> tuple[tuple[str, ...], str]:
+    """:func:`parse`'s work, kept per subscripts and shapes (an error is raised again, never
+    kept)."""
     spec = subscripts.replace(" ", "")
     if spec.count("->") > 1 or spec.replace("->", "").count("-") or ">" in spec.replace("->", ""):
         raise ValueError(f"einsum subscripts {subscripts!r}: at most one '->', and no other")
@@ -125,6 +137,108 @@ def _sublists(args: Sequence[Any]) -> tuple[str, list[Any]]:
     return ",".join(terms) + output, operands
 
 
+Moves = tuple[tuple[tuple[int, ...] | None, tuple[slice | None, ...] | None], ...]
+"""How each operand of a product moves to the output's places: its axes' order (``None``: as
+they are), then an index that puts a new axis (``None``) where it lacks one (``None``: it
+lacks none)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _product_moves(terms: tuple[str, ...], output: str) -> Moves | None:
+    """For an einsum that sums no index and repeats none in an operand, a product (a gradient
+    ``',ij->ij'``, an outer product), how its operands move to the output's places; ``None``
+    for any other einsum."""
+    if any(len(set(t)) < len(t) or set(t) - set(output) for t in terms):
+        return None
+    moves = []
+    for t in terms:
+        order = tuple(sorted(range(len(t)), key=lambda i: output.index(t[i])))
+        places = tuple(slice(None) if c in t else None for c in output)
+        moves.append(
+            (
+                None if order == tuple(range(len(t))) else order,
+                None if len(t) == len(output) else places,
+            )
+        )
+    return tuple(moves)
+
+
+def _product(xs: Sequence[Array], moves: Moves) -> Array:
+    """The einsum of ``xs`` that is a product, their axes moved by ``moves``: NumPy's
+    ``multiply``, which costs half of einsum's loop (NumPy's optimized path multiplies so)."""
+    y: Array | None = None
+    for x, (order, places) in zip(xs, moves, strict=True):
+        if order is not None:
+            x = np.transpose(x, order)
+        if places is not None:
+            x = x[places]
+        y = x if y is None else np.multiply(y, x)
+    assert y is not None
+    # NOTE: one operand is moved, not multiplied: its copy, so that a result owns its data
+    return np.array(y) if len(xs) == 1 else np.asarray(y)
+
+
+class _GradientPlan(NamedTuple):
+    """How an einsum's gradient of one operand is contracted: ``terms`` (the output's
+    gradient's, the other operands', then a vector of ones for each index only the operand
+    has, of the lengths ``lonely``) into ``indices`` (the operand's, each once) with
+    ``optimize``, giving an array of ``shape``, which ``diagonal`` (if the operand repeats an
+    index) places in the operand."""
+
+    terms: tuple[str, ...]
+    indices: str
+    optimize: bool
+    lonely: tuple[int, ...]
+    shape: tuple[int, ...]
+    diagonal: tuple[npt.NDArray[np.intp], ...] | None
+
+
+@functools.lru_cache(maxsize=256)
+def _gradient_plan(
+    terms: tuple[str, ...], output: str, k: int, shape: tuple[int, ...]
+) -> _GradientPlan:
+    """The plan of the gradient of operand ``k``, of ``shape``, of the einsum of ``terms``
+    into ``output``."""
+    term = terms[k]
+    others = [t for i, t in enumerate(terms) if i != k]
+    elsewhere = output + "".join(others)
+    indices = "".join(dict.fromkeys(term))
+    lonely = [c for c in indices if c not in elsewhere]
+    contracted = (output, *others, *lonely)
+    distinct = tuple(shape[term.index(c)] for c in indices)
+    diagonal = None
+    if len(indices) < len(term):
+        # NOTE: each axis indexed by its index's range, laid along that index's axis of the
+        # distinct ones: x[diagonal] is the array of distinct indices x's diagonal holds
+        diagonal = tuple(
+            _read_only(np.arange(n).reshape([n if d == c else 1 for d in indices]))
+            for c, n in zip(term, shape, strict=True)
+        )
+    return _GradientPlan(
+        contracted,
+        indices,
+        _ordered(contracted, indices),
+        tuple(shape[term.index(c)] for c in lonely),
+        distinct,
+        diagonal,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(n: int, dtype: np.dtype[Any]) -> Array:
+    """A vector of ``n`` ones of ``dtype``, kept (read-only) for the gradients that need it."""
+    return _read_only(np.ones(n, dtype=dtype))
+
+
+Kept = TypeVar("Kept", bound=npt.NDArray[Any])
+
+
+def _read_only(a: Kept) -> Kept:
+    """``a``, made read-only: an array kept for later calls, which none may write into."""
+    a.flags.writeable = False
+    return a
+
+
 class Einsum(Function):
     """``np.einsum`` of the spelled-out ``terms`` (one index per axis of each operand) into
     ``output``."""
@@ -135,14 +249,20 @@ class Einsum(Function):
     def __init__(self, terms: tuple[str, ...], output: str, optimize: Optimize = False) -> None:
         self.terms = terms
         self.output = output
-        self.optimize = optimize
+        # NOTE: an order of the contractions is a matter of several operands: for one, NumPy's
+        # search for it would cost more than the einsum
+        self.optimize = optimize if len(terms) > 1 else False
 
     @property
     def subscripts(self) -> str:
         return ",".join(self.terms) + "->" + self.output
 
     def forward(self, *xs: Array) -> Array:
-        y: Array = np.asarray(np.einsum(self.subscripts, *xs, optimize=self.optimize))
+        moves = _product_moves(self.terms, self.output)
+        if moves is None:
+            y: Array = np.asarray(np.einsum(self.subscripts, *xs, optimize=self.optimize))
+        else:
+            y = _product(xs, moves)
         # NOTE: einsum may return a view of an operand ('ij->ji', 'ii->i'): a result owns its data
         if y.base is not None and any(np.may_share_memory(y, x) for x in xs):
             y = y.copy()
@@ -155,31 +275,21 @@ class Einsum(Function):
         )
 
     def _gradient(self, k: int, gy: Tensor, xs: Sequence[Tensor]) -> Tensor:
-        """The gradient of operand ``k``: ``gy`` contracted with the other operands, an
-        identity matrix for each repeated index and ones for each index only it has."""
-        term, x = self.terms[k], xs[k]
-        others: list[str] = [t for i, t in enumerate(self.terms) if i != k]
-        elsewhere = self.output + "".join(others)
-        axes = list(term)
-        extra_terms: list[str] = []
-        extra: list[Array] = []
-        used = self.subscripts
-        for position, c in enumerate(term):
-            if term.index(c) < position:
-                new = _fresh(used, 1)
-                used += new
-                axes[position] = new
-                extra_terms.append(c + new)
-                extra.append(np.eye(x.shape[position], dtype=gy.dtype))
-            elif c not in elsewhere and term.count(c) == 1:
-                extra_terms.append(c)
-                extra.append(np.ones(x.shape[position], dtype=gy.dtype))
-        terms = (self.output, *others, *extra_terms)
-        operands: list[Any] = [gy, *(t for i, t in enumerate(xs) if i != k), *extra]
-        g = _contracted(Einsum(terms, "".join(axes), _ordered(terms, axes)), gy, operands)
-        if g.shape != x.shape and np.broadcast_shapes(g.shape, x.shape) != g.shape:
+        """The gradient of operand ``k``: ``gy`` contracted with the other operands (and ones
+        for each index only it has) to its distinct indices, put on its diagonal where it
+        repeats an index."""
+        x = xs[k]
+        plan = _gradient_plan(self.terms, self.output, k, x.shape)
+        ones: list[Array] = [_ones(n, gy.dtype) for n in plan.lonely]
+        operands: list[Any] = [gy, *(t for i, t in enumerate(xs) if i != k), *ones]
+        g = _contracted(Einsum(plan.terms, plan.indices, plan.optimize), gy, operands)
+        if g.shape != plan.shape and np.broadcast_shapes(g.shape, plan.shape) != g.shape:
             # NOTE: an index of size 1 in every other operand, of more in this one
-            g = BroadcastTo(np.broadcast_shapes(g.shape, x.shape)).apply(g)
+            g = BroadcastTo(np.broadcast_shapes(g.shape, plan.shape)).apply(g)
+        if plan.diagonal is not None:
+            if g.shape != plan.shape:
+                g = SumTo(plan.shape).apply(g)
+            g = GetItemGrad(plan.diagonal, x.shape, once=True).apply(g)
         return unbroadcast(g, x)
 
     def jvp(self, *txs_xs_and_y: Tensor) -> Tensor:
@@ -208,8 +318,10 @@ def _ordered(terms: Sequence[str], output: Sequence[str]) -> bool:
 
 def _contracted(f: Einsum, like: Tensor, operands: Sequence[Any]) -> Tensor:
     """``f`` of ``operands``, of the kind of ``like``: recorded if one of them is a Variable."""
-    values = [t.data if isinstance(t, Variable) else np.asarray(t) for t in operands]
-    if f.optimize and len({v.dtype for v in values}) > 1:
+    if (
+        f.optimize
+        and len({np.result_type(t.data if isinstance(t, Variable) else t) for t in operands}) > 1
+    ):
         # NOTE: NumPy's ordered path contracts a float32 operand alone in float32 before the
         # promotion (the trace of b before x times it): mixed dtypes take the promoting way
         f.optimize = False

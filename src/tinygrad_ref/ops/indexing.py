@@ -80,17 +80,20 @@ class GetItemGrad(Function):
     """The gradient of ``x[idx]`` for an ``x`` of ``shape``: zeros, with ``gy`` added at
     ``idx``; an element indexed several times gets the sum of its gradients."""
 
-    __slots__ = ("idx", "shape")
+    __slots__ = ("idx", "once", "shape")
     batched_jvp = True
 
-    def __init__(self, idx: Index, shape: tuple[int, ...]) -> None:
+    def __init__(self, idx: Index, shape: tuple[int, ...], once: bool = False) -> None:
         self.idx = idx
         self.shape = tuple(shape)
+        self.once = once
+        """Whether the caller knows that ``idx`` selects no element twice (a diagonal's places),
+        which its integer arrays alone would not tell."""
 
     def forward(self, gy: Array) -> Array:
         gx = np.zeros(self.shape, dtype=gy.dtype)
         idx: Any = self.idx  # NOTE: NumPy's stubs type ufunc.at's index as integers only
-        if _selects_once(idx):
+        if self.once or _selects_once(idx):
             gx[idx] = gy  # NOTE: as np.add.at, without its cost (several times an assignment's)
         else:
             np.add.at(gx, idx, gy)
@@ -102,14 +105,14 @@ class GetItemGrad(Function):
 
     def jvp(self, tgy: Tensor, gy: Tensor, gx: Tensor) -> Tensor:
         if not batched(tgy, gy):
-            return GetItemGrad(self.idx, self.shape).apply(tgy)
+            return GetItemGrad(self.idx, self.shape, self.once).apply(tgy)
         # NOTE: as GetItem's, with the batch axis last; gy may broadcast to the indexed places,
         # so its batch axis needs size-1 axes before it up to theirs
         batch: int = tgy.shape[0]
         places: int = np.empty(self.shape, dtype=np.bool_)[self.idx].ndim
         gys = Reshape((*(1,) * (places - gy.ndim), *gy.shape, batch)).apply(batch_last(tgy))
         idx = _spelled_out(self.idx, len(self.shape))
-        return batch_first(GetItemGrad(idx, (*self.shape, batch)).apply(gys))
+        return batch_first(GetItemGrad(idx, (*self.shape, batch), self.once).apply(gys))
 
 
 def _selects_once(idx: Index) -> bool:
