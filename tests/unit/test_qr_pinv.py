@@ -1,4 +1,4 @@
-"""qr (pinv follows): NumPy's spellings and results, the refusals' messages, the derivatives against
+"""qr and pinv: NumPy's spellings and results, the refusals' messages, the derivatives against
 the oracle (also of NumPy's own signs, away from a sign flip), the degeneracies on both sides
 (the margin, and what the ops do at a rank-deficient matrix), and the accuracy at condition
 numbers 1e2 to 1e8."""
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tinygrad_ref import Variable, gradcheck, gradgradcheck, jvp
-from tinygrad_ref.ops import QRResult, qr, qr_probe
+from tinygrad_ref.ops import QRResult, pinv, qr, qr_probe
 from tinygrad_ref.ops.linalg import MAX_CONDITION
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import SingularKink
@@ -123,7 +123,7 @@ def test_qr_at_a_rank_deficient_matrix_is_numpys_and_its_derivative_refused() ->
         jvp(lambda y: qr(y).R, (a,), (np.ones_like(a),))
 
 
-@pytest.mark.parametrize("name", ["qr"])
+@pytest.mark.parametrize("name", ["qr", "pinv"])
 def test_the_strategies_keep_non_square_matrices_inside_the_margin(name: str) -> None:
     kink = REGISTRY[name].kink
     assert isinstance(kink, SingularKink)
@@ -143,6 +143,106 @@ def test_the_strategies_keep_non_square_matrices_inside_the_margin(name: str) ->
 def test_qr_at_the_margin_passes_the_oracle() -> None:
     a = with_singular_values(np.array([1.0, 0.3, 1 / MAX_CONDITION]), 5, 3)
     assert gradcheck(lambda x: qr_probe(qr(x)), Variable(a))
+
+
+# pinv
+
+
+def test_pinv_is_numpys_with_its_cutoffs_and_through_numpy() -> None:
+    a = RNG.standard_normal((2, 4, 3))
+    x = Variable(a)
+    y = npa.linalg.pinv(x)
+    assert isinstance(y, Variable)
+    assert y.creator is not None
+    np.testing.assert_array_equal(y.data, np.linalg.pinv(a))
+    # NOTE: a cutoff between the singular values drops the smallest, as NumPy's does
+    b = with_singular_values(np.array([2.0, 1.0, 0.01]), 4, 3)
+    for keywords in ({"rcond": 0.1}, {"rtol": 0.1}, {"rtol": None}, {"rcond": np.array(0.1)}):
+        np.testing.assert_array_equal(
+            npa.linalg.pinv(Variable(b), **keywords).data, np.linalg.pinv(b, **keywords)
+        )
+    symmetric = RNG.standard_normal((3, 3))
+    np.testing.assert_array_equal(
+        pinv(symmetric, hermitian=True).data, np.linalg.pinv(symmetric, hermitian=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: pinv(np.ones(3)), ValueError, r"pinv needs matrices in the last two axes"),
+        (lambda: pinv(np.eye(2), rcond=0.1, rtol=0.1), ValueError, "rcond or rtol"),
+        (lambda: pinv(np.eye(2), rcond=Variable(0.1)), TypeError, "pinv's rcond is a constant"),
+        (
+            lambda: pinv(np.ones((2, 3)), hermitian=True),
+            ValueError,
+            r"pinv\(hermitian=True\) needs square matrices",
+        ),
+    ],
+)
+def test_pinv_refuses_by_name(call: Callable[[], Any], error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 2), (2, 4), (2, 3, 2), (1, 1)])
+def test_pinv_against_the_oracle_to_second_order(shape: tuple[int, ...]) -> None:
+    a = RNG.standard_normal(shape)
+    assert gradcheck(pinv, Variable(a))
+    assert gradgradcheck(pinv, Variable(a))
+
+
+def test_pinv_hermitian_reads_the_lower_triangle() -> None:
+    a = RNG.standard_normal((4, 4)) + 4 * np.eye(4)
+    x = Variable(a)
+    (pinv(x, hermitian=True) * RNG.standard_normal((4, 4))).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_array_equal(np.triu(x.grad.data, 1), 0.0)
+    assert gradcheck(lambda v: pinv(v, hermitian=True), Variable(a))
+    assert gradgradcheck(lambda v: pinv(v, hermitian=True), Variable(a))
+
+
+@pytest.mark.parametrize(("m", "n", "rank"), [(4, 3, 2), (3, 5, 1), (4, 4, 3)])
+def test_pinv_at_a_rank_deficient_matrix_differentiates_along_the_rank(
+    m: int, n: int, rank: int
+) -> None:
+    """At a rank-deficient matrix the rank is constant along ``(b + t db) (c + t dc)``: there
+    the jvp is the derivative of NumPy's pinv, and the vjp its adjoint (Golub and Pereyra's
+    formula at the rank the cutoff gives)."""
+    b, c = rank_deficient(m, n, rank)
+    db, dc = RNG.standard_normal(b.shape), RNG.standard_normal(c.shape)
+    a, ta = b @ c, db @ c + b @ dc
+    _, tp = jvp(pinv, (a,), (ta,))
+    h = 1e-6
+    numerical = (np.linalg.pinv((b + h * db) @ (c + h * dc)) - np.linalg.pinv(
+        (b - h * db) @ (c - h * dc)
+    )) / (2 * h)  # fmt: skip
+    np.testing.assert_allclose(tp, numerical, atol=1e-7)
+    x = Variable(a)
+    g = RNG.standard_normal((n, m))
+    (pinv(x) * g).sum().backward()
+    assert x.grad is not None
+    assert np.isclose(np.sum(x.grad.data * ta), np.sum(g * tp), rtol=1e-10)
+
+
+def test_pinv_has_no_derivative_across_the_rank_change() -> None:
+    """Off the rank (a generic step ``t e``) pinv jumps: its change grows as ``1 / t``, and the
+    gradient (the convention) is finite, not that of either side."""
+    b, c = rank_deficient(4, 3, 2)
+    a = b @ c
+    e = RNG.standard_normal(a.shape)
+    changes = [np.abs(np.linalg.pinv(a + t * e) - np.linalg.pinv(a)).max() for t in (1e-4, 1e-6)]
+    assert changes[1] > 50 * changes[0]
+    x = Variable(a)
+    pinv(x).sum().backward()
+    assert x.grad is not None
+    assert np.all(np.isfinite(x.grad.data))
+
+
+def test_pinv_at_the_margin_passes_the_oracle() -> None:
+    for m, n in ((4, 3), (3, 4)):
+        a = with_singular_values(np.array([1.0, 0.3, 1 / MAX_CONDITION]), m, n)
+        assert gradcheck(pinv, Variable(a))
 
 
 # Accuracy at the hard cases: condition numbers 1e2 to 1e8.
@@ -175,6 +275,10 @@ def mp_qr_r(a: Any) -> Any:
     return r
 
 
+def mp_pinv(a: Any) -> Any:
+    return (a.T * a) ** -1 * a.T
+
+
 def analytic_qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Householder's QR with a positive diagonal, analytic (no conjugation: ``sqrt(x . x)``
     for a norm), so that the complex step differentiates it: an oracle exact to rounding."""
@@ -190,12 +294,19 @@ def analytic_qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q[:, :n] * d, d[:, None] * r[:n]
 
 
+def analytic_pinv(a: np.ndarray) -> np.ndarray:
+    q, r = analytic_qr(a)
+    p: np.ndarray = np.linalg.solve(r, q.T)
+    return p
+
+
 HARD: dict[str, tuple[Callable[[Variable], Variable], Callable[[Any], Any], Any]] = {
     "qr": (
         lambda x: qr_probe(qr(x, "r")).reshape((3, 3)),
         mp_qr_r,
         lambda a: analytic_qr(a)[1],
     ),
+    "pinv": (pinv, mp_pinv, analytic_pinv),
 }
 
 
@@ -217,7 +328,7 @@ def relative_error(name: str, a: np.ndarray) -> float:
     return float(np.abs(x.grad.data - truth).max() / np.abs(truth).max())
 
 
-@pytest.mark.parametrize("name", ["qr"])
+@pytest.mark.parametrize("name", ["qr", "pinv"])
 def test_the_error_grows_as_kappa_eps(name: str) -> None:
     """Against the truth (mpmath at 60 digits), the gradient's relative error stays within a
     few ``kappa eps`` up to 1e8."""
@@ -226,7 +337,7 @@ def test_the_error_grows_as_kappa_eps(name: str) -> None:
         assert error < 16 * kappa * np.finfo(np.float64).eps, (kappa, error)
 
 
-@pytest.mark.parametrize("name", ["qr"])
+@pytest.mark.parametrize("name", ["qr", "pinv"])
 def test_the_checked_bound_grows_with_the_condition_number(name: str) -> None:
     """The oracle's check (the complex step through an analytic Householder QR) passes, its
     resolution growing with kappa, and still catches a gradient 0.01% off at 1e6."""

@@ -10,7 +10,9 @@ see it (:func:`eigh_probe`, :func:`svd_probe`, :func:`qr_probe`). See docs/decom
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple, overload
+import operator
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -503,6 +505,95 @@ def qr(a: Operand, mode: str = "reduced") -> QRResult | Variable:
     return r if mode == "r" else QRResult(q, r)
 
 
+# pinv
+
+
+class _Unset:
+    """The default of ``pinv``'s ``rtol``: not given (NumPy's ``_NoValue``)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET = _Unset()
+
+
+def _pinv_vjp(g: Tensor, a: Tensor, p: Tensor, minus: Callable[[Any, Any], Any]) -> Tensor:
+    """The Golub-Pereyra gradient ``(I - A P) Gᵀ P Pᵀ + Pᵀ P Gᵀ (I - P A) - Pᵀ G Pᵀ`` of ``P =
+    pinv(A)``; with ``minus`` an addition, on magnitudes, the magnitude of its terms."""
+    pt, gt = _swap_last(p), _swap_last(g)
+    kept = minus(gt, a @ (p @ gt)) @ (p @ pt) + (pt @ p) @ minus(gt, (gt @ p) @ a)
+    return cast("Tensor", minus(kept, pt @ g @ pt))
+
+
+def _pinv_jvp(t: Tensor, a: Tensor, p: Tensor, minus: Callable[[Any, Any], Any]) -> Tensor:
+    """The Golub-Pereyra tangent ``P Pᵀ dAᵀ (I - A P) + (I - P A) dAᵀ Pᵀ P - P dA P``, as
+    :func:`_pinv_vjp` (a batch of tangents too: the products broadcast)."""
+    pt, tt = _swap_last(p), _swap_last(t)
+    kept = (p @ pt) @ minus(tt, (tt @ a) @ p) + minus(tt, p @ (a @ tt)) @ (pt @ p)
+    return cast("Tensor", minus(kept, p @ t @ p))
+
+
+class Pinv(Function):
+    """``np.linalg.pinv(x, rcond, hermitian, rtol=)``: the Moore-Penrose pseudo-inverse, with
+    NumPy's cutoff of small singular values (``hermitian=True``: of the symmetric matrices
+    whose lower triangle ``x`` holds, as NumPy's ``eigh`` reads them). Its derivative (Golub
+    and Pereyra) exists where the rank is constant; at a rank-deficient matrix it is the
+    derivative along the perturbations that keep the rank."""
+
+    __slots__ = ("cutoff", "hermitian")
+    batched_jvp = True
+
+    def __init__(self, cutoff: dict[str, Any], hermitian: bool = False) -> None:
+        self.cutoff = cutoff
+        self.hermitian = hermitian
+
+    def forward(self, x: Array) -> Array:
+        _check_matrices("pinv", x.shape)
+        if self.hermitian:
+            _check_square("pinv(hermitian=True)", x.shape)
+        y: Array = np.asarray(np.linalg.pinv(x, hermitian=self.hermitian, **self.cutoff))
+        return y
+
+    def _read(self, t: Tensor) -> Tensor:
+        return _read(t, "L") if self.hermitian else t
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        g = _pinv_vjp(gy, self._read(x), y, operator.sub)
+        return _read_adjoint(g, "L") if self.hermitian else g
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _pinv_jvp(self._read(tx), self._read(x), y, operator.sub)
+
+    def vjp_terms(self, m: Array, x: Array, y: Array) -> Array:
+        """The magnitude of the gradient's terms, the rule run on magnitudes: ``|A| |P|``
+        holds the condition number (over the singular values kept), by which the rounding of
+        ``P`` and of ``I - A P`` (which cancels) grows."""
+        a = np.abs(self._read(x))
+        g = _pinv_vjp(m, a, np.abs(y), operator.add)
+        return _read_adjoint(g, "L") if self.hermitian else g
+
+    def jvp_terms(self, tx: Array, x: Array, y: Array) -> Array:
+        """The magnitude of the tangent's terms (see :meth:`vjp_terms`)."""
+        return _pinv_jvp(self._read(tx), np.abs(self._read(x)), np.abs(y), operator.add)
+
+
+def pinv(a: Operand, rcond: Any = None, hermitian: bool = False, *, rtol: Any = UNSET) -> Variable:
+    """The pseudo-inverse of each matrix of ``a``, as NumPy 2's ``np.linalg.pinv``: singular
+    values at most ``rcond`` (or ``rtol``, NumPy 2's name; ``rtol=None``: ``max(m, n) eps``)
+    times the largest are dropped (default ``1e-15``); ``hermitian=True`` reads the lower
+    triangle of symmetric matrices. The cutoffs are constants, never differentiated."""
+    for name, value in (("rcond", rcond), ("rtol", rtol)):
+        if isinstance(value, Variable):
+            raise TypeError(
+                f"pinv's {name} is a constant cutoff, not a Variable: pass {name}=v.data"
+            )
+    if rcond is not None and rtol is not UNSET:
+        raise ValueError("pinv takes rcond or rtol (NumPy 2's name for it), not both")
+    cutoff = {"rcond": rcond} if rtol is UNSET else {"rtol": rtol}
+    return Pinv(cutoff, bool(hermitian))(a)
+
+
 # The gauge-invariant probes the verification checks the vectors through.
 
 
@@ -778,6 +869,35 @@ SPECS += [
 ]
 
 
+def _pinv_at_rank_deficiency(x: Array, params: Params, gy: Float64Array) -> Float64Array:
+    """The declared gradient at a rank-deficient matrix: Golub and Pereyra's, from NumPy's
+    pseudo-inverse (in ``x``'s dtype, as the op's), in float64."""
+    p = np.linalg.pinv(x).astype(np.float64)
+    return np.asarray(_pinv_vjp(gy, x.astype(np.float64), p, operator.sub), dtype=np.float64)
+
+
+SPECS += [
+    OpSpec(
+        "pinv",
+        Pinv,
+        pinv,
+        np.linalg.pinv,
+        (ANY,),
+        case=lambda sampler: Case(_matrix_case(sampler).shapes),
+        numpy=(np.linalg.pinv,),
+        kink=SingularKink(
+            "a singular value at the cutoff rcond * max(s): the rank changes (with the default "
+            "cutoff, at rank(a) < min(m, n))",
+            "Golub and Pereyra's formula at the rank the cutoff gives: the derivative along the "
+            "perturbations that keep the rank (PyTorch's, JAX's)",
+            max_condition=MAX_CONDITION,
+            gradient=_pinv_at_rank_deficiency,
+        ),
+        cost=4,
+    ),
+]
+
+
 def _reduced(result: SVDResult | Variable) -> SVDResult:
     assert isinstance(result, SVDResult)
     return result
@@ -787,6 +907,7 @@ __all__ = [
     "Eigh",
     "EighResult",
     "Eigvalsh",
+    "Pinv",
     "QRResult",
     "Qr",
     "SVDResult",
@@ -795,6 +916,7 @@ __all__ = [
     "eigh",
     "eigh_probe",
     "eigvalsh",
+    "pinv",
     "qr",
     "qr_probe",
     "svd",
