@@ -601,8 +601,8 @@ class SpectralKink(Kink):
 
 @dataclass(frozen=True)
 class SingularKink(Kink):
-    """Singular matrices among operand 0's (a square matrix or a stack of them; with
-    ``definite``, those whose lower triangle, mirrored, is not positive definite). The
+    """Singular (rank-deficient) matrices among operand 0's (a matrix or a stack of them; with
+    ``definite``, square ones whose lower triangle, mirrored, is not positive definite). The
     strategies keep each matrix's condition number (2-norm; of the mirrored lower triangle with
     ``definite``) at most ``max_condition``, and draw other calls exactly on the set (a
     rank-deficient matrix, of any shape), where the op either has a gradient, the cofactor

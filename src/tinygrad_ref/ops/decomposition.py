@@ -417,15 +417,16 @@ class Qr(Function):
         n = r.shape[-1]
         dtype = _values(r).dtype
         upper = _upper(n, dtype)
-        # NOTE: an output that got no gradient takes no part (under forward mode its zeros
-        # would be a Variable, whose products are recorded)
-        terms = [] if _no_gradient(gr) else [r @ _swap_last(gr * upper)]
-        if not _no_gradient(gq):
-            terms.append(-(_swap_last(gq) @ q))
-        m = sum(terms[1:], start=terms[0])
+        # NOTE: an output that got no gradient takes no part (its zeros cost two products)
+        with_r = not _no_gradient(gr)
+        with_q = not with_r or not _no_gradient(gq)
+        m = r @ _swap_last(gr * upper) if with_r else None
+        if with_q:
+            m = -(_swap_last(gq) @ q) if m is None else m - _swap_last(gq) @ q
+        assert m is not None
         lower = _swap_last(upper)
         b = q @ (m * lower + _swap_last(m * (lower - np.eye(n, dtype=dtype))))
-        return (b if _no_gradient(gq) else gq + b) @ _swap_last(_inverse(r))
+        return (gq + b if with_q else b) @ _swap_last(_inverse(r))
 
     def jvp(self, tx: Tensor, x: Tensor, q: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
         # NOTE: C = Qᵀ dX R⁻¹ splits into dR R⁻¹ (upper triangular) plus Qᵀ dQ's skew part Ω
