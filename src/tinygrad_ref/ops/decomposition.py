@@ -567,16 +567,23 @@ class Pinv(Function):
         return _pinv_jvp(self._read(tx), self._read(x), y, operator.sub)
 
     def vjp_terms(self, m: Array, x: Array, y: Array) -> Array:
-        """The magnitude of the gradient's terms, the rule run on magnitudes: ``|A| |P|``
-        holds the condition number (over the singular values kept), by which the rounding of
-        ``P`` and of ``I - A P`` (which cancels) grows."""
+        """The magnitude of the gradient's terms, the rule run on magnitudes, with every
+        element of ``P`` at its matrix's largest (an SVD's rounding is normwise: it reaches
+        the small elements, whose own terms are small): ``|A| |P|`` holds the condition
+        number, by which the rounding of ``P`` and of ``I - A P`` (which cancels) grows."""
         a = np.abs(self._read(x))
-        g = _pinv_vjp(m, a, np.abs(y), operator.add)
+        g = _pinv_vjp(m, a, _largest(y), operator.add)
         return _read_adjoint(g, "L") if self.hermitian else g
 
     def jvp_terms(self, tx: Array, x: Array, y: Array) -> Array:
         """The magnitude of the tangent's terms (see :meth:`vjp_terms`)."""
-        return _pinv_jvp(self._read(tx), np.abs(self._read(x)), np.abs(y), operator.add)
+        return _pinv_jvp(self._read(tx), np.abs(self._read(x)), _largest(y), operator.add)
+
+
+def _largest(p: Array) -> Array:
+    """Every element of each matrix of ``p`` replaced by the largest magnitude of its matrix."""
+    largest = np.max(np.abs(p), axis=(-2, -1), keepdims=True, initial=0.0)
+    return np.broadcast_to(largest, p.shape)
 
 
 def pinv(a: Operand, rcond: Any = None, hermitian: bool = False, *, rtol: Any = UNSET) -> Variable:
