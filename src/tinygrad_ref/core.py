@@ -1284,7 +1284,7 @@ def _from_several_outputs(
 ) -> Any:
     """What the rule of ``f``, a Function of several outputs, returns given one gradient per
     output: each output's from ``grads``, or zeros of its shape if it got none (PyTorch's)."""
-    gys, ys = [], []
+    gys, ys, revived = [], [], []
     for i, ref in enumerate(f.outputs):
         y = ref()
         gy = None if y is None else grads.pop(y, None)
@@ -1296,10 +1296,19 @@ def _from_several_outputs(
             _store(y, gy, held, create_graph)
         if gy is None:
             gy = np.zeros_like(f.output_values[i])
-            gy = _new_variable(gy) if create_graph else gy
+            # NOTE: a constant: a forward-mode pass over the recorded one gives it no tangent
+            gy = _new_variable(gy, _Constant) if create_graph else gy
         gys.append(gy)
         if create_graph:
+            if y is None:
+                revived.append(i)
             ys.append(f._revived_output(i) if y is None else y)
+    if revived and _forward.traces:
+        # NOTE: a forward-mode pass over this recorded one reads the tangents of the outputs
+        # the rule uses: a revived output gets them again from the rule's jvp (given to copies
+        # of the live outputs, which keep theirs)
+        targets = [y if i in revived else _new_variable(y.data) for i, y in enumerate(ys)]
+        _carry_tangents(f, list(f.inputs), tuple(targets), _forward.traces)
     if not f.uses_vjp:
         if create_graph:
             return _checked_grads(f, f.backward(*gys))

@@ -601,13 +601,19 @@ class SpectralKink(Kink):
 
 @dataclass(frozen=True)
 class SingularKink(Kink):
-    """Singular matrices among operand 0's (a square matrix or a stack of them; with
-    ``definite``, those whose lower triangle, mirrored, is not positive definite). The
+    """Singular (rank-deficient) matrices among operand 0's (a matrix or a stack of them; with
+    ``definite``, square ones whose lower triangle, mirrored, is not positive definite). The
     strategies keep each matrix's condition number (2-norm; of the mirrored lower triangle with
-    ``definite``) at most ``max_condition``, and draw other calls exactly on the set, where the
-    op either has a gradient, the cofactor matrix (``cofactor``, as det), or refuses the call
-    or its derivative with a ``LinAlgError`` (a ValueError) naming the matrix."""
+    ``definite``) at most ``max_condition``, and draw other calls exactly on the set (a
+    rank-deficient matrix, of any shape), where the op either has a gradient, the cofactor
+    matrix (``cofactor``, as det) or ``gradient(x, params, gy)`` (a convention, as pinv's), or
+    refuses the call or its derivative with a ``LinAlgError`` (a ValueError) naming the
+    matrix."""
 
     max_condition: float = 100.0
     definite: bool = False
     cofactor: bool = False
+    gradient: Callable[[Any, Params, npt.NDArray[np.float64]], npt.NDArray[np.float64]] | None = (
+        None
+    )
+    """From the operand in its own dtype and the output's gradient ``gy``."""

@@ -1,4 +1,4 @@
-"""Matrix decompositions: ``eigh``, ``eigvalsh``, ``svd`` and ``svdvals``, with NumPy's
+"""Matrix decompositions: ``eigh``, ``eigvalsh``, ``svd``, ``svdvals`` and ``qr``, with NumPy's
 semantics on stacks of matrices (the last two axes).
 
 Their derivatives do not exist where the spectrum is degenerate: two equal eigenvalues or
@@ -6,11 +6,13 @@ singular values, or a zero singular value. There the values' gradient follows a 
 (each of the tied values gets the mean of their gradients, a zero singular value none), and the
 vectors' gradient refuses with a ``ValueError`` naming the degeneracy, never an inf or NaN.
 Vectors have a sign (gauge) freedom: the verification checks them through probes that do not
-see it (:func:`eigh_probe`, :func:`svd_probe`). See docs/decompositions.md."""
+see it (:func:`eigh_probe`, :func:`svd_probe`, :func:`qr_probe`). See docs/decompositions.md."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+import operator
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +20,12 @@ import numpy.typing as npt
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.elementwise import _values, sqrt
 from tinygrad_ref.ops.join import concatenate
-from tinygrad_ref.ops.linalg import _swap_last
+from tinygrad_ref.ops.linalg import (
+    MAX_CONDITION,
+    _inverse,
+    _no_gradient,
+    _swap_last,
+)
 from tinygrad_ref.ops.reduction import Sum, mean
 from tinygrad_ref.ops.shape import Reshape, operand_shape
 from tinygrad_ref.spec import (
@@ -28,6 +35,7 @@ from tinygrad_ref.spec import (
     OpSpec,
     Params,
     Sampler,
+    SingularKink,
     SpectralKink,
     has_zero,
     spectrum_clusters,
@@ -357,6 +365,243 @@ def svdvals(x: Operand) -> Variable:
     return Svdvals()(x)
 
 
+# qr
+
+
+class QRResult(NamedTuple):
+    """What :func:`qr` returns, as NumPy's ``QRResult``."""
+
+    Q: Variable
+    R: Variable
+
+
+def _upper(n: int, dtype: np.dtype[Any]) -> Array:
+    mask: Array = np.triu(np.ones((n, n), dtype=dtype))
+    return mask
+
+
+def _refuse_rank_deficient(r: Array) -> None:
+    """Raise a LinAlgError naming the rank deficiency if an element of the diagonal of an
+    ``R`` is 0 to within :data:`SPECTRUM_ULPS` of its largest element: ``qr`` has no
+    derivative there."""
+    n = r.shape[-1]
+    diagonal = np.abs(np.diagonal(r, axis1=-2, axis2=-1))
+    largest = np.max(np.abs(r), axis=(-2, -1), initial=0.0)
+    tolerance = SPECTRUM_ULPS * n * np.finfo(r.dtype).eps * largest
+    if np.any(diagonal <= tolerance[..., None]):
+        raise np.linalg.LinAlgError(
+            f"qr: the derivative does not exist at a rank-deficient matrix (R is singular: "
+            f"its diagonal {np.array2string(diagonal, precision=3)} has a 0): Q's columns "
+            "beyond the rank are any basis of the rest of the space"
+        )
+
+
+class Qr(Function):
+    """``np.linalg.qr(x)`` (``mode='reduced'``) of matrices with ``m >= n``: ``x = Q R``, ``Q``
+    with orthonormal columns, ``R`` upper triangular, as LAPACK's Householder QR gives them
+    (the sign of ``R[k, k]`` is the opposite of the pivot it reflects). The derivative is that
+    of those signs held fixed; at a rank-deficient matrix it is refused (``LinAlgError``)."""
+
+    __slots__ = ()
+    batched_jvp = True
+
+    def forward(self, x: Array) -> tuple[Array, Array]:
+        _check_tall("qr", x.shape)
+        q, r = np.linalg.qr(x)
+        return q, r
+
+    def vjp(self, gq: Tensor, gr: Tensor, x: Tensor, q: Tensor, r: Tensor) -> Tensor:
+        # NOTE: gx = (gQ + Q copyltu(M)) R⁻ᵀ, M = R gRᵀ - gQᵀ Q, copyltu(M) the symmetric
+        # matrix of M's lower triangle; R's lower triangle is 0, and its gradient ignored
+        _refuse_rank_deficient(_values(r))
+        n = r.shape[-1]
+        dtype = _values(r).dtype
+        upper = _upper(n, dtype)
+        # NOTE: an output that got no gradient takes no part (its zeros cost two products)
+        with_r = not _no_gradient(gr)
+        with_q = not with_r or not _no_gradient(gq)
+        m = r @ _swap_last(gr * upper) if with_r else None
+        if with_q:
+            m = -(_swap_last(gq) @ q) if m is None else m - _swap_last(gq) @ q
+        assert m is not None
+        lower = _swap_last(upper)
+        b = q @ (m * lower + _swap_last(m * (lower - np.eye(n, dtype=dtype))))
+        return (gq + b if with_q else b) @ _swap_last(_inverse(r))
+
+    def jvp(self, tx: Tensor, x: Tensor, q: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
+        # NOTE: C = Qᵀ dX R⁻¹ splits into dR R⁻¹ (upper triangular) plus Qᵀ dQ's skew part Ω
+        _refuse_rank_deficient(_values(r))
+        n = r.shape[-1]
+        strict = np.tril(np.ones((n, n), dtype=_values(r).dtype), -1)
+        inverse = _inverse(r)
+        scaled = tx @ inverse
+        c = _swap_last(q) @ scaled
+        below = c * strict
+        skew = below - _swap_last(below)
+        tq = q @ skew
+        if x.shape[-2] > x.shape[-1]:
+            # NOTE: the part of dX R⁻¹ outside Q's columns (none of a square matrix's)
+            tq = tq + (scaled - q @ c)
+        return tq, (c - skew) @ r
+
+    def jvp_terms(self, tx: Array, x: Array, q: Array, r: Array) -> tuple[Array, Array]:
+        """The magnitude of the tangents' terms: the rule run on magnitudes (``|dX| |R⁻¹|``
+        and on), whose products with ``|R|`` hold ``R``'s condition number, by which the
+        rounding of ``R⁻¹`` and of the parts that cancel grows."""
+        scaled = tx @ np.abs(np.linalg.inv(r))
+        c = np.swapaxes(np.abs(q), -1, -2) @ scaled
+        both = c + np.swapaxes(c, -1, -2)
+        return np.abs(q) @ both + scaled, both @ np.abs(r)
+
+    def vjp_terms(self, mq: Array, mr: Array, x: Array, q: Array, r: Array) -> Array:
+        """The magnitude of the gradient's terms, the rule run on magnitudes (see
+        :meth:`jvp_terms`)."""
+        aq = np.abs(q)
+        m = np.abs(r) @ np.swapaxes(mr, -1, -2) + np.swapaxes(mq, -1, -2) @ aq
+        b = mq + aq @ (m + np.swapaxes(m, -1, -2))
+        terms: Array = b @ np.abs(np.swapaxes(np.linalg.inv(r), -1, -2))
+        return terms
+
+
+def _check_tall(op: str, shape: tuple[int, ...]) -> None:
+    if len(shape) < 2:
+        raise ValueError(f"{op} needs matrices in the last two axes, got shape {shape}")
+    if shape[-2] < shape[-1]:
+        raise ValueError(
+            f"{op} of wide matrices (shape {shape}: {shape[-2]} rows < {shape[-1]} columns) is "
+            "not supported: Q then depends on the first m columns alone; take qr of those "
+            "(a[..., :m]), and the rest of R as Q.T @ a[..., m:]"
+        )
+
+
+QR_MODES = ("reduced", "complete", "r", "raw")
+
+
+@overload
+def qr(a: Operand, mode: Literal["reduced", "complete"] = "reduced") -> QRResult: ...
+@overload
+def qr(a: Operand, mode: Literal["r"]) -> Variable: ...
+@overload
+def qr(a: Operand, mode: str) -> QRResult | Variable: ...
+def qr(a: Operand, mode: str = "reduced") -> QRResult | Variable:
+    """The QR decomposition of matrices with ``m >= n``, as NumPy's: ``QRResult(Q, R)``
+    (``mode='reduced'``, or ``'complete'`` of square matrices, the same), or ``R`` alone
+    (``mode='r'``); ``'raw'`` (LAPACK's reflectors) is refused. Its derivative needs full
+    column rank (a ``LinAlgError`` names a rank-deficient matrix)."""
+    if mode not in QR_MODES:
+        raise ValueError(f"qr's mode must be one of {QR_MODES}, got {mode!r}")
+    shape = operand_shape(a)
+    if mode == "raw":
+        raise ValueError(
+            "qr(mode='raw') is not supported: its Householder reflectors and scalars are "
+            "LAPACK's storage, not a function to differentiate; use mode='reduced'"
+        )
+    if mode == "complete" and len(shape) >= 2 and shape[-2] != shape[-1]:
+        raise ValueError(
+            f"qr(mode='complete') of non-square matrices (shape {shape}) is not supported: Q's "
+            "columns beyond n are any basis of the rest of the space, with no derivative; use "
+            "mode='reduced'"
+        )
+    q, r = Qr()(a)
+    return r if mode == "r" else QRResult(q, r)
+
+
+# pinv
+
+
+class _Unset:
+    """The default of ``pinv``'s ``rtol``: not given (NumPy's ``_NoValue``)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET = _Unset()
+
+
+def _pinv_vjp(g: Tensor, a: Tensor, p: Tensor, minus: Callable[[Any, Any], Any]) -> Tensor:
+    """The Golub-Pereyra gradient ``(I - A P) Gᵀ P Pᵀ + Pᵀ P Gᵀ (I - P A) - Pᵀ G Pᵀ`` of ``P =
+    pinv(A)``; with ``minus`` an addition, on magnitudes, the magnitude of its terms."""
+    pt, gt = _swap_last(p), _swap_last(g)
+    kept = minus(gt, a @ (p @ gt)) @ (p @ pt) + (pt @ p) @ minus(gt, (gt @ p) @ a)
+    return cast("Tensor", minus(kept, pt @ g @ pt))
+
+
+def _pinv_jvp(t: Tensor, a: Tensor, p: Tensor, minus: Callable[[Any, Any], Any]) -> Tensor:
+    """The Golub-Pereyra tangent ``P Pᵀ dAᵀ (I - A P) + (I - P A) dAᵀ Pᵀ P - P dA P``, as
+    :func:`_pinv_vjp` (a batch of tangents too: the products broadcast)."""
+    pt, tt = _swap_last(p), _swap_last(t)
+    kept = (p @ pt) @ minus(tt, (tt @ a) @ p) + minus(tt, p @ (a @ tt)) @ (pt @ p)
+    return cast("Tensor", minus(kept, p @ t @ p))
+
+
+class Pinv(Function):
+    """``np.linalg.pinv(x, rcond, hermitian, rtol=)``: the Moore-Penrose pseudo-inverse, with
+    NumPy's cutoff of small singular values (``hermitian=True``: of the symmetric matrices
+    whose lower triangle ``x`` holds, as NumPy's ``eigh`` reads them). Its derivative (Golub
+    and Pereyra) exists where the rank is constant; at a rank-deficient matrix it is the
+    derivative along the perturbations that keep the rank."""
+
+    __slots__ = ("cutoff", "hermitian")
+    batched_jvp = True
+
+    def __init__(self, cutoff: dict[str, Any], hermitian: bool = False) -> None:
+        self.cutoff = cutoff
+        self.hermitian = hermitian
+
+    def forward(self, x: Array) -> Array:
+        _check_matrices("pinv", x.shape)
+        if self.hermitian:
+            _check_square("pinv(hermitian=True)", x.shape)
+        y: Array = np.asarray(np.linalg.pinv(x, hermitian=self.hermitian, **self.cutoff))
+        return y
+
+    def _read(self, t: Tensor) -> Tensor:
+        return _read(t, "L") if self.hermitian else t
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        g = _pinv_vjp(gy, self._read(x), y, operator.sub)
+        return _read_adjoint(g, "L") if self.hermitian else g
+
+    def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return _pinv_jvp(self._read(tx), self._read(x), y, operator.sub)
+
+    def vjp_terms(self, m: Array, x: Array, y: Array) -> Array:
+        """The magnitude of the gradient's terms, the rule run on magnitudes, with every
+        element of ``P`` at its matrix's largest (an SVD's rounding is normwise: it reaches
+        the small elements, whose own terms are small): ``|A| |P|`` holds the condition
+        number, by which the rounding of ``P`` and of ``I - A P`` (which cancels) grows."""
+        a = np.abs(self._read(x))
+        g = _pinv_vjp(m, a, _largest(y), operator.add)
+        return _read_adjoint(g, "L") if self.hermitian else g
+
+    def jvp_terms(self, tx: Array, x: Array, y: Array) -> Array:
+        """The magnitude of the tangent's terms (see :meth:`vjp_terms`)."""
+        return _pinv_jvp(self._read(tx), np.abs(self._read(x)), _largest(y), operator.add)
+
+
+def _largest(p: Array) -> Array:
+    """Every element of each matrix of ``p`` replaced by the largest magnitude of its matrix."""
+    largest = np.max(np.abs(p), axis=(-2, -1), keepdims=True, initial=0.0)
+    return np.broadcast_to(largest, p.shape)
+
+
+def pinv(a: Operand, rcond: Any = None, hermitian: bool = False, *, rtol: Any = UNSET) -> Variable:
+    """The pseudo-inverse of each matrix of ``a``, as NumPy 2's ``np.linalg.pinv``: singular
+    values at most ``rcond`` (or ``rtol``, NumPy 2's name; ``rtol=None``: ``max(m, n) eps``)
+    times the largest are dropped (default ``1e-15``); ``hermitian=True`` reads the lower
+    triangle of symmetric matrices. The cutoffs are constants, never differentiated."""
+    for name, value in (("rcond", rcond), ("rtol", rtol)):
+        if isinstance(value, Variable):
+            raise TypeError(
+                f"pinv's {name} is a constant cutoff, not a Variable: pass {name}=v.data"
+            )
+    if rcond is not None and rtol is not UNSET:
+        raise ValueError("pinv takes rcond or rtol (NumPy 2's name for it), not both")
+    cutoff = {"rcond": rcond} if rtol is UNSET else {"rtol": rtol}
+    return Pinv(cutoff, bool(hermitian))(a)
+
+
 # The gauge-invariant probes the verification checks the vectors through.
 
 
@@ -420,6 +665,37 @@ def _svd_probe_reference(a: Any, full_matrices: bool) -> Any:
         outer = (left * _weights(s.shape[-1], s.dtype)) @ np.swapaxes(right, -1, -2)
         parts.append(outer.reshape((*outer.shape[:-2], -1)) * scale)
     return np.concatenate([s, *parts], axis=-1)
+
+
+def _qr_signs(r: Any) -> Any:
+    """``sign(diag(R))`` of each ``R`` (1 where 0), as a constant ``(..., 1, n)`` row."""
+    diagonal = np.diagonal(np.asarray(r), axis1=-2, axis2=-1)
+    return np.where(diagonal < 0, -1.0, 1.0).astype(diagonal.dtype)[..., None, :]
+
+
+def qr_probe(result: QRResult | Variable) -> Variable:
+    """What the verification checks of ``qr``: ``R`` and then ``Q`` with their signs made
+    those of the QR with a positive diagonal (``diag(d) R`` and ``Q diag(d)``, ``d =
+    sign(diag(R))``, a constant), a smooth function at full rank where LAPACK's signs flip
+    with a pivot's; ``Q`` times the root mean square of ``R``, so that both scale with the
+    matrix (see :func:`eigh_probe`). ``R`` alone for ``mode='r'``."""
+    r = result.R if isinstance(result, QRResult) else result
+    d = _qr_signs(_values(r))
+    normalized = _flat(r * _swap_last(d))
+    if not isinstance(result, QRResult):
+        return normalized
+    scale = sqrt(mean(_flat(r * r), axis=-1, keepdims=True))
+    return concatenate([normalized, _flat(result.Q * d) * scale], axis=-1)
+
+
+def _qr_probe_reference(a: Any, mode: str) -> Any:
+    q, r = np.linalg.qr(a)
+    d = _qr_signs(r)
+    normalized = (r * np.swapaxes(d, -1, -2)).reshape((*r.shape[:-2], -1))
+    if mode == "r":
+        return normalized
+    scale = np.sqrt(np.mean(normalized * normalized, axis=-1, keepdims=True))
+    return np.concatenate([normalized, (q * d).reshape((*q.shape[:-2], -1)) * scale], axis=-1)
 
 
 # Specs: stacks of up to 6x6 matrices, their spectra kept apart (SpectralKink).
@@ -569,6 +845,67 @@ SPECS = [
 ]
 
 
+def _tall_case(sampler: Sampler) -> Case:
+    """A stack of matrices up to 6x6 with ``m >= n``, and a mode (``'complete'`` of square
+    ones)."""
+    n = sampler.integer(1, 6)
+    m = sampler.integer(n, 6)
+    modes = ["reduced", "r", "complete"] if m == n else ["reduced", "r"]
+    return Case(((*sampler.shape(max_dims=1), m, n),), {"mode": sampler.choice(modes)})
+
+
+SPECS += [
+    OpSpec(
+        "qr",
+        Qr,
+        lambda a, mode: qr_probe(qr(a, mode)),
+        _qr_probe_reference,
+        (ANY,),
+        case=_tall_case,
+        numpy=(np.linalg.qr,),
+        numpy_function=qr,
+        numpy_result=lambda result, **params: qr_probe(result),
+        kink=SingularKink(
+            "rank(a) < n (R has a zero on its diagonal)",
+            "NumPy's Q and R; the derivative is refused: a LinAlgError (a ValueError) naming "
+            "the rank-deficient matrix",
+            max_condition=MAX_CONDITION,
+        ),
+        cost=4,
+        homogeneous=True,
+    ),
+]
+
+
+def _pinv_at_rank_deficiency(x: Array, params: Params, gy: Float64Array) -> Float64Array:
+    """The declared gradient at a rank-deficient matrix: Golub and Pereyra's, from NumPy's
+    pseudo-inverse (in ``x``'s dtype, as the op's), in float64."""
+    p = np.linalg.pinv(x).astype(np.float64)
+    return np.asarray(_pinv_vjp(gy, x.astype(np.float64), p, operator.sub), dtype=np.float64)
+
+
+SPECS += [
+    OpSpec(
+        "pinv",
+        Pinv,
+        pinv,
+        np.linalg.pinv,
+        (ANY,),
+        case=lambda sampler: Case(_matrix_case(sampler).shapes),
+        numpy=(np.linalg.pinv,),
+        kink=SingularKink(
+            "a singular value at the cutoff rcond * max(s): the rank changes (with the default "
+            "cutoff, at rank(a) < min(m, n))",
+            "Golub and Pereyra's formula at the rank the cutoff gives: the derivative along the "
+            "perturbations that keep the rank (PyTorch's, JAX's)",
+            max_condition=MAX_CONDITION,
+            gradient=_pinv_at_rank_deficiency,
+        ),
+        cost=4,
+    ),
+]
+
+
 def _reduced(result: SVDResult | Variable) -> SVDResult:
     assert isinstance(result, SVDResult)
     return result
@@ -578,12 +915,18 @@ __all__ = [
     "Eigh",
     "EighResult",
     "Eigvalsh",
+    "Pinv",
+    "QRResult",
+    "Qr",
     "SVDResult",
     "Svd",
     "Svdvals",
     "eigh",
     "eigh_probe",
     "eigvalsh",
+    "pinv",
+    "qr",
+    "qr_probe",
     "svd",
     "svd_probe",
     "svdvals",
