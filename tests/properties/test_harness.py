@@ -408,9 +408,13 @@ def test_a_numpy_spelling_that_swaps_its_operands_is_reported(
         )
 
 
-def test_each_op_saves_its_failures_under_its_own_example_database_key() -> None:
+def test_each_op_saves_its_failures_under_its_own_example_database_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # NOTE: Hypothesis keys a test by its source, the same closure for every op: without a key
-    # of its own, a failure saved for one op would be replayed on every other one
+    # of its own, a failure saved for one op would be replayed on every other one. Under
+    # pytest's --hypothesis-seed Hypothesis keeps no database at all: this test takes that away.
+    monkeypatch.setattr(hypothesis.core, "global_force_seed", None)
     database = InMemoryExampleDatabase()
     for bug in ("sign flipped", "off by 1%"):
         with pytest.raises(AssertionError):
