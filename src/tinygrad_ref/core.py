@@ -617,10 +617,12 @@ class Function:
     An instance is one node of the graph and can be called only once while recording.
     """
 
-    __slots__ = ("__weakref__", "generation", "inputs", "output_values", "outputs")
+    __slots__ = ("__weakref__", "_outputs", "generation", "inputs", "output_values")
 
     inputs: list[Variable]
-    outputs: list[weakref.ref[Variable]]
+    _outputs: weakref.ref[Variable] | list[weakref.ref[Variable]]
+    """What :attr:`outputs` holds: a function of one output keeps its one weakref here, and
+    the list is made when it is first read (a node is 64 bytes smaller)."""
     output_values: tuple[Array, ...]
     """With several outputs, their data, which ``vjp`` receives (and the shapes of the zeros
     an output that got no gradient gets) even when the output Variables are gone."""
@@ -662,6 +664,18 @@ class Function:
             cls.forward_mode_error = None
         if "jvp" in vars(cls) and "batched_jvp" not in vars(cls):
             cls.batched_jvp = False  # NOTE: a new rule is looped unless it says otherwise
+
+    @property
+    def outputs(self) -> list[weakref.ref[Variable]]:
+        """A ``weakref`` to each output, once the call is recorded."""
+        outputs = self._outputs
+        if type(outputs) is not list:
+            outputs = self._outputs = [outputs]
+        return outputs
+
+    @outputs.setter
+    def outputs(self, refs: list[weakref.ref[Variable]]) -> None:
+        self._outputs = refs
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -724,11 +738,11 @@ class Function:
         output.grad = None
         output._tangents = None
         if Config.enable_backprop:
-            if getattr(self, "outputs", None) is not None:
+            if getattr(self, "_outputs", None) is not None:
                 _refuse_a_second_call(self)
             self.generation = generation
             self.inputs = xs
-            self.outputs = [weakref.ref(output)]
+            self._outputs = weakref.ref(output)
             output.creator = self
             output.generation = generation + 1
         else:
@@ -755,12 +769,14 @@ class Function:
 
     def _record(self, xs: list[Variable], outputs: tuple[Variable, ...], generation: int) -> None:
         """Make this call a node of the graph: its inputs ``xs``, its ``outputs``."""
-        if getattr(self, "outputs", None) is not None:
+        if getattr(self, "_outputs", None) is not None:
             _refuse_a_second_call(self)
         self.generation, self.inputs = generation, xs
         if len(outputs) > 1:
             self.output_values = tuple(y.data for y in outputs)
-        self.outputs = [weakref.ref(y) for y in outputs]
+            self._outputs = [weakref.ref(y) for y in outputs]
+        else:
+            self._outputs = weakref.ref(outputs[0])
         for y in outputs:
             y.creator, y.generation = self, generation + 1
 
@@ -1215,13 +1231,14 @@ def _backpropagate(
         alone = len(bucket) == 1
         for f in bucket:
             inputs = f.inputs
-            if len(f.outputs) > 1:
+            outputs = f._outputs
+            if type(outputs) is list and len(outputs) > 1:
                 if f in done:  # NOTE: queued once for each output that got a gradient
                     continue
                 done.add(f)
                 gxs = _from_several_outputs(f, grads, seeds, held, retain_grad, create_graph, only)
             else:
-                y = f.outputs[0]()
+                y = outputs[0]() if type(outputs) is list else outputs()
                 assert y is not None  # NOTE: alive: it is a key of `grads`.
                 gy = grads.pop(y)
                 if only is not None:
