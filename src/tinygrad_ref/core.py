@@ -620,9 +620,10 @@ class Function:
     __slots__ = ("__weakref__", "_outputs", "generation", "inputs", "output_values")
 
     inputs: list[Variable]
-    _outputs: weakref.ref[Variable] | list[weakref.ref[Variable]]
+    _outputs: weakref.ref[Variable] | list[weakref.ref[Variable]] | None
     """What :attr:`outputs` holds: a function of one output keeps its one weakref here, and
-    the list is made when it is first read (a node is 64 bytes smaller)."""
+    the list is made when it is first read (a node is 64 bytes smaller). ``None`` until the
+    call is recorded."""
     output_values: tuple[Array, ...]
     """With several outputs, their data, which ``vjp`` receives (and the shapes of the zeros
     an output that got no gradient gets) even when the output Variables are gone."""
@@ -665,11 +666,18 @@ class Function:
         if "jvp" in vars(cls) and "batched_jvp" not in vars(cls):
             cls.batched_jvp = False  # NOTE: a new rule is looped unless it says otherwise
 
+    def __init__(self) -> None:
+        # NOTE: set here so that a call tests it without the exception an unset slot raises
+        # inside getattr (a subclass's __init__ that does not call this one still pays it).
+        self._outputs = None
+
     @property
     def outputs(self) -> list[weakref.ref[Variable]]:
         """A ``weakref`` to each output, once the call is recorded."""
         outputs = self._outputs
-        if type(outputs) is not list:
+        if outputs is None:
+            raise AttributeError(f"this {type(self).__name__} is not a node of a graph yet")
+        if not isinstance(outputs, list):
             outputs = self._outputs = [outputs]
         return outputs
 
@@ -738,7 +746,11 @@ class Function:
         output.grad = None
         output._tangents = None
         if Config.enable_backprop:
-            if getattr(self, "_outputs", None) is not None:
+            try:
+                recorded = self._outputs
+            except AttributeError:  # NOTE: a subclass whose __init__ does not call Function's
+                recorded = None
+            if recorded is not None:
                 _refuse_a_second_call(self)
             self.generation = generation
             self.inputs = xs
@@ -1232,13 +1244,17 @@ def _backpropagate(
         for f in bucket:
             inputs = f.inputs
             outputs = f._outputs
-            if type(outputs) is list and len(outputs) > 1:
+            if isinstance(outputs, list) and len(outputs) > 1:
                 if f in done:  # NOTE: queued once for each output that got a gradient
                     continue
                 done.add(f)
                 gxs = _from_several_outputs(f, grads, seeds, held, retain_grad, create_graph, only)
             else:
-                y = outputs[0]() if type(outputs) is list else outputs()
+                y = (
+                    outputs[0]()
+                    if isinstance(outputs, list)
+                    else cast("weakref.ref[Variable]", outputs)()
+                )
                 assert y is not None  # NOTE: alive: it is a key of `grads`.
                 gy = grads.pop(y)
                 if only is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -167,14 +167,25 @@ def broadcast_like(t: Tensor, x: Tensor, y: Tensor) -> Tensor:
 # constant, as x ** c is: no Variable is made for the constant, and no gradient is computed for it.
 
 
-class AddConstant(Function):
-    """``x + c`` (or ``c + x``) for a constant ``c``."""
+class _HoldsConstant(Function):
+    """An op of one input that holds a constant ``c``."""
 
     __slots__ = ("c",)
-    batched_jvp = True
+
+    reads_constant: ClassVar[bool] = True
+    """Whether ``vjp`` reads ``c``: then the op holds its own copy of an array."""
 
     def __init__(self, c: Operand) -> None:
-        self.c = _constant(c, read_by_vjp=False)
+        Function.__init__(self)
+        self.c = _constant(c, read_by_vjp=self.reads_constant)
+
+
+class AddConstant(_HoldsConstant):
+    """``x + c`` (or ``c + x``) for a constant ``c``."""
+
+    __slots__ = ()
+    batched_jvp = True
+    reads_constant = False
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) + self.c
@@ -186,14 +197,12 @@ class AddConstant(Function):
         return broadcast_like(tx, x, y)
 
 
-class SubConstant(Function):
+class SubConstant(_HoldsConstant):
     """``x - c`` for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c, read_by_vjp=False)
+    reads_constant = False
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) - self.c
@@ -205,14 +214,11 @@ class SubConstant(Function):
         return broadcast_like(tx, x, y)
 
 
-class MulConstant(Function):
+class MulConstant(_HoldsConstant):
     """``x * c`` (or ``c * x``) for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) * self.c
@@ -227,14 +233,11 @@ class MulConstant(Function):
         return tx * c
 
 
-class DivConstant(Function):
+class DivConstant(_HoldsConstant):
     """``x / c`` for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
 
     def forward(self, x: Array) -> Array:
         return _scalar(x) / self.c
@@ -249,15 +252,12 @@ class DivConstant(Function):
         return tx / c
 
 
-class Pow(Function):
+class Pow(_HoldsConstant):
     """``x ** c`` for a constant exponent ``c``; only ``x`` is differentiated, so a negative
     base with an integer exponent needs no logarithm."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
 
     def forward(self, x: Array) -> Array:
         return x**self.c
@@ -297,14 +297,11 @@ def _times_rounding_of_minus_one(x_d: Tensor, x: Tensor, c: Array) -> Tensor:
     return x_d * x ** np.where(_values(x) == 0, 0, r)
 
 
-class Rpow(Function):
+class Rpow(_HoldsConstant):
     """``c ** x`` for a constant base ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
 
     def forward(self, x: Array) -> Array:
         return self.c**x
