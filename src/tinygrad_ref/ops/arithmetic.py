@@ -145,13 +145,6 @@ _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
 the operators test ``type(c) is float`` first, the common case and 2-3x faster."""
 
 
-def _scalar(x: Array) -> Array:
-    """``x``, or for a 0-d ``x`` the NumPy scalar it holds: NumPy computes on it with a constant
-    several times faster than on a 0-d array, to the same value and dtype. Function.__call__
-    makes a 0-d result an array again."""
-    return x[()] if x.ndim == 0 else x
-
-
 def broadcast_like(t: Tensor, x: Tensor, y: Tensor) -> Tensor:
     """The tangent ``t`` of the input ``x`` (or a batch of them), broadcast to the shape and
     cast to the dtype of the result ``y``: the forward counterpart of ``unbroadcast``."""
@@ -165,6 +158,9 @@ def broadcast_like(t: Tensor, x: Tensor, y: Tensor) -> Tensor:
 
 # NOTE: x + c, x - c, x * c and x / c (and c + x, c * x) are ops of one input holding the
 # constant, as x ** c is: no Variable is made for the constant, and no gradient is computed for it.
+# Their forward computes a 0-d x as the NumPy scalar it holds, x[()]: NumPy computes on it with
+# a constant several times faster than on a 0-d array, to the same value and dtype
+# (Function.__call__ makes a 0-d result an array again).
 
 
 class _HoldsConstant(Function):
@@ -177,7 +173,8 @@ class _HoldsConstant(Function):
 
     def __init__(self, c: Operand) -> None:
         Function.__init__(self)
-        self.c = _constant(c, read_by_vjp=self.reads_constant)
+        # NOTE: a Python float, the common case, tested first
+        self.c = c if type(c) is float else _constant(c, read_by_vjp=self.reads_constant)
 
 
 class AddConstant(_HoldsConstant):
@@ -188,7 +185,7 @@ class AddConstant(_HoldsConstant):
     reads_constant = False
 
     def forward(self, x: Array) -> Array:
-        return _scalar(x) + self.c
+        return (x[()] if x.ndim == 0 else x) + self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy, x)
@@ -205,7 +202,7 @@ class SubConstant(_HoldsConstant):
     reads_constant = False
 
     def forward(self, x: Array) -> Array:
-        return _scalar(x) - self.c
+        return (x[()] if x.ndim == 0 else x) - self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy, x)
@@ -221,7 +218,7 @@ class MulConstant(_HoldsConstant):
     batched_jvp = True
 
     def forward(self, x: Array) -> Array:
-        return _scalar(x) * self.c
+        return (x[()] if x.ndim == 0 else x) * self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy * self.c, x)
@@ -240,7 +237,7 @@ class DivConstant(_HoldsConstant):
     batched_jvp = True
 
     def forward(self, x: Array) -> Array:
-        return _scalar(x) / self.c
+        return (x[()] if x.ndim == 0 else x) / self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return unbroadcast(gy / self.c, x)
