@@ -676,7 +676,9 @@ class Function:
         """A ``weakref`` to each output, once the call is recorded."""
         outputs = self._outputs
         if outputs is None:
-            raise AttributeError(f"this {type(self).__name__} is not a node of a graph yet")
+            raise AttributeError(
+                f"this {type(self).__name__} has no outputs: it is not a node of a graph yet"
+            )
         if not isinstance(outputs, list):
             outputs = self._outputs = [outputs]
         return outputs
@@ -1235,10 +1237,15 @@ def _backpropagate(
     # outside it, which saves a heap push and pop and a bucket per node.
     pending: Function | None = None
     done: set[Function] = set()
+    plain = only is None and not retain_grad and not create_graph
     while heap or pending is not None:
         if pending is None:
             bucket: Sequence[Function] = waiting.pop(-heappop(heap))
         else:
+            if plain:
+                pending = _along_chain(pending, grads)
+                if pending is None:
+                    continue
             bucket, pending = (pending,), None
         alone = len(bucket) == 1
         for f in bucket:
@@ -1304,6 +1311,45 @@ def _backpropagate(
         for x, gx in grads.items():
             _store(x, gx, held, create_graph)
     return grads
+
+
+def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
+    """The plain reverse pass (no ``retain_grad``, no ``create_graph``, not a transform's) from
+    ``f``, the one function left to run, along the chain of functions of one input and one
+    output that begins there: each one's input gets its whole gradient from it, which goes to
+    the next one as it is, without the dict ``grads`` or the heap. Returns the function it
+    stopped at, to run as any other (its output's gradient in ``grads``), or ``None`` at the
+    end of the pass (a leaf's gradient left in ``grads``)."""
+    y: Variable | None = None
+    gy: Any = None
+    while True:
+        ref = f._outputs
+        inputs = f.inputs
+        if type(ref) is not weakref.ref or len(inputs) != 1 or not f.uses_vjp:
+            if y is not None:
+                grads[y] = gy
+            return f
+        if y is None:
+            y = ref()
+            assert y is not None  # NOTE: alive: it is a key of `grads`.
+            gy = grads.pop(y)
+        y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
+        x = inputs[0]
+        gx = f.vjp(gy, x.data, y.data)
+        if type(gx) is tuple:
+            if len(gx) != 1:
+                raise ValueError(
+                    f"{type(f).__name__}.vjp returned {len(gx)} gradients for 1 inputs"
+                )
+            gx = gx[0]
+        if gx is None or type(x) is _Constant:
+            return None
+        creator = x.creator
+        if creator is None or x in grads:
+            grads[x] = grads[x] + gx if x in grads else gx
+            return None
+        # NOTE: x, the input of the one function left, gets no gradient from anything else.
+        f, y, gy = creator, x, gx
 
 
 def _from_several_outputs(
