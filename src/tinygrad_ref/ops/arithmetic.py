@@ -140,6 +140,11 @@ def _constant(c: Operand, *, read_by_vjp: bool = True) -> Constant:
     return constant_data(array) if read_by_vjp else _as_operand_data(array)
 
 
+_PYTHON_NUMBERS = (float, int)
+"""NOTE: with a Python number ``c`` (weak, NEP 50) the output has the input's shape and dtype,
+and so has ``gy``: the vjp of ``x + c``, ``x - c``, ``x * c``, ``x / c`` needs no
+``unbroadcast``."""
+
 _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
 """The types of an operand that is not a Variable: a Python or NumPy number, or an array. NOTE:
 the operators test ``type(c) is float`` first, the common case and 2-3x faster."""
@@ -188,7 +193,7 @@ class AddConstant(_HoldsConstant):
         return (x[()] if x.ndim == 0 else x) + self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy, x)
+        return gy if type(self.c) in _PYTHON_NUMBERS else unbroadcast(gy, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return broadcast_like(tx, x, y)
@@ -205,7 +210,7 @@ class SubConstant(_HoldsConstant):
         return (x[()] if x.ndim == 0 else x) - self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy, x)
+        return gy if type(self.c) in _PYTHON_NUMBERS else unbroadcast(gy, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return broadcast_like(tx, x, y)
@@ -221,7 +226,8 @@ class MulConstant(_HoldsConstant):
         return (x[()] if x.ndim == 0 else x) * self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy * self.c, x)
+        c = self.c
+        return gy * c if type(c) in _PYTHON_NUMBERS else unbroadcast(gy * c, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         c = self.c
@@ -240,7 +246,8 @@ class DivConstant(_HoldsConstant):
         return (x[()] if x.ndim == 0 else x) / self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy / self.c, x)
+        c = self.c
+        return gy / c if type(c) in _PYTHON_NUMBERS else unbroadcast(gy / c, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         c = self.c
