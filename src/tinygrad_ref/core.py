@@ -617,10 +617,13 @@ class Function:
     An instance is one node of the graph and can be called only once while recording.
     """
 
-    __slots__ = ("__weakref__", "generation", "inputs", "output_values", "outputs")
+    __slots__ = ("__weakref__", "_outputs", "generation", "inputs", "output_values")
 
     inputs: list[Variable]
-    outputs: list[weakref.ref[Variable]]
+    _outputs: weakref.ref[Variable] | list[weakref.ref[Variable]] | None
+    """What :attr:`outputs` holds: a function of one output keeps its one weakref here, and
+    the list is made when it is first read (a node is 64 bytes smaller). ``None`` until the
+    call is recorded."""
     output_values: tuple[Array, ...]
     """With several outputs, their data, which ``vjp`` receives (and the shapes of the zeros
     an output that got no gradient gets) even when the output Variables are gone."""
@@ -662,6 +665,27 @@ class Function:
             cls.forward_mode_error = None
         if "jvp" in vars(cls) and "batched_jvp" not in vars(cls):
             cls.batched_jvp = False  # NOTE: a new rule is looped unless it says otherwise
+
+    def __init__(self) -> None:
+        # NOTE: set here so that a call tests it without the exception an unset slot raises
+        # inside getattr (a subclass's __init__ that does not call this one still pays it).
+        self._outputs = None
+
+    @property
+    def outputs(self) -> list[weakref.ref[Variable]]:
+        """A ``weakref`` to each output, once the call is recorded."""
+        outputs = self._outputs
+        if outputs is None:
+            raise AttributeError(
+                f"this {type(self).__name__} has no outputs: it is not a node of a graph yet"
+            )
+        if not isinstance(outputs, list):
+            outputs = self._outputs = [outputs]
+        return outputs
+
+    @outputs.setter
+    def outputs(self, refs: list[weakref.ref[Variable]]) -> None:
+        self._outputs = refs
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -724,11 +748,15 @@ class Function:
         output.grad = None
         output._tangents = None
         if Config.enable_backprop:
-            if getattr(self, "outputs", None) is not None:
+            try:
+                recorded = self._outputs
+            except AttributeError:  # NOTE: a subclass whose __init__ does not call Function's
+                recorded = None
+            if recorded is not None:
                 _refuse_a_second_call(self)
             self.generation = generation
             self.inputs = xs
-            self.outputs = [weakref.ref(output)]
+            self._outputs = weakref.ref(output)
             output.creator = self
             output.generation = generation + 1
         else:
@@ -755,12 +783,14 @@ class Function:
 
     def _record(self, xs: list[Variable], outputs: tuple[Variable, ...], generation: int) -> None:
         """Make this call a node of the graph: its inputs ``xs``, its ``outputs``."""
-        if getattr(self, "outputs", None) is not None:
+        if getattr(self, "_outputs", None) is not None:
             _refuse_a_second_call(self)
         self.generation, self.inputs = generation, xs
         if len(outputs) > 1:
             self.output_values = tuple(y.data for y in outputs)
-        self.outputs = [weakref.ref(y) for y in outputs]
+            self._outputs = [weakref.ref(y) for y in outputs]
+        else:
+            self._outputs = weakref.ref(outputs[0])
         for y in outputs:
             y.creator, y.generation = self, generation + 1
 
@@ -1207,21 +1237,31 @@ def _backpropagate(
     # outside it, which saves a heap push and pop and a bucket per node.
     pending: Function | None = None
     done: set[Function] = set()
+    plain = only is None and not retain_grad and not create_graph
     while heap or pending is not None:
         if pending is None:
             bucket: Sequence[Function] = waiting.pop(-heappop(heap))
         else:
+            if plain:
+                pending = _along_chain(pending, grads)
+                if pending is None:
+                    continue
             bucket, pending = (pending,), None
         alone = len(bucket) == 1
         for f in bucket:
             inputs = f.inputs
-            if len(f.outputs) > 1:
+            outputs = f._outputs
+            if isinstance(outputs, list) and len(outputs) > 1:
                 if f in done:  # NOTE: queued once for each output that got a gradient
                     continue
                 done.add(f)
                 gxs = _from_several_outputs(f, grads, seeds, held, retain_grad, create_graph, only)
             else:
-                y = f.outputs[0]()
+                y = (
+                    outputs[0]()
+                    if isinstance(outputs, list)
+                    else cast("weakref.ref[Variable]", outputs)()
+                )
                 assert y is not None  # NOTE: alive: it is a key of `grads`.
                 gy = grads.pop(y)
                 if only is not None:
@@ -1271,6 +1311,45 @@ def _backpropagate(
         for x, gx in grads.items():
             _store(x, gx, held, create_graph)
     return grads
+
+
+def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
+    """The plain reverse pass (no ``retain_grad``, no ``create_graph``, not a transform's) from
+    ``f``, the one function left to run, along the chain of functions of one input and one
+    output that begins there: each one's input gets its whole gradient from it, which goes to
+    the next one as it is, without the dict ``grads`` or the heap. Returns the function it
+    stopped at, to run as any other (its output's gradient in ``grads``), or ``None`` at the
+    end of the pass (a leaf's gradient left in ``grads``)."""
+    y: Variable | None = None
+    gy: Any = None
+    while True:
+        ref = f._outputs
+        inputs = f.inputs
+        if type(ref) is not weakref.ref or len(inputs) != 1 or not f.uses_vjp:
+            if y is not None:
+                grads[y] = gy
+            return f
+        if y is None:
+            y = ref()
+            assert y is not None  # NOTE: alive: it is a key of `grads`.
+            gy = grads.pop(y)
+        y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
+        x = inputs[0]
+        gx = f.vjp(gy, x.data, y.data)
+        if type(gx) is tuple:
+            if len(gx) != 1:
+                raise ValueError(
+                    f"{type(f).__name__}.vjp returned {len(gx)} gradients for 1 inputs"
+                )
+            gx = gx[0]
+        if gx is None or type(x) is _Constant:
+            return None
+        creator = x.creator
+        if creator is None or x in grads:
+            grads[x] = grads[x] + gx if x in grads else gx
+            return None
+        # NOTE: x, the input of the one function left, gets no gradient from anything else.
+        f, y, gy = creator, x, gx
 
 
 def _from_several_outputs(

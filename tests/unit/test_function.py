@@ -2,10 +2,12 @@
 
 import gc
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+import tinygrad_ref as tg
 from tests.helpers import Linear, grad_of
 from tinygrad_ref import Array, Function, Tensor, Variable
 from tinygrad_ref.ops import Sigmoid
@@ -90,6 +92,36 @@ def test_an_instance_called_twice_raises_instead_of_corrupting_its_graph() -> No
         f(Variable(3.0))
     assert y.creator is f
     assert f.inputs[0].data == 2.0
+
+
+class Scaled(Function):
+    """A Function whose own __init__ does not call Function's (DeZero's users write them so)."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def forward(self, x: Array) -> Array:
+        return x * self.c
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return gy * self.c
+
+
+@pytest.mark.parametrize("make", [Square, lambda: Scaled(2.0), lambda: tg.ops.MulConstant(2.0)])
+def test_any_function_called_twice_raises_and_has_outputs_only_once_recorded(
+    make: Callable[[], Function],
+) -> None:
+    f = make()
+    with pytest.raises(AttributeError, match="outputs"):
+        f.outputs  # noqa: B018
+    with tg.no_grad():
+        f(Variable(3.0))  # NOTE: not recorded, so it may be called again
+    y = f(Variable(2.0))
+    assert f.outputs[0]() is y
+    assert f.outputs is f.outputs
+    assert len(f.outputs) == 1
+    with pytest.raises(RuntimeError, match="instance is already a node of a graph"):
+        f(Variable(3.0))
 
 
 def test_operands_are_converted_like_operators_do() -> None:

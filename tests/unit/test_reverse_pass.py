@@ -60,3 +60,55 @@ def test_the_transforms_pass_tells_its_targets_by_identity_not_by_value() -> Non
     # NOTE: y = x * 1.0 equals x; a pass that compared by value took y for its target x.
     assert tg.grad(lambda x: x * 1.0)(2.0) == 1.0
     np.testing.assert_array_equal(tg.grad(lambda x: (x * x).sum())(np.ones(3)), [2.0, 2.0, 2.0])
+
+
+class OneInput(Function):
+    def __init__(self, gradients: int) -> None:
+        super().__init__()
+        self.gradients = gradients
+
+    def forward(self, x: Array) -> Array:
+        return 2 * x
+
+    def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor | tuple[Tensor, ...]:
+        return (gy * 2,) * self.gradients
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("depth", [0, 3])
+def test_a_chain_checks_what_each_vjp_returns(create_graph: bool, depth: int) -> None:
+    # NOTE: the plain pass runs a chain without its queue: the first function of the pass runs
+    # as any other, the next ones along the chain
+    x = Variable(1.5)
+    y = OneInput(1)(tg.sin(x) * 1.0)  # a 1-tuple is one gradient
+    for _ in range(depth):
+        y = -y
+    y.backward(create_graph=create_graph)
+    assert grad_of(x) == (-1) ** depth * 2 * math.cos(1.5)
+    y = OneInput(2)(x * 1.0)
+    for _ in range(depth):
+        y = -y
+    with pytest.raises(ValueError, match=r"OneInput.vjp returned 2 gradients for 1 inputs"):
+        y.backward(create_graph=create_graph)
+
+
+def test_a_chain_stops_where_nothing_is_differentiated_and_clears_earlier_gradients() -> None:
+    x = Variable(np.array([1.0, 2.0], dtype=np.float32))
+    a = (x * 2.0) * np.float32(3.0)
+    b = (a + np.array([1.0, 1.0], dtype=np.float32)) / 2
+    c = b * 1.0
+    c.backward(retain_grad=True)
+    assert a.grad is not None
+    assert b.grad is not None
+    x.cleargrad()
+    assert c.creator is not None
+    c.creator.outputs  # noqa: B018 (read: the list is made, and the chain goes on through it)
+    c.backward()
+    assert all(v.grad is None for v in (a, b))  # NOTE: cleared, as DeZero does
+    np.testing.assert_array_equal(grad_of(x), [3.0, 3.0])
+    assert grad_of(x).dtype == np.float32
+    # a chain from a constant operand: it gets no gradient
+    k = tg.ops.AddConstant(1.0)(np.float64(2.0)) * 3.0
+    k.backward()
+    assert k.creator is not None
+    assert k.creator.inputs[0].grad is None

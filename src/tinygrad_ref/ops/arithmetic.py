@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -140,16 +140,14 @@ def _constant(c: Operand, *, read_by_vjp: bool = True) -> Constant:
     return constant_data(array) if read_by_vjp else _as_operand_data(array)
 
 
+_PYTHON_NUMBERS = (float, int)
+"""NOTE: with a Python number ``c`` (weak, NEP 50) the output has the input's shape and dtype,
+and so has ``gy``: the vjp of ``x + c``, ``x - c``, ``x * c``, ``x / c`` needs no
+``unbroadcast``."""
+
 _CONSTANT_TYPES = (int, float, np.ndarray, np.generic)
 """The types of an operand that is not a Variable: a Python or NumPy number, or an array. NOTE:
 the operators test ``type(c) is float`` first, the common case and 2-3x faster."""
-
-
-def _scalar(x: Array) -> Array:
-    """``x``, or for a 0-d ``x`` the NumPy scalar it holds: NumPy computes on it with a constant
-    several times faster than on a 0-d array, to the same value and dtype. Function.__call__
-    makes a 0-d result an array again."""
-    return x[()] if x.ndim == 0 else x
 
 
 def broadcast_like(t: Tensor, x: Tensor, y: Tensor) -> Tensor:
@@ -165,60 +163,71 @@ def broadcast_like(t: Tensor, x: Tensor, y: Tensor) -> Tensor:
 
 # NOTE: x + c, x - c, x * c and x / c (and c + x, c * x) are ops of one input holding the
 # constant, as x ** c is: no Variable is made for the constant, and no gradient is computed for it.
+# Their forward computes a 0-d x as the NumPy scalar it holds, x[()]: NumPy computes on it with
+# a constant several times faster than on a 0-d array, to the same value and dtype
+# (Function.__call__ makes a 0-d result an array again).
 
 
-class AddConstant(Function):
+class _HoldsConstant(Function):
+    """An op of one input that holds a constant ``c``."""
+
+    __slots__ = ("c",)
+
+    reads_constant: ClassVar[bool] = True
+    """Whether ``vjp`` reads ``c``: then the op holds its own copy of an array."""
+
+    def __init__(self, c: Operand) -> None:
+        Function.__init__(self)
+        # NOTE: a Python float, the common case, tested first
+        self.c = c if type(c) is float else _constant(c, read_by_vjp=self.reads_constant)
+
+
+class AddConstant(_HoldsConstant):
     """``x + c`` (or ``c + x``) for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c, read_by_vjp=False)
+    reads_constant = False
 
     def forward(self, x: Array) -> Array:
-        return _scalar(x) + self.c
+        return (x[()] if x.ndim == 0 else x) + self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy, x)
+        return gy if type(self.c) in _PYTHON_NUMBERS else unbroadcast(gy, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return broadcast_like(tx, x, y)
 
 
-class SubConstant(Function):
+class SubConstant(_HoldsConstant):
     """``x - c`` for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c, read_by_vjp=False)
+    reads_constant = False
 
     def forward(self, x: Array) -> Array:
-        return _scalar(x) - self.c
+        return (x[()] if x.ndim == 0 else x) - self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy, x)
+        return gy if type(self.c) in _PYTHON_NUMBERS else unbroadcast(gy, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         return broadcast_like(tx, x, y)
 
 
-class MulConstant(Function):
+class MulConstant(_HoldsConstant):
     """``x * c`` (or ``c * x``) for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
 
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
-
     def forward(self, x: Array) -> Array:
-        return _scalar(x) * self.c
+        return (x[()] if x.ndim == 0 else x) * self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy * self.c, x)
+        c = self.c
+        return gy * c if type(c) in _PYTHON_NUMBERS else unbroadcast(gy * c, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         c = self.c
@@ -227,20 +236,18 @@ class MulConstant(Function):
         return tx * c
 
 
-class DivConstant(Function):
+class DivConstant(_HoldsConstant):
     """``x / c`` for a constant ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
 
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
-
     def forward(self, x: Array) -> Array:
-        return _scalar(x) / self.c
+        return (x[()] if x.ndim == 0 else x) / self.c
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return unbroadcast(gy / self.c, x)
+        c = self.c
+        return gy / c if type(c) in _PYTHON_NUMBERS else unbroadcast(gy / c, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
         c = self.c
@@ -249,15 +256,12 @@ class DivConstant(Function):
         return tx / c
 
 
-class Pow(Function):
+class Pow(_HoldsConstant):
     """``x ** c`` for a constant exponent ``c``; only ``x`` is differentiated, so a negative
     base with an integer exponent needs no logarithm."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
 
     def forward(self, x: Array) -> Array:
         return x**self.c
@@ -297,14 +301,11 @@ def _times_rounding_of_minus_one(x_d: Tensor, x: Tensor, c: Array) -> Tensor:
     return x_d * x ** np.where(_values(x) == 0, 0, r)
 
 
-class Rpow(Function):
+class Rpow(_HoldsConstant):
     """``c ** x`` for a constant base ``c``."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
     batched_jvp = True
-
-    def __init__(self, c: Operand) -> None:
-        self.c = _constant(c)
 
     def forward(self, x: Array) -> Array:
         return self.c**x
