@@ -444,6 +444,8 @@ class _Objective:
         """The least magnitude of the terms each output is computed from, given by the caller
         when larger than the outputs (an ``fn`` that is itself a derivative, whose terms may
         cancel): its rounding errors are the least noise of every evaluation."""
+        self.tiny = max(float(np.finfo(self.output_dtype).smallest_normal), floor)
+        """The least magnitude whose rounding :meth:`error` counts."""
 
     def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         args = list(self.inputs)
@@ -468,9 +470,8 @@ class _Objective:
         """A bound on the computational error of evaluations that gave the outputs ``y``:
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
         output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
-        tiny = max(float(np.finfo(self.output_dtype).smallest_normal), self.floor)
         with np.errstate(all="ignore"):
-            rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), tiny)
+            rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
         bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
         return bound
 
@@ -958,7 +959,7 @@ def _richardson_column(
                 table = grown
     best, first = table.best, table.first
     step = first.width / 2
-    still = ~np.any([d.changed for d in table.differences], axis=0)
+    still = ~functools.reduce(np.logical_or, [d.changed for d in table.differences])
     # NOTE: along a direction, an output that did not move kept its noise in the table
     hidden = np.where(table.moved, 0.0, first.error)
     nothing = bool(still.all())
@@ -999,8 +1000,9 @@ def _worth_probing(best: _Entry, hidden: Float64Array, weights: Float64Array | N
         return float((np.abs(weights) * hidden).sum()) > max(shown, GROWTH * terms)
 
 
-def _complex_column(objective: _Objective, number: int, k: int) -> _Column:
-    scale = float(step_scale(objective.points[number]).reshape(-1)[k])
+def _complex_column(objective: _Objective, number: int, k: int, scale: float) -> _Column:
+    """The complex step's column for element ``k`` of input ``number``, whose
+    :func:`step_scale` is ``scale``."""
 
     def stepped(h: float) -> list[npt.NDArray[Any]]:
         points = [point.astype(np.complex128) for point in objective.points]
@@ -1071,9 +1073,10 @@ def _per_element(
     for number, (point, step, most) in enumerate(
         zip(objective.points, steps, largest, strict=True)
     ):
+        scales = step_scale(point).reshape(-1) if method == "complex" else None
         columns = [
-            _complex_column(objective, number, k)
-            if method == "complex"
+            _complex_column(objective, number, k, float(scales[k]))
+            if scales is not None
             else _richardson_column(
                 objective,
                 work,
