@@ -277,8 +277,8 @@ def granularity(values: npt.ArrayLike) -> Float64Array:
         mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
         lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
         quanta = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
-    finest = np.min(quanta, axis=0)
-    moving = np.any(f != f[:1], axis=0) & np.isfinite(finest)
+    finest = quanta.min(axis=0)
+    moving = (f != f[:1]).any(axis=0) & np.isfinite(finest)
     result: Float64Array = np.where(moving, finest, 0.0)
     return result
 
