@@ -37,12 +37,12 @@ from tinygrad_ref.verification.oracle import (
     Wanted,
     _call,
     _directional,
+    _drawn_weights,
     _Objective,
     _one_element,
     _per_element,
     _refuse_empty,
     _variable_bounds,
-    _weights,
     _working_dtype,
     first_steps,
     variation_scale,
@@ -1021,8 +1021,8 @@ def _gradient_of(
 
     def gradient(*inputs: Any) -> Variable:
         y = _call(fn, inputs)
-        w = _weights(y.shape, seed).astype(y.dtype)
-        if not create_graph and not np.all(np.isfinite(y.data)):
+        w = _drawn_weights(y.shape, seed).astype(y.dtype)
+        if not create_graph and not np.isfinite(y.data).all():
             # NOTE: outside fn's domain (its value not finite), its gradient means nothing
             size = sum(x.size for x in inputs if isinstance(x, Variable)) + y.size
             return Variable(np.full(size, np.nan))

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from tinygrad_ref.config import using_config
+from tinygrad_ref.config import Config, using_config
 from tinygrad_ref.core import Operand, Variable
 
 Float64Array = npt.NDArray[np.float64]
@@ -277,8 +277,8 @@ def granularity(values: npt.ArrayLike) -> Float64Array:
         mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
         lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
         quanta = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
-    finest = np.min(quanta, axis=0)
-    moving = np.any(f != f[:1], axis=0) & np.isfinite(finest)
+    finest = quanta.min(axis=0)
+    moving = (f != f[:1]).any(axis=0) & np.isfinite(finest)
     result: Float64Array = np.where(moving, finest, 0.0)
     return result
 
@@ -303,8 +303,12 @@ def _drawn_weights(shape: tuple[int, ...], seed: int) -> Float64Array:
 
 
 def _call(fn: Callable[..., Variable], inputs: Sequence[Any]) -> Variable:
-    with using_config("enable_backprop", True):
+    if Config.enable_backprop:
+        # NOTE: recording already (the oracle's inner calls): no context to enter
         y = fn(*inputs)
+    else:
+        with using_config("enable_backprop", True):
+            y = fn(*inputs)
     if not isinstance(y, Variable):
         raise TypeError(f"fn must return a Variable, got {type(y).__name__}")
     return y
@@ -346,7 +350,7 @@ def _root_sum_square(x: Float64Array) -> float:
 
 
 def _finite(value: Float64Array) -> bool:
-    return bool(np.all(np.isfinite(value)))
+    return bool(np.isfinite(value).all())
 
 
 Unresolved = tuple[tuple[tuple[int, ...], str], ...]
@@ -440,6 +444,8 @@ class _Objective:
         """The least magnitude of the terms each output is computed from, given by the caller
         when larger than the outputs (an ``fn`` that is itself a derivative, whose terms may
         cancel): its rounding errors are the least noise of every evaluation."""
+        self.tiny = max(float(np.finfo(self.output_dtype).smallest_normal), floor)
+        """The least magnitude whose rounding :meth:`error` counts."""
 
     def _evaluate(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         args = list(self.inputs)
@@ -464,9 +470,8 @@ class _Objective:
         """A bound on the computational error of evaluations that gave the outputs ``y``:
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
         output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
-        tiny = max(float(np.finfo(self.output_dtype).smallest_normal), self.floor)
         with np.errstate(all="ignore"):
-            rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), tiny)
+            rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
         bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
         return bound
 
@@ -591,7 +596,7 @@ def _difference(
         value = np.asarray((y_above - y_below) / width, dtype=np.float64)
         error = (objective.error(y_above) + objective.error(y_below)) / width
         sides = np.maximum(np.abs(y_above), np.abs(y_below))
-        peak = float(np.max(np.where(changed, sides, 0.0), initial=0.0))
+        peak = float(np.where(changed, sides, 0.0).max(initial=0.0))
     return _Difference(value, error, changed, width, peak)
 
 
@@ -629,8 +634,8 @@ class _Entry:
         if weights is None:
             return self
         return _Entry(
-            np.asarray(np.sum(_weigh(weights, self.value))),
-            np.asarray(np.sum(_weigh(np.abs(weights), self.truncation))),
+            np.asarray(_weigh(weights, self.value).sum()),
+            np.asarray(_weigh(np.abs(weights), self.truncation).sum()),
             np.asarray(_root_sum_square(_weigh(weights, self.noise))),
         )
 
@@ -673,7 +678,7 @@ class _Table:
         Also when fewer than four steps were taken (nothing to tell)."""
         if len(self.differences) < 4:
             return True
-        values = [float(np.sum(weights * d.value)) for d in self.differences[:4]]
+        values = [float((weights * d.value).sum()) for d in self.differences[:4]]
         changes = np.diff(values)
         with np.errstate(all="ignore"):
             ratios = changes[1:] / changes[:-1]
@@ -726,7 +731,7 @@ def _extrapolate(
             continue
         if i + 1 >= least and summary is not None:
             row_summary = row_best.among(moved).weighted(weights)
-            if bool(np.all(row_summary.error > 2 * summary.error)):
+            if bool((row_summary.error > 2 * summary.error).all()):
                 break
         best = row_best.better(best)
         summary = best.among(moved).weighted(weights)
@@ -740,9 +745,9 @@ def _extrapolate(
 def _converged(summary: _Entry, best: _Entry, weights: Float64Array | None) -> bool:
     """Whether ``summary`` (of ``best``, weighted) is noise-bound or within :data:`TARGET` of
     its terms."""
-    terms = best.value if weights is None else np.sum(np.abs(weights * best.value))
-    return bool(np.all(summary.truncation <= summary.noise)) or bool(
-        np.all(summary.error <= TARGET * np.abs(terms))
+    terms = best.value if weights is None else np.abs(weights * best.value).sum()
+    return bool((summary.truncation <= summary.noise).all()) or bool(
+        (summary.error <= TARGET * np.abs(terms)).all()
     )
 
 
@@ -802,9 +807,9 @@ class _Column:
         moves."""
         entry = _Entry(self.value, self.truncation, self.noise).weighted(weights)
         with np.errstate(all="ignore"):
-            hidden = float(np.sum(_weigh(np.abs(weights), self.hidden)))
-            terms = float(np.sum(np.abs(_weigh(weights, self.value))))
-            moved = float(np.sum(np.where(self.moved, magnitudes, 0.0)))
+            hidden = float(_weigh(np.abs(weights), self.hidden).sum())
+            terms = float(np.abs(_weigh(weights, self.value)).sum())
+            moved = float(np.where(self.moved, magnitudes, 0.0).sum())
         return float(entry.value), self.safety * float(entry.error) + hidden, terms, moved
 
 
@@ -947,9 +952,9 @@ def _richardson_column(
         summary = table.best.weighted(weights)
         error = ERROR_SAFETY * float(summary.error)
         with np.errstate(all="ignore"):
-            terms = float(np.sum(np.abs(weights * table.best.value)))
+            terms = float(np.abs(weights * table.best.value).sum())
             unmoved = np.where(table.moved, 0.0, table.first.error)
-            hidden_sum = float(np.sum(np.abs(weights) * unmoved))
+            hidden_sum = float((np.abs(weights) * unmoved).sum())
         if wanted is not None:
             refine = wanted(number, k, float(summary.value), error + hidden_sum, terms)
         if refine and error > GROWTH * terms and largest > RATIO * step:
@@ -962,7 +967,7 @@ def _richardson_column(
                 table = grown
     best, first = table.best, table.first
     step = first.width / 2
-    still = ~np.any([d.changed for d in table.differences], axis=0)
+    still = ~functools.reduce(np.logical_or, [d.changed for d in table.differences])
     # NOTE: along a direction, an output that did not move kept its noise in the table
     hidden = np.where(table.moved, 0.0, first.error)
     nothing = bool(still.all())
@@ -999,12 +1004,13 @@ def _worth_probing(best: _Entry, hidden: Float64Array, weights: Float64Array | N
     summary = best.weighted(weights)
     with np.errstate(all="ignore"):
         shown = ERROR_SAFETY * float(summary.error)
-        terms = float(np.sum(np.abs(weights * best.value)))
-        return float(np.sum(np.abs(weights) * hidden)) > max(shown, GROWTH * terms)
+        terms = float(np.abs(weights * best.value).sum())
+        return float((np.abs(weights) * hidden).sum()) > max(shown, GROWTH * terms)
 
 
-def _complex_column(objective: _Objective, number: int, k: int) -> _Column:
-    scale = float(step_scale(objective.points[number]).reshape(-1)[k])
+def _complex_column(objective: _Objective, number: int, k: int, scale: float) -> _Column:
+    """The complex step's column for element ``k`` of input ``number``, whose
+    :func:`step_scale` is ``scale``."""
 
     def stepped(h: float) -> list[npt.NDArray[Any]]:
         points = [point.astype(np.complex128) for point in objective.points]
@@ -1075,9 +1081,10 @@ def _per_element(
     for number, (point, step, most) in enumerate(
         zip(objective.points, steps, largest, strict=True)
     ):
+        scales = step_scale(point).reshape(-1) if method == "complex" else None
         columns = [
-            _complex_column(objective, number, k)
-            if method == "complex"
+            _complex_column(objective, number, k, float(scales[k]))
+            if scales is not None
             else _richardson_column(
                 objective,
                 work,
