@@ -617,3 +617,7 @@ class SingularKink(Kink):
         None
     )
     """From the operand in its own dtype and the output's gradient ``gy``."""
+    normwise: bool = False
+    """The op's LAPACK results are accurate normwise only, not element by element (``qr``,
+    ``pinv``): the forward and second-order checks take the largest output times the condition
+    number as the least magnitude of the terms of each evaluation."""

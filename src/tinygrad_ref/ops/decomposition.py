@@ -870,6 +870,7 @@ SPECS += [
             "NumPy's Q and R; the derivative is refused: a LinAlgError (a ValueError) naming "
             "the rank-deficient matrix",
             max_condition=MAX_CONDITION,
+            normwise=True,
         ),
         cost=4,
         homogeneous=True,
@@ -900,6 +901,7 @@ SPECS += [
             "perturbations that keep the rank (PyTorch's, JAX's)",
             max_condition=MAX_CONDITION,
             gradient=_pinv_at_rank_deficiency,
+            normwise=True,
         ),
         cost=4,
     ),

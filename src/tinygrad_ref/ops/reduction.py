@@ -270,26 +270,44 @@ def _product(x: Array, axes: tuple[int, ...], keepdims: bool) -> Array:
     splits them, and the product is scaled back at the end."""
     with np.errstate(over="ignore", invalid="ignore"):  # NOTE: warned below if they stay
         y: Array = np.prod(x, axis=axes, keepdims=keepdims)
-    magnitudes = np.abs(x[x != 0]) if x.dtype.kind == "f" else np.empty(0)
-    if magnitudes.size == 0:
+    if x.dtype.kind != "f" or x.size == 0 or _within_range(x, axes):
         return y
-    count = _count(x, axes)
-    info = np.finfo(x.dtype)
-    low, high = np.frexp(np.array([np.min(magnitudes), np.max(magnitudes)]))[1]
-    if count * (low - 1) > info.minexp and count * high < info.maxexp and np.isfinite(y).all():
-        return y  # NOTE: no partial product can leave the normal range
     rest = tuple(a for a in range(x.ndim) if a not in axes)
-    rows = np.transpose(x, (*rest, *axes)).reshape(*(x.shape[a] for a in rest), count)
-    mantissas, exponent = np.frexp(rows.astype(np.float64))
+    rows = np.transpose(x, (*rest, *axes)).reshape(*(x.shape[a] for a in rest), _count(x, axes))
+    mantissas, exponent = np.frexp(rows.astype(np.promote_types(x.dtype, np.float64)))
     scale = np.sum(exponent, axis=-1, dtype=np.int64)
-    product = np.ones(rows.shape[:-1])
-    for start in range(0, count, _MANTISSAS_AT_ONCE):
+    product = np.ones(rows.shape[:-1], dtype=mantissas.dtype)
+    for start in range(0, rows.shape[-1], _MANTISSAS_AT_ONCE):
         product, shift = np.frexp(
             product * np.prod(mantissas[..., start : start + _MANTISSAS_AT_ONCE], axis=-1)
         )
         scale += shift
-    scaled: Array = np.ldexp(product, np.clip(scale, -4096, 4096)).astype(x.dtype)
+    limit = 4 * np.finfo(product.dtype).maxexp
+    scaled: Array = np.ldexp(product, np.clip(scale, -limit, limit)).astype(x.dtype)
     return scaled.reshape(y.shape)
+
+
+def _within_range(x: Array, axes: tuple[int, ...]) -> bool:
+    """Whether no partial product of ``x``'s slices along ``axes``, in any order, can leave the
+    normal range of its dtype: the factors below 1 in magnitude (but 0) of each slice multiply
+    to the least a partial product can be, those above 1 to the most. Two comparisons of the
+    magnitudes first, which settle short slices."""
+    magnitudes = np.abs(x)
+    present = magnitudes[magnitudes != 0]
+    if present.size == 0:
+        return True
+    if not np.isfinite(present).all():
+        return False
+    info = np.finfo(x.dtype)
+    low, high = np.frexp(np.array([present.min(), present.max()]))[1]
+    if _count(x, axes) * (low - 1) > info.minexp and _count(x, axes) * high < info.maxexp:
+        return True
+    with np.errstate(divide="ignore"):
+        logs = np.log2(magnitudes, where=magnitudes != 0, out=np.zeros(x.shape))
+    least = np.minimum(logs, 0.0).sum(axis=axes)
+    most = np.maximum(logs, 0.0).sum(axis=axes)
+    # NOTE: a margin of 2 for the rounding of the logs' sums and of each partial product
+    return bool((least > info.minexp + 2).all() and (most < info.maxexp - 2).all())
 
 
 _MANTISSAS_AT_ONCE = 512

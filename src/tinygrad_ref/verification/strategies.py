@@ -520,14 +520,9 @@ def verify_op(
         if on_example is not None:
             on_example(stats)
 
-    # NOTE: one example database key per op, dtype and kinds (Hypothesis keys a test by its
-    # source, the same closure for every op), so a saved failure replays on its own op only;
-    # the private attribute Hypothesis's own stateful tests set for this, not in its stubs
-    digest = repr((spec.name, str(dtype), tuple(kinds or ()))).encode()
-    run.hypothesis.inner_test._hypothesis_internal_add_digest = digest  # type: ignore[attr-defined]
     if kinds is None:
         verify_kink(spec, dtype=dtype, settings=settings, seed=seed)
-    _run(run, _thinned(spec, settings), seed)
+    _run(run, _thinned(spec, settings), seed, (spec.name, str(dtype), tuple(kinds or ())))
     return stats
 
 
@@ -537,8 +532,19 @@ def _thinned(spec: OpSpec, settings: hypothesis.settings | None) -> hypothesis.s
     return hypothesis.settings(base, max_examples=max(1, base.max_examples // spec.cost))
 
 
-def _run(test: Callable[[], None], settings: hypothesis.settings | None, seed: int | None) -> None:
-    """Run a Hypothesis test with these ``settings`` (else the profile's) and ``seed``."""
+def _run(
+    test: Callable[[], None],
+    settings: hypothesis.settings | None,
+    seed: int | None,
+    key: tuple[object, ...],
+) -> None:
+    """Run a Hypothesis test with these ``settings`` (else the profile's) and ``seed``, its
+    failures saved under an example database key of its own for each ``key``."""
+    # NOTE: Hypothesis keys a test by its source, the same closure for every op: without
+    # this, a failure saved for one op would replay on every other; the private attribute
+    # Hypothesis's own stateful tests set for this, not in its stubs
+    inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
+    inner._hypothesis_internal_add_digest = repr(key).encode()
     if settings is not None:
         test = settings(test)
     if seed is not None:
@@ -1008,7 +1014,7 @@ def verify_kink(
         check_kink_example(example)
         checked += 1
 
-    _run(run, _thinned(spec, settings), seed)
+    _run(run, _thinned(spec, settings), seed, ("kink", spec.name, str(dtype)))
     return checked
 
 
@@ -1212,11 +1218,14 @@ def _noise_floor(example: Example, outputs: npt.ArrayLike) -> float:
     """The least magnitude of the terms the oracle's evaluations of ``outputs`` are computed
     from: for a decomposition (a :class:`SpectralKink`), the largest output times its
     conditioning, as LAPACK's vectors carry ``n eps max|s| / gap``; for an op of matrices
-    (a :class:`SingularKink`), the largest output times the largest condition number, as
-    LAPACK's results are accurate normwise, not element by element (NumPy's pinv of ``[[3,
-    1e-140], [1e-140, 2]]`` has the wrong sign off the diagonal); else 0."""
+    (a :class:`SingularKink` declared ``normwise``), the largest output times the largest
+    condition number, as LAPACK's results are accurate normwise, not element by element
+    (NumPy's pinv of ``[[3, 1e-140], [1e-140, 2]]`` has the wrong sign off the diagonal);
+    else 0."""
     kink = example.spec.kink
     if not isinstance(kink, (SpectralKink, SingularKink)):
+        return 0.0
+    if isinstance(kink, SingularKink) and not kink.normwise:
         return 0.0
     x = np.asarray(_raw(example.operands[0]))
     largest = float(np.max(np.abs(outputs), initial=0.0))
@@ -1564,5 +1573,5 @@ def verify_forward(
             failed = True
             raise
 
-    _run(run, _thinned(spec, settings), seed)
+    _run(run, _thinned(spec, settings), seed, ("forward", spec.name, str(dtype)))
     return stats
