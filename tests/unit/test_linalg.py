@@ -365,9 +365,13 @@ def test_the_checked_bound_grows_with_the_condition_number(
         # that nearly cancels (a cofactor, an entry of the inverse) at one κ and not at the
         # next, so that it need not grow at every step (det's did not, at 5 of 200 draws)
         typical.append(float(np.nanmedian(report.resolutions[0])))
+        worst = report.resolution
     assert all(later > earlier for earlier, later in itertools.pairwise(typical)), typical
     assert typical[-1] > 1e3 * typical[0], typical
-    assert typical[-1] < 1e-4  # NOTE: a gradient 0.01% off is still caught at 1e8
+    # NOTE: at κ = 1e8, the median element's gradient 0.01% off is still caught, every
+    # element's 1% off (the worst element's resolution measured up to 3.6e-3 in 15 draws)
+    assert typical[-1] < 1e-4
+    assert worst < 1e-2
 
 
 def test_a_planted_error_above_the_resolution_is_caught_at_a_large_condition_number(

@@ -351,3 +351,25 @@ def test_the_checked_bound_grows_with_the_condition_number(name: str) -> None:
         resolutions.append(report.resolution)
     assert all(later > earlier for earlier, later in itertools.pairwise(resolutions)), resolutions
     assert resolutions[-1] < 1e-3, resolutions
+
+
+def test_pinv_refuses_the_derivative_where_its_cutoff_drops_a_singular_value_not_zero() -> None:
+    # NOTE: singular values about 1, 0.5, 0.1: rcond=0.3 drops 0.1, and Golub and Pereyra's
+    # formula, 22% off there, is not the truncated pseudo-inverse's derivative
+    a = np.diag([1.0, 0.5, 0.1]) + 0.01 * np.arange(9.0).reshape(3, 3) / 9
+    drops: list[Callable[[Any], Variable]] = [
+        lambda v: pinv(v, rcond=0.3),
+        lambda v: pinv(v, rtol=0.3),
+    ]
+    for dropping in drops:
+        with pytest.raises(np.linalg.LinAlgError, match="drops a singular value that is not 0"):
+            dropping(Variable(a)).sum().backward()
+        with pytest.raises(np.linalg.LinAlgError, match="drops a singular value that is not 0"):
+            jvp(dropping, (a,), (np.ones((3, 3)),))
+    keeps: list[Callable[[Any], Variable]] = [
+        lambda v: pinv(v, rcond=0.01),
+        lambda v: pinv(v, rtol=None),
+        pinv,
+    ]
+    for keeping in keeps:
+        assert gradcheck(keeping, Variable(a))

@@ -560,11 +560,36 @@ class Pinv(Function):
         return _read(t, "L") if self.hermitian else t
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        self._refuse_truncation(x)
         g = _pinv_vjp(gy, self._read(x), y, operator.sub)
         return _read_adjoint(g, "L") if self.hermitian else g
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        self._refuse_truncation(x)
         return _pinv_jvp(self._read(tx), self._read(x), y, operator.sub)
+
+    def _refuse_truncation(self, x: Tensor) -> None:
+        """A ``LinAlgError`` where the cutoff drops a singular value that is not 0 up to
+        rounding (``max(m, n) eps`` times the largest): there the pseudo-inverse is of a
+        truncated matrix, whose derivative Golub and Pereyra's formula does not give."""
+        a = _values(self._read(x))
+        if a.size == 0:
+            return
+        if self.hermitian:
+            s = np.sort(np.abs(np.linalg.eigvalsh(a, UPLO="L")), axis=-1)[..., ::-1]
+        else:
+            s = np.linalg.svd(a, compute_uv=False)
+        largest = s[..., :1]
+        kept = s > _relative_cutoff(self.cutoff, a) * largest
+        rounding = max(a.shape[-2:]) * np.finfo(a.dtype).eps * largest
+        dropped = np.where(kept, 0.0, s)
+        if np.any(dropped > rounding):
+            raise np.linalg.LinAlgError(
+                f"pinv's derivative where its cutoff drops a singular value that is not 0 "
+                f"({float(dropped.max()):.3g}, largest {float(largest.max()):.3g}): the "
+                "pseudo-inverse of the truncated matrix has another derivative, not built "
+                "here; give a cutoff below the singular values to keep (rcond=, rtol=)"
+            )
 
     def vjp_terms(self, m: Array, x: Array, y: Array) -> Array:
         """The magnitude of the gradient's terms, the rule run on magnitudes, with every
@@ -578,6 +603,15 @@ class Pinv(Function):
     def jvp_terms(self, tx: Array, x: Array, y: Array) -> Array:
         """The magnitude of the tangent's terms (see :meth:`vjp_terms`)."""
         return _pinv_jvp(self._read(tx), np.abs(self._read(x)), _largest(y), operator.add)
+
+
+def _relative_cutoff(cutoff: dict[str, Any], a: Array) -> Any:
+    """NumPy 2's relative cutoff of ``pinv`` from its ``rcond`` or ``rtol``: ``1e-15`` by
+    default, ``max(m, n) eps`` for ``rtol=None``."""
+    relative = cutoff.get("rcond", cutoff.get("rtol"))
+    if relative is None:
+        relative = max(a.shape[-2:]) * np.finfo(a.dtype).eps if "rtol" in cutoff else 1e-15
+    return np.asarray(relative)[..., None]
 
 
 def _largest(p: Array) -> Array:
