@@ -674,7 +674,8 @@ class Function:
     @property
     def outputs(self) -> list[weakref.ref[Variable]]:
         """A ``weakref`` to each output, once the call is recorded."""
-        outputs = self._outputs
+        # NOTE: getattr: an op whose __init__ skips Function's has no _outputs until called
+        outputs = getattr(self, "_outputs", None)
         if outputs is None:
             raise AttributeError(
                 f"this {type(self).__name__} has no outputs: it is not a node of a graph yet"

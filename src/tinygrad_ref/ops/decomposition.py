@@ -912,10 +912,18 @@ SPECS += [
 ]
 
 
+def _pinv_case(sampler: Sampler) -> Case:
+    """A matrix or a stack, and NumPy's cutoff by default, as ``rtol=None`` (``max(m, n)
+    eps``) or as ``rcond``/``rtol`` of ``1e-6``: all below the margin's smallest singular value
+    (1% of the largest) and above the rounding of a zero one, in float32 too."""
+    cutoffs: list[dict[str, Any]] = [{}, {"rtol": None}, {"rcond": 1e-6}, {"rtol": 1e-6}]
+    return Case(_matrix_case(sampler).shapes, sampler.choice(cutoffs))
+
+
 def _pinv_at_rank_deficiency(x: Array, params: Params, gy: Float64Array) -> Float64Array:
     """The declared gradient at a rank-deficient matrix: Golub and Pereyra's, from NumPy's
     pseudo-inverse (in ``x``'s dtype, as the op's), in float64."""
-    p = np.linalg.pinv(x).astype(np.float64)
+    p = np.linalg.pinv(x, **params).astype(np.float64)
     return np.asarray(_pinv_vjp(gy, x.astype(np.float64), p, operator.sub), dtype=np.float64)
 
 
@@ -926,7 +934,7 @@ SPECS += [
         pinv,
         np.linalg.pinv,
         (ANY,),
-        case=lambda sampler: Case(_matrix_case(sampler).shapes),
+        case=_pinv_case,
         numpy=(np.linalg.pinv,),
         kink=SingularKink(
             "a singular value at the cutoff rcond * max(s): the rank changes (with the default "

@@ -942,10 +942,23 @@ def check_kink_example(example: Example) -> None:
     if isinstance(kink, SpectralKink) and kink.gradient is None:
         _check_refused(example, kink, y, operands[0])
         return
+    # NOTE: a declared formula (pinv's) rounds in the operand's dtype as its terms do
+    terms = _internal_terms(y, operands, gy.astype(np.float64))
     y.backward()
     if isinstance(kink, (SpectralKink, SingularKink)) and kink.gradient is not None:
         # NOTE: in the operand's dtype, whose ULPs tell which values tie
         expected = [kink.gradient(operands[0].data, example.params, gy.astype(np.float64))]
+        if isinstance(kink, SingularKink):
+            a = operands[0]
+            got = np.zeros(a.shape) if a.grad is None else a.grad.data.astype(np.float64)
+            want = expected[0]
+            allowed = ROUNDING_MULTIPLE * _rounding(a.dtype, terms[0]) + _rounding(a.dtype, want)
+            assert np.all(np.abs(got - want) <= allowed), (
+                f"{example}: on its kink {kink.where}, the analytic gradient {got!r} breaks "
+                f"{kink.convention}, {want!r}, by more than {ROUNDING_MULTIPLE:g} rounding "
+                "errors of its terms"
+            )
+            return
     else:
         expected = _convention(
             kink,
