@@ -1174,6 +1174,12 @@ def _input_grads_from_backward(f: Function, *gys: Any) -> tuple[Any, ...]:
     return tuple(None if gx is None else gx.data for gx in gxs)
 
 
+def _list_of_gradients(f: Function) -> TypeError:
+    """The error for a rule that returned a list: a tuple holds one gradient per input, and a
+    list would be taken as one gradient (an array) of the wrong shape."""
+    return TypeError(f"{type(f).__name__}.vjp must return a tuple of gradients, not a list")
+
+
 def _checked_grads(f: Function, gxs: object) -> tuple[Variable | None, ...]:
     """What a user-written ``backward`` returned, checked to hold one gradient (or ``None``) of
     the right shape per input; gradients of another dtype are cast to their input's."""
@@ -1286,6 +1292,8 @@ def _backpropagate(
                     gxs = f.vjp(gy, inputs[0].data, inputs[1].data, y.data)
                 else:
                     gxs = f.vjp(gy, *[x.data for x in inputs], y.data)
+            if type(gxs) is list:
+                raise _list_of_gradients(f)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
@@ -1343,6 +1351,8 @@ def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
                     f"{type(f).__name__}.vjp returned {len(gx)} gradients for 1 inputs"
                 )
             gx = gx[0]
+        elif type(gx) is list:
+            raise _list_of_gradients(f)
         if gx is None or type(x) is _Constant:
             return None
         creator = x.creator

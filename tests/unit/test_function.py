@@ -3,6 +3,7 @@
 import gc
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -209,6 +210,26 @@ def test_a_gradient_that_is_not_a_variable_is_refused() -> None:
         TypeError, match=r"Bad.backward must return a tuple of gradients, not a list"
     ):
         y.backward()
+
+
+class _ListVjp(Function):
+    """A rule that returns a list of its gradients (DeZero's tuple mistyped)."""
+
+    def forward(self, *xs: Array) -> Array:
+        return sum(xs, start=np.zeros(()))
+
+    def vjp(self, gy: Tensor, *args: Tensor) -> Any:
+        return [gy for _ in args[:-1]]
+
+
+@pytest.mark.parametrize("inputs", [1, 2])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_vjp_that_returns_a_list_is_refused(inputs: int, create_graph: bool) -> None:
+    # NOTE: a list would be taken as one gradient of the wrong shape: (1, 2) for a (2,) input
+    xs = [Variable(np.ones(2)) for _ in range(inputs)]
+    y = _ListVjp()(*xs)
+    with pytest.raises(TypeError, match=r"_ListVjp.vjp must return a tuple of gradients, not a"):
+        y.backward(create_graph=create_graph)
 
 
 def test_none_gradient_means_no_contribution() -> None:
