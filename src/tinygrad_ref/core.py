@@ -1328,7 +1328,8 @@ def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
     output that begins there: each one's input gets its whole gradient from it, which goes to
     the next one as it is, without the dict ``grads`` or the heap. Returns the function it
     stopped at, to run as any other (its output's gradient in ``grads``), or ``None`` at the
-    end of the pass (a leaf's gradient left in ``grads``)."""
+    end of the pass: at a leaf (its gradient left in ``grads``), at a constant, or where a
+    rule gave no gradient (``None``)."""
     y: Variable | None = None
     gy: Any = None
     while True:
