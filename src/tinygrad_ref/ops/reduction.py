@@ -95,7 +95,7 @@ class Mean(Reduction):
     reduce = staticmethod(np.mean)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        count: int = math.prod(x.shape[a] for a in normalize_axes(self.axis, x.shape))
+        count = _count(x.shape, self.axis)
         return _divided_by_count(_spread(gy, x, self.axis, self.keepdims), count)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
@@ -212,7 +212,7 @@ class Var(Reduction):
 
     def _slope(self, x: Tensor) -> Tensor:
         """``d var / d x = 2 (x - mean) / (count - ddof)``."""
-        return _deviations(x, self.axis) * (2 / (_count(x, self.axis) - self.ddof))
+        return _deviations(x, self.axis) * (2 / (_count(x.shape, self.axis) - self.ddof))
 
 
 class Std(Var):
@@ -245,7 +245,7 @@ class Std(Var):
         axes = normalize_axes(self.axis, x.shape)
         values = _values(x)
         zero = np.max(values, axis=axes, keepdims=True) == np.min(values, axis=axes, keepdims=True)
-        count = _count(x, self.axis) - self.ddof
+        count = _count(x.shape, self.axis) - self.ddof
         centered = _deviations(x, self.axis, wide=True)
         # NOTE: scaled by a power of two per slice (the slope does not change), so that the
         # squares of tiny deviations do not underflow; 1 in the slices masked out, so that no
@@ -273,7 +273,7 @@ def _product(x: Array, axes: tuple[int, ...], keepdims: bool) -> Array:
     if x.dtype.kind != "f" or x.size == 0 or _within_range(x, axes):
         return y
     rest = tuple(a for a in range(x.ndim) if a not in axes)
-    rows = np.transpose(x, (*rest, *axes)).reshape(*(x.shape[a] for a in rest), _count(x, axes))
+    rows = np.transpose(x, (*rest, *axes)).reshape(*(x.shape[a] for a in rest), -1)
     mantissas, exponent = np.frexp(rows.astype(np.promote_types(x.dtype, np.float64)))
     scale = np.sum(exponent, axis=-1, dtype=np.int64)
     product = np.ones(rows.shape[:-1], dtype=mantissas.dtype)
@@ -300,7 +300,8 @@ def _within_range(x: Array, axes: tuple[int, ...]) -> bool:
         return False
     info = np.finfo(x.dtype)
     low, high = np.frexp(np.array([present.min(), present.max()]))[1]
-    if _count(x, axes) * (low - 1) > info.minexp and _count(x, axes) * high < info.maxexp:
+    count = _count(x.shape, axes)
+    if count * (low - 1) > info.minexp and count * high < info.maxexp:
         return True
     with np.errstate(divide="ignore"):
         logs = np.log2(magnitudes, where=magnitudes != 0, out=np.zeros(x.shape))
@@ -315,9 +316,9 @@ _MANTISSAS_AT_ONCE = 512
 exponent out again: ``2 ** -512`` is far from float64's underflow."""
 
 
-def _count(x: Tensor, axis: Axis) -> int:
-    """How many elements of ``x`` a reduction over ``axis`` takes together."""
-    return math.prod(x.shape[a] for a in normalize_axes(axis, x.shape))
+def _count(shape: tuple[int, ...], axis: Axis) -> int:
+    """How many elements of an operand of ``shape`` a reduction over ``axis`` takes together."""
+    return math.prod(shape[a] for a in normalize_axes(axis, shape))
 
 
 def _deviations(x: Tensor, axis: Axis, wide: bool = False) -> Tensor:
@@ -588,7 +589,7 @@ def _moment_case(sampler: Sampler) -> Case:
     1), given as ``ddof`` or as ``correction``."""
     case = reduction_case(sampler)
     shape = case.shapes[0]
-    count = math.prod(shape[a] for a in normalize_axes(case.params["axis"], shape))
+    count = _count(shape, case.params["axis"])
     ddof = sampler.choice([0, 1, 0.5, count - 1]) if count > 1 else 0
     name = "correction" if sampler.boolean() else "ddof"
     return Case(case.shapes, {**case.params, name: ddof})
@@ -607,7 +608,7 @@ def _product_case(sampler: Sampler) -> Case:
     """:func:`empty_slices_case`, its operand's magnitudes bounded as :func:`_in_range` does."""
     case = empty_slices_case(sampler)
     shape = case.shapes[0]
-    return _in_range(case, math.prod(shape[a] for a in normalize_axes(case.params["axis"], shape)))
+    return _in_range(case, _count(shape, case.params["axis"]))
 
 
 def _cumulative_product_case(sampler: Sampler) -> Case:

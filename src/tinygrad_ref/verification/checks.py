@@ -782,8 +782,10 @@ def _precision(side: _Side, number: int, setting: _Setting, terms: Float64Array)
         )
         return Mismatch(_where(i, k, name), kind, value, exact, tolerance, detail, i, k)
 
-    beyond, flagged = _beyond_range(side, number, terms)
+    beyond = _beyond_range(side, number, terms)
     judged = ~_unjudged(side, number, None) & ~beyond
+    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}"
+    flagged = [Flagged(_where(i, k, name), reason) for k in _indices(beyond)]
     a, a64 = side.plain[number], side.precise[number]
     allowed = setting.multiple * _rounding(dtype, terms)
     report = _compare(a, a64, allowed, describe, judged=judged)
@@ -796,19 +798,12 @@ def _precision(side: _Side, number: int, setting: _Setting, terms: Float64Array)
     )
 
 
-def _beyond_range(
-    side: _Side, number: int, terms: Float64Array
-) -> tuple[npt.NDArray[np.bool_], list[Flagged]]:
+def _beyond_range(side: _Side, number: int, terms: Float64Array) -> npt.NDArray[np.bool_]:
     """Where input ``number``'s float64 gradient, or the terms it sums, pass the largest number
     of its working dtype, which overflows there whatever the rule (``inf``, or ``nan`` where
-    infinities meet): the checks in that dtype leave those elements out, and name them."""
-    dtype = side.dtypes[number]
-    top = float(np.finfo(dtype).max)
-    beyond = (np.abs(side.precise[number]) > top) | (terms > top)
-    i = list(side.objective.variables)[number]
-    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}"
-    flagged = [Flagged(_where(i, k, side.names[number]), reason) for k in _indices(beyond)]
-    return np.asarray(beyond), flagged
+    infinities meet): the checks in that dtype leave those elements out."""
+    top = float(np.finfo(side.dtypes[number]).max)
+    return np.asarray((np.abs(side.precise[number]) > top) | (terms > top))
 
 
 def _recorded(side: _Side, multiple: float, terms: list[Float64Array]) -> GradcheckReport:
@@ -842,7 +837,7 @@ def _recorded(side: _Side, multiple: float, terms: list[Float64Array]) -> Gradch
             return Mismatch(where, "recorded", value, other, tolerance, detail, i, k)
 
         # NOTE: the elements beyond the working dtype's range are named by the precision check
-        judged = ~_unjudged(side, number, None) & ~_beyond_range(side, number, t)[0]
+        judged = ~_unjudged(side, number, None) & ~_beyond_range(side, number, t)
         allowed = multiple * _rounding(dtype, t)
         checked = _compare(r, p, allowed, describe, judged=judged)
         resolution = _resolution(r, p, allowed, judged, allowed)
