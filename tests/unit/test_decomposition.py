@@ -10,6 +10,8 @@ import pytest
 
 from tinygrad_ref import Variable, grad, gradgradcheck, jvp
 from tinygrad_ref.ops import EighResult, eigh, eigh_probe, eigvalsh, svd, svd_probe, svdvals
+from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.verification.strategies import Example, check_forward_example
 
 RNG = np.random.default_rng(24)
 npa: Any = np
@@ -191,3 +193,15 @@ def test_forward_over_reverse_through_an_output_left_unused(used: int) -> None:
     np.testing.assert_allclose(
         np.asarray(jvp(values, (a,), (t,))[1]), np.asarray(reverse_values), atol=1e-10
     )
+
+
+def test_float32_tangents_are_judged_with_the_rounding_of_the_vectors() -> None:
+    """LAPACK's float32 eigenvectors are off by about ``eps |A| / gap`` in every element, so
+    an element 0 in exact arithmetic (here the coupling of the third vector to the fourth
+    row, through ``-1e-28``) carries that error into the tangents; a probe element whose own
+    terms were 1e-24 was judged to 7.7e-30 and missed by 1.3e-25 (a random example of the
+    property suite, at operands of 2**-42)."""
+    t = 2.0**-42
+    a = np.diag([t, 2 * t, 2 * t, 2 * t, 3 * t]).astype(np.float32)
+    a[3, 1], a[3, 2] = 2 * t, -1.009742e-28
+    check_forward_example(Example(REGISTRY["eigh"], (Variable(a),), {"UPLO": "L"}))

@@ -25,18 +25,19 @@ from tinygrad_ref import (
     tanh,
 )
 from tinygrad_ref.core import Tensor
-from tinygrad_ref.ops import Cos
+from tinygrad_ref.ops import Cos, solve
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.verification import oracle
 from tinygrad_ref.verification.checks import check_second_gradients
 from tinygrad_ref.verification.oracle import (
+    numerical_directional,
     numerical_estimates,
     numerical_grad,
     numerical_jacobian,
     oracle_reach,
     variation_scale,
 )
-from tinygrad_ref.verification.strategies import Example, check_example
+from tinygrad_ref.verification.strategies import Example, check_example, check_forward_example
 
 MODES = [pytest.param(False, id="full"), pytest.param(True, id="fast")]
 RNG = np.random.default_rng(2026)
@@ -486,3 +487,25 @@ def test_an_output_weighed_by_zero_adds_nothing_even_where_its_estimate_failed()
         0.2,
         0.0,
     )
+
+
+def test_the_complex_step_claims_no_bound_where_its_imaginary_parts_underflow() -> None:
+    """``solve`` with a right-hand side of float64's least normal numbers: along tangents of
+    3.6e-304 the complex step's imaginary parts (1e-20 times them) round to subnormals inside
+    LAPACK, and it gave 1.2e-302 for a derivative of 7.1e-307, beyond its bound."""
+    a = np.array([[0.0, 0.25, 0.0], [0.125, 0.25, 0.25], [0.25, 0.25, 0.75]])
+    b = np.full(3, np.finfo(np.float64).smallest_normal)
+    tangents = [np.full((3, 3), 0.25), np.full(3, 2.0**-1007)]
+    exact = np.linalg.solve(a, tangents[1] - tangents[0] @ np.linalg.solve(a, b))
+    spec = REGISTRY["solve"]
+    estimate = numerical_directional(spec.reference, [a, b], tangents, method="complex")
+    assert np.all(np.isinf(estimate.error))
+    richardson = numerical_directional(solve, [a, b], tangents)
+    assert np.all(np.abs(richardson.value - exact) <= richardson.error)
+    # NOTE: tangents far from underflow keep the complex step and its bound
+    normal = numerical_directional(
+        spec.reference, [a, np.ones(3)], [tangents[0], np.ones(3)], method="complex"
+    )
+    assert np.all(np.isfinite(normal.error))
+    for dtype in (np.float32, np.float64):
+        check_forward_example(Example(spec, (Variable(a.astype(dtype)), Variable(b)), {}))

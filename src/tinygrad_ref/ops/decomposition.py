@@ -167,6 +167,23 @@ class Eigh(Function):
         m = _swap_last(v) @ _read(tx, self.uplo) @ v
         return _diagonal(m), v @ (_gaps(w, False) * m)
 
+    def jvp_terms(self, tx: Array, x: Array, w: Array, v: Array) -> tuple[Array, Array]:
+        """The magnitude of the tangents' terms: the rule run on magnitudes, with the rounding
+        of the eigenvectors it reads. LAPACK's are those of a matrix off by ``eps |A|`` in
+        every element (``|A|`` the largest eigenvalue's magnitude), so off by the jvp along
+        that perturbation, up to ``eps |A| / gap``: an element 0 in exact arithmetic is that
+        large in float32, and reaches tangents whose own terms are small."""
+        a = np.abs(v)
+        gaps = np.abs(np.asarray(_gaps(w, False)))
+        columns = a.sum(axis=-2)
+        scale = np.max(np.abs(w), axis=-1)[..., None, None]
+        rounding = scale * a @ (gaps * (columns[..., :, None] * columns[..., None, :]))
+        read = np.asarray(_read(tx, self.uplo))
+        exact = np.swapaxes(a, -1, -2) @ read @ a
+        cross = np.swapaxes(rounding, -1, -2) @ read @ a
+        m = exact + cross + np.swapaxes(cross, -1, -2)
+        return np.diagonal(m, axis1=-2, axis2=-1), a @ (gaps * m) + rounding @ (gaps * exact)
+
 
 class Eigvalsh(Function):
     """``np.linalg.eigvalsh(x, UPLO)``: the eigenvalues alone, ascending. At a repeated
