@@ -30,6 +30,7 @@ from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.verification import oracle
 from tinygrad_ref.verification.checks import check_second_gradients
 from tinygrad_ref.verification.oracle import (
+    ComplexStepUnderflowError,
     numerical_directional,
     numerical_estimates,
     numerical_grad,
@@ -489,17 +490,19 @@ def test_an_output_weighed_by_zero_adds_nothing_even_where_its_estimate_failed()
     )
 
 
-def test_the_complex_step_claims_no_bound_where_its_imaginary_parts_underflow() -> None:
+def test_the_complex_step_refuses_where_its_imaginary_parts_underflow() -> None:
     """``solve`` with a right-hand side of float64's least normal numbers: along tangents of
     3.6e-304 the complex step's imaginary parts (1e-20 times them) round to subnormals inside
-    LAPACK, and it gave 1.2e-302 for a derivative of 7.1e-307, beyond its bound."""
+    LAPACK, and it gave 1.2e-302 for a derivative of 7.1e-307, beyond its bound; along single
+    elements of a matrix, at a right-hand side of 1.6e-297, outputs' imaginary parts of
+    1e-316 made a derivative 2.1e-7 off. The checks take Richardson there."""
     a = np.array([[0.0, 0.25, 0.0], [0.125, 0.25, 0.25], [0.25, 0.25, 0.75]])
     b = np.full(3, np.finfo(np.float64).smallest_normal)
     tangents = [np.full((3, 3), 0.25), np.full(3, 2.0**-1007)]
     exact = np.linalg.solve(a, tangents[1] - tangents[0] @ np.linalg.solve(a, b))
     spec = REGISTRY["solve"]
-    estimate = numerical_directional(spec.reference, [a, b], tangents, method="complex")
-    assert np.all(np.isinf(estimate.error))
+    with pytest.raises(ComplexStepUnderflowError, match="imaginary part of an output is 1.98e-323"):
+        numerical_directional(spec.reference, [a, b], tangents, method="complex")
     richardson = numerical_directional(solve, [a, b], tangents)
     assert np.all(np.abs(richardson.value - exact) <= richardson.error)
     # NOTE: tangents far from underflow keep the complex step and its bound
@@ -509,3 +512,30 @@ def test_the_complex_step_claims_no_bound_where_its_imaginary_parts_underflow() 
     assert np.all(np.isfinite(normal.error))
     for dtype in (np.float32, np.float64):
         check_forward_example(Example(spec, (Variable(a.astype(dtype)), Variable(b)), {}))
+    # NOTE: a float32 stack (its second matrix failed) and a right-hand side of 1.6e-297
+    t = 0.1337728649377823
+    matrices = np.array(
+        [
+            [
+                [0.062437500804662704, t, -0.5153092741966248, 0.4194873571395874],
+                [0.1933264583349228, -0.12161130458116531, t, t],
+                [t, 0.0, 0.015625, t],
+                [t, 0.0, t, 0.5789936780929565],
+            ],
+            [
+                [0.604733407497406, -0.3353864550590515, t, 0.20231710374355316],
+                [-0.607441782951355, t, 0.5530344247817993, t],
+                [t, -0.4837222695350647, t, t],
+                [t, t, t, 0.046875],
+            ],
+        ],
+        dtype=np.float32,
+    )
+    rhs = np.array([1.575670163306404e-297, 0.0, -1.9113238906945924e-303, 0.0])
+    with pytest.raises(ComplexStepUnderflowError, match="imaginary part of an output"):
+        numerical_grad(spec.reference, Variable(matrices), Variable(rhs), method="complex")
+    report = check_gradients(
+        solve, Variable(matrices), Variable(rhs), method="complex", reference=spec.reference
+    )
+    assert report.failure is None
+    assert report.oracle == "Richardson"

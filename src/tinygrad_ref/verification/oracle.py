@@ -774,6 +774,10 @@ def _inside_domain(central: Central) -> Central:
     return inside
 
 
+class ComplexStepUnderflowError(ValueError):
+    """The complex step cannot bound its error: an imaginary part would underflow."""
+
+
 @dataclass(frozen=True)
 class _Column:
     """The oracle's derivatives of every output with respect to one element (or along one
@@ -1028,14 +1032,33 @@ def _complex_estimate(
     the step ``h`` to ``2 h``, counted three times over (for the higher orders, and the rounding
     of that change). It is far below rounding unless the first derivative is: along a tangent
     of ones, ``prod([0, 0, 0])``'s estimate is all truncation, ``-h**2`` where the derivative
-    is 0."""
-    derivative, doubled = (_imaginary_slope(objective, stepped(s), s) for s in (h, RATIO * h))
+    is 0.
+
+    Raises :class:`ComplexStepUnderflowError` where an imaginary step of an input, or an
+    output's imaginary part ``h * derivative`` (not 0), is below :data:`LEAST_SCALE`: there
+    the rounding to subnormal numbers inside the function, which no bound counts, may exceed
+    the one of its result (``solve`` with a right-hand side of float64's least normal numbers,
+    along tangents of 3.6e-304, gave 1.2e-302 for a derivative of 7.1e-307; along single
+    elements, at a right-hand side of 1.6e-297, a derivative 2.1e-7 off)."""
+    points = stepped(h)
+    derivative = _imaginary_slope(objective, points, h)
+    doubled = _imaginary_slope(objective, stepped(RATIO * h), RATIO * h)
     with np.errstate(all="ignore"):
         truncation = np.abs(doubled - derivative)
+        imaginary = np.abs(h * derivative)
     truncation = np.where(np.isnan(truncation), np.inf, truncation)
-    # NOTE: h * derivative may have underflowed: then the spacing of subnormals bounds it
+    # NOTE: h * derivative may have underflowed to 0: then the spacing of subnormals bounds it
     subnormal = float(np.finfo(np.float64).smallest_subnormal)
     noise = NOISE_ULPS * (EPS64 * np.abs(derivative) + subnormal / h)
+    steps = np.concatenate([np.abs(np.ravel(np.imag(p))) for p in points])
+    for what, parts in (("an input's step", steps), ("an output", imaginary)):
+        least = float(np.min(parts[parts > 0], initial=np.inf))
+        if least < LEAST_SCALE:
+            raise ComplexStepUnderflowError(
+                f"the complex step's imaginary part of {what} is {least:.3g}, below "
+                f"{LEAST_SCALE:.3g}: its rounding to subnormal numbers has no bound here "
+                '(method="richardson" steps on real numbers)'
+            )
     zero = np.zeros(derivative.shape)
     return _Column(derivative, truncation, noise, zero, h, derivative != 0, safety=1.0)
 
@@ -1227,8 +1250,8 @@ def numerical_directional(
     a bound on each one's error: the oracle of :func:`numerical_estimates` in the one variable
     ``s``, whose steps move each input by a step of ``s`` times its tangent. With
     ``method="complex"``, ``fn`` takes NumPy arrays (complex ones), as there, and an element
-    whose imaginary parts would leave the normal range gets an infinite bound (tangents or
-    derivatives within about 1e-272 of underflow: use Richardson there). ``floor``: the
+    raises :class:`ComplexStepUnderflowError` where an imaginary part would leave the normal
+    range (see :func:`_complex_estimate`). ``floor``: the
     least magnitude of the terms each output is computed from, when larger than the outputs
     (an ``fn`` that is itself a derivative, whose terms may cancel): every evaluation may carry
     :data:`NOISE_ULPS` of its rounding errors besides the noise measured. Without ``noise``, the
@@ -1269,28 +1292,7 @@ def numerical_directional(
         along, [start], 0, raw=method == "complex", along_direction=True, far=far, floor=floor
     )
     (estimate,) = _per_element(objective, None, method, weighted=False, noise=noise)
-    if method == "complex":
-        return _unbounded_where_underflowing(estimate, directions)
     return estimate
-
-
-def _unbounded_where_underflowing(
-    estimate: Estimate, directions: Sequence[Float64Array | None]
-) -> Estimate:
-    """The complex step along ``directions`` with an infinite error bound where its imaginary
-    parts leave the normal range: an imaginary step of an input (``COMPLEX_STEP`` times a
-    tangent's element) or an output's (``COMPLEX_STEP`` times its derivative) below
-    :data:`LEAST_SCALE`. There the rounding to subnormal numbers inside the function, which no
-    bound counts, may exceed the one of its result: ``solve`` of a well-conditioned matrix and
-    a right-hand side of float64's least normal numbers, along tangents of 3.6e-304, gave
-    1.2e-302 for a derivative of 7.1e-307."""
-    with np.errstate(over="ignore"):
-        inputs = [COMPLEX_STEP * np.abs(v[v != 0]) for v in directions if v is not None]
-        outputs = COMPLEX_STEP * np.abs(estimate.value)
-    if any(np.any(step < LEAST_SCALE) for step in inputs):
-        return replace(estimate, error=np.full(estimate.error.shape, np.inf))
-    underflowing = (outputs > 0) & (outputs < LEAST_SCALE)
-    return replace(estimate, error=np.where(underflowing, np.inf, estimate.error))
 
 
 def _one_element(objective: _Objective, number: int, index: tuple[int, ...]) -> float:
