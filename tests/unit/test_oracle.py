@@ -38,7 +38,13 @@ from tinygrad_ref.verification.oracle import (
     oracle_reach,
     variation_scale,
 )
-from tinygrad_ref.verification.strategies import Example, check_example, check_forward_example
+from tinygrad_ref.verification.strategies import (
+    Example,
+    check_directional,
+    check_example,
+    check_forward_example,
+    check_hessian,
+)
 
 MODES = [pytest.param(False, id="full"), pytest.param(True, id="fast")]
 RNG = np.random.default_rng(2026)
@@ -454,16 +460,17 @@ def test_a_forward_check_measures_the_noise_where_the_quick_bound_fails() -> Non
     quick, measured = estimate(False), estimate(True)
     calls.clear()
     rounding = np.zeros(1)
+    one = np.ones(1)  # NOTE: the function's value at the point: a normal number
     # NOTE: inside the bound with the noise measured, outside the one without
     within = measured.value + (quick.error + measured.error) / 2
-    assert _against_oracle(example, within, estimate, rounding, "the oracle").margin <= 1
+    assert _against_oracle(example, within, estimate, rounding, "the oracle", one).margin <= 1
     assert calls == [False, True]
     calls.clear()
-    assert _against_oracle(example, quick.value, estimate, rounding, "the oracle").margin <= 1
+    assert _against_oracle(example, quick.value, estimate, rounding, "the oracle", one).margin <= 1
     assert calls == [False]
     with pytest.raises(GradcheckError, match="the oracle gives"):
         _against_oracle(
-            example, measured.value + 2 * measured.error, estimate, rounding, "the oracle"
+            example, measured.value + 2 * measured.error, estimate, rounding, "the oracle", one
         )
 
 
@@ -501,7 +508,7 @@ def test_the_complex_step_refuses_where_its_imaginary_parts_underflow() -> None:
     tangents = [np.full((3, 3), 0.25), np.full(3, 2.0**-1007)]
     exact = np.linalg.solve(a, tangents[1] - tangents[0] @ np.linalg.solve(a, b))
     spec = REGISTRY["solve"]
-    with pytest.raises(ComplexStepUnderflowError, match="imaginary part of an output is 1.98e-323"):
+    with pytest.raises(ComplexStepUnderflowError, match="imaginary part of an input's step"):
         numerical_directional(spec.reference, [a, b], tangents, method="complex")
     richardson = numerical_directional(solve, [a, b], tangents)
     assert np.all(np.abs(richardson.value - exact) <= richardson.error)
@@ -539,3 +546,38 @@ def test_the_complex_step_refuses_where_its_imaginary_parts_underflow() -> None:
     )
     assert report.failure is None
     assert report.oracle == "Richardson"
+
+
+def test_outputs_computed_on_subnormal_numbers_are_reported_not_judged() -> None:
+    """``solve`` at a right-hand side of 1e-312: its gradient by the matrix is subnormal, up to
+    416 of their spacings off through LAPACK (against mpmath), and the oracle's derivative of
+    it 1.1e-11 off (forward over reverse was 3e-16 off), beyond the oracle's bound of a few
+    roundings of each output: those outputs are reported unresolved."""
+    t = 0.1337890625
+    matrices = np.array(
+        [
+            [
+                [t, t, -0.51513671875, 0.41943359375],
+                [0.193359375, -0.12158203125, 0.0625, t],
+                [t, 0.0, 0.015625, t],
+                [t, 0.0, t, 0.5791015625],
+            ],
+            [
+                [0.6044921875, -0.33544921875, t, 0.2021484375],
+                [-0.607421875, t, 0.55322265625, t],
+                [t, -0.48388671875, t, t],
+                [t, t, t, 0.046875],
+            ],
+        ],
+        dtype=np.float32,
+    )[None]
+    rhs = np.array(
+        [2.34302912697e-312, 3.395193265544e-312, 3.33529645748e-312, -3.3938728116e-314]
+    )
+    example = Example(REGISTRY["solve"], (Variable(matrices), Variable(rhs)), {})
+    check_hessian(example)
+    report = check_directional(example)
+    assert report.unresolved_count == 8
+    assert {str(f) for f in report.unresolved} == {
+        f"output index {(0, k, i)}: subnormal" for k in range(2) for i in range(4)
+    }

@@ -1045,22 +1045,28 @@ def _complex_estimate(
     doubled = _imaginary_slope(objective, stepped(RATIO * h), RATIO * h)
     with np.errstate(all="ignore"):
         truncation = np.abs(doubled - derivative)
-        imaginary = np.abs(h * derivative)
     truncation = np.where(np.isnan(truncation), np.inf, truncation)
     # NOTE: h * derivative may have underflowed to 0: then the spacing of subnormals bounds it
     subnormal = float(np.finfo(np.float64).smallest_subnormal)
     noise = NOISE_ULPS * (EPS64 * np.abs(derivative) + subnormal / h)
-    steps = np.concatenate([np.abs(np.ravel(np.imag(p))) for p in points])
-    for what, parts in (("an input's step", steps), ("an output", imaginary)):
-        least = float(np.min(parts[parts > 0], initial=np.inf))
-        if least < LEAST_SCALE:
-            raise ComplexStepUnderflowError(
-                f"the complex step's imaginary part of {what} is {least:.3g}, below "
-                f"{LEAST_SCALE:.3g}: its rounding to subnormal numbers has no bound here "
-                '(method="richardson" steps on real numbers)'
-            )
+    _refuse_underflow("an input's step", np.concatenate([np.ravel(np.imag(p)) for p in points]))
+    _refuse_underflow("an output", derivative, h)
     zero = np.zeros(derivative.shape)
     return _Column(derivative, truncation, noise, zero, h, derivative != 0, safety=1.0)
+
+
+def _refuse_underflow(what: str, parts: npt.NDArray[Any], factor: float = 1.0) -> None:
+    """Raise :class:`ComplexStepUnderflowError` if ``factor`` times a nonzero element of
+    ``parts``, an imaginary part, is below :data:`LEAST_SCALE` (see :func:`_complex_estimate`;
+    compared before the product can underflow to 0)."""
+    magnitudes = np.abs(parts)
+    least = float(np.min(magnitudes[magnitudes > 0], initial=np.inf))
+    if least < LEAST_SCALE / factor:
+        raise ComplexStepUnderflowError(
+            f"the complex step's imaginary part of {what} ({factor:g} times {least:.3g}) is "
+            f"below {LEAST_SCALE:.3g}: its rounding to subnormal numbers has no bound here "
+            '(method="richardson" steps on real numbers)'
+        )
 
 
 def _imaginary_slope(
@@ -1274,6 +1280,12 @@ def numerical_directional(
         ]
         return fn(*moved)
 
+    if method == "complex":
+        _refuse_underflow(
+            "an input's step",
+            np.concatenate([np.ravel(v) for v in directions if v is not None]),
+            COMPLEX_STEP,
+        )
     start = Variable(np.array(1.0))
     # NOTE: far probes move the elements by their arrays' scale: the one of the longest
     # tangent, and then the one of the shortest, however short it is
