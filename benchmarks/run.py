@@ -407,6 +407,14 @@ def deep_forward(sizes: list[int], repeat: int) -> dict[str, dict[int, float]]:
     _, peak = traced_peak(build)
     results["bytes per node"] = {nodes: peak / nodes}
     print(f"memory per node: {peak / nodes:.0f} bytes (tracemalloc peak of {nodes:,} nodes)")
+    # NOTE: what a full collection scans: the objects the cycle collector tracks per node
+    gc.collect()
+    before = len(gc.get_objects())
+    y = build()
+    tracked = (len(gc.get_objects()) - before) / nodes
+    del y
+    results["tracked objects per node"] = {nodes: tracked}
+    print(f"objects the cycle collector tracks per node: {tracked:.2f} (gc.get_objects())")
     return results
 
 

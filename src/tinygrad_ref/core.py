@@ -617,9 +617,12 @@ class Function:
     An instance is one node of the graph and can be called only once while recording.
     """
 
-    __slots__ = ("__weakref__", "_outputs", "generation", "inputs", "output_values")
+    __slots__ = ("__weakref__", "_inputs", "_outputs", "generation", "output_values")
 
-    inputs: list[Variable]
+    _inputs: Variable | list[Variable]
+    """What :attr:`inputs` holds: a function of one input keeps that Variable here, and the
+    list is made when it is first read (a node is then one object fewer for the cycle
+    collector to scan). Unset until the call is recorded."""
     _outputs: weakref.ref[Variable] | list[weakref.ref[Variable]] | None
     """What :attr:`outputs` holds: a function of one output keeps its one weakref here, and
     the list is made when it is first read (a node is 64 bytes smaller). ``None`` until the
@@ -672,6 +675,23 @@ class Function:
         self._outputs = None
 
     @property
+    def inputs(self) -> list[Variable]:
+        """The input Variables, once the call is recorded."""
+        try:
+            inputs = self._inputs
+        except AttributeError:
+            raise AttributeError(
+                f"this {type(self).__name__} has no inputs: it is not a node of a graph yet"
+            ) from None
+        if not isinstance(inputs, list):
+            inputs = self._inputs = [inputs]
+        return inputs
+
+    @inputs.setter
+    def inputs(self, xs: list[Variable]) -> None:
+        self._inputs = xs if type(xs) is list else list(xs)
+
+    @property
     def outputs(self) -> list[weakref.ref[Variable]]:
         """A ``weakref`` to each output, once the call is recorded."""
         # NOTE: getattr: an op whose __init__ skips Function's has no _outputs until called
@@ -710,12 +730,14 @@ class Function:
     def __call__(self, *inputs: Operand) -> Variable: ...
     def __call__(self, *inputs: Operand) -> Variable | tuple[Variable, ...]:
         if len(inputs) == 1:  # NOTE: one input spelled out, the common case
-            x = inputs[0]
-            if type(x) is not Variable and type(x) is not _Constant:
-                x = _as_input(x, inputs)
+            operand = inputs[0]
+            if type(operand) is Variable or type(operand) is _Constant:
+                x = operand
+            else:
+                x = _as_input(operand, inputs)
             if x.data is None:
                 raise ValueError(f"{x!r} is empty; give it data before using it")
-            xs = [x]
+            xs: list[Variable] | None = None  # NOTE: a recorded node keeps x without a list
             generation = x.generation
             y = self.forward(x.data)
         else:
@@ -737,11 +759,11 @@ class Function:
             if isinstance(y, np.floating):
                 y = y.__array__()  # NOTE: its 0-d array, faster than np.asarray's dispatch
             elif type(y) is tuple and len(y) != 1:
-                return self._several(y, xs, generation)
+                return self._several(y, [x] if xs is None else xs, generation)
             else:
                 y = _as_output(y[0] if type(y) is tuple else y, self)
         if _active_traces:
-            return _traced_call(self, xs, y, generation)
+            return _traced_call(self, [x] if xs is None else xs, y, generation)
         # NOTE: _new_variable spelled out: a call costs as much as the rest of this
         output = object.__new__(Variable)
         output.data = y
@@ -756,7 +778,7 @@ class Function:
             if recorded is not None:
                 _refuse_a_second_call(self)
             self.generation = generation
-            self.inputs = xs
+            self._inputs = x if xs is None else xs
             self._outputs = weakref.ref(output)
             output.creator = self
             output.generation = generation + 1
@@ -786,7 +808,8 @@ class Function:
         """Make this call a node of the graph: its inputs ``xs``, its ``outputs``."""
         if getattr(self, "_outputs", None) is not None:
             _refuse_a_second_call(self)
-        self.generation, self.inputs = generation, xs
+        self.generation = generation
+        self._inputs = xs[0] if len(xs) == 1 else xs
         if len(outputs) > 1:
             self.output_values = tuple(y.data for y in outputs)
             self._outputs = [weakref.ref(y) for y in outputs]
@@ -807,7 +830,8 @@ class Function:
         """Whether the reverse pass uses a gradient for input ``i``: every input but a constant
         (an operand given as a number or an array, never differentiated). A ``vjp`` may return
         ``None`` for the others instead of computing their gradient."""
-        return type(self.inputs[i]) is not _Constant
+        inputs = self._inputs
+        return type(inputs[i] if type(inputs) is list else [inputs][i]) is not _Constant
 
     @overload
     def apply(self, x: Array) -> Array: ...
@@ -1256,7 +1280,8 @@ def _backpropagate(
             bucket, pending = (pending,), None
         alone = len(bucket) == 1
         for f in bucket:
-            inputs = f.inputs
+            xs = f._inputs
+            inputs: Sequence[Variable] = xs if isinstance(xs, list) else (xs,)
             outputs = f._outputs
             if isinstance(outputs, list) and len(outputs) > 1:
                 if f in done:  # NOTE: queued once for each output that got a gradient
@@ -1334,8 +1359,9 @@ def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
     gy: Any = None
     while True:
         ref = f._outputs
-        inputs = f.inputs
-        if type(ref) is not weakref.ref or len(inputs) != 1 or not f.uses_vjp:
+        xs = f._inputs
+        x = xs if not isinstance(xs, list) else xs[0] if len(xs) == 1 else None
+        if type(ref) is not weakref.ref or x is None or not f.uses_vjp:
             if y is not None:
                 grads[y] = gy
             return f
@@ -1344,7 +1370,6 @@ def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
             assert y is not None  # NOTE: alive: it is a key of `grads`.
             gy = grads.pop(y)
         y.grad = None  # NOTE: also one kept by an earlier pass, as DeZero does
-        x = inputs[0]
         gx = f.vjp(gy, x.data, y.data)
         if type(gx) is tuple:
             if len(gx) != 1:

@@ -115,12 +115,18 @@ def test_any_function_called_twice_raises_and_has_outputs_only_once_recorded(
     f = make()
     with pytest.raises(AttributeError, match="has no outputs: it is not a node of a graph yet"):
         f.outputs  # noqa: B018
+    with pytest.raises(AttributeError, match="has no inputs: it is not a node of a graph yet"):
+        f.inputs  # noqa: B018
     with tg.no_grad():
         f(Variable(3.0))  # NOTE: not recorded, so it may be called again
-    y = f(Variable(2.0))
+    x = Variable(2.0)
+    y = f(x)
     assert f.outputs[0]() is y
     assert f.outputs is f.outputs
     assert len(f.outputs) == 1
+    assert f.inputs == [x]
+    assert f.inputs is f.inputs
+    assert f.inputs[0] is x
     with pytest.raises(RuntimeError, match="instance is already a node of a graph"):
         f(Variable(3.0))
 

@@ -102,7 +102,9 @@ def test_a_chain_stops_where_nothing_is_differentiated_and_clears_earlier_gradie
     assert b.grad is not None
     x.cleargrad()
     assert c.creator is not None
+    assert b.creator is not None
     c.creator.outputs  # noqa: B018 (read: the list is made, and the chain goes on through it)
+    b.creator.inputs  # noqa: B018 (the same for the list of inputs)
     c.backward()
     assert all(v.grad is None for v in (a, b))  # NOTE: cleared, as DeZero does
     np.testing.assert_array_equal(grad_of(x), [3.0, 3.0])
