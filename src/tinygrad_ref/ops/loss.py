@@ -126,7 +126,8 @@ class SoftmaxCrossEntropy(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         n, classes = x.shape
         if not isinstance(x, Variable):
-            return _softmax_less_one_hot(x, self.labels) * (gy / n)
+            g: Array = _softmax_less_one_hot(x, self.labels) * (gy / n)
+            return g
         one_hot: Array = np.eye(classes, dtype=x.dtype)[self.labels]
         # NOTE: softmax(x) - one_hot, with the label's p - 1 written as minus the other classes'
         # share, which does not cancel where p is near 1; the shift is a constant, as softmax
