@@ -41,8 +41,9 @@ def integer_labels(t: Operand, classes: int, what: str = "labels") -> Labels:
         if np.any(bad):
             raise ValueError(f"{what} must be integers; got {data[bad].flat[0]}")
     labels = data.astype(np.intp)
-    outside = (labels < 0) | (labels >= classes)
-    if np.any(outside):
+    # NOTE: seen as unsigned, a negative label exceeds every class: one pass checks both ends
+    if labels.size and labels.view(np.uintp).max() >= classes:
+        outside = (labels < 0) | (labels >= classes)
         raise ValueError(
             f"{what} must lie in [0, {classes}) for {classes} classes; got {labels[outside][0]}"
         )
