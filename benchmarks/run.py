@@ -188,6 +188,32 @@ def medians(
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+@contextlib.contextmanager
+def one_torch_thread(torch: Any) -> Iterator[None]:
+    """PyTorch (the module, or ``None``) on one thread in the body, as OPENBLAS_NUM_THREADS=1
+    gives NumPy: a second intra-op thread of PyTorch's spins, which CPU time counts (30x on
+    the small arrays of a hessian at n = 256, 20x on the MLP step)."""
+    threads = torch.get_num_threads() if torch is not None else 1
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)
+
+
+def timed_on_one_thread(
+    runs: dict[str, Callable[[], Any]], repeat: int, peers: list[Peer]
+) -> dict[str, float]:
+    """:func:`medians` in CPU time, PyTorch (if it is a peer) on one thread."""
+    torch: Any = None
+    if any(p.name == "torch" for p in peers):
+        import torch
+    with one_torch_thread(torch):
+        return medians(runs, repeat, CPU)
+
+
 def backward_time(peer: Peer, build: Callable[[], Any], create_graph: bool = False) -> float:
     """Seconds of the reverse pass alone over the graph ``build()`` returns."""
     y = build()
@@ -610,7 +636,7 @@ def large_arrays(peers: list[Peer], size: int, repeat: int) -> dict[str, float]:
         "numpy simplified": simplified,
     }
     runs |= {p.name: with_peer(p) for p in array_peers}
-    results = medians(runs, repeat, CPU)
+    results = timed_on_one_thread(runs, repeat, peers)
     peaks = {name: traced_peak(fn)[1] for name, fn in runs.items()}
     table = Table(
         f"large arrays: (a*b + c)/(a + 1) - c**2 on {size:,} float64 elements, forward + backward",
@@ -994,7 +1020,7 @@ def mlp_step(peers: list[Peer], batch: int, repeat: int) -> dict[str, float]:
         '(not of the data); "numpy by hand": the same step written in NumPy; "x read-only": '
         "the data marked read-only, which the graph holds without a copy. Median ms of CPU "
         "time (run with OPENBLAS_NUM_THREADS=1)",
-        medians(runs, repeat, CPU),
+        timed_on_one_thread(runs, repeat, peers),
         ("library", 26, 3),
     )
 
@@ -1316,19 +1342,11 @@ def forward_mode(
         "arrays": _jvp_large_arrays(torch, 10_000 if quick else 1_000_000, 3 * repeat),
         "hvp": _hvp_against_grad(torch, [10, 1000] if quick else [10, 100_000], 3 * repeat),
     }
-    # NOTE: one thread, as OPENBLAS_NUM_THREADS=1 gives NumPy: a second intra-op thread of
-    # PyTorch's spins and doubles its CPU time on these small arrays (30x at n = 256)
-    threads = torch.get_num_threads() if torch is not None else 1
-    if torch is not None:
-        torch.set_num_threads(1)
-    try:
+    with one_torch_thread(torch):
         results["hessian"] = _hessian_passes(torch, [4, 8] if quick else [8, 64, 256], 3 * repeat)
         results["jacobian"] = _jacobians(
             torch, 16 if quick else 256, [1, 4, 8] if quick else [1, 2, 4, 8, 16, 256], 3 * repeat
         )
-    finally:
-        if torch is not None:
-            torch.set_num_threads(threads)
     if torch is None:
         print(f"\ntorch.func (forward mode): {skipped.get('torch', 'skipped')}")
     return results
