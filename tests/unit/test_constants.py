@@ -243,17 +243,23 @@ def test_a_constant_used_under_no_grad_is_not_copied() -> None:
     assert peak < 1.5 * c.nbytes  # NOTE: the output alone, no copy of c
 
 
+def recorded_with_its_peak(operation: Any) -> tuple[Variable, int]:
+    """The Variable ``operation()`` records, and the peak memory it allocated."""
+    tracemalloc.start()
+    try:
+        y = operation()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert y.creator is not None
+    return y, peak
+
+
 def test_a_recorded_constant_is_copied_once() -> None:
     x = Variable(np.ones(1_000_000))
     c = np.full(1_000_000, 2.0)
     for operation in (lambda: c * x, lambda: x @ c, lambda: c - x):
-        tracemalloc.start()
-        try:
-            y = operation()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert y.creator is not None
+        _, peak = recorded_with_its_peak(operation)
         assert peak < 2.5 * c.nbytes  # NOTE: the output and one copy of c
 
 
@@ -262,13 +268,7 @@ def test_a_read_only_constant_is_held_without_a_copy() -> None:
     c = np.full(1_000_000, 2.0)
     c.flags.writeable = False
     for operation, slope in ((lambda: c * x, 2.0), (lambda: x @ c, 2.0), (lambda: c - x, -1.0)):
-        tracemalloc.start()
-        try:
-            y = operation()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert y.creator is not None
+        y, peak = recorded_with_its_peak(operation)
         assert peak < 1.5 * c.nbytes  # NOTE: the output alone, no copy of c
         y.sum().backward()
         np.testing.assert_array_equal(grad_of_array(x), np.full(c.shape, slope))
