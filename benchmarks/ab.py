@@ -236,12 +236,14 @@ def layer(batch: int) -> Workload:
     return workload
 
 
-def mlp(batch: int) -> Workload:
+def mlp(batch: int, read_only: bool = False) -> Workload:
     """One training step of a 784-100-10 MLP (``linear``, ``relu``, ``linear``,
-    ``softmax_cross_entropy``) on data ``x`` (``batch`` x 784, an ndarray constant), forward and
-    backward: the step of ``benchmarks/run.py``'s "mlp training step"."""
+    ``softmax_cross_entropy``) on data ``x`` (``batch`` x 784, an ndarray constant, read-only
+    if ``read_only``: held without a copy), forward and backward: the step of
+    ``benchmarks/run.py``'s "mlp training step"."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 784))
+    x.flags.writeable = not read_only
     t = rng.integers(0, 10, batch)
     params = (
         rng.standard_normal((784, 100)) * 0.05,
@@ -362,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
         (f"array constants, {size:,} float64", "ms", 1e3, array_constants(size)),
         (f"layer, batch {batch}: tanh(x @ W + b), x constant", "ms", 1e3, layer(batch)),
         (f"mlp step 784-100-10, batch {batch}", "ms", 1e3, mlp(batch)),
+        (f"mlp step 784-100-10, batch {batch}, x read-only", "ms", 1e3, mlp(batch, True)),
     ]
     for name, unit, scale, workload in workloads:
         if args.only not in name:

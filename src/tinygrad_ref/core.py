@@ -549,11 +549,28 @@ def _weak_dtype(inputs: tuple[Operand, ...]) -> np.dtype[Any]:
 def constant_data(x: npt.NDArray[Any] | np.generic) -> Array:
     """An array or NumPy scalar operand as the floating data of a constant. While a graph is
     recorded it is the graph's own copy, so that changing the caller's array afterwards changes
-    no gradient; under ``no_grad()`` nothing is recorded, so nothing is copied."""
+    no gradient, unless the array is read-only (see :func:`_read_only`); under ``no_grad()``
+    nothing is recorded, so nothing is copied."""
     data = _as_operand_data(x)
-    if Config.enable_backprop and isinstance(x, np.ndarray) and np.may_share_memory(data, x):
+    if (
+        Config.enable_backprop
+        and isinstance(x, np.ndarray)
+        and np.may_share_memory(data, x)
+        and not _read_only(x)
+    ):
         return data.copy()
     return data
+
+
+def _read_only(x: npt.NDArray[Any]) -> bool:
+    """Whether nothing can write into ``x`` through NumPy: neither it nor any array it is a
+    view of is writeable, and the memory they share belongs to one of them (or to ``bytes``)."""
+    array: object = x
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return array is None or type(array) is bytes
 
 
 def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:

@@ -61,6 +61,19 @@ def test_a_missing_peer_is_reported_as_skipped(tmp_path: Path) -> None:
         assert f"skipped: not installed ({peer})" in out
 
 
+def test_only_runs_the_workloads_it_names_and_refuses_an_unknown_one() -> None:
+    out = run_script("run.py", "--only", "large,mlp", "--peers", "none")
+    assert "## large arrays" in out
+    assert "## mlp training step" in out
+    assert "tinygrad_ref, x read-only" in out
+    assert "## scalar chain" not in out
+    assert "## verify" not in out
+    command = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--only", "mlp,nothing"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "unknown workloads nothing" in done.stderr
+
+
 def test_the_ab_script_compares_two_trees_in_one_process() -> None:
     out = run_script("ab.py", str(ROOT), str(ROOT / "src"), "--repeat", "3")
     workloads = ["## scalar chain", "## 0-d forward", "## 0-d jvp", "## rosenbrock grad"]
@@ -74,7 +87,8 @@ def test_the_ab_script_compares_two_trees_in_one_process() -> None:
     ]:
         assert workload in out
     assert "## jacobian(mode='fwd')" in out
-    assert out.count("B / A = ") == 13
+    assert "## mlp step 784-100-10, batch 10, x read-only" in out
+    assert out.count("B / A = ") == 14
 
 
 def test_the_power_script_judges_every_case_rightly_in_full_mode() -> None:

@@ -243,15 +243,64 @@ def test_a_constant_used_under_no_grad_is_not_copied() -> None:
     assert peak < 1.5 * c.nbytes  # NOTE: the output alone, no copy of c
 
 
+def recorded_with_its_peak(operation: Any) -> tuple[Variable, int]:
+    """The Variable ``operation()`` records, and the peak memory it allocated."""
+    tracemalloc.start()
+    try:
+        y = operation()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert y.creator is not None
+    return y, peak
+
+
 def test_a_recorded_constant_is_copied_once() -> None:
     x = Variable(np.ones(1_000_000))
     c = np.full(1_000_000, 2.0)
     for operation in (lambda: c * x, lambda: x @ c, lambda: c - x):
-        tracemalloc.start()
-        try:
-            y = operation()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert y.creator is not None
+        _, peak = recorded_with_its_peak(operation)
         assert peak < 2.5 * c.nbytes  # NOTE: the output and one copy of c
+
+
+def test_a_read_only_constant_is_held_without_a_copy() -> None:
+    x = Variable(np.ones(1_000_000))
+    c = np.full(1_000_000, 2.0)
+    c.flags.writeable = False
+    for operation, slope in ((lambda: c * x, 2.0), (lambda: x @ c, 2.0), (lambda: c - x, -1.0)):
+        y, peak = recorded_with_its_peak(operation)
+        assert peak < 1.5 * c.nbytes  # NOTE: the output alone, no copy of c
+        y.sum().backward()
+        np.testing.assert_array_equal(grad_of_array(x), np.full(c.shape, slope))
+        x.cleargrad()
+
+
+def test_linear_holds_read_only_data_as_it_is() -> None:
+    data = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    data.flags.writeable = False
+    w = Variable(np.ones((3, 2)))
+    y = tg.linear(data, w)
+    assert y.creator is not None
+    assert y.creator.inputs[0].data is data
+    y.sum().backward()
+    np.testing.assert_array_equal(grad_of_array(w), [[3.0, 3.0], [5.0, 5.0], [7.0, 7.0]])
+
+
+@pytest.mark.parametrize(
+    "read_only_view",
+    [
+        lambda buffer: buffer[:],  # NOTE: the buffer it views stays writeable
+        lambda buffer: np.broadcast_to(buffer, (2, 3)),
+        lambda buffer: np.frombuffer(buffer.data.cast("B")),  # NOTE: owned by no array
+    ],
+    ids=["view", "broadcast_to", "frombuffer"],
+)
+def test_a_read_only_view_of_memory_that_can_change_is_copied(read_only_view: Any) -> None:
+    buffer = np.array([1.0, 2.0, 3.0])
+    c = read_only_view(buffer)
+    c.flags.writeable = False
+    x = Variable(np.ones(c.shape))
+    y = x * c
+    buffer[...] = 7.0
+    y.sum().backward()
+    np.testing.assert_array_equal(grad_of_array(x), np.broadcast_to([1.0, 2.0, 3.0], c.shape))

@@ -13,10 +13,9 @@ import numpy.typing as npt
 from tinygrad_ref.core import Array, Function, Operand, Tensor, Variable
 from tinygrad_ref.ops.activation import (
     LogSoftmax,
-    _log_sum_exp_shifted,
     _reference_log_softmax,
-    _shifted,
     log_softmax,
+    log_softmax_of,
 )
 from tinygrad_ref.ops.arithmetic import Pow, sub
 from tinygrad_ref.ops.elementwise import Exp, _values, sigmoid_slope
@@ -42,8 +41,9 @@ def integer_labels(t: Operand, classes: int, what: str = "labels") -> Labels:
         if np.any(bad):
             raise ValueError(f"{what} must be integers; got {data[bad].flat[0]}")
     labels = data.astype(np.intp)
-    outside = (labels < 0) | (labels >= classes)
-    if np.any(outside):
+    # NOTE: seen as unsigned, a negative label exceeds every class: one pass checks both ends
+    if labels.size and labels.view(np.uintp).max() >= classes:
+        outside = (labels < 0) | (labels >= classes)
         raise ValueError(
             f"{what} must lie in [0, {classes}) for {classes} classes; got {labels[outside][0]}"
         )
@@ -77,6 +77,38 @@ def _targets(t: Operand, shape: tuple[int, ...]) -> Array:
     return targets
 
 
+def _log_softmax_at(x: Array, labels: Labels) -> Array:
+    """``log_softmax_of(x, (1,))`` of logits ``x`` (N, C) at each row's label alone: the
+    largest logit of a row is the shift, and its term, exactly 1, is left out of the sum that
+    ``log1p`` takes, so that a sum near 1 keeps its digits (the same numbers but for the order
+    of summation at a tie)."""
+    rows = np.arange(len(x))
+    top = x.argmax(axis=1)
+    shift = x[rows, top]
+    if not np.isfinite(shift).all():
+        log_p: Array = log_softmax_of(x, (1,))[rows, labels]
+        return log_p
+    shifted = x - shift[:, np.newaxis]
+    e = np.exp(shifted)
+    e[rows, top] = 0.0
+    log_p = shifted[rows, labels] - np.log1p(e.sum(axis=1))
+    return log_p
+
+
+def _softmax_less_one_hot(x: Array, labels: Labels) -> Array:
+    """``softmax(x) - one_hot(labels)`` over the rows of ``x`` (N, C), on arrays: the label's
+    ``p - 1`` is minus the other classes' share, which does not cancel where ``p`` is near 1
+    (the numbers of the rule written for Variables, with fewer passes and no one-hot)."""
+    rows = np.arange(len(x))
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    at_label = e[rows, labels]
+    e[rows, labels] = 0.0
+    others = e.sum(axis=1)
+    e[rows, labels] = -others
+    g: Array = e / (others + at_label)[:, np.newaxis]
+    return g
+
+
 class SoftmaxCrossEntropy(Function):
     """The mean over the N rows of logits ``x`` (N, C) of ``-log softmax(x)[label]``."""
 
@@ -89,15 +121,14 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x: Array) -> Array:
         self.labels = _class_labels(self.t, np.shape(x), "softmax_cross_entropy")
         n = _samples(x.shape, "softmax_cross_entropy")
-        # NOTE: log_softmax_of(x, (1,)) at the labels alone, the same numbers
-        shifted, _ = _shifted(x, (1,))
-        rows = np.arange(n)
-        log_p = shifted[rows, self.labels] - _log_sum_exp_shifted(shifted, (1,))[rows, 0]
-        y: Array = np.asarray(-np.sum(log_p) / n)
+        y: Array = np.asarray(-np.sum(_log_softmax_at(x, self.labels)) / n)
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         n, classes = x.shape
+        if not isinstance(x, Variable):
+            g: Array = _softmax_less_one_hot(x, self.labels) * (gy / n)
+            return g
         one_hot: Array = np.eye(classes, dtype=x.dtype)[self.labels]
         # NOTE: softmax(x) - one_hot, with the label's p - 1 written as minus the other classes'
         # share, which does not cancel where p is near 1; the shift is a constant, as softmax
