@@ -382,7 +382,8 @@ def verify(
             failures[name] = result.failure
         stats = result.stats
         print(row(name, width, result), file=out)
-        count = sum(r.unresolved_count for r in (stats.first, stats.second) if r is not None)
+        reports = (stats.first, stats.second, result.forward.directional)
+        count = sum(r.unresolved_count for r in reports if r is not None)
         if count:
             unresolved[name] = count
         out.flush()

@@ -14,6 +14,7 @@ from tinygrad_ref.verification.checks import (
     gradgradcheck,
 )
 from tinygrad_ref.verification.oracle import (
+    ComplexStepUnderflowError,
     Estimate,
     ecnoise,
     first_steps,
@@ -33,6 +34,7 @@ from tinygrad_ref.verification.rules import (
 )
 
 __all__ = [
+    "ComplexStepUnderflowError",
     "Estimate",
     "Flagged",
     "GradcheckError",

@@ -589,7 +589,9 @@ def check_gradients(
 
     ``method`` picks the oracle (see :func:`~tinygrad_ref.verification.oracle.numerical_grad`);
     ``"complex"`` needs ``reference``, the same computation in NumPy called with complex arrays
-    in place of the Variables (a registered op's ``reference`` is one). ``eps`` fixes the
+    in place of the Variables (a registered op's ``reference`` is one); where its imaginary
+    parts would underflow (:class:`~tinygrad_ref.verification.oracle.ComplexStepUnderflowError`)
+    the check takes Richardson, and ``oracle`` says so. ``eps`` fixes the
     starting step. ``domains`` (one ``(low, high)`` or ``None`` per input) tells where ``fn``
     is defined: no step goes nearer an edge than 7/8 of the way.
 

@@ -1021,7 +1021,8 @@ def _complex_column(objective: _Objective, number: int, k: int, scale: float) ->
         points[number].reshape(-1)[k] += 1j * h
         return points
 
-    return _complex_estimate(objective, stepped, COMPLEX_STEP * scale)
+    # NOTE: an imaginary step stays a normal number (see _complex_estimate)
+    return _complex_estimate(objective, stepped, max(COMPLEX_STEP * scale, LEAST_SCALE))
 
 
 def _complex_estimate(
@@ -1034,8 +1035,9 @@ def _complex_estimate(
     of ones, ``prod([0, 0, 0])``'s estimate is all truncation, ``-h**2`` where the derivative
     is 0.
 
-    Raises :class:`ComplexStepUnderflowError` where an imaginary step of an input, or an
-    output's imaginary part ``h * derivative`` (not 0), is below :data:`LEAST_SCALE`: there
+    Raises :class:`ComplexStepUnderflowError` where an output's imaginary part
+    ``h * derivative`` (not 0) is below :data:`LEAST_SCALE`, as the callers do where an
+    imaginary step of an input would be (the steps of single elements are kept above it): there
     the rounding to subnormal numbers inside the function, which no bound counts, may exceed
     the one of its result (``solve`` with a right-hand side of float64's least normal numbers,
     along tangents of 3.6e-304, gave 1.2e-302 for a derivative of 7.1e-307; along single
@@ -1049,13 +1051,12 @@ def _complex_estimate(
     # NOTE: h * derivative may have underflowed to 0: then the spacing of subnormals bounds it
     subnormal = float(np.finfo(np.float64).smallest_subnormal)
     noise = NOISE_ULPS * (EPS64 * np.abs(derivative) + subnormal / h)
-    _refuse_underflow("an input's step", np.concatenate([np.ravel(np.imag(p)) for p in points]))
     _refuse_underflow("an output", derivative, h)
     zero = np.zeros(derivative.shape)
     return _Column(derivative, truncation, noise, zero, h, derivative != 0, safety=1.0)
 
 
-def _refuse_underflow(what: str, parts: npt.NDArray[Any], factor: float = 1.0) -> None:
+def _refuse_underflow(what: str, parts: npt.NDArray[Any], factor: float) -> None:
     """Raise :class:`ComplexStepUnderflowError` if ``factor`` times a nonzero element of
     ``parts``, an imaginary part, is below :data:`LEAST_SCALE` (see :func:`_complex_estimate`;
     compared before the product can underflow to 0)."""
@@ -1063,9 +1064,9 @@ def _refuse_underflow(what: str, parts: npt.NDArray[Any], factor: float = 1.0) -
     least = float(np.min(magnitudes[magnitudes > 0], initial=np.inf))
     if least < LEAST_SCALE / factor:
         raise ComplexStepUnderflowError(
-            f"the complex step's imaginary part of {what} ({factor:g} times {least:.3g}) is "
-            f"below {LEAST_SCALE:.3g}: its rounding to subnormal numbers has no bound here "
-            '(method="richardson" steps on real numbers)'
+            f"the complex step's imaginary part of {what} ({factor:.3g} times {least:.3g}) is "
+            f"below {LEAST_SCALE:.3g} (the least normal number over eps): its rounding to "
+            'subnormal numbers inside the function has no bound; use method="richardson"'
         )
 
 
@@ -1331,6 +1332,9 @@ def _directional(
     w = objective.weights
     value = sum(float(np.sum(a * v)) for a, v in zip(analytic, directions, strict=True))
     if method == "complex":
+        _refuse_underflow(
+            "an input's step", np.concatenate([np.ravel(v) for v in directions]), COMPLEX_STEP
+        )
 
         def stepped(h: float) -> list[npt.NDArray[Any]]:
             return [p + 1j * h * v for p, v in zip(objective.points, directions, strict=True)]
