@@ -1591,7 +1591,11 @@ def check_forward_example(example: Example, stats: ForwardStats | None = None) -
     if example.spec.second_order:
         hessian = check_hessian(example, linear=linear)
         stats.symmetry_ulps = max(stats.symmetry_ulps, hessian.ulps)
-        stats.directional = stats.directional.merge(hessian.oracle)
+        # NOTE: its elements not judged; its margins are the second order's, not the jvp's
+        unjudged = hessian.oracle.unresolved, hessian.oracle.unresolved_count
+        stats.directional = stats.directional.merge(
+            replace(EMPTY_REPORT, unresolved=unjudged[0], unresolved_count=unjudged[1])
+        )
 
 
 @dataclass
