@@ -11,7 +11,12 @@ import pytest
 from tinygrad_ref import Variable, grad, gradgradcheck, jvp
 from tinygrad_ref.ops import EighResult, eigh, eigh_probe, eigvalsh, svd, svd_probe, svdvals
 from tinygrad_ref.registry import REGISTRY
-from tinygrad_ref.verification.strategies import Example, check_forward_example, check_hessian
+from tinygrad_ref.verification.strategies import (
+    Example,
+    check_example,
+    check_forward_example,
+    check_hessian,
+)
 
 RNG = np.random.default_rng(24)
 npa: Any = np
@@ -213,3 +218,136 @@ def test_a_batched_second_derivative_is_judged_on_the_terms_its_pass_sums() -> N
     four times the bound from ``|H| |v|`` alone, which does not see those terms cancel."""
     a = np.array([[-3.6975448613843227e-06, 0.0, 0.0001452838623178913, 0.0]])
     check_hessian(Example(REGISTRY["svd"], (Variable(a),), {"full_matrices": False}))
+
+
+def test_a_gradient_read_from_the_singular_vectors_is_judged_on_their_rounding() -> None:
+    """svdvals' second derivatives, reverse over reverse, at a stack whose spectra have gaps of
+    2.2e-4 beside singular values up to 1.1e-3: the oracle's differences of the gradient (read
+    from LAPACK's vectors, off by about ``n eps max|s| / gap``) over a step of 1e-14 gave
+    -661.13 for -665.32 (mpmath: ours to 1e-12), beyond a bound of 3.08 from the measured
+    noise: the second-order check counts that rounding, as the forward checks do (a random
+    example of the property suite, at seed 22)."""
+    a = np.array(
+        [
+            [
+                [-0.0010899818, 0.0, 0.0, 0.0, 0.0, 0.0],
+                [
+                    0.0,
+                    -1.38009617e-18,
+                    0.000348981069,
+                    0.000259565211,
+                    7.3307632e-05,
+                    7.3307632e-05,
+                ],
+                [
+                    0.0,
+                    2.54627485e-18,
+                    0.000336813059,
+                    1.1966063e-05,
+                    0.000203191211,
+                    0.000203191211,
+                ],
+                [
+                    0.0,
+                    -1.66082099e-18,
+                    -0.00011942297,
+                    0.000294839884,
+                    0.000289872315,
+                    0.000289872315,
+                ],
+                [
+                    0.0,
+                    -0.000871985441,
+                    4.18128153e-19,
+                    -2.48918231e-19,
+                    -3.2299382e-19,
+                    -2.26183988e-19,
+                ],
+            ],
+            [
+                [
+                    -0.000512970591,
+                    0.000341397166,
+                    0.000341397166,
+                    0.000341397166,
+                    0.000341397166,
+                    0.000341397166,
+                ],
+                [
+                    0.000376995823,
+                    -0.00034317388,
+                    0.000290048324,
+                    0.000290048324,
+                    0.000290048324,
+                    0.000290048324,
+                ],
+                [
+                    0.000376995823,
+                    0.000332263138,
+                    0.000429482479,
+                    1.84246e-05,
+                    1.84246e-05,
+                    1.84246e-05,
+                ],
+                [
+                    0.000376995823,
+                    0.000332263138,
+                    -3.29576349e-05,
+                    4.67110473e-05,
+                    0.000235501433,
+                    0.000235501433,
+                ],
+                [
+                    0.000376995823,
+                    0.000332263138,
+                    -3.29576349e-05,
+                    0.000298431562,
+                    0.000109641176,
+                    0.000109641176,
+                ],
+            ],
+            [
+                [
+                    -0.000512970591,
+                    0.000341397166,
+                    0.000341397166,
+                    0.000341397166,
+                    0.000341397166,
+                    0.000341397166,
+                ],
+                [
+                    0.000376995823,
+                    -0.00034317388,
+                    0.000290048324,
+                    0.000290048324,
+                    0.000290048324,
+                    0.000290048324,
+                ],
+                [
+                    0.000376995823,
+                    0.000332263138,
+                    0.000429482479,
+                    1.84246e-05,
+                    1.84246e-05,
+                    1.84246e-05,
+                ],
+                [
+                    0.000376995823,
+                    0.000332263138,
+                    -3.29576349e-05,
+                    4.67110473e-05,
+                    0.000235501433,
+                    0.000235501433,
+                ],
+                [
+                    0.000376995823,
+                    0.000332263138,
+                    -3.29576349e-05,
+                    0.000298431562,
+                    0.000109641176,
+                    0.000109641176,
+                ],
+            ],
+        ]
+    )
+    check_example(Example(REGISTRY["svdvals"], (Variable(a),), {}))

@@ -397,6 +397,7 @@ class _Objective:
         counted: int | None = None,
         far: tuple[float, ...] | None = None,
         floor: float = 0.0,
+        conditioning: float | None = None,
     ) -> None:
         self.fn = fn
         self.seed = seed
@@ -440,10 +441,18 @@ class _Objective:
         self.far = far
         """How far the dependence probes move an element, toward 0 and past it (else by
         :attr:`reach`, then to ``2**1000`` away from 0)."""
+        if conditioning is not None:
+            # NOTE: the counted outputs (a gradient) are read from a decomposition, whose
+            # rounding is that of its largest output times its conditioning
+            counted_values = self.value.reshape(-1)[
+                : self.value.size if counted is None else counted
+            ]
+            floor = max(floor, conditioning * float(np.max(np.abs(counted_values), initial=0.0)))
         self.floor = floor
         """The least magnitude of the terms each output is computed from, given by the caller
         when larger than the outputs (an ``fn`` that is itself a derivative, whose terms may
-        cancel): its rounding errors are the least noise of every evaluation."""
+        cancel; or ``conditioning`` times the largest output, for one computed from a matrix
+        decomposition): its rounding errors are the least noise of every evaluation."""
         self.tiny = max(float(np.finfo(self.output_dtype).smallest_normal), floor)
         """The least magnitude whose rounding :meth:`error` counts."""
 

@@ -482,7 +482,11 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
     if example.spec.second_order:
         # NOTE: check_gradients has compared the recorded first derivatives already
         second = second_order_report(
-            example.fn, *example.operands, domains=domains, homogeneous=spec.homogeneous
+            example.fn,
+            *example.operands,
+            domains=domains,
+            homogeneous=spec.homogeneous,
+            conditioning=_conditioning(example),
         )
         stats.second = second if stats.second is None else stats.second.merge(second)
         if second.failure is not None:
@@ -1240,17 +1244,24 @@ def _noise_floor(example: Example, outputs: npt.ArrayLike) -> float:
     condition number, as LAPACK's results are accurate normwise, not element by element
     (NumPy's pinv of ``[[3, 1e-140], [1e-140, 2]]`` has the wrong sign off the diagonal);
     else 0."""
+    conditioning = _conditioning(example)
+    largest = float(np.max(np.abs(outputs), initial=0.0))
+    return 0.0 if conditioning is None else conditioning * largest
+
+
+def _conditioning(example: Example) -> float | None:
+    """How many times the rounding of its largest value the op's results may be off (see
+    :func:`_noise_floor`), or ``None`` for an op not computed from a decomposition."""
     kink = example.spec.kink
     if not isinstance(kink, (SpectralKink, SingularKink)):
-        return 0.0
+        return None
     if isinstance(kink, SingularKink) and not kink.normwise:
-        return 0.0
+        return None
     x = np.asarray(_raw(example.operands[0]))
-    largest = float(np.max(np.abs(outputs), initial=0.0))
     if isinstance(kink, SingularKink):
         kappa = condition(x.astype(np.float64), kink) if x.size else np.ones(1)
-        return float(np.max(kappa, initial=1.0)) * largest
-    return kink.conditioning(x, example.params) * largest
+        return float(np.max(kappa, initial=1.0))
+    return kink.conditioning(x, example.params)
 
 
 def check_directional(
