@@ -581,17 +581,28 @@ class SpectralKink(Kink):
         what is computed from them) may be off: ``n max|s| / gap``, for the least gap between
         values of a spectrum (and from 0, if ``zero``). The oracle's evaluations carry that
         noise besides their own rounding."""
+        n, largest, least = self._least_gap(x, params)
+        return max(1.0, n * largest / least) if least > 0 else math.inf
+
+    def distance(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:
+        """How far the matrices of ``x`` are from one with a degenerate spectrum, in any one
+        element: half the least gap (as above), as a change of an element moves each value by
+        at most its size."""
+        return self._least_gap(x, params)[2] / 2
+
+    def _least_gap(
+        self, x: npt.NDArray[np.floating[Any]], params: Params
+    ) -> tuple[int, float, float]:
+        """The spectra's length, largest magnitude and least gap (``inf`` if none)."""
         if x.size == 0:
-            return 1.0
+            return 0, 0.0, math.inf
         s = self.spectrum(x.astype(np.float64), params)
         gaps = np.diff(s, axis=-1)
         if self.zero:
             gaps = np.concatenate([s[..., :1], gaps], axis=-1)
         if gaps.size == 0:
-            return 1.0
-        largest = float(np.max(np.abs(s)))
-        least = float(np.min(gaps))
-        return max(1.0, s.shape[-1] * largest / least) if least > 0 else math.inf
+            return s.shape[-1], 0.0, math.inf
+        return s.shape[-1], float(np.max(np.abs(s))), float(np.min(gaps))
 
     def is_degenerate(self, x: npt.NDArray[np.floating[Any]], params: Params) -> bool:
         """Whether a matrix of ``x`` (in its own dtype) has a degenerate spectrum."""

@@ -11,6 +11,7 @@ import pytest
 from tinygrad_ref import Variable, grad, gradgradcheck, jvp
 from tinygrad_ref.ops import EighResult, eigh, eigh_probe, eigvalsh, svd, svd_probe, svdvals
 from tinygrad_ref.registry import REGISTRY
+from tinygrad_ref.spec import SpectralKink
 from tinygrad_ref.verification.strategies import (
     Example,
     check_example,
@@ -227,127 +228,48 @@ def test_a_gradient_read_from_the_singular_vectors_is_judged_on_their_rounding()
     -661.13 for -665.32 (mpmath: ours to 1e-12), beyond a bound of 3.08 from the measured
     noise: the second-order check counts that rounding, as the forward checks do (a random
     example of the property suite, at seed 22)."""
-    a = np.array(
-        [
-            [
-                [-0.0010899818, 0.0, 0.0, 0.0, 0.0, 0.0],
-                [
-                    0.0,
-                    -1.38009617e-18,
-                    0.000348981069,
-                    0.000259565211,
-                    7.3307632e-05,
-                    7.3307632e-05,
-                ],
-                [
-                    0.0,
-                    2.54627485e-18,
-                    0.000336813059,
-                    1.1966063e-05,
-                    0.000203191211,
-                    0.000203191211,
-                ],
-                [
-                    0.0,
-                    -1.66082099e-18,
-                    -0.00011942297,
-                    0.000294839884,
-                    0.000289872315,
-                    0.000289872315,
-                ],
-                [
-                    0.0,
-                    -0.000871985441,
-                    4.18128153e-19,
-                    -2.48918231e-19,
-                    -3.2299382e-19,
-                    -2.26183988e-19,
-                ],
-            ],
-            [
-                [
-                    -0.000512970591,
-                    0.000341397166,
-                    0.000341397166,
-                    0.000341397166,
-                    0.000341397166,
-                    0.000341397166,
-                ],
-                [
-                    0.000376995823,
-                    -0.00034317388,
-                    0.000290048324,
-                    0.000290048324,
-                    0.000290048324,
-                    0.000290048324,
-                ],
-                [
-                    0.000376995823,
-                    0.000332263138,
-                    0.000429482479,
-                    1.84246e-05,
-                    1.84246e-05,
-                    1.84246e-05,
-                ],
-                [
-                    0.000376995823,
-                    0.000332263138,
-                    -3.29576349e-05,
-                    4.67110473e-05,
-                    0.000235501433,
-                    0.000235501433,
-                ],
-                [
-                    0.000376995823,
-                    0.000332263138,
-                    -3.29576349e-05,
-                    0.000298431562,
-                    0.000109641176,
-                    0.000109641176,
-                ],
-            ],
-            [
-                [
-                    -0.000512970591,
-                    0.000341397166,
-                    0.000341397166,
-                    0.000341397166,
-                    0.000341397166,
-                    0.000341397166,
-                ],
-                [
-                    0.000376995823,
-                    -0.00034317388,
-                    0.000290048324,
-                    0.000290048324,
-                    0.000290048324,
-                    0.000290048324,
-                ],
-                [
-                    0.000376995823,
-                    0.000332263138,
-                    0.000429482479,
-                    1.84246e-05,
-                    1.84246e-05,
-                    1.84246e-05,
-                ],
-                [
-                    0.000376995823,
-                    0.000332263138,
-                    -3.29576349e-05,
-                    4.67110473e-05,
-                    0.000235501433,
-                    0.000235501433,
-                ],
-                [
-                    0.000376995823,
-                    0.000332263138,
-                    -3.29576349e-05,
-                    0.000298431562,
-                    0.000109641176,
-                    0.000109641176,
-                ],
-            ],
-        ]
-    )
+    tiny = [4.18128153e-19, -2.48918231e-19, -3.2299382e-19, -2.26183988e-19]
+    first = [
+        [-0.0010899818, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, -1.38009617e-18, 0.000348981069, 0.000259565211, 7.3307632e-05, 7.3307632e-05],
+        [0.0, 2.54627485e-18, 0.000336813059, 1.1966063e-05, 0.000203191211, 0.000203191211],
+        [0.0, -1.66082099e-18, -0.00011942297, 0.000294839884, 0.000289872315, 0.000289872315],
+        [0.0, -0.000871985441, *tiny],
+    ]
+    u, v, w = 0.000376995823, 0.000332263138, -3.29576349e-05
+    second = [
+        [-0.000512970591, *[0.000341397166] * 5],
+        [u, -0.00034317388, *[0.000290048324] * 4],
+        [u, v, 0.000429482479, *[1.84246e-05] * 3],
+        [u, v, w, 4.67110473e-05, 0.000235501433, 0.000235501433],
+        [u, v, w, 0.000298431562, 0.000109641176, 0.000109641176],
+    ]
+    a = np.array([first, second, second])
     check_example(Example(REGISTRY["svdvals"], (Variable(a),), {}))
+
+
+def test_the_oracle_grows_its_steps_only_within_the_spectrum_gaps() -> None:
+    """svd's second derivatives at float32 diagonal matrices whose singular values are 2.2e-4
+    apart: with its evaluations' rounding counted (above), an element's first step of 4.4e-12
+    is lost in it, and the oracle grows the step; grown to 9.2e-4 (an eighth of the stack's
+    rms), across the gaps, it gave 8349.83 for 4147.37 with a bound of 3.73e3. Its steps now
+    stay within an eighth of half the least gap, where it gives 4147.374561922 (ours:
+    4147.374561921)."""
+    gap = np.float32(2.1799636e-04)
+    small = np.diag(gap * np.arange(6, 0, -1, dtype=np.float32))
+    a = np.stack([np.diag(np.array([1, 0.1, 0.5, 0.4, 0.3, 0.2], dtype=np.float32)), small, small])
+    check_example(Example(REGISTRY["svd"], (Variable(a),), {"full_matrices": False}))
+
+
+def test_a_spectrum_is_as_far_from_degenerate_as_half_its_least_gap() -> None:
+    """``SpectralKink.distance``: a change of one element moves each singular value by at most
+    its size, so two values ``g`` apart need a change of ``g / 2`` to meet; for svd's values
+    the gap from 0 counts too."""
+    a = np.diag([3.0, 2.0, 0.5])
+    svd_kink = REGISTRY["svd"].kink
+    eigh_kink = REGISTRY["eigh"].kink
+    assert isinstance(svd_kink, SpectralKink)
+    assert isinstance(eigh_kink, SpectralKink)
+    assert svd_kink.distance(a, {"full_matrices": False}) == 0.25
+    assert eigh_kink.distance(a, {"UPLO": "L"}) == 0.5
+    assert svd_kink.distance(np.diag([3.0, 2.5, 2.0]), {"full_matrices": False}) == 0.25

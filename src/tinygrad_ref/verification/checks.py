@@ -32,6 +32,7 @@ from tinygrad_ref.verification.oracle import (
     SUBNORMAL,
     Bounds,
     ComplexStepUnderflowError,
+    Degeneracy,
     Estimate,
     Float64Array,
     Method,
@@ -427,13 +428,13 @@ class _Side:
         evaluate: Callable[..., Variable] | None = None,
         counted: int | None = None,
         homogeneous: bool = False,
-        conditioning: float | None = None,
+        degeneracy: Degeneracy | None = None,
     ):
         self.fn = fn
         self.homogeneous = homogeneous
         self.inputs = inputs = as_computed(inputs)
         self.objective = objective = _Objective(
-            evaluate or fn, inputs, seed, bounds=bounds, counted=counted, conditioning=conditioning
+            evaluate or fn, inputs, seed, bounds=bounds, counted=counted, degeneracy=degeneracy
         )
         same = all(x.dtype == np.float64 for x in objective.variables.values())
         internal: list[Float64Array] = []
@@ -1087,17 +1088,16 @@ def second_order_report(
     seed: int = 0,
     domains: Sequence[Bounds | None] | None = None,
     homogeneous: bool = False,
-    conditioning: float | None = None,
+    degeneracy: Degeneracy | None = None,
 ) -> GradcheckReport:
     """:func:`check_second_gradients` without its first comparison, for a caller that has
     just compared the recorded first derivatives itself (:func:`check_gradients`).
-    ``conditioning``: for an ``fn`` computed from a matrix decomposition, how many times the
-    rounding of its largest value its gradient may be off (``SpectralKink.conditioning``), the
-    least noise of each of the oracle's evaluations of it."""
+    ``degeneracy``: for an ``fn`` computed from a matrix decomposition, how its gradient rounds
+    and how far the point is from a degenerate matrix (see :class:`Degeneracy`)."""
     _refuse_empty(inputs)
     setting = _Setting(None, None, None, False, seed, "richardson", None, ROUNDING_MULTIPLE)
     bounds = _bounds(inputs, domains)
-    inner, report = _second_order(fn, inputs, setting, bounds, homogeneous, conditioning)
+    inner, report = _second_order(fn, inputs, setting, bounds, homogeneous, degeneracy)
     return _flag(inner, report)
 
 
@@ -1107,7 +1107,7 @@ def _second_order(
     first: _Setting,
     bounds: Sequence[Bounds | None] | None,
     homogeneous: bool,
-    conditioning: float | None = None,
+    degeneracy: Degeneracy | None = None,
 ) -> tuple[_Side, GradcheckReport]:
     """The second-order check's side and report (not yet flagged)."""
     second = replace(
@@ -1121,7 +1121,7 @@ def _second_order(
         evaluate=_gradient_of(fn, first.seed, create_graph=False),
         counted=sum(x.size for x in inputs if isinstance(x, Variable)),
         homogeneous=homogeneous,
-        conditioning=conditioning,
+        degeneracy=degeneracy,
     )
     report, _ = _check(inner, second)
     failure = None if report.failure is None else f"second derivatives: {report.failure}"

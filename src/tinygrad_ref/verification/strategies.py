@@ -73,6 +73,7 @@ from tinygrad_ref.verification.oracle import (
     SUBNORMAL,
     Bounds,
     ComplexStepUnderflowError,
+    Degeneracy,
     Estimate,
     Float64Array,
     first_steps,
@@ -486,7 +487,7 @@ def check_example(example: Example, stats: OpStats | None = None) -> None:
             *example.operands,
             domains=domains,
             homogeneous=spec.homogeneous,
-            conditioning=_conditioning(example),
+            degeneracy=_degeneracy(example),
         )
         stats.second = second if stats.second is None else stats.second.merge(second)
         if second.failure is not None:
@@ -722,14 +723,27 @@ range."""
 def condition(a: Float64Array, kink: SingularKink) -> Float64Array:
     """The condition number of each matrix of ``a`` (of its mirrored lower triangle, where
     ``kink.definite``; ``inf`` where that is not positive definite)."""
+    return _ratio(*_extreme_values(a, kink))
+
+
+def _extreme_values(
+    a: Float64Array, kink: SingularKink
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]:
+    """The largest and least singular value of each matrix of ``a`` (eigenvalue of its mirrored
+    lower triangle, where ``kink.definite``)."""
     if kink.definite:
         w = np.linalg.eigvalsh(a, UPLO="L")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio: Float64Array = np.where(w[..., 0] > 0, w[..., -1] / w[..., 0], np.inf)
-        return ratio
+        return w[..., -1], w[..., 0]
     s = np.linalg.svd(a, compute_uv=False)
+    return s[..., 0], s[..., -1]
+
+
+def _ratio(
+    largest: npt.NDArray[np.floating[Any]], least: npt.NDArray[np.floating[Any]]
+) -> Float64Array:
+    """``largest / least``, ``inf`` where ``least`` is not positive."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(s[..., -1] > 0, s[..., 0] / s[..., -1], np.inf)
+        return np.where(least > 0, largest / least, np.inf)
 
 
 def conditioned(a: Float64Array, kink: SingularKink) -> Float64Array:
@@ -1244,24 +1258,26 @@ def _noise_floor(example: Example, outputs: npt.ArrayLike) -> float:
     condition number, as LAPACK's results are accurate normwise, not element by element
     (NumPy's pinv of ``[[3, 1e-140], [1e-140, 2]]`` has the wrong sign off the diagonal);
     else 0."""
-    conditioning = _conditioning(example)
+    degeneracy = _degeneracy(example)
     largest = float(np.max(np.abs(outputs), initial=0.0))
-    return 0.0 if conditioning is None else conditioning * largest
+    return 0.0 if degeneracy is None else degeneracy.conditioning * largest
 
 
-def _conditioning(example: Example) -> float | None:
-    """How many times the rounding of its largest value the op's results may be off (see
+def _degeneracy(example: Example) -> Degeneracy | None:
+    """How the op's results round and how far its operand is from a degenerate matrix (see
     :func:`_noise_floor`), or ``None`` for an op not computed from a decomposition."""
     kink = example.spec.kink
     if not isinstance(kink, (SpectralKink, SingularKink)):
         return None
     if isinstance(kink, SingularKink) and not kink.normwise:
         return None
-    x = np.asarray(_raw(example.operands[0]))
-    if isinstance(kink, SingularKink):
-        kappa = condition(x.astype(np.float64), kink) if x.size else np.ones(1)
-        return float(np.max(kappa, initial=1.0))
-    return kink.conditioning(x, example.params)
+    x = np.asarray(_raw(example.operands[0]), dtype=np.float64)
+    if x.size == 0:
+        return None
+    if isinstance(kink, SpectralKink):
+        return Degeneracy(kink.conditioning(x, example.params), kink.distance(x, example.params))
+    largest, least = _extreme_values(x, kink)
+    return Degeneracy(float(np.max(_ratio(largest, least))), max(0.0, float(np.min(least))))
 
 
 def check_directional(
