@@ -1342,11 +1342,14 @@ def _backpropagate(
                 raise ValueError(
                     f"{type(f).__name__}.vjp returned {len(gxs)} gradients for {len(inputs)} inputs"
                 )
+            sums: list[Any] | None = None
             for x, gx in zip(inputs, gxs, strict=False):  # NOTE: counted above; strict is slower
                 if gx is None or type(x) is _Constant:
                     continue
                 if x in grads:
-                    grads[x] = grads[x] + gx
+                    if sums is None:
+                        sums = []
+                    sums += (x, gx)
                     continue
                 grads[x] = gx
                 creator = x.creator
@@ -1358,6 +1361,9 @@ def _backpropagate(
                         queue(pending)
                         pending = None
                     queue(creator)
+            if sums is not None:
+                del gx, gxs  # NOTE: `sums` holds the new gradients alone (see _add_in)
+                _add_in(grads, sums)
     if only is None:
         for x, gx in grads.items():
             _store(x, gx, held, create_graph)
@@ -1399,11 +1405,27 @@ def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
         if gx is None or type(x) is _Constant:
             return None
         creator = x.creator
-        if creator is None or x in grads:
-            grads[x] = grads[x] + gx if x in grads else gx
+        if x in grads:
+            sums = [x, gx]
+            del gx  # NOTE: `sums` holds the new gradient alone (see _add_in)
+            _add_in(grads, sums)
+            return None
+        if creator is None:
+            grads[x] = gx
             return None
         # NOTE: x, the input of the one function left, gets no gradient from anything else.
         f, y, gy = creator, x, gx
+
+
+def _add_in(grads: dict[Variable, Any], sums: list[Any]) -> None:
+    """Add each new gradient into its variable's in ``grads``: ``sums`` is ``[x, gx, x', gx',
+    ...]``, in the order they came. A new gradient that ``sums`` alone holds is handed to
+    ``+`` as a temporary, which NumPy adds into in place where it is large (its elision of
+    temporaries, which the same sum written by hand gets): no fresh array, no cold memory."""
+    sums.reverse()
+    while sums:
+        x = sums.pop()
+        grads[x] = grads[x] + sums.pop()
 
 
 def _from_several_outputs(
