@@ -140,8 +140,12 @@ class Variable:
 
     def __init__(self, data: npt.ArrayLike | None, name: str | None = None) -> None:
         # NOTE: typed as Array so that ordinary code needs no narrowing; the empty
-        # placeholder is refused by every operation with a clear error.
-        self.data = None if data is None else _as_data(data)  # type: ignore[assignment]
+        # placeholder is refused by every operation with a clear error. A floating ndarray,
+        # the common case (a layer's parameters), is taken as it is without _as_data's call.
+        if type(data) is np.ndarray and data.dtype.kind == "f":
+            self.data = data
+        else:
+            self.data = None if data is None else _as_data(data)  # type: ignore[assignment]
         self.name = name
         self.grad = None
         self.creator = None
