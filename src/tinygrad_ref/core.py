@@ -140,8 +140,12 @@ class Variable:
 
     def __init__(self, data: npt.ArrayLike | None, name: str | None = None) -> None:
         # NOTE: typed as Array so that ordinary code needs no narrowing; the empty
-        # placeholder is refused by every operation with a clear error.
-        self.data = None if data is None else _as_data(data)  # type: ignore[assignment]
+        # placeholder is refused by every operation with a clear error. A floating ndarray,
+        # the common case (a layer's parameters), is taken as it is without _as_data's call.
+        if type(data) is np.ndarray and data.dtype.kind == "f":
+            self.data = data
+        else:
+            self.data = None if data is None else _as_data(data)  # type: ignore[assignment]
         self.name = name
         self.grad = None
         self.creator = None
@@ -252,15 +256,22 @@ class Variable:
         ``create_graph`` records the pass so that the gradients can be differentiated again.
         """
         if self.grad is None:
-            seed = _new_variable(np.ones_like(self._array()))
+            data = self._array()
+            # NOTE: a loss is 0-d: its seed made in one call (ones_like is several)
+            seed = _new_variable(np.ones_like(data) if data.ndim else np.array(1, data.dtype))
             if retain_grad or self.creator is None:
                 self.grad = seed
         else:
             seed = self.grad = _checked_grad(self.grad, self, "the seed y.grad of y.backward()")
         if self.creator is None:
             return
-        with using_config("enable_backprop", create_graph):
+        # NOTE: using_config("enable_backprop", create_graph) spelled out
+        recording = Config.enable_backprop
+        Config.enable_backprop = create_graph
+        try:
             _backpropagate({self: seed if create_graph else seed.data}, retain_grad, create_graph)
+        finally:
+            Config.enable_backprop = recording
 
     def __neg__(self) -> Variable:
         return tinygrad_ref.ops.neg(self)
@@ -551,11 +562,12 @@ def constant_data(x: npt.NDArray[Any] | np.generic) -> Array:
     recorded it is the graph's own copy, so that changing the caller's array afterwards changes
     no gradient, unless the array is read-only (see :func:`_read_only`); under ``no_grad()``
     nothing is recorded, so nothing is copied."""
-    data = _as_operand_data(x)
+    # NOTE: a floating ndarray, the common case (the data of a step), is its own data
+    data = x if type(x) is np.ndarray and x.dtype.kind == "f" else _as_operand_data(x)
     if (
         Config.enable_backprop
         and isinstance(x, np.ndarray)
-        and np.may_share_memory(data, x)
+        and (data is x or np.may_share_memory(data, x))
         and not _read_only(x)
     ):
         return data.copy()
@@ -577,10 +589,10 @@ def _as_input(x: Operand, inputs: tuple[Operand, ...]) -> Variable:
     """One operand of a call as a Variable: a constant unless it is one already."""
     if isinstance(x, Variable):
         return x
+    if isinstance(x, (np.ndarray, np.generic)):  # NOTE: first: np.float64 is a float too
+        return _new_variable(constant_data(x), _Constant)
     if _is_python_number(x):
         return _new_variable(np.asarray(x, dtype=_weak_dtype(inputs)), _Constant)
-    if isinstance(x, (np.ndarray, np.generic)):
-        return _new_variable(constant_data(x), _Constant)
     raise TypeError(
         f"unsupported operand type {type(x).__name__!r}: expected a Variable, "
         "an ndarray, a NumPy scalar or a Python int or float"
@@ -1342,11 +1354,14 @@ def _backpropagate(
                 raise ValueError(
                     f"{type(f).__name__}.vjp returned {len(gxs)} gradients for {len(inputs)} inputs"
                 )
+            sums: list[Any] | None = None
             for x, gx in zip(inputs, gxs, strict=False):  # NOTE: counted above; strict is slower
                 if gx is None or type(x) is _Constant:
                     continue
                 if x in grads:
-                    grads[x] = grads[x] + gx
+                    if sums is None:
+                        sums = []
+                    sums += (x, gx)
                     continue
                 grads[x] = gx
                 creator = x.creator
@@ -1358,9 +1373,13 @@ def _backpropagate(
                         queue(pending)
                         pending = None
                     queue(creator)
+            if sums is not None:
+                del gx, gxs  # NOTE: `sums` holds the new gradients alone (see _add_in)
+                _add_in(grads, sums)
     if only is None:
-        for x, gx in grads.items():
-            _store(x, gx, held, create_graph)
+        with _accumulating:
+            for x, gx in grads.items():
+                _accumulate(x, gx, held, create_graph)
     return grads
 
 
@@ -1399,11 +1418,27 @@ def _along_chain(f: Function, grads: dict[Variable, Any]) -> Function | None:
         if gx is None or type(x) is _Constant:
             return None
         creator = x.creator
-        if creator is None or x in grads:
-            grads[x] = grads[x] + gx if x in grads else gx
+        if x in grads:
+            sums = [x, gx]
+            del gx  # NOTE: `sums` holds the new gradient alone (see _add_in)
+            _add_in(grads, sums)
+            return None
+        if creator is None:
+            grads[x] = gx
             return None
         # NOTE: x, the input of the one function left, gets no gradient from anything else.
         f, y, gy = creator, x, gx
+
+
+def _add_in(grads: dict[Variable, Any], sums: list[Any]) -> None:
+    """Add each new gradient into its variable's in ``grads``: ``sums`` is ``[x, gx, x', gx',
+    ...]``, in the order they came. A new gradient that ``sums`` alone holds is handed to
+    ``+`` as a temporary, which NumPy adds into in place where it is large (its elision of
+    temporaries, which the same sum written by hand gets): no fresh array, no cold memory."""
+    sums.reverse()
+    while sums:
+        x = sums.pop()
+        grads[x] = grads[x] + sums.pop()
 
 
 def _from_several_outputs(

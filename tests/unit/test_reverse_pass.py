@@ -1,6 +1,7 @@
 """The reverse pass: order by generation, wide and uneven graphs, checks on what a vjp returns."""
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -39,6 +40,42 @@ def test_several_outputs_of_one_generation_accumulate_into_a_shared_input() -> N
     y = a * b + c  # a, b and c are all of generation 1
     y.backward()
     np.testing.assert_array_equal(grad_of(x), 12 * x.data + 2 * x.data)
+
+
+LARGE = 100_000
+"""Elements of an array large enough (800 KB) for NumPy to add into a temporary in place."""
+
+
+class Returns(Function):
+    """An op whose gradient is an array held elsewhere (``self.g``), not a new one."""
+
+    def __init__(self, g: Array) -> None:
+        super().__init__()
+        self.g = g
+
+    def forward(self, x: Array) -> Array:
+        return x.copy()
+
+    def vjp(self, gy: Array, x: Array, y: Array) -> Array:
+        return self.g
+
+
+def test_gradients_that_meet_are_added_without_writing_into_one_held_elsewhere() -> None:
+    # NOTE: the pass adds a new gradient that nothing else holds into its input's in place
+    # (large arrays); one a rule returns from elsewhere, or that feeds two inputs, stays as it is
+    held = np.full(LARGE, 2.0)
+    graphs: dict[str, tuple[Callable[[Variable], Variable], float]] = {
+        # x gets gy from the Add, then the next function, run along the chain, adds its own
+        "along a chain, held elsewhere": (lambda x: x + Returns(held)(x), 3.0),
+        "along a chain, new": (lambda x: x + x * 5.0, 6.0),
+        "in a bucket": (lambda x: x * 5.0 + Returns(held)(x) + Returns(held)(x) + x * x, 15.0),
+        "one gradient for two inputs": (lambda x: x + x * 3.0 + x, 5.0),
+    }
+    for name, (f, expected) in graphs.items():
+        x = Variable(np.full(LARGE, 3.0))
+        f(x).backward()
+        np.testing.assert_array_equal(held, 2.0, err_msg=name)
+        np.testing.assert_array_equal(grad_of(x), expected, err_msg=name)
 
 
 class TwoInputs(Function):

@@ -40,12 +40,6 @@ def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
         return False
 
 
-def _matrix(t: Tensor, columns: int) -> Tensor:
-    """``t`` as a matrix of ``columns`` columns: itself when it is one already (the common
-    case, without a Reshape node)."""
-    return t if t.ndim == 2 else _reshaped(t, (-1, columns))
-
-
 class Linear(Function):
     """``x @ W + b`` for ``x`` (..., n), ``W`` (n, m) and a bias ``b`` that broadcasts to the
     result, or ``x @ W`` when called on two inputs."""
@@ -54,7 +48,7 @@ class Linear(Function):
     batched_jvp = True
 
     def forward(self, x: Array, w: Array, *b: Array) -> Array:
-        _check_linear(np.shape(x), np.shape(w))
+        _check_linear(x.shape, w.shape)
         y: Array = np.matmul(x, w)
         if b:
             if not _broadcasts_to(b[0].shape, y.shape):
@@ -65,7 +59,9 @@ class Linear(Function):
     def vjp(self, gy: Tensor, x: Tensor, w: Tensor, *b_and_y: Tensor) -> tuple[Tensor | None, ...]:
         n, m = w.shape
         gx = unbroadcast(gy @ w.T, x) if self.needs_grad(0) else None
-        gw = unbroadcast(_matrix(x, n).T @ _matrix(gy, m), w)
+        # NOTE: a 2-D x and gy, the common case, as they are (no Reshape node, no call)
+        x2, gy2 = (x, gy) if x.ndim == 2 else (_reshaped(x, (-1, n)), _reshaped(gy, (-1, m)))
+        gw = unbroadcast(x2.T @ gy2, w)
         if len(b_and_y) == 1:
             return gx, gw
         return gx, gw, unbroadcast(gy, b_and_y[0])

@@ -77,30 +77,32 @@ def _targets(t: Operand, shape: tuple[int, ...]) -> Array:
     return targets
 
 
-def _log_softmax_at(x: Array, labels: Labels) -> Array:
+def _log_softmax_at(x: Array, labels: Labels) -> tuple[Array, Array | None]:
     """``log_softmax_of(x, (1,))`` of logits ``x`` (N, C) at each row's label alone: the
     largest logit of a row is the shift, and its term, exactly 1, is left out of the sum that
     ``log1p`` takes, so that a sum near 1 keeps its digits (the same numbers but for the order
-    of summation at a tie)."""
+    of summation at a tie). And ``exp(x - max)`` by rows, which the gradient reads (``None``
+    where a row's largest logit is not finite)."""
     rows = np.arange(len(x))
     top = x.argmax(axis=1)
     shift = x[rows, top]
     if not np.isfinite(shift).all():
         log_p: Array = log_softmax_of(x, (1,))[rows, labels]
-        return log_p
+        return log_p, None
     shifted = x - shift[:, np.newaxis]
     e = np.exp(shifted)
     e[rows, top] = 0.0
     log_p = shifted[rows, labels] - np.log1p(e.sum(axis=1))
-    return log_p
+    e[rows, top] = 1.0  # NOTE: exp(0), so that e is exp(x - max) bit for bit
+    return log_p, e
 
 
-def _softmax_less_one_hot(x: Array, labels: Labels) -> Array:
-    """``softmax(x) - one_hot(labels)`` over the rows of ``x`` (N, C), on arrays: the label's
-    ``p - 1`` is minus the other classes' share, which does not cancel where ``p`` is near 1
-    (the numbers of the rule written for Variables, with fewer passes and no one-hot)."""
-    rows = np.arange(len(x))
-    e = np.exp(x - x.max(axis=1, keepdims=True))
+def _softmax_less_one_hot(e: Array, labels: Labels) -> Array:
+    """``softmax(x) - one_hot(labels)`` over the rows of logits (N, C), from ``e``, the
+    exponentials of the logits less each row's largest (overwritten): the label's ``p - 1`` is
+    minus the other classes' share, which does not cancel where ``p`` is near 1 (the numbers
+    of the rule written for Variables, with fewer passes and no one-hot)."""
+    rows = np.arange(len(e))
     at_label = e[rows, labels]
     e[rows, labels] = 0.0
     others = e.sum(axis=1)
@@ -112,22 +114,29 @@ def _softmax_less_one_hot(x: Array, labels: Labels) -> Array:
 class SoftmaxCrossEntropy(Function):
     """The mean over the N rows of logits ``x`` (N, C) of ``-log softmax(x)[label]``."""
 
-    __slots__ = ("labels", "t")
+    __slots__ = ("exponentials", "labels", "t")
     batched_jvp = True
+
+    exponentials: Array | None
+    """``exp(x - max)`` by rows from the forward pass, which the gradient on arrays reads."""
 
     def __init__(self, t: Operand) -> None:
         self.t = t
 
     def forward(self, x: Array) -> Array:
-        self.labels = _class_labels(self.t, np.shape(x), "softmax_cross_entropy")
+        self.labels = _class_labels(self.t, x.shape, "softmax_cross_entropy")
         n = _samples(x.shape, "softmax_cross_entropy")
-        y: Array = np.asarray(-np.sum(_log_softmax_at(x, self.labels)) / n)
+        log_p, self.exponentials = _log_softmax_at(x, self.labels)
+        y: Array = np.asarray(-log_p.sum() / n)
         return y
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         n, classes = x.shape
         if not isinstance(x, Variable):
-            g: Array = _softmax_less_one_hot(x, self.labels) * (gy / n)
+            e = self.exponentials
+            # NOTE: a copy, which the rule overwrites: a graph may be differentiated again
+            e = np.exp(x - x.max(axis=1, keepdims=True)) if e is None else e.copy()
+            g: Array = _softmax_less_one_hot(e, self.labels) * (gy / n)
             return g
         one_hot: Array = np.eye(classes, dtype=x.dtype)[self.labels]
         # NOTE: softmax(x) - one_hot, with the label's p - 1 written as minus the other classes'
