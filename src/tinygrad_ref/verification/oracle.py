@@ -440,8 +440,7 @@ class _Objective:
             flat = self.weights.reshape(-1)
             flat[counted:] = 0.0
             self.magnitudes.reshape(-1)[counted:] = np.abs(self.value.reshape(-1)[counted:])
-        self.sigma: Float64Array = np.zeros(self.value.shape)
-        """Each output's computational noise, once :meth:`measure_noise` has run."""
+        self.sigma = np.zeros(self.value.shape)
         self.far = far
         """How far the dependence probes move an element, toward 0 and past it (else by
         :attr:`reach`, then to ``2**1000`` away from 0)."""
@@ -474,9 +473,22 @@ class _Objective:
         """A bound on the computational error of evaluations that gave the outputs ``y``:
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
         output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
-        rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
-        bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
+        rounding: Float64Array = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
+        if self._noise_bound is None:
+            return rounding
+        bound: Float64Array = np.maximum(rounding, self._noise_bound)
         return bound
+
+    @property
+    def sigma(self) -> Float64Array:
+        """Each output's computational noise, once :meth:`measure_noise` has run."""
+        return self._sigma
+
+    @sigma.setter
+    def sigma(self, sigma: Float64Array) -> None:
+        self._sigma = sigma
+        # NOTE: None where no output is noisy, the common case: rounding alone bounds them
+        self._noise_bound = NOISE_SIGMAS * sigma if sigma.any() else None
 
     def beyond_rounding(
         self, line: Float64Array, positions: Float64Array | None = None
@@ -639,17 +651,23 @@ class _Entry:
         is independent, so it adds like random errors, as the root of the summed squares."""
         if weights is None:
             return self
+        counted = weights != 0
         return _Entry(
-            np.asarray(_weigh(weights, self.value).sum()),
-            np.asarray(_weigh(np.abs(weights), self.truncation).sum()),
-            np.asarray(_root_sum_square(_weigh(weights, self.noise))),
+            np.asarray(_weigh(weights, self.value, counted).sum()),
+            np.asarray(_weigh(np.abs(weights), self.truncation, counted).sum()),
+            np.asarray(_root_sum_square(_weigh(weights, self.noise, counted))),
         )
 
 
-def _weigh(weights: Float64Array, values: Float64Array) -> Float64Array:
+def _weigh(
+    weights: Float64Array, values: Float64Array, counted: BoolArray | None = None
+) -> Float64Array:
     """``weights * values``, 0 where a weight is 0 even if its value is not finite: an output
-    weighed by 0 adds nothing to the sum, nor to its error where its estimate failed."""
-    weighed: Float64Array = np.where(weights != 0, weights * values, 0.0)
+    weighed by 0 adds nothing to the sum, nor to its error where its estimate failed.
+    ``counted``: ``weights != 0``, if the caller has it."""
+    weighed: Float64Array = np.where(
+        weights != 0 if counted is None else counted, weights * values, 0.0
+    )
     return weighed
 
 
