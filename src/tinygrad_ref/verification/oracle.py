@@ -108,6 +108,11 @@ SUBNORMAL = "subnormal"
 NEAR_OVERFLOW_REASON = "near overflow"
 NOT_FINITE_REASON = "unresolvable: no step is small enough for fn to stay finite"
 
+_quiet = np.errstate(all="ignore")
+"""The oracle's entry points run with NumPy's floating-point warnings off (its evaluations
+leave the domain on purpose; inf and NaN are judged, not warned of): the helpers they call,
+many times per element, enter no context of their own."""
+
 
 def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Array:
     """The scale on which each element of the array ``x`` is perturbed:
@@ -338,8 +343,7 @@ def _rms_or_1(values: Float64Array) -> float:
 
 def _root_sum_square(x: Float64Array) -> float:
     flat = np.ravel(x)
-    with np.errstate(all="ignore"):
-        total = float(np.dot(flat, flat))
+    total = float(np.dot(flat, flat))
     if 1e-290 < total < 1e290:
         return math.sqrt(total)
     # NOTE: scaled where the squares would overflow or underflow
@@ -426,7 +430,8 @@ class _Objective:
         self.bounds: list[Bounds | None] = (
             [None] * len(self.points) if bounds is None else list(bounds)
         )
-        y = self._evaluate(self.points)
+        with np.errstate(all="ignore"):
+            y = self._evaluate(self.points)
         self.output_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.dtype("f8")
         self.eps = float(np.finfo(self.output_dtype).eps)
         constants = [
@@ -450,8 +455,7 @@ class _Objective:
             flat = self.weights.reshape(-1)
             flat[counted:] = 0.0
             self.magnitudes.reshape(-1)[counted:] = np.abs(self.value.reshape(-1)[counted:])
-        self.sigma: Float64Array = np.zeros(self.value.shape)
-        """Each output's computational noise, once :meth:`measure_noise` has run."""
+        self.sigma = np.zeros(self.value.shape)
         self.far = far
         """How far the dependence probes move an element, toward 0 and past it (else by
         :attr:`reach`, then to ``2**1000`` away from 0)."""
@@ -479,10 +483,9 @@ class _Objective:
         args = list(self.inputs)
         for i, point in zip(self.variables, points, strict=True):
             args[i] = point if self.raw else Variable(point)
-        with np.errstate(all="ignore"):
-            if self.raw:
-                return np.asarray(self.fn(*args))
-            return _call(self.fn, args).data
+        if self.raw:
+            return np.asarray(self.fn(*args))
+        return _call(self.fn, args).data
 
     def output(self, points: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         """The outputs at moved ``points``; NaN where ``fn`` refuses them with a ValueError
@@ -498,10 +501,22 @@ class _Objective:
         """A bound on the computational error of evaluations that gave the outputs ``y``:
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
         output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
-        with np.errstate(all="ignore"):
-            rounding = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
-        bound: Float64Array = np.maximum(rounding, NOISE_SIGMAS * self.sigma)
+        rounding: Float64Array = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
+        if self._noise_bound is None:
+            return rounding
+        bound: Float64Array = np.maximum(rounding, self._noise_bound)
         return bound
+
+    @property
+    def sigma(self) -> Float64Array:
+        """Each output's computational noise, once :meth:`measure_noise` has run."""
+        return self._sigma
+
+    @sigma.setter
+    def sigma(self, sigma: Float64Array) -> None:
+        self._sigma = sigma
+        # NOTE: None where no output is noisy, the common case: rounding alone bounds them
+        self._noise_bound = NOISE_SIGMAS * sigma if sigma.any() else None
 
     def beyond_rounding(
         self, line: Float64Array, positions: Float64Array | None = None
@@ -517,6 +532,7 @@ class _Objective:
         beyond: Float64Array = np.where(found > rounding, found, 0.0)
         return beyond
 
+    @_quiet
     def measure_noise(self, steps: Sequence[Float64Array]) -> None:
         """Each output's noise by :func:`ecnoise` (and at least the deviation of rounding to
         its :func:`granularity`), where it is more than the rounding :meth:`error` allows the
@@ -592,7 +608,10 @@ class _Objective:
         return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
 
 
-@dataclass(frozen=True)
+# NOTE: the oracle's own records are plain slotted dataclasses, never changed once made: a
+# frozen one's __init__ sets each field through object.__setattr__, three times slower, and
+# `verify` makes about 23,000 of them per op
+@dataclass(slots=True)
 class _Difference:
     """A central difference of every output at one step."""
 
@@ -620,15 +639,14 @@ def _difference(
     """``(y_above - y_below) / width`` per output and the bound on its noise: each side's
     :meth:`_Objective.error`, over ``width``."""
     changed = np.asarray(y_above != y_below)
-    with np.errstate(all="ignore"):
-        value = np.asarray((y_above - y_below) / width, dtype=np.float64)
-        error = (objective.error(y_above) + objective.error(y_below)) / width
-        sides = np.maximum(np.abs(y_above), np.abs(y_below))
-        peak = float(np.where(changed, sides, 0.0).max(initial=0.0))
+    value = np.asarray((y_above - y_below) / width, dtype=np.float64)
+    error = (objective.error(y_above) + objective.error(y_below)) / width
+    sides = np.maximum(np.abs(y_above), np.abs(y_below))
+    peak = float(np.where(changed, sides, 0.0).max(initial=0.0))
     return _Difference(value, error, changed, width, peak)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Entry:
     """An entry of the extrapolation table: its value, truncation error and rounding noise."""
 
@@ -661,22 +679,27 @@ class _Entry:
         is independent, so it adds like random errors, as the root of the summed squares."""
         if weights is None:
             return self
+        counted = weights != 0
         return _Entry(
-            np.asarray(_weigh(weights, self.value).sum()),
-            np.asarray(_weigh(np.abs(weights), self.truncation).sum()),
-            np.asarray(_root_sum_square(_weigh(weights, self.noise))),
+            np.asarray(_weigh(weights, self.value, counted).sum()),
+            np.asarray(_weigh(np.abs(weights), self.truncation, counted).sum()),
+            np.asarray(_root_sum_square(_weigh(weights, self.noise, counted))),
         )
 
 
-def _weigh(weights: Float64Array, values: Float64Array) -> Float64Array:
+def _weigh(
+    weights: Float64Array, values: Float64Array, counted: BoolArray | None = None
+) -> Float64Array:
     """``weights * values``, 0 where a weight is 0 even if its value is not finite: an output
-    weighed by 0 adds nothing to the sum, nor to its error where its estimate failed."""
-    with np.errstate(invalid="ignore"):
-        weighed: Float64Array = np.where(weights != 0, weights * values, 0.0)
+    weighed by 0 adds nothing to the sum, nor to its error where its estimate failed.
+    ``counted``: ``weights != 0``, if the caller has it."""
+    weighed: Float64Array = np.where(
+        weights != 0 if counted is None else counted, weights * values, 0.0
+    )
     return weighed
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Table:
     """What the extrapolation found: the best entry per output (no noise for an output no
     step moved), which outputs any step moved, and the first step's difference."""
@@ -694,8 +717,7 @@ class _Table:
         the difference of larger terms (``1 - sech2(x)`` near 0) moves by a few of their quanta
         at each step, and their rounding may repeat as the step halves and look converged, or
         cancel on the two sides of every step: only all the values seen together show it."""
-        with np.errstate(all="ignore"):
-            floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
+        floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
         noise = np.where(self.moved, np.maximum(self.best.noise, floor), self.best.noise)
         return replace(self, best=_Entry(self.best.value, self.best.truncation, noise))
 
@@ -708,8 +730,7 @@ class _Table:
             return True
         values = [float((weights * d.value).sum()) for d in self.differences[:4]]
         changes = np.diff(values)
-        with np.errstate(all="ignore"):
-            ratios = changes[1:] / changes[:-1]
+        ratios = changes[1:] / changes[:-1]
         return bool(np.all((ratios >= 1.5) & (ratios <= 2.5)))
 
 
@@ -744,12 +765,11 @@ def _extrapolate(
         row_best: _Entry | None = None
         for j in range(1, i + 1):
             factor = RATIO ** (2 * j) - 1
-            with np.errstate(all="ignore"):
-                value = row[j - 1] + (row[j - 1] - previous[j - 1]) / factor
-                carried = row_noise[j - 1] * (1 + 1 / factor) + previous_noise[j - 1] / factor
-                truncation = TRUNCATION_SAFETY * np.maximum(
-                    np.abs(value - row[j - 1]), np.abs(value - previous[j - 1])
-                )
+            value = row[j - 1] + (row[j - 1] - previous[j - 1]) / factor
+            carried = row_noise[j - 1] * (1 + 1 / factor) + previous_noise[j - 1] / factor
+            truncation = TRUNCATION_SAFETY * np.maximum(
+                np.abs(value - row[j - 1]), np.abs(value - previous[j - 1])
+            )
             truncation = np.where(np.isnan(value), np.inf, truncation)
             row_best = _Entry(value, truncation, carried).better(row_best)
             row.append(value)
@@ -806,7 +826,7 @@ class ComplexStepUnderflowError(ValueError):
     """The complex step cannot bound its error: an imaginary part would underflow."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Column:
     """The oracle's derivatives of every output with respect to one element (or along one
     direction)."""
@@ -838,10 +858,9 @@ class _Column:
         terms ``sum_j |w_j| |D_j|``, and the sum of the ``magnitudes`` of the outputs it
         moves."""
         entry = _Entry(self.value, self.truncation, self.noise).weighted(weights)
-        with np.errstate(all="ignore"):
-            hidden = float(_weigh(np.abs(weights), self.hidden).sum())
-            terms = float(np.abs(_weigh(weights, self.value)).sum())
-            moved = float(np.where(self.moved, magnitudes, 0.0).sum())
+        hidden = float(_weigh(np.abs(weights), self.hidden).sum())
+        terms = float(np.abs(_weigh(weights, self.value)).sum())
+        moved = float(np.where(self.moved, magnitudes, 0.0).sum())
         return float(entry.value), self.safety * float(entry.error) + hidden, terms, moved
 
 
@@ -1034,10 +1053,9 @@ def _worth_probing(best: _Entry, hidden: Float64Array, weights: Float64Array | N
     if weights is None:
         return True
     summary = best.weighted(weights)
-    with np.errstate(all="ignore"):
-        shown = ERROR_SAFETY * float(summary.error)
-        terms = float(np.abs(weights * best.value).sum())
-        return float((np.abs(weights) * hidden).sum()) > max(shown, GROWTH * terms)
+    shown = ERROR_SAFETY * float(summary.error)
+    terms = float(np.abs(weights * best.value).sum())
+    return float((np.abs(weights) * hidden).sum()) > max(shown, GROWTH * terms)
 
 
 def _complex_column(objective: _Objective, number: int, k: int, scale: float) -> _Column:
@@ -1073,8 +1091,7 @@ def _complex_estimate(
     points = stepped(h)
     derivative = _imaginary_slope(objective, points, h)
     doubled = _imaginary_slope(objective, stepped(RATIO * h), RATIO * h)
-    with np.errstate(all="ignore"):
-        truncation = np.abs(doubled - derivative)
+    truncation = np.abs(doubled - derivative)
     truncation = np.where(np.isnan(truncation), np.inf, truncation)
     # NOTE: h * derivative may have underflowed to 0: then the spacing of subnormals bounds it
     subnormal = float(np.finfo(np.float64).smallest_subnormal)
@@ -1107,6 +1124,7 @@ def _imaginary_slope(
     return np.asarray(y.imag / h, dtype=np.float64)
 
 
+@_quiet
 def _per_element(
     objective: _Objective,
     eps: float | None,
@@ -1338,6 +1356,7 @@ def numerical_directional(
     return estimate
 
 
+@_quiet
 def _one_element(objective: _Objective, number: int, index: tuple[int, ...]) -> float:
     """The Richardson estimate of one element's derivative of the weighted objective."""
     point = objective.points[number]
@@ -1349,6 +1368,7 @@ def _one_element(objective: _Objective, number: int, index: tuple[int, ...]) -> 
     return float(np.sum(objective.weights * column.value))
 
 
+@_quiet
 def _directional(
     objective: _Objective,
     analytic: list[Float64Array],
