@@ -114,11 +114,12 @@ def _softmax_less_one_hot(e: Array, labels: Labels) -> Array:
 class SoftmaxCrossEntropy(Function):
     """The mean over the N rows of logits ``x`` (N, C) of ``-log softmax(x)[label]``."""
 
-    __slots__ = ("exponentials", "labels", "t")
+    __slots__ = ("exponentials", "labels", "logits", "t")
     batched_jvp = True
 
     exponentials: Array | None
-    """``exp(x - max)`` by rows from the forward pass, which the gradient on arrays reads."""
+    """``exp(x - max)`` by rows from the forward pass of :attr:`logits`, which the gradient on
+    arrays reads when it is given those logits (a later call may have made others)."""
 
     def __init__(self, t: Operand) -> None:
         self.t = t
@@ -126,6 +127,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x: Array) -> Array:
         self.labels = _class_labels(self.t, x.shape, "softmax_cross_entropy")
         n = _samples(x.shape, "softmax_cross_entropy")
+        self.logits = x
         log_p, self.exponentials = _log_softmax_at(x, self.labels)
         y: Array = np.asarray(-log_p.sum() / n)
         return y
@@ -133,7 +135,7 @@ class SoftmaxCrossEntropy(Function):
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
         n, classes = x.shape
         if not isinstance(x, Variable):
-            e = self.exponentials
+            e = self.exponentials if x is self.logits else None
             # NOTE: a copy, which the rule overwrites: a graph may be differentiated again
             e = np.exp(x - x.max(axis=1, keepdims=True)) if e is None else e.copy()
             g: Array = _softmax_less_one_hot(e, self.labels) * (gy / n)
