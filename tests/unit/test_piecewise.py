@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import grad_of
 from tinygrad_ref import (
+    Function,
     Variable,
     abs,
     clip,
@@ -20,6 +21,7 @@ from tinygrad_ref import (
     relu,
     where,
 )
+from tinygrad_ref.core import Array, Tensor
 from tinygrad_ref.verification.oracle import numerical_estimates, oracle_reach
 from tinygrad_ref.verification.strategies import KINK_MARGIN
 
@@ -198,3 +200,21 @@ def test_no_step_crosses_relus_kink_at_0() -> None:
         if v > 0:
             assert estimate.error[0] <= 1e-9 * abs(weights[0])
         assert gradcheck(relu, Variable(np.array([v, 1.0])))
+
+
+def test_relu_gives_its_input_a_gradient_of_its_dtype() -> None:
+    """A float32 gradient arriving at relu of a float64 input leaves it float64, as tanh's."""
+
+    class Float32Gradient(Function):
+        def forward(self, x: Array) -> Array:
+            return x.copy()
+
+        def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
+            assert isinstance(gy, np.ndarray)
+            return gy.astype(np.float32)
+
+    x = Variable(np.array([1.0, -2.0, 3.0]))
+    Float32Gradient()(relu(x)).backward()
+    assert x.grad is not None
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 1.0])
