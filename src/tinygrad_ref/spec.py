@@ -579,30 +579,38 @@ class SpectralKink(Kink):
     def conditioning(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:
         """How many times the rounding of their largest value a decomposition's vectors (and
         what is computed from them) may be off: ``n max|s| / gap``, for the least gap between
-        values of a spectrum (and from 0, if ``zero``). The oracle's evaluations carry that
-        noise besides their own rounding."""
-        n, largest, least = self._least_gap(x, params)
-        return max(1.0, n * largest / least) if least > 0 else math.inf
+        values of a spectrum (and from 0, if ``zero``), the largest over the stack's matrices
+        (each is decomposed on its own scale). The oracle's evaluations carry that noise
+        besides their own rounding."""
+        spectra = self._gaps(x, params)
+        if spectra is None:
+            return 1.0
+        s, gaps = spectra
+        largest = np.max(np.abs(s), axis=-1)
+        least = np.min(gaps, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(least > 0, s.shape[-1] * largest / least, math.inf)
+        return max(1.0, float(np.max(ratio)))
 
     def distance(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:
         """How far the matrices of ``x`` are from one with a degenerate spectrum, in any one
         element: half the least gap (as above), as a change of an element moves each value by
         at most its size."""
-        return self._least_gap(x, params)[2] / 2
+        spectra = self._gaps(x, params)
+        return math.inf if spectra is None else float(np.min(spectra[1])) / 2
 
-    def _least_gap(
+    def _gaps(
         self, x: npt.NDArray[np.floating[Any]], params: Params
-    ) -> tuple[int, float, float]:
-        """The spectra's length, largest magnitude and least gap (``inf`` if none)."""
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """The spectra and their gaps (from 0 too, if ``zero``), or ``None`` if there are no
+        gaps."""
         if x.size == 0:
-            return 0, 0.0, math.inf
+            return None
         s = self.spectrum(x.astype(np.float64), params)
         gaps = np.diff(s, axis=-1)
         if self.zero:
             gaps = np.concatenate([s[..., :1], gaps], axis=-1)
-        if gaps.size == 0:
-            return s.shape[-1], 0.0, math.inf
-        return s.shape[-1], float(np.max(np.abs(s))), float(np.min(gaps))
+        return None if gaps.shape[-1] == 0 else (s, gaps)
 
     def is_degenerate(self, x: npt.NDArray[np.floating[Any]], params: Params) -> bool:
         """Whether a matrix of ``x`` (in its own dtype) has a degenerate spectrum."""

@@ -276,3 +276,18 @@ def test_a_spectrum_is_as_far_from_degenerate_as_half_its_least_gap() -> None:
     assert svd_kink.distance(a, {"full_matrices": False}) == 0.25
     assert eigh_kink.distance(a, {"UPLO": "L"}) == 0.5
     assert svd_kink.distance(np.diag([3.0, 2.5, 2.0]), {"full_matrices": False}) == 0.25
+
+
+def test_each_matrix_of_a_stack_is_conditioned_on_its_own_scale() -> None:
+    """``SpectralKink.conditioning`` of a stack is its matrices' largest ``n max|s| / gap``, not
+    the stack's largest value over its least gap: LAPACK decomposes each matrix on its own
+    scale, and ``[A, 1e-6 A]`` taken whole (9e6 instead of 9) let the second-order check pass a
+    rule that drops a second derivative (the review's reproducer)."""
+    a = np.diag([3.0, 2.0, 1.0])
+    stack = np.stack([a, 1e-6 * a])
+    kink = REGISTRY["svd"].kink
+    assert isinstance(kink, SpectralKink)
+    assert kink.conditioning(stack, {"full_matrices": False}) == kink.conditioning(
+        a, {"full_matrices": False}
+    )
+    assert kink.conditioning(a, {"full_matrices": False}) == 9.0

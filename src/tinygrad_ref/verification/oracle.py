@@ -392,9 +392,10 @@ class Degeneracy:
     how many times the rounding of its largest value its results may be off (``n max|s| / gap``
     for LAPACK's vectors, a condition number for its solutions), and how far the point is from
     a degenerate matrix, in any one element (half the least gap of a spectrum, the least
-    singular value): no step goes farther than :data:`HOME` of that, as across it ``fn`` is
-    not smooth (a grown step of 9e-4 across gaps of 2.2e-4 gave ``svd``'s second derivative
-    2x off with a bound of 0.9x)."""
+    singular value): a step the oracle grows goes no farther than :data:`HOME` of that (the
+    strategies keep the first steps far nearer), as across it ``fn`` is not smooth (a grown
+    step of 9e-4 across gaps of 2.2e-4 gave ``svd``'s second derivative 2x off with a bound of
+    0.9x)."""
 
     conditioning: float
     distance: float
