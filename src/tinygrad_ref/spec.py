@@ -576,16 +576,22 @@ class SpectralKink(Kink):
         s = np.where(np.max(np.abs(s), axis=-1, keepdims=True) == 0, 1.0, s)
         return self.rebuilt(x, params, s)
 
-    def conditioning(self, x: npt.NDArray[np.floating[Any]], params: Params) -> float:
+    def conditioning(
+        self, x: npt.NDArray[np.floating[Any]], params: Params, ties: bool = True
+    ) -> float:
         """How many times the rounding of their largest value a decomposition's vectors (and
         what is computed from them) may be off: ``n max|s| / gap``, for the least gap between
         values of a spectrum (and from 0, if ``zero``), the largest over the stack's matrices
         (each is decomposed on its own scale). The oracle's evaluations carry that noise
-        besides their own rounding."""
+        besides their own rounding. Without ``ties``, the gaps between values equal to within
+        :data:`SPECTRUM_ULPS` (in ``x``'s dtype) do not count: what is computed from a tied
+        run's whole space (the kink's convention) rounds with the gaps between runs."""
         spectra = self._gaps(x, params)
         if spectra is None:
             return 1.0
         s, gaps = spectra
+        if not ties:
+            gaps = np.where(gaps > _spectrum_tolerance(s, x.dtype), gaps, math.inf)
         largest = np.max(np.abs(s), axis=-1)
         least = np.min(gaps, axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
