@@ -994,7 +994,7 @@ def check_kink_example(example: Example) -> None:
             gy.astype(np.float64),
         )
     # NOTE: the op and the declaration read a tied run's space from LAPACK's vectors, each
-    # rounded by the gaps between runs (seed 27: 8.9 eps apart where that conditioning is 6)
+    # rounded by the gaps between runs (seed 27: 8.9 eps apart where that conditioning is 12)
     conditioning = (
         kink.conditioning(operands[0].data, example.params, ties=False)
         if isinstance(kink, SpectralKink)
