@@ -147,7 +147,13 @@ def _values(t: Array | Variable) -> Array:
 
 def _masked(gy: Tensor, factor: npt.NDArray[Any], like: Tensor) -> Tensor:
     """``gy`` times a constant ``factor`` (a mask, or slopes), in the dtype of ``like``."""
-    return gy * factor.astype(_values(like).dtype)
+    dtype = _values(like).dtype
+    if factor.dtype == np.bool_ and type(gy) is np.ndarray and gy.dtype == dtype:
+        # NOTE: times the boolean mask itself, which keeps gy's dtype: the same numbers as
+        # times the mask cast, without making that cast
+        masked: Array = gy * factor
+        return masked
+    return gy * factor.astype(dtype)
 
 
 def sigmoid_slope(x: Tensor) -> Tensor:

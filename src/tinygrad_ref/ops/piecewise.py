@@ -38,11 +38,6 @@ class ReLU(Function):
         return np.maximum(x, 0)
 
     def vjp(self, gy: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        if type(gy) is np.ndarray and gy.dtype == x.dtype:
-            # NOTE: times the boolean mask itself, which keeps gy's dtype (that of x): the same
-            # numbers as times the mask cast, without making that cast
-            g: Tensor = gy * (x > 0)
-            return g
         return _masked(gy, _values(x) > 0, x)
 
     def jvp(self, tx: Tensor, x: Tensor, y: Tensor) -> Tensor:
