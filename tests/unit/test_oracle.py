@@ -487,14 +487,15 @@ def test_a_homogeneous_functions_scale_follows_its_input_below_1() -> None:
 def test_an_output_weighed_by_zero_adds_nothing_even_where_its_estimate_failed() -> None:
     # NOTE: the values beside a gradient in a second-order objective are weighed by 0; where
     # their estimate failed (NaN value, infinite truncation) they must not turn the sum NaN
-    entry = oracle._Entry(np.array([1.0, np.nan]), np.array([0.1, np.inf]), np.array([0.0, np.inf]))
+    # (an entry's rows are elements, its columns outputs: one row here)
+    entry = oracle._Entry(
+        np.array([[1.0, np.nan]]), np.array([[0.1, np.inf]]), np.array([[0.0, np.inf]])
+    )
     with np.errstate(all="ignore"):  # NOTE: as the oracle's entry points run its helpers
         summary = entry.weighted(np.array([2.0, 0.0]))
-    assert (float(summary.value), float(summary.truncation), float(summary.noise)) == (
-        2.0,
-        0.2,
-        0.0,
-    )
+    assert (summary.value.shape, summary.truncation.shape, summary.noise.shape) == ((1, 1),) * 3
+    assert (float(summary.value[0, 0]), float(summary.truncation[0, 0])) == (2.0, 0.2)
+    assert float(summary.noise[0, 0]) == 0.0
 
 
 def test_the_complex_step_refuses_where_its_imaginary_parts_underflow() -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -276,16 +276,21 @@ def granularity(values: npt.ArrayLike) -> Float64Array:
     difference of large terms (``(x + 1e8) - 1e8``) keeps the spacing of those terms, however
     small it is: its noise is that quantum, wherever it is evaluated."""
     f = np.asarray(values, dtype=np.float64)
+    finest = _quanta(f).min(axis=0)
+    moving = (f != f[:1]).any(axis=0) & np.isfinite(finest)
+    result: Float64Array = np.where(moving, finest, 0.0)
+    return result
+
+
+def _quanta(f: Float64Array) -> Float64Array:
+    """The largest power of two of which each value is a multiple (``inf`` for 0)."""
     _, exponent = np.frexp(f)
     with np.errstate(all="ignore"):
         # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
         mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
         lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
-        quanta = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
-    finest = quanta.min(axis=0)
-    moving = (f != f[:1]).any(axis=0) & np.isfinite(finest)
-    result: Float64Array = np.where(moving, finest, 0.0)
-    return result
+        quanta: Float64Array = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
+    return quanta
 
 
 def _working_dtype(*dtypes: np.dtype[Any]) -> np.dtype[Any]:
@@ -499,7 +504,8 @@ class _Objective:
         return np.array(y) if self.raw else np.array(y, dtype=np.float64)
 
     def error(self, y: Float64Array) -> Float64Array:
-        """A bound on the computational error of evaluations that gave the outputs ``y``:
+        """A bound on the computational error of evaluations that gave the outputs ``y``
+        (flattened, one evaluation per row):
         :data:`NOISE_ULPS` rounding errors of each (at least of the smallest normal number: an
         output may have underflowed), or :data:`NOISE_SIGMAS` of its measured noise."""
         rounding: Float64Array = NOISE_ULPS * self.eps * np.maximum(np.abs(y), self.tiny)
@@ -516,8 +522,9 @@ class _Objective:
     @sigma.setter
     def sigma(self, sigma: Float64Array) -> None:
         self._sigma = sigma
-        # NOTE: None where no output is noisy, the common case: rounding alone bounds them
-        self._noise_bound = NOISE_SIGMAS * sigma if sigma.any() else None
+        # NOTE: None where no output is noisy, the common case: rounding alone bounds them;
+        # flattened, as the outputs in the rows of the oracle's tables
+        self._noise_bound = NOISE_SIGMAS * sigma.reshape(-1) if sigma.any() else None
 
     def beyond_rounding(
         self, line: Float64Array, positions: Float64Array | None = None
@@ -609,47 +616,59 @@ class _Objective:
         return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
 
 
-# NOTE: the oracle's own records are plain slotted dataclasses, never changed once made: a
-# frozen one's __init__ sets each field through object.__setattr__, three times slower, and
-# `verify` makes about 23,000 of them per op
+IntArray = npt.NDArray[np.intp]
+_EVERY_ROW = slice(None)
+
+
+# NOTE: the oracle's own records are plain slotted dataclasses: a frozen one's __init__ sets
+# each field through object.__setattr__, three times slower
 @dataclass(slots=True)
 class _Difference:
-    """A central difference of every output at one step."""
+    """Central differences of every output at one step, one row per element (the outputs
+    flattened along the row)."""
 
     value: Float64Array
     error: Float64Array
     """A bound on its error from the evaluations' noise."""
     changed: BoolArray
     """The outputs that changed."""
-    width: float
-    """The distance between the two points differenced."""
-    peak: float
-    """The largest magnitude evaluated among the outputs that changed."""
+    width: Float64Array
+    """Per row, the distance between the two points differenced."""
+    peak: Float64Array
+    """Per row, the largest magnitude evaluated among the outputs that changed."""
+
+    def put(
+        self, rows: IntArray, other: _Difference, chosen: IntArray | slice = _EVERY_ROW
+    ) -> None:
+        """Take ``other``'s rows ``chosen`` as the rows ``rows`` of this one."""
+        self.value[rows], self.error[rows] = other.value[chosen], other.error[chosen]
+        self.changed[rows] = other.changed[chosen]
+        self.width[rows], self.peak[rows] = other.width[chosen], other.peak[chosen]
 
 
-Central = Callable[[float], _Difference]
-"""A central difference at a fraction of the starting step."""
+Central = Callable[[IntArray, Float64Array], _Difference]
+"""The central differences of the rows ``rows`` at fractions (one per row) of their first
+steps."""
 
 
 def _difference(
-    objective: _Objective,
-    y_above: npt.NDArray[Any],
-    y_below: npt.NDArray[Any],
-    width: float,
+    objective: _Objective, y_above: Float64Array, y_below: Float64Array, width: Float64Array
 ) -> _Difference:
     """``(y_above - y_below) / width`` per output and the bound on its noise: each side's
-    :meth:`_Objective.error`, over ``width``."""
-    changed = np.asarray(y_above != y_below)
-    value = np.asarray((y_above - y_below) / width, dtype=np.float64)
-    error = (objective.error(y_above) + objective.error(y_below)) / width
+    :meth:`_Objective.error`, over ``width``; one row per element, one width per row."""
+    across = width[:, None]
+    changed = y_above != y_below
+    value = (y_above - y_below) / across
+    error = (objective.error(y_above) + objective.error(y_below)) / across
     sides = np.maximum(np.abs(y_above), np.abs(y_below))
-    peak = float(np.where(changed, sides, 0.0).max(initial=0.0))
+    peak = np.where(changed, sides, 0.0).max(axis=-1, initial=0.0)
     return _Difference(value, error, changed, width, peak)
 
 
 @dataclass(slots=True)
 class _Entry:
-    """An entry of the extrapolation table: its value, truncation error and rounding noise."""
+    """Entries of the extrapolation table, one row per element: their values, truncation
+    errors and rounding noise."""
 
     value: Float64Array
     truncation: Float64Array
@@ -660,8 +679,17 @@ class _Entry:
         error: Float64Array = self.truncation + self.noise
         return error
 
+    def put(self, rows: IntArray, other: _Entry) -> None:
+        """Take ``other``'s rows as the rows ``rows`` of this one."""
+        self.value[rows], self.truncation[rows] = other.value, other.truncation
+        self.noise[rows] = other.noise
+
+    def rows(self, kept: BoolArray | IntArray) -> _Entry:
+        """The rows where ``kept``."""
+        return _Entry(self.value[kept], self.truncation[kept], self.noise[kept])
+
     def better(self, other: _Entry | None) -> _Entry:
-        """Per element, whichever of ``self`` and ``other`` has the smaller error."""
+        """Per output, whichever of ``self`` and ``other`` has the smaller error."""
         if other is None:
             return self
         take = self.error < other.error
@@ -676,15 +704,16 @@ class _Entry:
         return _Entry(self.value, self.truncation, np.where(moved, self.noise, 0.0))
 
     def weighted(self, weights: Float64Array | None) -> _Entry:
-        """The entry of ``sum(w * value)``: truncations add up; the noise of distinct outputs
-        is independent, so it adds like random errors, as the root of the summed squares."""
+        """The entry of ``sum(w * value)`` along each row (a column of one): truncations add
+        up; the noise of distinct outputs is independent, so it adds like random errors, as
+        the root of the summed squares."""
         if weights is None:
             return self
         counted = weights != 0
         return _Entry(
-            np.asarray(_weigh(weights, self.value, counted).sum()),
-            np.asarray(_weigh(np.abs(weights), self.truncation, counted).sum()),
-            np.asarray(_root_sum_square(_weigh(weights, self.noise, counted))),
+            _weigh(weights, self.value, counted).sum(axis=-1, keepdims=True),
+            _weigh(np.abs(weights), self.truncation, counted).sum(axis=-1, keepdims=True),
+            _root_sum_squares(_weigh(weights, self.noise, counted)),
         )
 
 
@@ -700,16 +729,28 @@ def _weigh(
     return weighed
 
 
+def _root_sum_squares(rows: Float64Array) -> Float64Array:
+    """:func:`_root_sum_square` of each row, as a column."""
+    # NOTE: vecdot is BLAS's dot of each (contiguous) row, the same bits as np.dot of the row
+    totals = np.vecdot(rows, rows)
+    roots: Float64Array = np.sqrt(totals)
+    for r in np.flatnonzero(~((totals > 1e-290) & (totals < 1e290))):
+        roots[r] = _root_sum_square(rows[r])
+    return roots[:, None]
+
+
 @dataclass(slots=True)
 class _Table:
-    """What the extrapolation found: the best entry per output (no noise for an output no
-    step moved), which outputs any step moved, and the first step's difference."""
+    """What the extrapolation found, one row per element: the best entry per output (no noise
+    for an output no step moved), which outputs any step moved (or all, along a direction)
+    and which changed, and the first step's difference."""
 
     best: _Entry
     moved: BoolArray
+    changed: BoolArray
     first: _Difference
-    differences: list[_Difference]
-    """The central differences at each step taken."""
+    levels: list[tuple[IntArray, Float64Array]]
+    """The rows that took each step, and their central differences there."""
 
     def quantized(self, quantum: Float64Array) -> _Table:
         """The table with each moved output's noise at least that of differencing values
@@ -718,50 +759,67 @@ class _Table:
         the difference of larger terms (``1 - sech2(x)`` near 0) moves by a few of their quanta
         at each step, and their rounding may repeat as the step halves and look converged, or
         cancel on the two sides of every step: only all the values seen together show it."""
-        floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width
+        floor = 2 * NOISE_SIGMAS / math.sqrt(12.0) * quantum / self.first.width[:, None]
         noise = np.where(self.moved, np.maximum(self.best.noise, floor), self.best.noise)
-        return replace(self, best=_Entry(self.best.value, self.best.truncation, noise))
+        best = _Entry(self.best.value, self.best.truncation, noise)
+        return _Table(best, self.moved, self.changed, self.first, self.levels)
 
-    def kinked(self, weights: Float64Array) -> bool:
-        """Whether the weighted differences behave as across a kink between the point and
-        the smallest step: a piecewise linear function's ``D(h) = m + c / h`` changes twice as
-        much from each step to the next (a smooth one's four times less, noise's at random).
-        Also when fewer than four steps were taken (nothing to tell)."""
-        if len(self.differences) < 4:
-            return True
-        values = [float((weights * d.value).sum()) for d in self.differences[:4]]
-        changes = np.diff(values)
-        ratios = changes[1:] / changes[:-1]
-        return bool(np.all((ratios >= 1.5) & (ratios <= 2.5)))
+    def kinked(self, weights: Float64Array) -> BoolArray:
+        """Per row, whether the weighted differences behave as across a kink between the point
+        and the smallest step: a piecewise linear function's ``D(h) = m + c / h`` changes twice
+        as much from each step to the next (a smooth one's four times less, noise's at random).
+        Also where fewer than four steps were taken (nothing to tell)."""
+        sums = np.full((len(self.first.width), 4), np.nan)
+        for level, (rows, values) in enumerate(self.levels[:4]):
+            sums[rows, level] = (weights * values).sum(axis=-1)
+        changes = np.diff(sums, axis=1)
+        ratios = changes[:, 1:] / changes[:, :-1]
+        fewer = np.ones(len(sums), dtype=bool)
+        if len(self.levels) > 3:
+            fewer[self.levels[3][0]] = False
+        kinked: BoolArray = fewer | np.all((ratios >= 1.5) & (ratios <= 2.5), axis=1)
+        return kinked
+
+    def put(self, rows: IntArray, other: _Table, chosen: IntArray) -> None:
+        """Take ``other``'s rows ``chosen`` (all but their levels) as the rows ``rows``."""
+        self.best.put(rows, other.best.rows(chosen))
+        self.moved[rows], self.changed[rows] = other.moved[chosen], other.changed[chosen]
+        self.first.put(rows, other.first, chosen)
 
 
 def _extrapolate(
     central: Central,
+    first: _Difference,
     levels: int,
     weights: Float64Array | None = None,
     least: int = 2,
     everywhere: bool = False,
 ) -> _Table:
-    """Ridders' method: central differences at steps ``h / RATIO**i``, extrapolated with
-    Richardson's table per output; each entry's error is estimated from its neighbours in the
-    table, plus the noise carried through the table. Keeps the best estimate per output, and
-    stops when it is within :data:`TARGET` of its terms, when noise dominates it (smaller steps
-    only add noise), or when a smaller step made it worse (Ridders' rule); with ``weights``,
-    these are judged on the weighted sum of the outputs; never before ``least`` steps. An
-    output no step has moved yet counts no noise there (it does not depend on the element, or
-    its change rounded away), unless ``everywhere`` (along a direction: a change rounded
-    away is noise)."""
-    previous: list[Float64Array] = []
-    previous_noise: list[Float64Array] = []
+    """Ridders' method: central differences at steps ``h / RATIO**i`` from the ``first``,
+    extrapolated with Richardson's table per output; each entry's error is estimated from its
+    neighbours in the table, plus the noise carried through the table. Keeps the best estimate
+    per output, and stops when it is within :data:`TARGET` of its terms, when noise dominates
+    it (smaller steps only add noise), or when a smaller step made it worse (Ridders' rule);
+    with ``weights``, these are judged on the weighted sum of the outputs; never before
+    ``least`` steps. An output no step has moved yet counts no noise there (it does not depend
+    on the element, or its change rounded away), unless ``everywhere`` (along a direction: a
+    change rounded away is noise).
+
+    The rows (elements) advance together, level by level: the table's arithmetic is done once
+    for all the rows still going, and each row stops on its own, by the rules above applied to
+    it alone."""
+    count = len(first.width)
+    changed = first.changed.copy()
+    final = _Entry(first.value.copy(), np.full_like(first.value, np.inf), first.error.copy())
+    taken = [(np.arange(count), first.value)]
+    active = np.arange(count)
+    previous, previous_noise = [first.value], [first.error]
     best: _Entry | None = None
     summary: _Entry | None = None
-    first = central(1.0)
-    moved = first.changed | everywhere
-    differences = []
-    for i in range(levels):
-        step = first if i == 0 else central(RATIO**-i)
-        moved = moved | step.changed
-        differences.append(step)
+    for i in range(1, levels):
+        step = central(active, np.full(active.size, RATIO**-i))
+        changed[active] |= step.changed
+        taken.append((active, step.value))
         row, row_noise = [step.value], [step.error]
         row_best: _Entry | None = None
         for j in range(1, i + 1):
@@ -775,52 +833,81 @@ def _extrapolate(
             row_best = _Entry(value, truncation, carried).better(row_best)
             row.append(value)
             row_noise.append(carried)
+        assert row_best is not None
+        previous_best, best = best, row_best.better(best)
+        worse = np.zeros(active.size, dtype=bool)
+        if i + 1 >= least and previous_best is not None and summary is not None:
+            # NOTE: Ridders' rule: a row whose smaller step made it worse stops with its best
+            # so far
+            row_summary = row_best.among(changed[active] | everywhere).weighted(weights)
+            worse = _everywhere(row_summary.error > 2 * summary.error)
+            if worse.any():
+                best.put(np.flatnonzero(worse), previous_best.rows(worse))
+        summary = best.among(changed[active] | everywhere).weighted(weights)
         previous, previous_noise = row, row_noise
-        if row_best is None:
-            continue
-        if i + 1 >= least and summary is not None:
-            row_summary = row_best.among(moved).weighted(weights)
-            if bool((row_summary.error > 2 * summary.error).all()):
+        if i + 1 >= least:
+            stop = worse | _converged(summary, best, weights)
+            if stop.all():
+                final.put(active, best)
                 break
-        best = row_best.better(best)
-        summary = best.among(moved).weighted(weights)
-        if i + 1 >= least and _converged(summary, best, weights):
-            break
-    if best is None:
-        best = _Entry(first.value, np.full_like(first.value, np.inf), first.error)
-    return _Table(best.among(moved), moved, first, differences)
+            if stop.any():
+                final.put(active[stop], best.rows(stop))
+                go = ~stop
+                active, best, summary = active[go], best.rows(go), summary.rows(go)
+                previous, previous_noise = [p[go] for p in row], [p[go] for p in row_noise]
+    else:
+        # NOTE: the rows still going after the last level keep their best
+        if best is not None:
+            final.put(active, best)
+    moved = changed | everywhere
+    return _Table(final.among(moved), moved, changed, first, taken)
 
 
-def _converged(summary: _Entry, best: _Entry, weights: Float64Array | None) -> bool:
-    """Whether ``summary`` (of ``best``, weighted) is noise-bound or within :data:`TARGET` of
-    its terms."""
-    terms = best.value if weights is None else np.abs(weights * best.value).sum()
-    return bool((summary.truncation <= summary.noise).all()) or bool(
-        (summary.error <= TARGET * np.abs(terms)).all()
+def _everywhere(condition: BoolArray) -> BoolArray:
+    """Per row, whether ``condition`` holds for every output."""
+    every: BoolArray = np.logical_and.reduce(condition, axis=-1)
+    return every
+
+
+def _converged(summary: _Entry, best: _Entry, weights: Float64Array | None) -> BoolArray:
+    """Per row, whether ``summary`` (of ``best``, weighted) is noise-bound or within
+    :data:`TARGET` of its terms."""
+    terms = (
+        best.value if weights is None else np.abs(weights * best.value).sum(axis=-1, keepdims=True)
+    )
+    return _everywhere(summary.truncation <= summary.noise) | _everywhere(
+        summary.error <= TARGET * np.abs(terms)
     )
 
 
-def _inside_domain(central: Central) -> Central:
-    """``central`` at the largest of ``1, 1/2, 1/4, ...`` times its step at which every
-    evaluation is finite, and then :data:`HOME` of that: the edge of the domain lies within
-    twice the largest finite step, so the steps stay home, never near it."""
-    shrink = 1.0
-    first = central(shrink)
-    for _ in range(60):
-        if _finite(first.value):
-            break
-        shrink /= RATIO
-        first = central(shrink)
-    else:
-        shrink = 1.0
-    if shrink < 1.0:
-        shrink *= HOME
-        first = central(shrink)
+def _inside_domain(central: Central, count: int) -> tuple[Central, _Difference]:
+    """``central`` for ``count`` rows, each at the largest of ``1, 1/2, 1/4, ...`` times its
+    step at which every evaluation is finite, and then :data:`HOME` of that: the edge of the
+    domain lies within twice the largest finite step, so the steps stay home, never near it;
+    and the rows' differences at those first steps."""
+    first = central(np.arange(count), np.ones(count))
+    shrink = np.ones(count)
+    outside: Sequence[int] = ()
+    if not _finite(first.value):
+        outside = np.flatnonzero(~_everywhere(np.isfinite(first.value))).tolist()
+    for r in outside:
+        row = np.array([r])
+        fraction, value = 1.0, first.value[r]
+        for _ in range(60):
+            if _finite(value):
+                break
+            fraction /= RATIO
+            value = central(row, np.array([fraction])).value
+        else:
+            # NOTE: no step is small enough: the row keeps its first step
+            continue
+        shrink[r] = fraction * HOME
+        first.put(row, central(row, shrink[row]))
 
-    def inside(fraction: float) -> _Difference:
-        return central(fraction * shrink)
+    def inside(rows: IntArray, fractions: Float64Array) -> _Difference:
+        return central(rows, fractions * shrink[rows])
 
-    return inside
+    return inside, first
 
 
 class ComplexStepUnderflowError(ValueError):
@@ -828,9 +915,9 @@ class ComplexStepUnderflowError(ValueError):
 
 
 @dataclass(slots=True)
-class _Column:
-    """The oracle's derivatives of every output with respect to one element (or along one
-    direction)."""
+class _Columns:
+    """The oracle's derivatives of every output (flattened) with respect to elements of an
+    input (or along one direction), one row per element."""
 
     value: Float64Array
     truncation: Float64Array
@@ -838,13 +925,22 @@ class _Column:
     hidden: Float64Array
     """A bound on the derivative of each output no step moved but which may depend on the
     element (its change was rounded away): 0 for the others."""
-    step: float
+    step: Float64Array
+    """Per row, the first step."""
     moved: BoolArray
     """The outputs that depend on the element: some step moved them, or they may hide a
     derivative."""
-    reason: str = ""
-    """Why the element cannot be judged, or ``""``."""
+    reasons: list[str]
+    """Per row, why the element cannot be judged, or ``""``."""
     safety: float = ERROR_SAFETY
+
+    def put(self, rows: IntArray, other: _Columns) -> None:
+        """Take ``other``'s rows as the rows ``rows`` of these columns."""
+        self.value[rows], self.truncation[rows] = other.value, other.truncation
+        self.noise[rows], self.hidden[rows] = other.noise, other.hidden
+        self.step[rows], self.moved[rows] = other.step, other.moved
+        for row, reason in zip(rows.tolist(), other.reasons, strict=True):
+            self.reasons[row] = reason
 
     @property
     def error(self) -> Float64Array:
@@ -854,62 +950,94 @@ class _Column:
 
     def weighted(
         self, weights: Float64Array, magnitudes: Float64Array
-    ) -> tuple[float, float, float, float]:
-        """The derivative of ``sum(w * outputs)``, its error bound, the magnitude of its
-        terms ``sum_j |w_j| |D_j|``, and the sum of the ``magnitudes`` of the outputs it
-        moves."""
+    ) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
+        """Per row, the derivative of ``sum(w * outputs)``, its error bound, the magnitude of
+        its terms ``sum_j |w_j| |D_j|``, and the sum of the ``magnitudes`` of the outputs it
+        moves (``weights`` and ``magnitudes`` flattened as the outputs)."""
         entry = _Entry(self.value, self.truncation, self.noise).weighted(weights)
-        hidden = float(_weigh(np.abs(weights), self.hidden).sum())
-        terms = float(np.abs(_weigh(weights, self.value)).sum())
-        moved = float(np.where(self.moved, magnitudes, 0.0).sum())
-        return float(entry.value), self.safety * float(entry.error) + hidden, terms, moved
+        hidden = _weigh(np.abs(weights), self.hidden).sum(axis=-1)
+        terms = np.abs(_weigh(weights, self.value)).sum(axis=-1)
+        moved = np.where(self.moved, magnitudes, 0.0).sum(axis=-1)
+        return entry.value[:, 0], self.safety * entry.error[:, 0] + hidden, terms, moved
 
 
-class _ElementDifferences:
-    """Central differences in element ``k`` of input ``number``, evaluated on ``work``, a copy
-    of the points that is restored after each evaluation (once per step)."""
+class _Granularity:
+    """The :func:`granularity` of the outputs evaluated in each element's column, the point's
+    included: the evaluations are recorded as they come in, and reduced when asked for."""
+
+    def __init__(self, value: Float64Array, elements: int) -> None:
+        self.value, self.elements = value, elements
+        self.owners: list[IntArray] = []
+        self.evaluated: list[Float64Array] = []
+
+    def add(self, ks: IntArray, values: Float64Array) -> None:
+        """The outputs ``values`` evaluated in the columns of the elements ``ks`` (one row
+        each)."""
+        self.owners.append(ks)
+        self.evaluated.append(values)
+
+    def __getitem__(self, ks: IntArray) -> Float64Array:
+        owners, values = np.concatenate(self.owners), np.concatenate(self.evaluated)
+        finest = np.tile(_quanta(self.value), (self.elements, 1))
+        np.minimum.at(finest, owners, _quanta(values))
+        # NOTE: as granularity's comparison with the first value: NaN at the point moves
+        moving = np.tile(self.value != self.value, (self.elements, 1))
+        np.logical_or.at(moving, owners, values != self.value)
+        finest, moving = finest[ks], moving[ks]
+        quantum: Float64Array = np.where(moving & np.isfinite(finest), finest, 0.0)
+        return quantum
+
+
+class _ElementSteps:
+    """Central differences in the elements ``ks`` of input ``number`` (one row each) from
+    their first steps ``starts``, evaluated on ``work``, a copy of the points that is restored
+    after each evaluation; every output evaluated goes to the columns' ``quanta``."""
 
     def __init__(
         self,
         objective: _Objective,
         work: list[Float64Array],
         number: int,
-        k: int,
-        step: float,
-        seen: list[npt.NDArray[Any]],
+        ks: IntArray,
+        starts: Float64Array,
+        quanta: _Granularity,
     ) -> None:
-        self.objective, self.work, self.k, self.step = objective, work, k, step
+        self.objective, self.work, self.ks, self.starts = objective, work, ks, starts
         self.flat = work[number].reshape(-1)
-        self.evaluated: dict[float, _Difference] = {}
-        self.seen = seen
-        """Every output evaluated in the element's column, the point's included."""
+        self.quanta = quanta
 
-    def __call__(self, fraction: float) -> _Difference:
-        if fraction not in self.evaluated:
-            x = self.flat[self.k]
-            h = self.step * fraction
+    def __call__(self, rows: IntArray, fractions: Float64Array) -> _Difference:
+        size = self.objective.value.size
+        above, below = np.empty((rows.size, size)), np.empty((rows.size, size))
+        width = np.empty(rows.size)
+        ks = self.ks[rows]
+        for i, (k, h) in enumerate(
+            zip(ks.tolist(), (self.starts[rows] * fractions).tolist(), strict=True)
+        ):
+            x = self.flat[k]
             try:
-                self.flat[self.k] = x + h
-                above = self.objective.output(self.work)
-                self.flat[self.k] = x - h
-                below = self.objective.output(self.work)
+                self.flat[k] = x + h
+                above[i] = self.objective.output(self.work).reshape(-1)
+                self.flat[k] = x - h
+                below[i] = self.objective.output(self.work).reshape(-1)
             finally:
-                self.flat[self.k] = x
-            self.seen += [above, below]
+                self.flat[k] = x
             # NOTE: divided by the steps actually taken, after rounding x + h and x - h
-            self.evaluated[fraction] = _difference(self.objective, above, below, (x + h) - (x - h))
-        return self.evaluated[fraction]
+            width[i] = (x + h) - (x - h)
+        self.quanta.add(ks, above)
+        self.quanta.add(ks, below)
+        return _difference(self.objective, above, below, width)
 
 
 def _probe(
     objective: _Objective, work: list[Float64Array], number: int, k: int
 ) -> tuple[BoolArray, Float64Array]:
-    """Which outputs depend on element ``k`` of input ``number`` at all: those that some far
-    move of it changes, or makes not finite (unless it makes every output not finite: it left
-    the domain); and the largest magnitude each output takes at the point and under the
-    moves toward 0. The first move goes by the inputs' rms (at least 1) toward 0 and past it
-    (a function that saturates away from 0 moves there); unless every output moved, a second
-    one goes to ``2**1000`` away from 0 (a dependence too weak for the first). Along a
+    """Which outputs (flattened) depend on element ``k`` of input ``number`` at all: those
+    that some far move of it changes, or makes not finite (unless it makes every output not
+    finite: it left the domain); and the largest magnitude each output takes at the point and
+    under the moves toward 0. The first move goes by the inputs' rms (at least 1) toward 0 and
+    past it (a function that saturates away from 0 moves there); unless every output moved, a
+    second one goes to ``2**1000`` away from 0 (a dependence too weak for the first). Along a
     direction, the moves are the objective's ``far``, both toward 0. A move by the scale that
     leaves the domain is halved until it is inside; where no move tells anything, every output
     may depend on the element. Made only when outputs that no step moved could hide a
@@ -922,13 +1050,14 @@ def _probe(
         targets = [(x - math.copysign(far, x), True), (math.copysign(2.0**1000, x), False)]
     else:
         targets = [(x - math.copysign(far, x), True) for far in objective.far]
-    dependent: BoolArray = np.zeros(objective.value.shape, dtype=bool)
-    scale = np.abs(objective.value)
+    value = objective.value.reshape(-1)
+    dependent: BoolArray = np.zeros(value.shape, dtype=bool)
+    scale = np.abs(value)
     told = False
     try:
         for target, scaled in targets:
             flat[k] = target
-            moved = objective.output(work)
+            moved = objective.output(work).reshape(-1)
             # NOTE: a move that left the domain (cholesky's, past positive definiteness) is
             # made again half as far, until it is inside, for the moves by the inputs' scale
             for _ in range(PROBE_RETREATS if scaled else 0):
@@ -936,13 +1065,13 @@ def _probe(
                     break
                 target = x + (target - x) / RATIO
                 flat[k] = target
-                moved = objective.output(work)
+                moved = objective.output(work).reshape(-1)
             finite = np.isfinite(moved)
             if finite.any() or not moved.size:
                 # NOTE: nothing finite (the move left the domain) tells nothing
                 told = True
                 with np.errstate(invalid="ignore"):
-                    dependent |= (moved != objective.value) | ~finite
+                    dependent |= (moved != value) | ~finite
             if scaled:
                 scale = np.maximum(scale, np.where(finite, np.abs(moved), 0.0))
             elif dependent.all():
@@ -967,100 +1096,139 @@ step moved. A check asks where its judgement depends on it; refining only tighte
 (except where nothing moved: there it may also find the rounding of an exact 0 hidden)."""
 
 
-def _richardson_column(
+def _larger(a: Float64Array, b: Float64Array) -> Float64Array:
+    """Python's ``max(a, b)`` per element: ``a`` unless ``b > a`` (NaN as Python has it)."""
+    larger: Float64Array = np.where(b > a, b, a)
+    return larger
+
+
+def _richardson_columns(
     objective: _Objective,
     work: list[Float64Array],
     number: int,
-    k: int,
-    step: float,
+    ks: IntArray,
+    steps: Float64Array,
     weights: Float64Array | None,
-    largest: float = 0.0,
+    largest: Float64Array,
     wanted: Wanted | None = None,
-) -> _Column:
-    """The Richardson estimate of every output's derivative by element ``k`` of input
-    ``number``, from the first step ``step``; an output no step moved contributes its noise
-    over the first step as a bound on a hidden derivative. Where ``wanted`` (else always),
-    refined: when the weighted estimate is lost in noise beyond :data:`GROWTH` of its terms,
-    from a larger step up to ``largest`` too, if better; and the outputs no step moved are
-    probed: where others moved, those that do not depend on the element drop out; where
-    nothing moved, those that do count the rounding of the values they take nearby."""
-    x = float(work[number].reshape(-1)[k])
-    if 0 < abs(x) < float(np.finfo(np.float64).smallest_normal):
-        zero = np.zeros(objective.value.shape)
-        unknown = np.full(zero.shape, np.inf)
-        return _Column(zero, zero, zero, unknown, step, np.ones(zero.shape, bool), SUBNORMAL)
+) -> _Columns:
+    """The Richardson estimate of every output's derivative by each element ``ks`` of input
+    ``number`` (one row each), from the first steps ``steps``; an output no step moved
+    contributes its noise over the first step as a bound on a hidden derivative. Where
+    ``wanted`` (else always), refined: when the weighted estimate is lost in noise beyond
+    :data:`GROWTH` of its terms, from a larger step up to ``largest`` too, if better; and the
+    outputs no step moved are probed: where others moved, those that do not depend on the
+    element drop out; where nothing moved, those that do count the rounding of the values they
+    take nearby. ``weights`` are flattened as the outputs. All the elements' tables advance
+    together (:func:`_extrapolate`), each element deciding on its own."""
+    x = work[number].reshape(-1)[ks]
+    subnormal = (np.abs(x) > 0) & (np.abs(x) < float(np.finfo(np.float64).smallest_normal))
+    if subnormal.any():
+        # NOTE: a subnormal element is not judged: its rounding has no bound
+        size = objective.value.size
+        columns = _Columns(
+            np.zeros((ks.size, size)),
+            np.zeros((ks.size, size)),
+            np.zeros((ks.size, size)),
+            np.full((ks.size, size), np.inf),
+            steps.copy(),
+            np.ones((ks.size, size), dtype=bool),
+            [SUBNORMAL] * ks.size,
+        )
+        rows = np.flatnonzero(~subnormal)
+        if rows.size:
+            columns.put(
+                rows,
+                _richardson_columns(
+                    objective, work, number, ks[rows], steps[rows], weights, largest[rows], wanted
+                ),
+            )
+        return columns
+    quanta = _Granularity(objective.value.reshape(-1), work[number].size)
 
-    seen: list[npt.NDArray[Any]] = [objective.value]
+    def table_from(chosen: IntArray, starts: Float64Array, least: int = 2) -> _Table:
+        central, first = _inside_domain(
+            _ElementSteps(objective, work, number, ks[chosen], starts, quanta), chosen.size
+        )
+        table = _extrapolate(central, first, LEVELS, weights, least, objective.along_direction)
+        return table.quantized(quanta[ks[chosen]])
 
-    def table_from(start: float, least: int = 2) -> _Table:
-        central = _ElementDifferences(objective, work, number, k, start, seen)
-        inside = _inside_domain(central)
-        table = _extrapolate(inside, LEVELS, weights, least, objective.along_direction)
-        return table.quantized(granularity(np.stack(seen)))
-
-    table = table_from(step)
-    refine = True
+    table = table_from(np.arange(ks.size), steps)
+    refine = np.ones(ks.size, dtype=bool)
     if weights is not None:
         summary = table.best.weighted(weights)
-        error = ERROR_SAFETY * float(summary.error)
-        with np.errstate(all="ignore"):
-            terms = float(np.abs(weights * table.best.value).sum())
-            unmoved = np.where(table.moved, 0.0, table.first.error)
-            hidden_sum = float((np.abs(weights) * unmoved).sum())
+        error = ERROR_SAFETY * summary.error[:, 0]
+        terms = np.abs(weights * table.best.value).sum(axis=-1)
         if wanted is not None:
-            refine = wanted(number, k, float(summary.value), error + hidden_sum, terms)
-        if refine and error > GROWTH * terms and largest > RATIO * step:
+            unmoved = np.where(table.moved, 0.0, table.first.error)
+            hidden_sum = (np.abs(weights) * unmoved).sum(axis=-1)
+            refine = np.array(
+                [
+                    wanted(number, k, v, e, t)
+                    for k, v, e, t in zip(
+                        ks.tolist(),
+                        summary.value[:, 0].tolist(),
+                        (error + hidden_sum).tolist(),
+                        terms.tolist(),
+                        strict=True,
+                    )
+                ],
+                dtype=bool,
+            )
+        grow = np.flatnonzero(refine & (error > GROWTH * terms) & (largest > RATIO * steps))
+        if grow.size:
             # NOTE: noise falls as 1 / step: as far as the target, if the element allows; kept
             # only where no kink lies across it (the strategies keep kinks out of the first
             # steps' reach only)
-            grown = table_from(min(largest, step * error / max(TARGET * terms, 1e-300)), 4)
-            better = ERROR_SAFETY * float(grown.best.weighted(weights).error) < error
-            if better and not grown.kinked(weights):
-                table = grown
+            target = np.maximum(TARGET * terms[grow], 1e-300)
+            grown = table_from(
+                grow, np.minimum(largest[grow], steps[grow] * error[grow] / target), 4
+            )
+            better = ERROR_SAFETY * grown.best.weighted(weights).error[:, 0] < error[grow]
+            taken = np.flatnonzero(better & ~grown.kinked(weights))
+            table.put(grow[taken], grown, taken)
     best, first = table.best, table.first
-    step = first.width / 2
-    still = ~functools.reduce(np.logical_or, [d.changed for d in table.differences])
+    still = ~table.changed
     # NOTE: along a direction, an output that did not move kept its noise in the table
     hidden = np.where(table.moved, 0.0, first.error)
-    nothing = bool(still.all())
-    if objective.along_direction and still.any() and refine:
-        # NOTE: along a direction, an output that never moved may be an exact 0 that cancels
-        # terms as large as the values it takes nearby (sigmoid(x) - 1/2 at x = 1e-16)
-        dependent, scale = _probe(objective, work, number, k)
-        nearby = 2 * objective.error(scale) / first.width
-        hidden = np.where(still & dependent, nearby, 0.0)
-    elif refine and hidden.any() and (nothing or _worth_probing(best, hidden, weights)):
-        dependent, scale = _probe(objective, work, number, k)
-        if nothing:
+    nothing = _everywhere(still)
+    along = objective.along_direction & still.any(axis=-1) & refine
+    probed = ~along & refine & hidden.any(axis=-1)
+    if weights is not None and probed.any():
+        # NOTE: worth probing where the outputs no step moved could hide more than the
+        # estimate's own error, and more than GROWTH of its terms (always, for a Jacobian)
+        shown = ERROR_SAFETY * best.weighted(weights).error[:, 0]
+        terms = np.abs(weights * best.value).sum(axis=-1)
+        worth = (np.abs(weights) * hidden).sum(axis=-1) > _larger(shown, GROWTH * terms)
+        probed &= nothing | worth
+    for r in np.flatnonzero(along | probed).tolist():
+        dependent, scale = _probe(objective, work, number, int(ks[r]))
+        nearby = 2 * objective.error(scale) / first.width[r]
+        if along[r]:
+            # NOTE: along a direction, an output that never moved may be an exact 0 that
+            # cancels terms as large as the values it takes nearby (sigmoid(x) - 1/2 at 1e-16)
+            hidden[r] = np.where(still[r] & dependent, nearby, 0.0)
+        elif nothing[r]:
             # NOTE: where nothing moved, probes cannot show the outputs independent (beta +
             # gamma * f(x) with gamma 1e-103 never moves); those that depend round as the
             # values they take nearby: an exact 0 may be the cancellation of terms that large
-            nearby = np.where(dependent, 2 * objective.error(scale) / first.width, 0.0)
-            hidden = np.maximum(hidden, nearby)
+            hidden[r] = np.maximum(hidden[r], np.where(dependent, nearby, 0.0))
         else:
-            hidden = np.where(dependent, hidden, 0.0)
-    reason = ""
-    if first.peak > NEAR_OVERFLOW or abs(x) > NEAR_OVERFLOW:
-        reason = NEAR_OVERFLOW_REASON
-    elif not _finite(best.value):
-        reason = NOT_FINITE_REASON
+            hidden[r] = np.where(dependent, hidden[r], 0.0)
+    overflow = (first.peak > NEAR_OVERFLOW) | (np.abs(x) > NEAR_OVERFLOW)
+    finite = _everywhere(np.isfinite(best.value))
+    reasons = [
+        NEAR_OVERFLOW_REASON if near else "" if resolved else NOT_FINITE_REASON
+        for near, resolved in zip(overflow.tolist(), finite.tolist(), strict=True)
+    ]
     moved = ~still | (hidden > 0)
-    return _Column(best.value, best.truncation, best.noise, hidden, step, moved, reason)
+    return _Columns(
+        best.value, best.truncation, best.noise, hidden, first.width / 2, moved, reasons
+    )
 
 
-def _worth_probing(best: _Entry, hidden: Float64Array, weights: Float64Array | None) -> bool:
-    """Whether the outputs no step moved could hide more than the estimate's own error, and
-    more than :data:`GROWTH` of its terms (always, for a column of the Jacobian)."""
-    if weights is None:
-        return True
-    summary = best.weighted(weights)
-    shown = ERROR_SAFETY * float(summary.error)
-    terms = float(np.abs(weights * best.value).sum())
-    return float((np.abs(weights) * hidden).sum()) > max(shown, GROWTH * terms)
-
-
-def _complex_column(objective: _Objective, number: int, k: int, scale: float) -> _Column:
-    """The complex step's column for element ``k`` of input ``number``, whose
+def _complex_column(objective: _Objective, number: int, k: int, scale: float) -> _Columns:
+    """The complex step's column (one row) for element ``k`` of input ``number``, whose
     :func:`step_scale` is ``scale``."""
 
     def stepped(h: float) -> list[npt.NDArray[Any]]:
@@ -1072,9 +1240,32 @@ def _complex_column(objective: _Objective, number: int, k: int, scale: float) ->
     return _complex_estimate(objective, stepped, max(COMPLEX_STEP * scale, LEAST_SCALE))
 
 
+def _complex_columns(objective: _Objective, number: int, scales: Float64Array) -> _Columns:
+    """The complex step's columns for every element of input ``number``, whose
+    :func:`step_scale` are ``scales`` (flattened)."""
+    parts = [
+        _complex_column(objective, number, k, scale) for k, scale in enumerate(scales.tolist())
+    ]
+    size = objective.value.size
+
+    def rows(fields: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        return np.array(fields).reshape(len(parts), size)
+
+    return _Columns(
+        rows([p.value[0] for p in parts]),
+        rows([p.truncation[0] for p in parts]),
+        rows([p.noise[0] for p in parts]),
+        rows([p.hidden[0] for p in parts]),
+        np.array([p.step[0] for p in parts], dtype=np.float64),
+        rows([p.moved[0] for p in parts]).astype(bool),
+        ["" for _ in parts],
+        safety=1.0,
+    )
+
+
 def _complex_estimate(
     objective: _Objective, stepped: Callable[[float], Sequence[npt.NDArray[Any]]], h: float
-) -> _Column:
+) -> _Columns:
     """``Im f(x + i h) / h`` at the points ``stepped(h)``, with its rounding and its truncation,
     ``-h**2 / 6`` times the third derivative (and terms in ``h**4``): a third of the change from
     the step ``h`` to ``2 h``, counted three times over (for the higher orders, and the rounding
@@ -1098,8 +1289,17 @@ def _complex_estimate(
     subnormal = float(np.finfo(np.float64).smallest_subnormal)
     noise = NOISE_ULPS * (EPS64 * np.abs(derivative) + subnormal / h)
     _refuse_underflow("an output", derivative, h)
-    zero = np.zeros(derivative.shape)
-    return _Column(derivative, truncation, noise, zero, h, derivative != 0, safety=1.0)
+    row = derivative.reshape(1, -1)
+    return _Columns(
+        row,
+        truncation.reshape(1, -1),
+        noise.reshape(1, -1),
+        np.zeros(row.shape),
+        np.array([h]),
+        row != 0,
+        [""],
+        safety=1.0,
+    )
 
 
 def _refuse_underflow(what: str, parts: npt.NDArray[Any], factor: float) -> None:
@@ -1137,7 +1337,7 @@ def _per_element(
     """An estimate of the derivative of the objective with respect to every element of every
     Variable input: the weighted objective's gradient, or (``weighted=False``) a column of the
     Jacobian per element, shaped ``output shape + input shape``; refined where ``wanted``
-    (else everywhere it is worth it, see :func:`_richardson_column`). Without ``noise``, the
+    (else everywhere it is worth it, see :func:`_richardson_columns`). Without ``noise``, the
     outputs' noise is not measured: each evaluation carries its rounding alone."""
     unit = float(np.cbrt(objective.eps))
     steps = [
@@ -1154,40 +1354,38 @@ def _per_element(
     if method == "richardson" and noise:
         objective.measure_noise(steps)
     measured = float(np.max(objective.sigma, initial=0.0))
-    weights = objective.weights if weighted else None
+    weights = objective.weights.reshape(-1) if weighted else None
     work = [point.copy() for point in objective.points]
     estimates = []
     for number, (point, step, most) in enumerate(
         zip(objective.points, steps, largest, strict=True)
     ):
-        scales = step_scale(point).reshape(-1) if method == "complex" else None
-        columns = [
-            _complex_column(objective, number, k, float(scales[k]))
-            if scales is not None
-            else _richardson_column(
+        columns = (
+            _complex_columns(objective, number, step_scale(point).reshape(-1))
+            if method == "complex"
+            else _richardson_columns(
                 objective,
                 work,
                 number,
-                k,
-                float(step.flat[k]),
+                np.arange(point.size),
+                step.reshape(-1),
                 weights,
-                float(most.flat[k]),
+                most.reshape(-1),
                 wanted,
             )
-            for k in range(point.size)
-        ]
-        taken = np.array([c.step for c in columns]).reshape(point.shape)
+        )
+        taken = columns.step.reshape(point.shape)
         unresolved = tuple(
-            (tuple(int(i) for i in np.unravel_index(k, point.shape)), c.reason)
-            for k, c in enumerate(columns)
-            if c.reason
+            (tuple(int(i) for i in np.unravel_index(k, point.shape)), reason)
+            for k, reason in enumerate(columns.reasons)
+            if reason
         )
         if weights is None:
-            value = _stack([c.value for c in columns], objective.value.shape, point.shape)
-            error = _stack([c.error for c in columns], objective.value.shape, point.shape)
+            value = _stack(columns.value, objective.value.shape, point.shape)
+            error = _stack(columns.error, objective.value.shape, point.shape)
             estimates.append(Estimate(value, error, np.abs(value), taken, unresolved, measured))
             continue
-        summaries = np.array([c.weighted(weights, objective.magnitudes) for c in columns])
+        summaries = np.stack(columns.weighted(weights, objective.magnitudes.reshape(-1)), axis=-1)
         parts = summaries.reshape((*point.shape, 4))
         estimates.append(
             Estimate(
@@ -1204,9 +1402,11 @@ def _per_element(
 
 
 def _stack(
-    parts: list[Float64Array], output_shape: tuple[int, ...], input_shape: tuple[int, ...]
+    rows: Float64Array, output_shape: tuple[int, ...], input_shape: tuple[int, ...]
 ) -> Float64Array:
-    flat = np.array(parts, dtype=np.float64).reshape((len(parts), *output_shape))
+    """The columns ``rows`` (one per element of the input, the outputs flattened) as an array
+    shaped ``output shape + input shape``."""
+    flat = rows.reshape((len(rows), *output_shape))
     moved = np.moveaxis(flat, 0, -1) if output_shape else flat
     return np.asarray(moved.reshape((*output_shape, *input_shape)), dtype=np.float64)
 
@@ -1365,8 +1565,10 @@ def _one_element(objective: _Objective, number: int, index: tuple[int, ...]) -> 
     work = [p.copy() for p in objective.points]
     unit = float(np.cbrt(objective.eps))
     step = first_steps(point, unit, objective.bounds[number])
-    column = _richardson_column(objective, work, number, k, float(step.flat[k]), None)
-    return float(np.sum(objective.weights * column.value))
+    column = _richardson_columns(
+        objective, work, number, np.array([k]), step.reshape(-1)[[k]], None, np.zeros(1)
+    )
+    return float(np.sum(objective.weights * column.value[0].reshape(objective.value.shape)))
 
 
 @_quiet
@@ -1391,35 +1593,43 @@ def _directional(
             return [p + 1j * h * v for p, v in zip(objective.points, directions, strict=True)]
 
         column = _complex_estimate(objective, stepped, COMPLEX_STEP)
-        derivative, bound, magnitude, _ = column.weighted(w, objective.magnitudes)
-        return Estimate(np.asarray(derivative - value), np.asarray(bound), np.asarray(magnitude))
+        derivative, bound, magnitude, _ = column.weighted(
+            w.reshape(-1), objective.magnitudes.reshape(-1)
+        )
+        return Estimate(
+            np.asarray(float(derivative[0]) - value),
+            np.asarray(float(bound[0])),
+            np.asarray(float(magnitude[0])),
+        )
     outputs: list[Float64Array] = []
+    weights = w.reshape(-1)
 
-    done: dict[float, _Difference] = {}
-
-    def central(fraction: float) -> _Difference:
-        if fraction in done:
-            return done[fraction]
-        t = unit * fraction
+    def central(rows: IntArray, fractions: Float64Array) -> _Difference:
+        t = unit * float(fractions[0])
         above = [p + t * v for p, v in zip(objective.points, directions, strict=True)]
         below = [p - t * v for p, v in zip(objective.points, directions, strict=True)]
-        step = _difference(objective, objective.output(above), objective.output(below), 2 * t)
-        outputs.append(step.value)
+        width = np.array([2 * t])
+        step = _difference(
+            objective,
+            objective.output(above).reshape(1, -1),
+            objective.output(below).reshape(1, -1),
+            width,
+        )
+        outputs.append(step.value[0])
         # NOTE: x +- t * v rounds each element, so the direction actually taken is the exact
         # (above - below) / 2t; the analytic derivative along it is subtracted at each step,
         # and the extrapolated residual is what is compared with zero
         taken = sum(
             float(np.sum(a * (u - b))) for a, u, b in zip(analytic, above, below, strict=True)
         )
-        residual = float(np.sum(w * step.value)) - taken / (2 * t)
-        noise = _root_sum_square(w * step.error)
-        done[fraction] = _Difference(
-            np.asarray(residual), np.asarray(noise), np.asarray(True), 2 * t, step.peak
+        residual = float(np.sum(weights * step.value[0])) - taken / (2 * t)
+        noise = _root_sum_square(weights * step.error[0])
+        return _Difference(
+            np.array([[residual]]), np.array([[noise]]), np.array([[True]]), width, step.peak
         )
-        return done[fraction]
 
-    table = _extrapolate(_inside_domain(central), LEVELS)
-    error = ERROR_SAFETY * table.best.error
+    table = _extrapolate(*_inside_domain(central, 1), LEVELS)
+    error = ERROR_SAFETY * table.best.error.reshape(())
     finite = [output for output in outputs if _finite(output)]
-    terms = float(np.sum(np.abs(w * finite[0]))) if finite else np.inf
-    return Estimate(table.best.value, error, np.asarray(terms))
+    terms = float(np.sum(np.abs(weights * finite[0]))) if finite else np.inf
+    return Estimate(table.best.value.reshape(()), error, np.asarray(terms))
