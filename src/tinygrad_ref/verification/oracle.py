@@ -276,20 +276,21 @@ def granularity(values: npt.ArrayLike) -> Float64Array:
     difference of large terms (``(x + 1e8) - 1e8``) keeps the spacing of those terms, however
     small it is: its noise is that quantum, wherever it is evaluated."""
     f = np.asarray(values, dtype=np.float64)
-    finest = _quanta(f).min(axis=0)
+    with np.errstate(all="ignore"):
+        finest = _quanta(f).min(axis=0)
     moving = (f != f[:1]).any(axis=0) & np.isfinite(finest)
     result: Float64Array = np.where(moving, finest, 0.0)
     return result
 
 
 def _quanta(f: Float64Array) -> Float64Array:
-    """The largest power of two of which each value is a multiple (``inf`` for 0)."""
+    """The largest power of two of which each value is a multiple (``inf`` for 0; NumPy's
+    warnings off, as the oracle's entry points have them)."""
     _, exponent = np.frexp(f)
-    with np.errstate(all="ignore"):
-        # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
-        mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
-        lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
-        quanta: Float64Array = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
+    # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
+    mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
+    lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
+    quanta: Float64Array = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
     return quanta
 
 
@@ -734,8 +735,10 @@ def _root_sum_squares(rows: Float64Array) -> Float64Array:
     # NOTE: vecdot is BLAS's dot of each (contiguous) row, the same bits as np.dot of the row
     totals = np.vecdot(rows, rows)
     roots: Float64Array = np.sqrt(totals)
-    for r in np.flatnonzero(~((totals > 1e-290) & (totals < 1e290))):
-        roots[r] = _root_sum_square(rows[r])
+    unscaled = (totals > 1e-290) & (totals < 1e290)
+    if not unscaled.all():
+        for r in np.flatnonzero(~unscaled):
+            roots[r] = _root_sum_square(rows[r])
     return roots[:, None]
 
 
@@ -977,12 +980,14 @@ class _Granularity:
         self.evaluated.append(values)
 
     def __getitem__(self, ks: IntArray) -> Float64Array:
-        owners, values = np.concatenate(self.owners), np.concatenate(self.evaluated)
-        finest = np.tile(_quanta(self.value), (self.elements, 1))
-        np.minimum.at(finest, owners, _quanta(values))
+        owners = np.concatenate(self.owners)
+        values = np.concatenate([self.value[None], *self.evaluated])
+        quanta = _quanta(values)
+        finest = np.tile(quanta[0], (self.elements, 1))
+        np.minimum.at(finest, owners, quanta[1:])
         # NOTE: as granularity's comparison with the first value: NaN at the point moves
         moving = np.tile(self.value != self.value, (self.elements, 1))
-        np.logical_or.at(moving, owners, values != self.value)
+        np.logical_or.at(moving, owners, values[1:] != self.value)
         finest, moving = finest[ks], moving[ks]
         quantum: Float64Array = np.where(moving & np.isfinite(finest), finest, 0.0)
         return quantum
