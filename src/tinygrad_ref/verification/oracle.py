@@ -18,7 +18,9 @@ fast does not blur the others. Two oracles:
   or a sign change. Each output's bound is the table's error estimate plus the noise of its
   evaluations: :data:`NOISE_ULPS` rounding errors of its value, or :data:`NOISE_SIGMAS` times
   its computational noise measured by Moré and Wild's ECnoise (:func:`ecnoise`), whichever is
-  larger: a function that cancels inside widens its own bound.
+  larger: a function that cancels inside widens its own bound. The tables of all the elements
+  of an input are the rows of one array, which advance together, one step at a time: each
+  element evaluates its own next step and stops by its own rules (:func:`_extrapolate`).
 * ``"complex"`` (for a NumPy function that accepts complex input and is analytic, such as a
   registered op's ``reference``): ``Im f(x + i*h) / h``, exact to rounding.
 
