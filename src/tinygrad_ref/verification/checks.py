@@ -1028,26 +1028,40 @@ def _gradient_of(
     ``create_graph=True`` (so that its own reverse pass gives the Hessian times the weights of
     ``g``), or plain values (what the oracle differentiates, twice as fast)."""
 
+    # NOTE: the weights in each dtype drawn once, not once per evaluation; read-only, as
+    # every evaluation's reverse pass starts from them
+    weights: dict[tuple[tuple[int, ...], np.dtype[Any]], npt.NDArray[Any]] = {}
+
     def gradient(*inputs: Any) -> Variable:
         y = _call(fn, inputs)
-        w = _drawn_weights(y.shape, seed).astype(y.dtype)
-        if not create_graph and not np.isfinite(y.data).all():
+        data = y.data
+        w = weights.get((data.shape, data.dtype))
+        if w is None:
+            w = _drawn_weights(data.shape, seed).astype(data.dtype)
+            w.flags.writeable = False
+            weights[data.shape, data.dtype] = w
+        if not create_graph and not np.isfinite(data).all():
             # NOTE: outside fn's domain (its value not finite), its gradient means nothing
             size = sum(x.size for x in inputs if isinstance(x, Variable)) + y.size
             return Variable(np.full(size, np.nan))
         y.grad = Variable(w)
         y.backward(create_graph=create_graph)
-        parts: list[Variable] = []
-        for x in inputs:
-            if not isinstance(x, Variable):
-                continue
-            g = x.grad if x.grad is not None else Variable(np.zeros(x.shape, dtype=x.dtype))
-            parts.append(reshape(g, (-1,)) if create_graph else Variable(g.data.reshape(-1)))
-            x.cleargrad()
+        variables = [x for x in inputs if isinstance(x, Variable)]
         if create_graph:
+            parts = [
+                reshape(Variable(np.zeros(x.shape, x.dtype)) if x.grad is None else x.grad, (-1,))
+                for x in variables
+            ]
+            for x in variables:
+                x.cleargrad()
             return concatenate([*parts, reshape(y * w, (-1,))])
-        values = [p.data for p in parts] + [(y.data * w).reshape(-1)]
-        return Variable(np.concatenate(values))
+        values = [
+            np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data.reshape(-1)
+            for x in variables
+        ]
+        for x in variables:
+            x.cleargrad()
+        return Variable(np.concatenate([*values, (data * w).reshape(-1)]))
 
     return gradient
 
