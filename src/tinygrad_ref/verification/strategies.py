@@ -1525,8 +1525,12 @@ def check_hessian(
     if actual.size:
 
         def plain_gradient(*xs: Variable) -> Variable:
-            # NOTE: the gradient's values only, on arrays: the oracle needs no graph of it
-            return Variable(np.asarray(flat_gradient(*(x.data for x in xs)).data))
+            # NOTE: the gradient's values only, from one plain reverse pass on fresh leaves (the
+            # numbers `gradient` gives, without a transform's stand-ins): no graph of it
+            leaves = [Variable(x.data) for x in xs]
+            phi(*leaves).backward()
+            grads = [np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data for x in leaves]
+            return Variable(np.concatenate([np.ravel(g) for g in grads]))
 
         values = np.asarray(plain_gradient(*map(Variable, points)).data, dtype=np.float64)
         # NOTE: a gradient computed on subnormal numbers rounds to their spacing at each step
