@@ -408,9 +408,7 @@ def _assert_within_rounding(
     read from a decomposition's vectors)."""
     eps = conditioning * float(np.finfo(expected.dtype).eps)
     scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(
-        actual, expected, rtol=4 * eps, atol=4 * eps * scale, err_msg=message
-    )
+    _assert_close(actual, expected, 4 * eps, 4 * eps * scale, message)
 
 
 FORWARD_ULPS = 8
@@ -425,7 +423,24 @@ def _assert_within_ulps(actual: Array, expected: Array, message: str) -> None:
     info = np.finfo(expected.dtype)
     eps, tiny = float(info.eps), float(info.smallest_normal)
     rtol = FORWARD_ULPS * eps
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * tiny, err_msg=message)
+    _assert_close(actual, expected, rtol, rtol * tiny, message)
+
+
+def _assert_close(actual: Array, expected: Array, rtol: float, atol: float, message: str) -> None:
+    """``np.testing.assert_allclose(actual, expected, rtol, atol)``, its verdict first reached
+    the cheap way where it is sure: of arrays of one shape whose difference is finite (so every
+    value is), it tests ``|actual - expected| <= atol + rtol |expected|``, the expression of
+    ``np.isclose`` in the same dtypes (about 4 us against 35). Anything else, and a failure,
+    goes to ``assert_allclose`` for its verdict and its message."""
+    if actual.shape == expected.shape:
+        with np.errstate(all="ignore"):
+            difference = actual - expected
+            if (
+                np.isfinite(difference).all()
+                and (np.abs(difference) <= atol + rtol * np.abs(expected)).all()
+            ):
+                return
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=message)
 
 
 def check_forward(example: Example) -> Variable:
