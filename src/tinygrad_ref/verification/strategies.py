@@ -1121,8 +1121,18 @@ def _tangent_scale(point: Array) -> Float64Array:
     """How long a tangent may be at each element: the oracle's first step over its unit, so
     that its steps along the tangent go no farther than its own (within 1/8 of an element,
     and within the reach the strategies keep kinks out of)."""
+    return _scale_of(point.dtype.str, point.shape, point.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _scale_of(dtype: str, shape: Shape, data: bytes) -> Float64Array:
+    """:func:`_tangent_scale` of the point of these bytes, computed once for the several
+    directions an example's forward checks draw at it; read-only."""
+    point = np.frombuffer(data, dtype).reshape(shape)
     unit = float(np.cbrt(np.finfo(np.float64).eps))
     scale: Float64Array = first_steps(point, unit) / unit
+    if isinstance(scale, np.ndarray):  # NOTE: a 0-d point's is a NumPy scalar, immutable
+        scale.flags.writeable = False
     return scale
 
 
@@ -1321,7 +1331,8 @@ def check_directional(
     where, fn = _differentiated(example)
     working = _variable_data(example)
     points = linear.points
-    vs = [v.astype(np.float64) for v in _exact_directions(working, seed)]
+    exact = _exact_directions(working, seed)
+    vs = [v.astype(np.float64) for v in exact]
     precise = np.asarray(jvp(fn, points, vs)[1], dtype=np.float64)
     if precise.size == 0:
         return EMPTY_REPORT
@@ -1357,7 +1368,7 @@ def check_directional(
         _directional_report(example, recorded, plain_spread, allowed, "the jvp on arrays")
     )
     if any(p.dtype != np.float64 for p in working):
-        plain = np.asarray(jvp(fn, working, _exact_directions(working, seed))[1], dtype=np.float64)
+        plain = np.asarray(jvp(fn, working, exact)[1], dtype=np.float64)
         dtype = _coarsest(example, np.result_type(*working))
         allowed = ROUNDING_MULTIPLE * np.asarray(_rounding(dtype, terms))
         report = report.merge(
