@@ -1417,11 +1417,13 @@ def _directional_report(
     """Each output element of a jvp against ``expected`` within its own ``allowed`` error;
     raises ``GradcheckError`` naming the forward check and the element that failed worst."""
     error = np.abs(actual - expected)
-    allowed = np.broadcast_to(np.asarray(allowed, dtype=np.float64), error.shape)
+    allowed = np.asarray(allowed, dtype=np.float64)
+    if allowed.shape != error.shape:
+        allowed = np.broadcast_to(allowed, error.shape)
     with np.errstate(all="ignore"):
         margins = np.where(error == 0, 0.0, error / allowed)
     margins = np.where(np.isnan(margins), np.inf, margins)
-    margin = float(np.max(margins, initial=0.0))
+    margin = float(margins.max(initial=0.0))
     if not margin <= 1:
         k = tuple(int(i) for i in np.unravel_index(int(np.argmax(margins)), margins.shape))
         a, e = float(actual[k]), float(expected[k])
