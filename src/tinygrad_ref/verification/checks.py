@@ -475,6 +475,8 @@ def _rounding(dtype: npt.DTypeLike, terms: Float64Array) -> Float64Array:
 
 def _indices(mask: npt.NDArray[np.bool_]) -> list[tuple[int, ...]]:
     """The index of every true element of ``mask`` (of any shape, 0-d included)."""
+    if not mask.any():  # NOTE: the common case, without argwhere's wrappers
+        return []
     return [tuple(int(i) for i in index) for index in np.argwhere(mask)]
 
 
