@@ -1030,8 +1030,7 @@ def _gradient_of(
     ``create_graph=True`` (so that its own reverse pass gives the Hessian times the weights of
     ``g``), or plain values (what the oracle differentiates, twice as fast)."""
 
-    # NOTE: the weights in each dtype drawn once, not once per evaluation; read-only, as
-    # every evaluation's reverse pass starts from them
+    # NOTE: the weights in each dtype drawn and cast once, not once per evaluation
     weights: dict[tuple[tuple[int, ...], np.dtype[Any]], npt.NDArray[Any]] = {}
 
     def gradient(*inputs: Any) -> Variable:
@@ -1046,7 +1045,8 @@ def _gradient_of(
             # NOTE: outside fn's domain (its value not finite), its gradient means nothing
             size = sum(x.size for x in inputs if isinstance(x, Variable)) + y.size
             return Variable(np.full(size, np.nan))
-        y.grad = Variable(w)
+        # NOTE: a copy: the rules get the seed as their own (a user's may write into it)
+        y.grad = Variable(w.copy())
         y.backward(create_graph=create_graph)
         variables = [x for x in inputs if isinstance(x, Variable)]
         if create_graph:
