@@ -76,6 +76,7 @@ from tinygrad_ref.verification.oracle import (
     Degeneracy,
     Estimate,
     Float64Array,
+    _call,
     first_steps,
     numerical_directional,
     oracle_reach,
@@ -1556,7 +1557,7 @@ def check_hessian(
             # NOTE: the gradient's values only, from one plain reverse pass on fresh leaves (the
             # numbers `gradient` gives, without a transform's stand-ins): no graph of it
             leaves = [Variable(x.data) for x in xs]
-            phi(*leaves).backward()
+            _call(phi, leaves).backward()
             grads = [np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data for x in leaves]
             return Variable(np.concatenate([np.ravel(g) for g in grads]))
 
