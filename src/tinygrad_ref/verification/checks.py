@@ -800,8 +800,9 @@ def _precision(side: _Side, number: int, setting: _Setting, terms: Float64Array)
 
     beyond = _beyond_range(side, number, terms)
     judged = ~_unjudged(side, number, None) & ~beyond
-    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}"
-    flagged = [Flagged(_where(i, k, name), reason) for k in _indices(beyond)]
+    overflowing = _indices(beyond)
+    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}" if overflowing else ""
+    flagged = [Flagged(_where(i, k, name), reason) for k in overflowing]
     a, a64 = side.plain[number], side.precise[number]
     allowed = setting.multiple * _rounding(dtype, terms)
     report = _compare(a, a64, allowed, describe, judged=judged)
