@@ -5,10 +5,12 @@ import dataclasses
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import mpmath
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from tests.helpers import grad_of
@@ -17,7 +19,7 @@ from tinygrad_ref.core import Array, Function, Tensor
 from tinygrad_ref.registry import REGISTRY
 from tinygrad_ref.spec import REALS, Domain, OpSpec
 from tinygrad_ref.verification.accuracy import DTYPES, check_accuracy, check_all, samples
-from tinygrad_ref.verification.strategies import Example, check_forward
+from tinygrad_ref.verification.strategies import Example, _assert_close, check_forward
 
 ACCURATE = [name for name, spec in REGISTRY.items() if spec.accuracy is not None]
 
@@ -223,3 +225,49 @@ def test_the_forward_check_is_relative_for_elementwise_ops() -> None:
     with pytest.raises(AssertionError, match="forward value"):
         check_forward(example)
     check_forward(Example(REGISTRY["sigmoid"], example.operands))
+
+
+def _verdict(check: Callable[..., None], *args: Any, **kwargs: Any) -> str | None:
+    try:
+        check(*args, **kwargs)
+    except AssertionError as error:
+        return str(error)
+    return None
+
+
+def _near_pairs() -> list[tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
+    """Pairs on both sides of 8 ULPs, in both dtypes and mixed, with non-finite values, and of
+    shapes that differ."""
+    rng = np.random.default_rng(7)
+    pairs: list[tuple[npt.NDArray[Any], npt.NDArray[Any]]] = []
+    for dtype in (np.float32, np.float64):
+        expected: npt.NDArray[Any] = rng.uniform(-3, 3, (4, 5)).astype(dtype)
+        eps = float(np.finfo(dtype).eps)
+        signs = rng.choice([-1, 1], expected.shape)
+        pairs += [(expected * (1 + n * eps * signs), expected) for n in (0, 1, 7, 8, 9, 16, 1e6)]
+        other = np.float64 if dtype == np.float32 else np.float32
+        nan, inf = (np.where(expected > 0, value, expected) for value in (np.nan, np.inf))
+        pairs += [(expected.astype(other), expected), (nan, nan), (inf, inf), (inf, expected)]
+        pairs += [(expected[:1], expected), (expected.T.copy(), expected)]
+    return pairs
+
+
+def test_the_forward_checks_fast_comparison_gives_assert_allclose_s_verdict_and_message() -> None:
+    # NOTE: its fast path may only pass what assert_allclose passes
+    passed = []
+    for actual, expected in _near_pairs():
+        info = np.finfo(expected.dtype)
+        rtol = 8 * float(info.eps)
+        atol = rtol * float(info.smallest_normal)
+        ours = _verdict(_assert_close, actual, expected, rtol, atol, "the message")
+        numpy = _verdict(
+            np.testing.assert_allclose,
+            actual,
+            expected,
+            rtol=rtol,
+            atol=atol,
+            err_msg="the message",
+        )
+        assert ours == numpy
+        passed.append(ours is None)
+    assert 0 < sum(passed) < len(passed)

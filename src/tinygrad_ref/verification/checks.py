@@ -475,6 +475,8 @@ def _rounding(dtype: npt.DTypeLike, terms: Float64Array) -> Float64Array:
 
 def _indices(mask: npt.NDArray[np.bool_]) -> list[tuple[int, ...]]:
     """The index of every true element of ``mask`` (of any shape, 0-d included)."""
+    if not mask.any():  # NOTE: the common case, without argwhere's wrappers
+        return []
     return [tuple(int(i) for i in index) for index in np.argwhere(mask)]
 
 
@@ -798,8 +800,9 @@ def _precision(side: _Side, number: int, setting: _Setting, terms: Float64Array)
 
     beyond = _beyond_range(side, number, terms)
     judged = ~_unjudged(side, number, None) & ~beyond
-    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}"
-    flagged = [Flagged(_where(i, k, name), reason) for k in _indices(beyond)]
+    overflowing = _indices(beyond)
+    reason = f"{NEAR_OVERFLOW_REASON} of {np.dtype(dtype).name}" if overflowing else ""
+    flagged = [Flagged(_where(i, k, name), reason) for k in overflowing]
     a, a64 = side.plain[number], side.precise[number]
     allowed = setting.multiple * _rounding(dtype, terms)
     report = _compare(a, a64, allowed, describe, judged=judged)
@@ -1028,26 +1031,40 @@ def _gradient_of(
     ``create_graph=True`` (so that its own reverse pass gives the Hessian times the weights of
     ``g``), or plain values (what the oracle differentiates, twice as fast)."""
 
+    # NOTE: the weights in each dtype drawn and cast once, not once per evaluation
+    weights: dict[tuple[tuple[int, ...], np.dtype[Any]], npt.NDArray[Any]] = {}
+
     def gradient(*inputs: Any) -> Variable:
         y = _call(fn, inputs)
-        w = _drawn_weights(y.shape, seed).astype(y.dtype)
-        if not create_graph and not np.isfinite(y.data).all():
+        data = y.data
+        w = weights.get((data.shape, data.dtype))
+        if w is None:
+            w = _drawn_weights(data.shape, seed).astype(data.dtype)
+            w.flags.writeable = False
+            weights[data.shape, data.dtype] = w
+        if not create_graph and not np.isfinite(data).all():
             # NOTE: outside fn's domain (its value not finite), its gradient means nothing
             size = sum(x.size for x in inputs if isinstance(x, Variable)) + y.size
             return Variable(np.full(size, np.nan))
-        y.grad = Variable(w)
+        # NOTE: a copy: the rules get the seed as their own (a user's may write into it)
+        y.grad = Variable(w.copy())
         y.backward(create_graph=create_graph)
-        parts: list[Variable] = []
-        for x in inputs:
-            if not isinstance(x, Variable):
-                continue
-            g = x.grad if x.grad is not None else Variable(np.zeros(x.shape, dtype=x.dtype))
-            parts.append(reshape(g, (-1,)) if create_graph else Variable(g.data.reshape(-1)))
-            x.cleargrad()
+        variables = [x for x in inputs if isinstance(x, Variable)]
         if create_graph:
+            parts = [
+                reshape(Variable(np.zeros(x.shape, x.dtype)) if x.grad is None else x.grad, (-1,))
+                for x in variables
+            ]
+            for x in variables:
+                x.cleargrad()
             return concatenate([*parts, reshape(y * w, (-1,))])
-        values = [p.data for p in parts] + [(y.data * w).reshape(-1)]
-        return Variable(np.concatenate(values))
+        values = [
+            np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data.reshape(-1)
+            for x in variables
+        ]
+        for x in variables:
+            x.cleargrad()
+        return Variable(np.concatenate([*values, (data * w).reshape(-1)]))
 
     return gradient
 
