@@ -982,6 +982,8 @@ class _Granularity:
         self.evaluated.append(values)
 
     def __getitem__(self, ks: IntArray) -> Float64Array:
+        """The granularity of the columns of the elements ``ks``: each output's finest quantum
+        over the values evaluated in the column, reduced per element by ``ufunc.at``."""
         owners = np.concatenate(self.owners)
         values = np.concatenate([self.value[None], *self.evaluated])
         quanta = _quanta(values)
