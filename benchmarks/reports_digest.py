@@ -5,9 +5,9 @@ every number: run it on the tree before and after, and compare the two lines it 
     PYTHONPATH=NEW/src python benchmarks/reports_digest.py --examples 100 exp log
 
 It runs ``verify --jobs 1`` on the ops (default: ``run.BASE_OPS``, those issue 25's targets
-name) and hashes, with SHA-256, the ``repr`` of each report the checks
-return (a float's ``repr`` is exact) and the table ``verify`` prints, its timings left out.
-It prints the number of reports and the digest.
+name) and hashes, with SHA-256, the ``repr`` of each report the checks return (its floats to
+their last bit, its arrays whole) and the table ``verify`` prints, its timings left out. It
+prints the number of reports and the digest.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ import functools
 import hashlib
 import io
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from run import BASE_OPS
 
 from tinygrad_ref import cli
@@ -55,6 +57,8 @@ def main() -> None:
 
         return call
 
+    # NOTE: every array in a report printed whole, each float to its last bit
+    np.set_printoptions(floatmode="unique", threshold=sys.maxsize)
     for name in CHECKS:
         setattr(strategies, name, recorded(getattr(strategies, name)))
     out = io.StringIO()

@@ -244,7 +244,10 @@ def _near_pairs() -> list[tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
         expected: npt.NDArray[Any] = rng.uniform(-3, 3, (4, 5)).astype(dtype)
         eps = float(np.finfo(dtype).eps)
         signs = rng.choice([-1, 1], expected.shape)
-        pairs += [(expected * (1 + n * eps * signs), expected) for n in (0, 1, 7, 8, 9, 16, 1e6)]
+        pairs += [
+            ((expected * (1 + n * eps * signs)).astype(dtype), expected)
+            for n in (0, 1, 7, 8, 9, 16, 1e6)
+        ]
         other = np.float64 if dtype == np.float32 else np.float32
         nan, inf = (np.where(expected > 0, value, expected) for value in (np.nan, np.inf))
         pairs += [(expected.astype(other), expected), (nan, nan), (inf, inf), (inf, expected)]

@@ -53,6 +53,11 @@ RATIO = 2.0
 """Each step of the Richardson sequence is the previous one divided by this."""
 LEVELS = 6
 """The most steps the Richardson sequence takes (``h`` down to ``h / 2**5``)."""
+TABLE_ENTRIES = 2**16
+"""The most entries (elements times outputs) in the rows of one table: an input's elements
+are estimated together in blocks of at most this many."""
+KINK_LEVELS = 4
+"""How many of the first steps :meth:`_Table.kinked` judges a kink by."""
 TRUNCATION_SAFETY = 10.0
 """The truncation error of an extrapolated entry is taken as this many times the difference
 between it and its neighbours in the table: that difference tracks the error only to within an
@@ -286,8 +291,9 @@ def granularity(values: npt.ArrayLike) -> Float64Array:
 
 
 def _quanta(f: Float64Array) -> Float64Array:
-    """The largest power of two of which each value is a multiple (``inf`` for 0; NumPy's
-    warnings off, as the oracle's entry points have them)."""
+    """The largest power of two of which each value is a multiple (``inf`` for 0; a negative
+    number, which no caller counts, for NaN and infinities; NumPy's warnings off, as the
+    oracle's entry points have them)."""
     _, exponent = np.frexp(f)
     # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
     mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
@@ -755,7 +761,8 @@ class _Table:
     changed: BoolArray
     first: _Difference
     levels: list[tuple[IntArray, Float64Array]]
-    """The rows that took each step, and their central differences there."""
+    """The rows that took each of the first :data:`KINK_LEVELS` steps, and their central
+    differences there (all :meth:`kinked` reads)."""
 
     def quantized(self, quantum: Float64Array) -> _Table:
         """The table with each moved output's noise at least that of differencing values
@@ -773,15 +780,15 @@ class _Table:
         """Per row, whether the weighted differences behave as across a kink between the point
         and the smallest step: a piecewise linear function's ``D(h) = m + c / h`` changes twice
         as much from each step to the next (a smooth one's four times less, noise's at random).
-        Also where fewer than four steps were taken (nothing to tell)."""
-        sums = np.full((len(self.first.width), 4), np.nan)
-        for level, (rows, values) in enumerate(self.levels[:4]):
+        Also where fewer than :data:`KINK_LEVELS` steps were taken (nothing to tell)."""
+        sums = np.full((len(self.first.width), KINK_LEVELS), np.nan)
+        for level, (rows, values) in enumerate(self.levels):
             sums[rows, level] = (weights * values).sum(axis=-1)
         changes = np.diff(sums, axis=1)
         ratios = changes[:, 1:] / changes[:, :-1]
         fewer = np.ones(len(sums), dtype=bool)
-        if len(self.levels) > 3:
-            fewer[self.levels[3][0]] = False
+        if len(self.levels) == KINK_LEVELS:
+            fewer[self.levels[-1][0]] = False
         kinked: BoolArray = fewer | np.all((ratios >= 1.5) & (ratios <= 2.5), axis=1)
         return kinked
 
@@ -816,7 +823,8 @@ def _extrapolate(
     count = len(first.width)
     changed = first.changed.copy()
     final = _Entry(first.value.copy(), np.full_like(first.value, np.inf), first.error.copy())
-    taken = [(np.arange(count), first.value)]
+    # NOTE: a copy: a table's first differences are replaced where a grown table is taken
+    taken = [(np.arange(count), first.value.copy())]
     active = np.arange(count)
     previous, previous_noise = [first.value], [first.error]
     best: _Entry | None = None
@@ -824,7 +832,8 @@ def _extrapolate(
     for i in range(1, levels):
         step = central(active, np.full(active.size, RATIO**-i))
         changed[active] |= step.changed
-        taken.append((active, step.value))
+        if i < KINK_LEVELS:
+            taken.append((active, step.value))
         row, row_noise = [step.value], [step.error]
         row_best: _Entry | None = None
         for j in range(1, i + 1):
@@ -968,31 +977,21 @@ class _Columns:
 
 class _Granularity:
     """The :func:`granularity` of the outputs evaluated in each element's column, the point's
-    included: the evaluations are recorded as they come in, and reduced when asked for."""
+    included: each output's finest quantum and whether it moved, updated as evaluations come in."""
 
     def __init__(self, value: Float64Array, elements: int) -> None:
-        self.value, self.elements = value, elements
-        self.owners: list[IntArray] = []
-        self.evaluated: list[Float64Array] = []
+        self.value = value
+        self.finest = np.tile(_quanta(value), (elements, 1))
+        # NOTE: as granularity's comparison with the first value: NaN at the point moves
+        self.moving = np.tile(value != value, (elements, 1))
 
     def add(self, ks: IntArray, values: Float64Array) -> None:
-        """The outputs ``values`` evaluated in the columns of the elements ``ks`` (one row
-        each)."""
-        self.owners.append(ks)
-        self.evaluated.append(values)
+        """The outputs ``values`` evaluated in the columns of the (distinct) elements ``ks``."""
+        self.finest[ks] = np.minimum(self.finest[ks], _quanta(values))
+        self.moving[ks] |= values != self.value
 
     def __getitem__(self, ks: IntArray) -> Float64Array:
-        """The granularity of the columns of the elements ``ks``: each output's finest quantum
-        over the values evaluated in the column, reduced per element by ``ufunc.at``."""
-        owners = np.concatenate(self.owners)
-        values = np.concatenate([self.value[None], *self.evaluated])
-        quanta = _quanta(values)
-        finest = np.tile(quanta[0], (self.elements, 1))
-        np.minimum.at(finest, owners, quanta[1:])
-        # NOTE: as granularity's comparison with the first value: NaN at the point moves
-        moving = np.tile(self.value != self.value, (self.elements, 1))
-        np.logical_or.at(moving, owners, values[1:] != self.value)
-        finest, moving = finest[ks], moving[ks]
+        finest, moving = self.finest[ks], self.moving[ks]
         quantum: Float64Array = np.where(moving & np.isfinite(finest), finest, 0.0)
         return quantum
 
@@ -1366,35 +1365,47 @@ def _per_element(
     weights = objective.weights.reshape(-1) if weighted else None
     work = [point.copy() for point in objective.points]
     estimates = []
+    # NOTE: the rows of a table hold every output: an input's elements go a block at a time
+    block = max(1, TABLE_ENTRIES // max(1, objective.value.size))
     for number, (point, step, most) in enumerate(
         zip(objective.points, steps, largest, strict=True)
     ):
-        columns = (
-            _complex_columns(objective, number, step_scale(point).reshape(-1))
+        blocks = (
+            [_complex_columns(objective, number, step_scale(point).reshape(-1))]
             if method == "complex"
-            else _richardson_columns(
-                objective,
-                work,
-                number,
-                np.arange(point.size),
-                step.reshape(-1),
-                weights,
-                most.reshape(-1),
-                wanted,
-            )
+            else [
+                _richardson_columns(
+                    objective,
+                    work,
+                    number,
+                    ks,
+                    step.reshape(-1)[ks],
+                    weights,
+                    most.reshape(-1)[ks],
+                    wanted,
+                )
+                for ks in np.split(np.arange(point.size), range(block, point.size, block))
+            ]
         )
-        taken = columns.step.reshape(point.shape)
+        taken = np.concatenate([c.step for c in blocks]).reshape(point.shape)
         unresolved = tuple(
             (tuple(int(i) for i in np.unravel_index(k, point.shape)), reason)
-            for k, reason in enumerate(columns.reasons)
+            for k, reason in enumerate(r for c in blocks for r in c.reasons)
             if reason
         )
         if weights is None:
-            value = _stack(columns.value, objective.value.shape, point.shape)
-            error = _stack(columns.error, objective.value.shape, point.shape)
+            value = _stack(
+                np.concatenate([c.value for c in blocks]), objective.value.shape, point.shape
+            )
+            error = _stack(
+                np.concatenate([c.error for c in blocks]), objective.value.shape, point.shape
+            )
             estimates.append(Estimate(value, error, np.abs(value), taken, unresolved, measured))
             continue
-        summaries = np.stack(columns.weighted(weights, objective.magnitudes.reshape(-1)), axis=-1)
+        magnitudes = objective.magnitudes.reshape(-1)
+        summaries = np.concatenate(
+            [np.stack(c.weighted(weights, magnitudes), axis=-1) for c in blocks]
+        )
         parts = summaries.reshape((*point.shape, 4))
         estimates.append(
             Estimate(
