@@ -1058,15 +1058,20 @@ def _gradient_of(
             for x in variables:
                 x.cleargrad()
             return concatenate([*parts, reshape(y * w, (-1,))])
-        values = [
-            np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data.reshape(-1)
-            for x in variables
-        ]
-        for x in variables:
-            x.cleargrad()
-        return Variable(np.concatenate([*values, (data * w).reshape(-1)]))
+        return Variable(np.concatenate([*_flat_gradients(variables), (data * w).reshape(-1)]))
 
     return gradient
+
+
+def _flat_gradients(variables: Sequence[Variable]) -> list[npt.NDArray[Any]]:
+    """The gradient of each of ``variables`` after a plain reverse pass, flattened (zeros where
+    it has none), each Variable's ``grad`` cleared."""
+    flat = [
+        np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data.reshape(-1) for x in variables
+    ]
+    for x in variables:
+        x.cleargrad()
+    return flat
 
 
 def check_second_gradients(

@@ -63,6 +63,7 @@ from tinygrad_ref.verification.checks import (
     GradcheckReport,
     Mismatch,
     _declared_tangent_terms,
+    _flat_gradients,
     _internal_terms,
     _rounding,
     as_computed,
@@ -1558,8 +1559,7 @@ def check_hessian(
             # numbers `gradient` gives, without a transform's stand-ins): no graph of it
             leaves = [Variable(x.data) for x in xs]
             _call(phi, leaves).backward()
-            grads = [np.zeros(x.size, x.dtype) if x.grad is None else x.grad.data for x in leaves]
-            return Variable(np.concatenate([np.ravel(g) for g in grads]))
+            return Variable(np.concatenate(_flat_gradients(leaves)))
 
         values = np.asarray(plain_gradient(*map(Variable, points)).data, dtype=np.float64)
         # NOTE: a gradient computed on subnormal numbers rounds to their spacing at each step
