@@ -41,11 +41,6 @@ try:
     from tinygrad_ref.verification import accuracy as ulp
 except ImportError as error:
     _missing = _missing or error
-_missing_plot: ImportError | None = None
-try:
-    from tinygrad_ref.verification import plots
-except ImportError as error:  # NOTE: matplotlib is in the optional plot extra
-    _missing_plot = error
 
 DEFAULT_EXAMPLES = 100
 FORWARD_SHARE = 4
@@ -429,7 +424,11 @@ def _accuracy(args: argparse.Namespace, names: Sequence[str]) -> int:
         print(f"not checked, no accuracy declared (not elementwise): {' '.join(skipped)}\n")
     dtypes = [np.dtype(d) for d in ([args.dtype] if args.dtype else ["float32", "float64"])]
     drawn: list[Path] = []
-    on_report = None if args.plot is None else plots.saver(args.plot, drawn)
+    on_report = None
+    if args.plot is not None:
+        from tinygrad_ref.verification import plots
+
+        on_report = plots.saver(args.plot, drawn)
     density = 1.0 if args.density is None else args.density
     code = ulp.print_table(specs, dtypes, density, args.seed, sys.stdout, sys.stderr, on_report)
     if args.plot is not None:
@@ -441,10 +440,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _check_options(args)
-    missing = _missing or (_missing_plot if args.plot is not None else None)
+    missing, extra, needs = _missing, "testing", "verify"
+    if missing is None and args.plot is not None:
+        try:
+            # NOTE: imported here: matplotlib (the optional plot extra) takes longer to load
+            # than the rest of verify
+            from tinygrad_ref.verification import plots  # noqa: F401
+        except ImportError as error:
+            missing, extra, needs = error, "plot", "verify --plot"
     if missing is not None:
-        extra = "testing" if missing is _missing else "plot"
-        needs = "verify" if extra == "testing" else "verify --plot"
         print(
             f"python -m tinygrad_ref {needs} needs the {extra} extra ({missing}): "
             f"pip install 'tinygrad_ref[{extra}]'",
