@@ -146,3 +146,15 @@ def test_linalg_accuracy_script_checks_every_op_and_condition_number() -> None:
         medians = [float(row[3]) for row in rows[1 + 4 * k : 5 + 4 * k]]
         assert medians == sorted(medians), (ops[k], medians)
         assert medians[-1] > 1e3 * medians[0], (ops[k], medians)
+
+
+def test_the_verify_wall_script_times_both_trees_and_judges_the_ratio() -> None:
+    """benchmarks/verify_wall.py --quick: the base (here HEAD, always in the clone) and this
+    tree each timed once, and the ratio judged against the target."""
+    out = run_script("verify_wall.py", "--base", "HEAD")
+    lines = out.splitlines()
+    assert lines[0].split() == ["round", "tree", "wall", "s", "CPU", "s"]
+    assert [line.split()[:2] for line in lines[1:3]] == [["1", "base"], ["1", "this"]]
+    assert lines[3].startswith("median base: wall ")
+    assert lines[4].startswith("median this tree: wall ")
+    assert "(target 0.686: " in lines[5]
