@@ -1544,9 +1544,14 @@ def numerical_directional(
     directions = [None if v is None else np.asarray(v, dtype=np.float64) for v in tangents]
 
     def along(s: Any) -> Any:
-        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1
+        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1. The moved
+        # inputs are fresh Variables (arrays for the complex step): nothing differentiates
+        # the path from s, so no graph of it is recorded
+        recorded = isinstance(s, Variable)
+        shift = (s.data if recorded else s) - 1
         moved = [
-            x if v is None else x + (s - 1) * v for x, v in zip(points, directions, strict=True)
+            x if v is None else Variable(x + shift * v) if recorded else x + shift * v
+            for x, v in zip(points, directions, strict=True)
         ]
         return fn(*moved)
 
