@@ -565,13 +565,8 @@ class _Objective:
         there, whose rounding may repeat as the step halves and look converged. Two evaluations
         at the widest line's ends (the first steps) tell first whether any such output moves at
         all (none of ``sum``'s gradient does): then no wider line is drawn."""
-        rng = np.random.default_rng(self.seed + 7)
-        signs = [rng.choice([-1.0, 1.0], size=p.shape) for p in self.points]
+        signs, positions = _noise_draws(self.seed, tuple(p.shape for p in self.points))
         half = NOISE_POINTS // 2
-        # NOTE: jittered, so that no regular spacing aliases with the quantum of the noise
-        jitter = rng.uniform(-NOISE_JITTER, NOISE_JITTER, size=2 * half + 1)
-        offsets = np.arange(-half, half + 1, dtype=np.float64)
-        positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
         spacing = NOISE_SPACING
         for _ in range(4):
             line = self._line(steps, signs, positions, spacing)
@@ -623,6 +618,25 @@ class _Objective:
         """The scale of a far move, for the dependence probe: the rms of every Variable
         input's values, and at least 1."""
         return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
+
+
+@functools.lru_cache(maxsize=256)
+def _noise_draws(
+    seed: int, shapes: tuple[tuple[int, ...], ...]
+) -> tuple[tuple[Float64Array, ...], Float64Array]:
+    """The random signs of :meth:`_Objective.measure_noise`'s direction in each input of
+    ``shapes``, and the positions of its line's points: drawn once per seed and shapes, and
+    read-only."""
+    rng = np.random.default_rng(seed + 7)
+    signs = tuple(rng.choice([-1.0, 1.0], size=shape) for shape in shapes)
+    half = NOISE_POINTS // 2
+    # NOTE: jittered, so that no regular spacing aliases with the quantum of the noise
+    jitter = rng.uniform(-NOISE_JITTER, NOISE_JITTER, size=2 * half + 1)
+    offsets = np.arange(-half, half + 1, dtype=np.float64)
+    positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
+    for drawn in (*signs, positions):
+        drawn.flags.writeable = False
+    return signs, positions
 
 
 IntArray = npt.NDArray[np.intp]
