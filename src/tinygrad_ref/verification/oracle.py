@@ -999,10 +999,12 @@ class _Granularity:
         # NOTE: as granularity's comparison with the first value: NaN at the point moves
         self.moving = np.tile(value != value, (elements, 1))
 
-    def add(self, ks: IntArray, values: Float64Array) -> None:
-        """The outputs ``values`` evaluated in the columns of the (distinct) elements ``ks``."""
-        self.finest[ks] = np.minimum(self.finest[ks], _quanta(values))
-        self.moving[ks] |= values != self.value
+    def add(self, ks: IntArray, above: Float64Array, below: Float64Array) -> None:
+        """The outputs ``above`` and ``below`` evaluated in the columns of the (distinct)
+        elements ``ks``, one row each."""
+        sides = np.stack((above, below))
+        self.finest[ks] = np.minimum(self.finest[ks], _quanta(sides).min(axis=0))
+        self.moving[ks] |= (sides != self.value).any(axis=0)
 
     def __getitem__(self, ks: IntArray) -> Float64Array:
         finest, moving = self.finest[ks], self.moving[ks]
@@ -1046,8 +1048,7 @@ class _ElementSteps:
                 self.flat[k] = x
             # NOTE: divided by the steps actually taken, after rounding x + h and x - h
             width[i] = (x + h) - (x - h)
-        self.quanta.add(ks, above)
-        self.quanta.add(ks, below)
+        self.quanta.add(ks, above, below)
         return _difference(self.objective, above, below, width)
 
 
