@@ -220,26 +220,31 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
     count, shape = f.shape[0], f.shape[1:]
     flat = f.reshape(count, -1)
     t = tuple(range(count)) if positions is None else tuple(np.asarray(positions).tolist())
-    tables = _divisors(t)
+    widths, norms, real = _divisors(t)
     columns = flat.shape[1]
-    levels = np.zeros((count - 1, columns))
-    signs = np.zeros((count - 1, columns), dtype=bool)
+    # NOTE: the divided differences of every order in one array (order, difference, column),
+    # each order's count - order differences followed by zeros
+    divided = np.zeros((count - 1, count - 1, columns))
     jumps = np.zeros(columns)
     with np.errstate(all="ignore"):
-        raw = divided = flat
+        raw = last = flat
         for order in range(1, count):
-            raw = raw[1:] - raw[:-1]
             if order <= 2:
+                raw = raw[1:] - raw[:-1]
                 zeros = np.count_nonzero(raw == 0, axis=0)
                 sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
                 if sparse.any():
                     largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
                     jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
-            widths, norms = tables[order - 1]
-            divided = (divided[1:] - divided[:-1]) / widths
-            scaled = divided / norms
-            levels[order - 1] = np.sqrt(np.einsum("ij,ij->j", scaled, scaled) / scaled.shape[0])
-            signs[order - 1] = (divided.min(axis=0) < 0) & (divided.max(axis=0) > 0)
+            last = (last[1:] - last[:-1]) / widths[order - 1]
+            divided[order - 1, : count - order] = last
+        # NOTE: the zeros add nothing to the sums of squares, and the where leaves them out of
+        # the least and largest differences
+        scaled = divided / norms
+        levels = np.sqrt(np.einsum("oij,oij->oj", scaled, scaled) / real.sum(axis=1))
+        signs = (divided.min(axis=1, where=real, initial=np.inf) < 0) & (
+            divided.max(axis=1, where=real, initial=-np.inf) > 0
+        )
         if count > 3:
             trio = np.stack([levels[:-2], levels[1:-1], levels[2:]])
             agree = (trio.max(axis=0) <= 4 * trio.min(axis=0)) & signs[:-2]
@@ -254,17 +259,21 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
 
 
 @functools.lru_cache(maxsize=256)
-def _divisors(points: tuple[float, ...]) -> list[tuple[Float64Array, Float64Array]]:
+def _divisors(points: tuple[float, ...]) -> tuple[list[Float64Array], Float64Array, BoolArray]:
     """For the divided differences of each order ``1, 2, ...`` over consecutive ``points``: the
-    widths each divides by, and the deviation each has for independent noise of deviation 1
-    (as columns)."""
+    widths each divides by (as a column per order); and, as :func:`ecnoise` holds them (order,
+    difference, column), the deviation each has for independent noise of deviation 1 (1 past
+    the last difference of an order) and which differences there are."""
     t = np.array(points)
-    tables = []
+    rows = len(points) - 1
+    widths = []
+    norms = np.ones((rows, rows, 1))
     for order in range(1, len(points)):
-        widths = (t[order:] - t[:-order]).reshape(-1, 1)
+        widths.append((t[order:] - t[:-order]).reshape(-1, 1))
         spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
-        tables.append((widths, np.array(spreads).reshape(-1, 1)))
-    return tables
+        norms[order - 1, : len(spreads), 0] = spreads
+    real = np.arange(rows) < np.arange(rows, 0, -1)[:, None]
+    return widths, norms, real[:, :, None]
 
 
 def _spread(points: tuple[float, ...]) -> float:
