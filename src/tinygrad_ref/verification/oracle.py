@@ -303,10 +303,11 @@ def _quanta(f: Float64Array) -> Float64Array:
     """The largest power of two of which each value is a multiple (``inf`` for 0; a negative
     number, which no caller counts, for NaN and infinities; NumPy's warnings off, as the
     oracle's entry points have them)."""
-    _, exponent = np.frexp(f)
-    # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
-    mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
-    lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
+    fraction, exponent = np.frexp(f)
+    # NOTE: the mantissa as a 53-bit integer (exact); its lowest set bit, which two's
+    # complement keeps for a negative one, is the quantum in units of its last place
+    mantissa = (fraction * 2.0**53).astype(np.int64)
+    lowest = (mantissa & -mantissa).astype(np.float64)
     quanta: Float64Array = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
     return quanta
 
