@@ -128,10 +128,8 @@ def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Arra
     magnitude (:func:`first_steps`). With ``at``, the scale the values ``at`` would get as
     elements of ``x``."""
     values = np.abs(np.asarray(x, dtype=np.float64))
-    with np.errstate(all="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
     targets = values if at is None else np.abs(np.asarray(at, dtype=np.float64))
-    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * rms)
+    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * _rms(values))
     return np.where(scale > 0, np.maximum(scale, LEAST_SCALE), 1.0)
 
 
@@ -180,8 +178,7 @@ def largest_steps(point: npt.ArrayLike, bounds: Bounds | None = None) -> Float64
     are lost in noise: :data:`HOME` of its magnitude, or of its array's rms (else 1) for an
     element at 0; never nearer the edges of ``bounds`` than :data:`HOME` of its distance."""
     values = np.asarray(point, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    rms = _rms(values)
     steps = np.where(values != 0, HOME * np.abs(values), HOME * (rms if rms > 0 else 1.0))
     return _home(values, steps, bounds)
 
@@ -360,9 +357,16 @@ def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
 
 def _rms_or_1(values: Float64Array) -> float:
     """The rms of ``values``, at least 1."""
+    return max(_rms(values), 1.0)
+
+
+def _rms(values: Float64Array) -> float:
+    """The root mean square of ``values`` (0 for none)."""
+    if not values.size:
+        return 0.0
     with np.errstate(all="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
-    return max(rms, 1.0)
+        # NOTE: np.mean's bits (the sum over the count) without its Python wrapper
+        return math.sqrt(np.square(values).sum() / values.size)
 
 
 def _root_sum_square(x: Float64Array) -> float:
