@@ -355,11 +355,6 @@ def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
     return variables
 
 
-def _rms_or_1(values: Float64Array) -> float:
-    """The rms of ``values``, at least 1."""
-    return max(_rms(values), 1.0)
-
-
 def _rms(values: Float64Array) -> float:
     """The root mean square of ``values`` (0 for none)."""
     if not values.size:
@@ -367,6 +362,11 @@ def _rms(values: Float64Array) -> float:
     with np.errstate(all="ignore"):
         # NOTE: np.mean's bits (the sum over the count) without its Python wrapper
         return math.sqrt(np.square(values).sum() / values.size)
+
+
+def _rms_or_1(values: Float64Array) -> float:
+    """The rms of ``values``, at least 1."""
+    return max(_rms(values), 1.0)
 
 
 def _root_sum_square(x: Float64Array) -> float:
@@ -1576,10 +1576,10 @@ def numerical_directional(
         # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1. The moved
         # inputs are fresh Variables (arrays for the complex step): nothing differentiates
         # the path from s, so no graph of it is recorded
-        recorded = isinstance(s, Variable)
-        shift = (s.data if recorded else s) - 1
+        wrap = isinstance(s, Variable)
+        shift = (s.data if wrap else s) - 1
         moved = [
-            x if v is None else Variable(x + shift * v) if recorded else x + shift * v
+            x if v is None else Variable(x + shift * v) if wrap else x + shift * v
             for x, v in zip(points, directions, strict=True)
         ]
         return fn(*moved)
