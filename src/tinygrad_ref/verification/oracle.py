@@ -128,10 +128,8 @@ def step_scale(x: npt.ArrayLike, at: npt.ArrayLike | None = None) -> Float64Arra
     magnitude (:func:`first_steps`). With ``at``, the scale the values ``at`` would get as
     elements of ``x``."""
     values = np.abs(np.asarray(x, dtype=np.float64))
-    with np.errstate(all="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
     targets = values if at is None else np.abs(np.asarray(at, dtype=np.float64))
-    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * rms)
+    scale: Float64Array = np.maximum(targets, ELEMENT_SHARE * _rms(values))
     return np.where(scale > 0, np.maximum(scale, LEAST_SCALE), 1.0)
 
 
@@ -180,8 +178,7 @@ def largest_steps(point: npt.ArrayLike, bounds: Bounds | None = None) -> Float64
     are lost in noise: :data:`HOME` of its magnitude, or of its array's rms (else 1) for an
     element at 0; never nearer the edges of ``bounds`` than :data:`HOME` of its distance."""
     values = np.asarray(point, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    rms = _rms(values)
     steps = np.where(values != 0, HOME * np.abs(values), HOME * (rms if rms > 0 else 1.0))
     return _home(values, steps, bounds)
 
@@ -220,26 +217,31 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
     count, shape = f.shape[0], f.shape[1:]
     flat = f.reshape(count, -1)
     t = tuple(range(count)) if positions is None else tuple(np.asarray(positions).tolist())
-    tables = _divisors(t)
+    widths, norms, real = _divisors(t)
     columns = flat.shape[1]
-    levels = np.zeros((count - 1, columns))
-    signs = np.zeros((count - 1, columns), dtype=bool)
+    # NOTE: the divided differences of every order in one array (order, difference, column),
+    # each order's count - order differences followed by zeros
+    divided = np.zeros((count - 1, count - 1, columns))
     jumps = np.zeros(columns)
     with np.errstate(all="ignore"):
-        raw = divided = flat
+        raw = last = flat
         for order in range(1, count):
-            raw = raw[1:] - raw[:-1]
             if order <= 2:
+                raw = raw[1:] - raw[:-1]
                 zeros = np.count_nonzero(raw == 0, axis=0)
                 sparse = (zeros >= raw.shape[0] / 2) & (zeros < raw.shape[0])
                 if sparse.any():
                     largest = np.max(np.abs(raw), axis=0) / math.sqrt(12.0)
                     jumps = np.where(sparse, np.maximum(jumps, largest), jumps)
-            widths, norms = tables[order - 1]
-            divided = (divided[1:] - divided[:-1]) / widths
-            scaled = divided / norms
-            levels[order - 1] = np.sqrt(np.einsum("ij,ij->j", scaled, scaled) / scaled.shape[0])
-            signs[order - 1] = (divided.min(axis=0) < 0) & (divided.max(axis=0) > 0)
+            last = (last[1:] - last[:-1]) / widths[order - 1]
+            divided[order - 1, : count - order] = last
+        # NOTE: the zeros add nothing to the sums of squares, and the where leaves them out of
+        # the least and largest differences
+        scaled = divided / norms
+        levels = np.sqrt(np.einsum("oij,oij->oj", scaled, scaled) / real.sum(axis=1))
+        signs = (divided.min(axis=1, where=real, initial=np.inf) < 0) & (
+            divided.max(axis=1, where=real, initial=-np.inf) > 0
+        )
         if count > 3:
             trio = np.stack([levels[:-2], levels[1:-1], levels[2:]])
             agree = (trio.max(axis=0) <= 4 * trio.min(axis=0)) & signs[:-2]
@@ -254,17 +256,21 @@ def ecnoise(values: npt.ArrayLike, positions: npt.ArrayLike | None = None) -> Fl
 
 
 @functools.lru_cache(maxsize=256)
-def _divisors(points: tuple[float, ...]) -> list[tuple[Float64Array, Float64Array]]:
+def _divisors(points: tuple[float, ...]) -> tuple[list[Float64Array], Float64Array, BoolArray]:
     """For the divided differences of each order ``1, 2, ...`` over consecutive ``points``: the
-    widths each divides by, and the deviation each has for independent noise of deviation 1
-    (as columns)."""
+    widths each divides by (as a column per order); and, as :func:`ecnoise` holds them (order,
+    difference, column), the deviation each has for independent noise of deviation 1 (1 past
+    the last difference of an order) and which differences there are."""
     t = np.array(points)
-    tables = []
+    rows = len(points) - 1
+    widths = []
+    norms = np.ones((rows, rows, 1))
     for order in range(1, len(points)):
-        widths = (t[order:] - t[:-order]).reshape(-1, 1)
+        widths.append((t[order:] - t[:-order]).reshape(-1, 1))
         spreads = [_spread(points[i : i + order + 1]) for i in range(len(points) - order)]
-        tables.append((widths, np.array(spreads).reshape(-1, 1)))
-    return tables
+        norms[order - 1, : len(spreads), 0] = spreads
+    real = np.arange(rows) < np.arange(rows, 0, -1)[:, None]
+    return widths, norms, real[:, :, None]
 
 
 def _spread(points: tuple[float, ...]) -> float:
@@ -294,10 +300,11 @@ def _quanta(f: Float64Array) -> Float64Array:
     """The largest power of two of which each value is a multiple (``inf`` for 0; a negative
     number, which no caller counts, for NaN and infinities; NumPy's warnings off, as the
     oracle's entry points have them)."""
-    _, exponent = np.frexp(f)
-    # NOTE: the mantissa as a 53-bit integer; its trailing zeros lift the lowest bit
-    mantissa = np.ldexp(np.abs(f), 53 - exponent).astype(np.int64)
-    lowest = np.where(mantissa != 0, mantissa & -mantissa, 0).astype(np.float64)
+    fraction, exponent = np.frexp(f)
+    # NOTE: the mantissa as a 53-bit integer (exact); its lowest set bit, which two's
+    # complement keeps for a negative one, is the quantum in units of its last place
+    mantissa = (fraction * 2.0**53).astype(np.int64)
+    lowest = (mantissa & -mantissa).astype(np.float64)
     quanta: Float64Array = np.where(f != 0, np.ldexp(lowest, exponent - 53), np.inf)
     return quanta
 
@@ -348,11 +355,18 @@ def _variables(inputs: Sequence[Operand]) -> dict[int, Variable]:
     return variables
 
 
+def _rms(values: Float64Array) -> float:
+    """The root mean square of ``values`` (0 for none)."""
+    if not values.size:
+        return 0.0
+    with np.errstate(all="ignore"):
+        # NOTE: np.mean's bits (the sum over the count) without its Python wrapper
+        return math.sqrt(np.square(values).sum() / values.size)
+
+
 def _rms_or_1(values: Float64Array) -> float:
     """The rms of ``values``, at least 1."""
-    with np.errstate(all="ignore"):
-        rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
-    return max(rms, 1.0)
+    return max(_rms(values), 1.0)
 
 
 def _root_sum_square(x: Float64Array) -> float:
@@ -565,13 +579,8 @@ class _Objective:
         there, whose rounding may repeat as the step halves and look converged. Two evaluations
         at the widest line's ends (the first steps) tell first whether any such output moves at
         all (none of ``sum``'s gradient does): then no wider line is drawn."""
-        rng = np.random.default_rng(self.seed + 7)
-        signs = [rng.choice([-1.0, 1.0], size=p.shape) for p in self.points]
+        signs, positions = _noise_draws(self.seed, tuple(p.shape for p in self.points))
         half = NOISE_POINTS // 2
-        # NOTE: jittered, so that no regular spacing aliases with the quantum of the noise
-        jitter = rng.uniform(-NOISE_JITTER, NOISE_JITTER, size=2 * half + 1)
-        offsets = np.arange(-half, half + 1, dtype=np.float64)
-        positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
         spacing = NOISE_SPACING
         for _ in range(4):
             line = self._line(steps, signs, positions, spacing)
@@ -623,6 +632,25 @@ class _Objective:
         """The scale of a far move, for the dependence probe: the rms of every Variable
         input's values, and at least 1."""
         return _rms_or_1(np.concatenate([np.ravel(p) for p in self.points]))
+
+
+@functools.lru_cache(maxsize=256)
+def _noise_draws(
+    seed: int, shapes: tuple[tuple[int, ...], ...]
+) -> tuple[tuple[Float64Array, ...], Float64Array]:
+    """The random signs of :meth:`_Objective.measure_noise`'s direction in each input of
+    ``shapes``, and the positions of its line's points: drawn once per seed and shapes, and
+    read-only."""
+    rng = np.random.default_rng(seed + 7)
+    signs = tuple(rng.choice([-1.0, 1.0], size=shape) for shape in shapes)
+    half = NOISE_POINTS // 2
+    # NOTE: jittered, so that no regular spacing aliases with the quantum of the noise
+    jitter = rng.uniform(-NOISE_JITTER, NOISE_JITTER, size=2 * half + 1)
+    offsets = np.arange(-half, half + 1, dtype=np.float64)
+    positions: Float64Array = offsets + np.where(offsets != 0, jitter, 0.0)
+    for drawn in (*signs, positions):
+        drawn.flags.writeable = False
+    return signs, positions
 
 
 IntArray = npt.NDArray[np.intp]
@@ -985,10 +1013,12 @@ class _Granularity:
         # NOTE: as granularity's comparison with the first value: NaN at the point moves
         self.moving = np.tile(value != value, (elements, 1))
 
-    def add(self, ks: IntArray, values: Float64Array) -> None:
-        """The outputs ``values`` evaluated in the columns of the (distinct) elements ``ks``."""
-        self.finest[ks] = np.minimum(self.finest[ks], _quanta(values))
-        self.moving[ks] |= values != self.value
+    def add(self, ks: IntArray, above: Float64Array, below: Float64Array) -> None:
+        """The outputs ``above`` and ``below`` evaluated in the columns of the (distinct)
+        elements ``ks``, one row each."""
+        sides = np.stack((above, below))
+        self.finest[ks] = np.minimum(self.finest[ks], _quanta(sides).min(axis=0))
+        self.moving[ks] |= (sides != self.value).any(axis=0)
 
     def __getitem__(self, ks: IntArray) -> Float64Array:
         finest, moving = self.finest[ks], self.moving[ks]
@@ -1032,8 +1062,7 @@ class _ElementSteps:
                 self.flat[k] = x
             # NOTE: divided by the steps actually taken, after rounding x + h and x - h
             width[i] = (x + h) - (x - h)
-        self.quanta.add(ks, above)
-        self.quanta.add(ks, below)
+        self.quanta.add(ks, above, below)
         return _difference(self.objective, above, below, width)
 
 
@@ -1544,9 +1573,14 @@ def numerical_directional(
     directions = [None if v is None else np.asarray(v, dtype=np.float64) for v in tangents]
 
     def along(s: Any) -> Any:
-        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1
+        # NOTE: s is 1 at the point (a step scale of 1); s - 1 is exact near 1. The moved
+        # inputs are fresh Variables (arrays for the complex step): nothing differentiates
+        # the path from s, so no graph of it is recorded
+        wrap = isinstance(s, Variable)
+        shift = (s.data if wrap else s) - 1
         moved = [
-            x if v is None else x + (s - 1) * v for x, v in zip(points, directions, strict=True)
+            x if v is None else Variable(x + shift * v) if wrap else x + shift * v
+            for x, v in zip(points, directions, strict=True)
         ]
         return fn(*moved)
 
