@@ -523,17 +523,25 @@ BASE_OPS = [
 ]
 
 
+def timed_run(
+    argv: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``argv`` to its end, its output captured: the result, and its wall and CPU seconds
+    (user + system, all its processes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def verify_time(quick: bool) -> dict[str, float]:
     """``python -m tinygrad_ref verify`` with its defaults on :data:`BASE_OPS`: wall and CPU
     seconds (all its processes)."""
     ops, examples = (["neg", "add"], ["--examples", "5"]) if quick else (BASE_OPS, [])
     argv = [sys.executable, "-m", "tinygrad_ref", "verify", *examples, "--op", *ops]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    done, wall, cpu = timed_run(argv)
     verdict = done.stdout.strip().splitlines()
     table = Table(
         f"verify: {' '.join(argv[1 : -len(ops)])} <{len(ops)} ops>",

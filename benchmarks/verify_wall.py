@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from run import BASE_OPS
+from run import BASE_OPS, timed_run
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 30.0 / 43.7
@@ -34,14 +32,10 @@ TARGET = 30.0 / 43.7
 
 def timed(tree: Path, options: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of ``verify`` with ``options``, run with ``tree``'s library."""
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     argv = [sys.executable, "-m", "tinygrad_ref", "verify", *options]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, capture_output=True, check=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    done, wall, cpu = timed_run(argv, {**os.environ, "PYTHONPATH": str(tree / "src")})
+    done.check_returncode()
+    return wall, cpu
 
 
 def main() -> None:
